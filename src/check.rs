@@ -1,0 +1,1 @@
+//! Evaluates a lesson's claims against an experiment's observations.

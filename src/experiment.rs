@@ -1,0 +1,1 @@
+//! The shape every lesson's experiment shares: named steps, each producing an observation.

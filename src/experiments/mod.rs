@@ -1,0 +1,1 @@
+//! One experiment per lesson, registered by the lesson's id.

@@ -1,0 +1,1 @@
+//! The smaps fields the kernel is known to print, with their kind and first version.

@@ -1,0 +1,1 @@
+//! A lesson's markdown: front matter and claim blocks, each with its file:line.

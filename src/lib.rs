@@ -1,0 +1,18 @@
+//! pagelab: lessons about Linux memory whose claims are checked on the running kernel.
+//!
+//! - [`lesson`] loads a lesson's markdown: front matter and claim blocks, with file:line.
+//! - [`kernel`] reads what the kernel shows: maps/smaps parsing (pure), the kernel probe.
+//! - [`memory`] owns mappings and forked children.
+//! - [`experiments`] holds one experiment per lesson, as named steps producing observations.
+//! - [`check`] evaluates a lesson's claims against the observations; [`report`] renders verdicts.
+
+pub mod check;
+pub mod experiment;
+pub mod experiments;
+pub mod kernel;
+pub mod lesson;
+pub mod memory;
+pub mod report;
+pub mod units;
+
+pub use units::Bytes;

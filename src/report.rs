@@ -1,0 +1,1 @@
+//! Renders verdicts as text for people and JSON for machines.
