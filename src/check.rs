@@ -1,1 +1,442 @@
 //! Evaluates a lesson's claims against an experiment's observations.
+//!
+//! Every claim ends in exactly one verdict: held, failed, or skipped with a reason. A claim
+//! whose step the experiment never reached fails; nothing is dropped silently.
+
+use crate::condition::Branch;
+use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, Subject};
+use crate::experiments;
+use crate::kernel::smaps_fields::known_field;
+use crate::kernel::thp::{self, Access, Folio};
+use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
+use crate::lesson::value::{Expected, MapsPattern, PathPattern, Scale};
+use crate::lesson::{Claim, ClaimBlock, Expectation, Lesson, Need, Target};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Held,
+    Failed,
+    Skipped,
+}
+
+/// One claim's result, with everything a reader needs to find and judge it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClaimResult {
+    pub lesson: String,
+    pub file: String,
+    pub line: usize,
+    pub step: String,
+    /// Whose view the claim is about (`mapping`, `parent`, `child`...).
+    pub subject: String,
+    pub field: String,
+    pub expected: String,
+    pub observed: Option<String>,
+    pub verdict: Verdict,
+    /// Why it was skipped or failed.
+    pub reason: Option<String>,
+    /// The `when=` branch that applied, and why it applied on this kernel.
+    pub branch: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LessonReport {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    pub claims: Vec<ClaimResult>,
+    /// The experiment stopped with this error (its unreached claims failed).
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub held: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.held + self.failed + self.skipped
+    }
+
+    /// The counts over several lessons.
+    pub fn of_all(reports: &[LessonReport]) -> Counts {
+        let mut counts = Counts::default();
+        for claim in reports.iter().flat_map(|r| &r.claims) {
+            counts.add(claim.verdict);
+        }
+        counts
+    }
+
+    fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Held => self.held += 1,
+            Verdict::Failed => self.failed += 1,
+            Verdict::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+impl LessonReport {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        self.claims.iter().for_each(|c| counts.add(c.verdict));
+        counts
+    }
+
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.counts().failed == 0
+    }
+}
+
+/// Runs the lesson's experiment on this kernel and checks every claim.
+pub fn check_lesson(lesson: &Lesson, probe: &KernelProbe) -> LessonReport {
+    let mut recorder = Recorder::default();
+    let error = match unmet_need(lesson, probe) {
+        Some(reason) => {
+            return skip_all(lesson, &reason);
+        }
+        None => match experiments::find(lesson.id()) {
+            Some(experiment) => run(experiment, probe, &mut recorder).err(),
+            None => Some(format!("no experiment performs lesson `{}`", lesson.id())),
+        },
+    };
+    let mut report = evaluate(lesson, probe, &recorder.steps);
+    if let Some(error) = error {
+        for claim in report
+            .claims
+            .iter_mut()
+            .filter(|c| c.verdict == Verdict::Failed && c.observed.is_none())
+        {
+            claim.reason = Some(format!(
+                "{} (the experiment stopped: {error})",
+                claim.reason.as_deref().unwrap_or("not evaluated")
+            ));
+        }
+        report.error = Some(error);
+    }
+    report
+}
+
+fn run(
+    experiment: &dyn Experiment,
+    probe: &KernelProbe,
+    recorder: &mut Recorder,
+) -> Result<(), String> {
+    let mut lab = Lab::new(probe, experiment.vocabulary(), recorder);
+    experiment.run(&mut lab).map_err(|e| e.to_string())
+}
+
+fn unmet_need(lesson: &Lesson, probe: &KernelProbe) -> Option<String> {
+    lesson.front.needs.iter().find_map(|need| {
+        let missing = match need {
+            Need::Thp => probe.thp.is_none(),
+            Need::MultiSizeThp => probe.thp.as_ref().is_none_or(|t| t.per_size.is_empty()),
+            Need::AnonVmaNames => !probe.anon_vma_names,
+        };
+        missing.then(|| {
+            format!(
+                "the lesson needs {need}, which this kernel ({}) lacks",
+                probe.release
+            )
+        })
+    })
+}
+
+fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
+    let mut report = empty_report(lesson);
+    for block in &lesson.blocks {
+        for claim in &block.claims {
+            let mut result = result_for(lesson, block, claim, default_subject(lesson, block));
+            result.verdict = Verdict::Skipped;
+            result.reason = Some(reason.to_owned());
+            report.claims.push(result);
+        }
+    }
+    report
+}
+
+fn empty_report(lesson: &Lesson) -> LessonReport {
+    LessonReport {
+        id: lesson.id().to_owned(),
+        title: lesson.front.title.clone(),
+        file: lesson.path.display().to_string(),
+        claims: Vec::new(),
+        error: None,
+    }
+}
+
+fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
+    block.of.clone().unwrap_or_else(|| {
+        experiments::find(lesson.id())
+            .and_then(|e| e.vocabulary().subjects.first().copied())
+            .unwrap_or("mapping")
+            .to_owned()
+    })
+}
+
+fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: String) -> ClaimResult {
+    ClaimResult {
+        lesson: lesson.id().to_owned(),
+        file: lesson.path.display().to_string(),
+        line: claim.line,
+        step: block.step.clone(),
+        subject,
+        field: claim.target.to_string(),
+        expected: claim.written.clone(),
+        observed: None,
+        verdict: Verdict::Failed,
+        reason: None,
+        branch: None,
+    }
+}
+
+/// Checks every claim of `lesson` against recorded steps. Pure: no system calls.
+pub fn evaluate(lesson: &Lesson, probe: &KernelProbe, steps: &[(Step, Observation)]) -> LessonReport {
+    let mut report = empty_report(lesson);
+    for block in &lesson.blocks {
+        let subject_name = default_subject(lesson, block);
+        let observation = steps
+            .iter()
+            .find(|(s, _)| s.id == block.step)
+            .map(|(_, o)| o);
+        let subject = observation.and_then(|o| o.subject(&subject_name));
+        let branch = match (observation, subject) {
+            (None, _) => Err((Verdict::Failed, format!("the experiment never reached step `{}`", block.step))),
+            (Some(_), None) if !block.when.is_empty() || block.kind != crate::lesson::BlockKind::Outcome => Err((
+                Verdict::Failed,
+                format!("step `{}` shows nothing of `{subject_name}`", block.step),
+            )),
+            _ => branch_of(block, probe, subject),
+        };
+        for claim in &block.claims {
+            let mut result = result_for(lesson, block, claim, subject_name.clone());
+            match (&branch, observation) {
+                (Err((verdict, reason)), _) => {
+                    result.verdict = *verdict;
+                    result.reason = Some(reason.clone());
+                }
+                (Ok(branch), Some(observation)) => {
+                    result.branch = branch.clone();
+                    judge(&mut result, claim, probe, observation, subject);
+                }
+                (Ok(_), None) => unreachable!("a branch is only decided for an observed step"),
+            }
+            report.claims.push(result);
+        }
+    }
+    report
+}
+
+/// `Ok(Some(description))` when all `when=` conditions apply, `Ok(None)` without any,
+/// `Err((verdict, reason))` when the block is skipped (or the lesson is wrong).
+fn branch_of(
+    block: &ClaimBlock,
+    probe: &KernelProbe,
+    subject: Option<&Subject>,
+) -> Result<Option<String>, (Verdict, String)> {
+    if block.when.is_empty() {
+        return Ok(None);
+    }
+    let Some(subject) = subject else {
+        return Err((Verdict::Failed, "a when= block needs a subject to evaluate".into()));
+    };
+    let mut applied = Vec::new();
+    for condition in &block.when {
+        match condition.evaluate(probe, subject) {
+            Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
+            Branch::DoesNotApply(why) => {
+                return Err((
+                    Verdict::Skipped,
+                    format!("branch when={condition} does not apply on this kernel: {why}"),
+                ));
+            }
+            Branch::Undecided(why) => return Err((Verdict::Skipped, why)),
+            Branch::Invalid(why) => return Err((Verdict::Failed, why)),
+        }
+    }
+    Ok(Some(applied.join("; ")))
+}
+
+fn judge(
+    result: &mut ClaimResult,
+    claim: &Claim,
+    probe: &KernelProbe,
+    observation: &Observation,
+    subject: Option<&Subject>,
+) {
+    let outcome = match (&claim.target, &claim.expectation, subject) {
+        (Target::MapsLine, Expectation::Maps(pattern), Some(subject)) => {
+            let line = &subject.record.vma;
+            Judged::from_bool(matches_maps(pattern, line), line.to_string())
+        }
+        (Target::Field(name), Expectation::Value(expected), Some(subject)) => {
+            judge_field(name, expected, probe, subject)
+        }
+        (Target::Outcome(key), Expectation::Value(expected), _) => match observation.outcome(key) {
+            None => Judged::Failed(None, format!("the experiment reported no `{key}`")),
+            Some(observed) => {
+                let held = match expected {
+                    Expected::Any => true,
+                    Expected::Text(text) => text == observed,
+                    _ => false,
+                };
+                Judged::from_bool(held, observed.to_owned())
+            }
+        },
+        _ => Judged::Failed(None, "the claim does not fit what the step observed".into()),
+    };
+    match outcome {
+        Judged::Held(observed) => {
+            result.verdict = Verdict::Held;
+            result.observed = Some(observed);
+        }
+        Judged::Failed(observed, reason) => {
+            result.verdict = Verdict::Failed;
+            result.observed = observed;
+            result.reason = Some(reason);
+        }
+        Judged::Skipped(reason) => {
+            result.verdict = Verdict::Skipped;
+            result.reason = Some(reason);
+        }
+    }
+}
+
+enum Judged {
+    Held(String),
+    Failed(Option<String>, String),
+    Skipped(String),
+}
+
+impl Judged {
+    fn from_bool(held: bool, observed: String) -> Judged {
+        if held {
+            Judged::Held(observed)
+        } else {
+            Judged::Failed(Some(observed), "the kernel shows a different value".into())
+        }
+    }
+}
+
+fn judge_field(name: &str, expected: &Expected, probe: &KernelProbe, subject: &Subject) -> Judged {
+    let record = &subject.record;
+    let absent = || {
+        let reason = known_field(name)
+            .map(|f| f.absence_reason(&probe.release))
+            .unwrap_or_else(|| format!("this kernel does not print {name}"));
+        Judged::Skipped(reason)
+    };
+    if name == "VmFlags" {
+        let Some(flags) = &record.vm_flags else {
+            return absent();
+        };
+        let observed = flags.join(" ");
+        let Expected::Flags {
+            tokens,
+            others_allowed,
+        } = expected
+        else {
+            return Judged::Failed(Some(observed), "VmFlags takes flag tokens".into());
+        };
+        let all_present = tokens.iter().all(|t| flags.contains(t));
+        let no_others = *others_allowed || flags.iter().all(|f| tokens.contains(f));
+        return Judged::from_bool(all_present && no_others, observed);
+    }
+    let Some(value) = record.field(name) else {
+        return absent();
+    };
+    match (value, expected) {
+        (FieldValue::Size(size), Expected::Any) | (FieldValue::Size(size), Expected::Text(_)) => {
+            Judged::Held(size.to_string())
+        }
+        (FieldValue::Number(n), Expected::Any) => Judged::Held(n.to_string()),
+        (FieldValue::Size(size), Expected::Size(cmp, quantity)) => {
+            let scale = scale(probe, subject);
+            match quantity.resolve(&scale) {
+                Ok(bytes) => {
+                    let judged = Judged::from_bool(cmp.holds(size, bytes), size.to_string());
+                    match judged {
+                        Judged::Failed(observed, _) => Judged::Failed(
+                            observed,
+                            format!("expected {} = {bytes} on this kernel", quantity_words(quantity, cmp)),
+                        ),
+                        held => held,
+                    }
+                }
+                Err(why) => Judged::Skipped(why),
+            }
+        }
+        (FieldValue::Number(n), Expected::Number(cmp, want)) => {
+            Judged::from_bool(cmp.holds(n, *want), n.to_string())
+        }
+        (observed, _) => Judged::Failed(
+            Some(format!("{observed:?}")),
+            "the kernel prints this field in another form than the lesson wrote".into(),
+        ),
+    }
+}
+
+fn quantity_words(q: &crate::lesson::value::Quantity, cmp: &crate::lesson::value::Cmp) -> String {
+    use crate::lesson::value::Cmp;
+    let op = match cmp {
+        Cmp::Eq => "",
+        Cmp::Lt => "< ",
+        Cmp::Le => "<= ",
+        Cmp::Gt => "> ",
+        Cmp::Ge => ">= ",
+    };
+    let plural = if q.count == 1 { "" } else { "s" };
+    format!("{op}{} {}{plural}", q.count, q.unit)
+}
+
+/// The sizes page-relative units mean for this subject on this kernel.
+fn scale(probe: &KernelProbe, subject: &Subject) -> Scale {
+    let folio = subject.write_addr.and_then(|addr| {
+        match thp::predict_fault(probe, &subject.record, addr, Access::Write).folio {
+            Folio::Mthp(size) | Folio::Pmd(size) => Some(size),
+            Folio::Base | Folio::ZeroPage => None,
+        }
+    });
+    Scale {
+        page: probe.page_size,
+        huge_page: probe.thp.as_ref().map(|t| t.pmd_size),
+        folio,
+    }
+}
+
+fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
+    let perms_ok = pattern.perms.as_ref().is_none_or(|p| *p == line.perms.to_string());
+    let offset_ok = pattern.offset.is_none_or(|o| o == line.offset);
+    let device_ok = pattern
+        .device
+        .is_none_or(|(major, minor)| major == line.device.major && minor == line.device.minor);
+    let inode_ok = pattern.inode.is_none_or(|i| i == line.inode);
+    let path_ok = match &pattern.pathname {
+        PathPattern::Any => true,
+        PathPattern::None => line.pathname == Pathname::Anonymous,
+        PathPattern::Exact(text) => pathname_text(&line.pathname) == *text,
+    };
+    perms_ok && offset_ok && device_ok && inode_ok && path_ok
+}
+
+fn pathname_text(pathname: &Pathname) -> String {
+    match pathname {
+        Pathname::Anonymous => String::new(),
+        Pathname::File { path, deleted } => {
+            let deleted = if *deleted { " (deleted)" } else { "" };
+            format!("{}{deleted}", path.display())
+        }
+        Pathname::Heap => "[heap]".into(),
+        Pathname::Stack => "[stack]".into(),
+        Pathname::Vdso => "[vdso]".into(),
+        Pathname::Vvar => "[vvar]".into(),
+        Pathname::Vsyscall => "[vsyscall]".into(),
+        Pathname::AnonNamed(name) => format!("[anon:{name}]"),
+        Pathname::AnonShmemNamed(name) => format!("[anon_shmem:{name}]"),
+        Pathname::Other(text) => text.clone(),
+    }
+}

@@ -6,13 +6,17 @@
 //! - [`experiments`] holds one experiment per lesson, as named steps producing observations.
 //! - [`check`] evaluates a lesson's claims against the observations; [`report`] renders verdicts.
 
+pub mod catalog;
 pub mod check;
+pub mod condition;
 pub mod experiment;
 pub mod experiments;
 pub mod kernel;
 pub mod lesson;
 pub mod memory;
 pub mod report;
+pub mod render;
 pub mod units;
+pub mod walkthrough;
 
 pub use units::Bytes;

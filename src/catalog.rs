@@ -1,0 +1,187 @@
+//! All lessons of a directory, checked against the experiments that perform them: ids
+//! unique, each lesson has its experiment, every step, subject and outcome a block names
+//! exists there.
+
+use crate::experiment::Experiment;
+use crate::experiments;
+use crate::lesson::{BlockKind, Lesson, LessonError, Target};
+use std::path::{Path, PathBuf};
+
+pub struct Catalog {
+    pub lessons: Vec<Lesson>,
+}
+
+/// Every problem found, so an author fixes them in one go.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct CatalogError {
+    pub errors: Vec<LessonError>,
+}
+
+/// Where lessons are read from: `$PAGELAB_LESSONS`, else this crate's `lessons/`.
+pub fn lessons_dir() -> PathBuf {
+    std::env::var_os("PAGELAB_LESSONS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
+}
+
+impl Catalog {
+    pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
+        let fail = |line, message: String| CatalogError {
+            errors: vec![LessonError {
+                file: dir.to_owned(),
+                line,
+                message,
+            }],
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| fail(0, format!("cannot read the lessons directory: {e}")))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .collect();
+        paths.sort();
+        let mut errors = Vec::new();
+        let mut lessons: Vec<Lesson> = Vec::new();
+        for path in paths {
+            if let Err(e) = check_file_name(&path) {
+                errors.push(e);
+                continue;
+            }
+            match Lesson::load(&path) {
+                Ok(lesson) => {
+                    if let Some(other) = lessons.iter().find(|l| l.id() == lesson.id()) {
+                        errors.push(LessonError {
+                            file: path.clone(),
+                            line: 2,
+                            message: format!(
+                                "duplicate id `{}`: {} has it too",
+                                lesson.id(),
+                                other.path.display()
+                            ),
+                        });
+                        continue;
+                    }
+                    errors.extend(validate(&lesson));
+                    lessons.push(lesson);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if lessons.is_empty() && errors.is_empty() {
+            return Err(fail(0, "no lessons (NN-slug.md files) found".into()));
+        }
+        if errors.is_empty() {
+            Ok(Catalog { lessons })
+        } else {
+            Err(CatalogError { errors })
+        }
+    }
+
+    /// Finds a lesson by id, by file stem (`01-mmap-anon`) or by number (`1`, `01`).
+    pub fn find(&self, name: &str) -> Option<&Lesson> {
+        self.lessons.iter().find(|l| {
+            let stem = l.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let number = stem.split('-').next().unwrap_or("");
+            l.id() == name
+                || stem == name
+                || (number.parse::<u32>().ok().is_some() && number.parse::<u32>().ok() == name.parse().ok())
+        })
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.lessons.iter().map(|l| l.id()).collect()
+    }
+}
+
+fn check_file_name(path: &Path) -> Result<(), LessonError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let ok = name.len() > 6
+        && name.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+        && name.as_bytes()[2] == b'-';
+    if ok {
+        Ok(())
+    } else {
+        Err(LessonError {
+            file: path.to_owned(),
+            line: 0,
+            message: "a lesson file is named NN-slug.md (two digits, a dash, a slug)".into(),
+        })
+    }
+}
+
+/// Checks a lesson's blocks against its experiment's vocabulary.
+pub fn validate(lesson: &Lesson) -> Vec<LessonError> {
+    let error = |line, message: String| LessonError {
+        file: lesson.path.clone(),
+        line,
+        message,
+    };
+    let Some(experiment) = experiments::find(lesson.id()) else {
+        let known: Vec<&str> = experiments::ALL.iter().map(|e| e.id()).collect();
+        return vec![error(
+            2,
+            format!(
+                "no experiment performs lesson `{}`; experiments exist for: {}",
+                lesson.id(),
+                known.join(", ")
+            ),
+        )];
+    };
+    validate_against(lesson, experiment)
+}
+
+fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonError> {
+    let vocabulary = experiment.vocabulary();
+    let mut errors = Vec::new();
+    let mut error = |line, message: String| {
+        errors.push(LessonError {
+            file: lesson.path.clone(),
+            line,
+            message,
+        })
+    };
+    for block in &lesson.blocks {
+        if !vocabulary.steps.iter().any(|s| s.id == block.step) {
+            let known: Vec<&str> = vocabulary.steps.iter().map(|s| s.id).collect();
+            error(
+                block.line,
+                format!(
+                    "step `{}` is not a step of experiment `{}`; its steps: {}",
+                    block.step,
+                    experiment.id(),
+                    known.join(", ")
+                ),
+            );
+        }
+        if let Some(of) = &block.of
+            && !vocabulary.subjects.contains(&of.as_str())
+        {
+            error(
+                block.line,
+                format!(
+                    "of=`{of}` names nothing experiment `{}` observes; it observes: {}",
+                    experiment.id(),
+                    vocabulary.subjects.join(", ")
+                ),
+            );
+        }
+        if block.kind == BlockKind::Outcome {
+            for claim in &block.claims {
+                if let Target::Outcome(key) = &claim.target
+                    && !vocabulary.outcomes.contains(&key.as_str())
+                {
+                    error(
+                        claim.line,
+                        format!(
+                            "outcome `{key}` is not something experiment `{}` reports; it reports: {}",
+                            experiment.id(),
+                            vocabulary.outcomes.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    errors
+}

@@ -1,0 +1,158 @@
+//! Branch conditions: the `when=` of a claim block. A claim that holds only under some
+//! kernel configuration names the condition; the checker evaluates it on the running kernel
+//! and says which branch applied and why.
+
+use crate::experiment::Subject;
+use crate::kernel::KernelProbe;
+use crate::kernel::thp::{self, Access, Folio, Prediction};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// The THP settings allow some huge page size for the subject's VMA.
+    ThpAllowed,
+    ThpNotAllowed,
+    /// The subject's write fault is predicted to get one base page.
+    WriteFaultBasePage,
+    /// ... a PMD-sized THP.
+    WriteFaultPmdThp,
+    /// ... a multi-size THP smaller than the PMD size.
+    WriteFaultMthp,
+    /// The subject's read of an untouched page maps a zero page (allocates nothing).
+    ReadFaultZeroPage,
+    /// ... allocates a THP (use_zero_page=0).
+    ReadFaultAllocates,
+}
+
+const NAMES: &[(&str, Condition)] = &[
+    ("thp-allowed", Condition::ThpAllowed),
+    ("thp-not-allowed", Condition::ThpNotAllowed),
+    ("write-fault-base-page", Condition::WriteFaultBasePage),
+    ("write-fault-pmd-thp", Condition::WriteFaultPmdThp),
+    ("write-fault-mthp", Condition::WriteFaultMthp),
+    ("read-fault-zero-page", Condition::ReadFaultZeroPage),
+    ("read-fault-allocates", Condition::ReadFaultAllocates),
+];
+
+impl FromStr for Condition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Condition, String> {
+        NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| {
+                let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+                format!("unknown condition `{s}`; known: {}", known.join(", "))
+            })
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = NAMES
+            .iter()
+            .find(|(_, c)| c == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?");
+        f.write_str(name)
+    }
+}
+
+/// Whether a condition holds on this kernel for this subject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Branch {
+    Applies(String),
+    DoesNotApply(String),
+    /// The kernel was asked for a huge page and gave none: best effort, so the claims of
+    /// this branch cannot be checked this time (the kernel's own tests skip here too).
+    Undecided(String),
+    /// The lesson asked for something the experiment cannot answer.
+    Invalid(String),
+}
+
+impl Condition {
+    pub fn evaluate(self, probe: &KernelProbe, subject: &Subject) -> Branch {
+        match self {
+            Condition::ThpAllowed | Condition::ThpNotAllowed => {
+                let allowed = thp::allowed_sizes(probe, &subject.record);
+                let holds = allowed.is_ok() == (self == Condition::ThpAllowed);
+                let why = match allowed {
+                    Ok(sizes) => format!(
+                        "THP sizes allowed for this VMA: {}",
+                        sizes
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Err(why) => why,
+                };
+                decide(holds, why)
+            }
+            Condition::WriteFaultBasePage
+            | Condition::WriteFaultPmdThp
+            | Condition::WriteFaultMthp => {
+                let Some(addr) = subject.write_addr else {
+                    return Branch::Invalid(format!(
+                        "condition {self} needs a write in `{}`, and this experiment makes none",
+                        subject.name
+                    ));
+                };
+                let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Write);
+                let holds = matches!(
+                    (self, prediction.folio),
+                    (Condition::WriteFaultBasePage, Folio::Base)
+                        | (Condition::WriteFaultPmdThp, Folio::Pmd(_))
+                        | (Condition::WriteFaultMthp, Folio::Mthp(_))
+                );
+                if holds && let Some(why) = not_obtained(subject, &prediction) {
+                    return Branch::Undecided(why);
+                }
+                decide(holds, prediction.why)
+            }
+            Condition::ReadFaultZeroPage | Condition::ReadFaultAllocates => {
+                let Some(addr) = subject.read_addr else {
+                    return Branch::Invalid(format!(
+                        "condition {self} needs a read in `{}`, and this experiment makes none",
+                        subject.name
+                    ));
+                };
+                let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Read);
+                let zero = prediction.folio == Folio::ZeroPage;
+                decide(zero == (self == Condition::ReadFaultZeroPage), prediction.why)
+            }
+        }
+    }
+}
+
+fn decide(holds: bool, why: String) -> Branch {
+    if holds {
+        Branch::Applies(why)
+    } else {
+        Branch::DoesNotApply(why)
+    }
+}
+
+/// Once something is resident, tells whether the predicted huge page was really obtained.
+fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
+    let rss = subject.record.size("Rss")?;
+    if rss.get() == 0 {
+        return None;
+    }
+    match prediction.folio {
+        Folio::Pmd(size) if subject.record.size("AnonHugePages").is_some_and(|a| a < size) => {
+            Some(format!(
+                "a {size} THP was predicted ({}), but the kernel gave none this time (AnonHugePages {}): THP allocation is best effort",
+                prediction.why,
+                subject.record.size("AnonHugePages").unwrap_or_default()
+            ))
+        }
+        Folio::Mthp(size) if rss < size => Some(format!(
+            "a {size} folio was predicted ({}), but Rss is only {rss}: the kernel fell back to a smaller folio (allocation is best effort)",
+            prediction.why
+        )),
+        _ => None,
+    }
+}

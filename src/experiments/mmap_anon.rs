@@ -1,0 +1,88 @@
+//! Lesson `mmap-anon`: a 16 MiB private anonymous mapping, before and after one byte is
+//! written, and after an untouched page is read.
+
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
+use crate::kernel::procfs::Proc;
+use crate::memory::Mapping;
+use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::unistd::getpid;
+use std::num::NonZeroUsize;
+
+pub struct MmapAnon;
+
+/// The lesson maps 16 MiB, as the reference page does.
+const LENGTH: NonZeroUsize = NonZeroUsize::new(16 << 20).unwrap();
+/// Where in the first page the byte goes; any offset inside the page would do.
+const WRITE_OFFSET: usize = 16;
+const WRITTEN_VALUE: u8 = b'a';
+
+const STEPS: &[Step] = &[
+    Step {
+        id: "mapped",
+        title: "after mmap, before any access",
+    },
+    Step {
+        id: "one-byte-written",
+        title: "after writing one byte into the first page",
+    },
+    Step {
+        id: "untouched-page-read",
+        title: "after reading one byte of the last page, which nothing has touched",
+    },
+];
+
+impl Experiment for MmapAnon {
+    fn id(&self) -> &'static str {
+        "mmap-anon"
+    }
+
+    fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            steps: STEPS,
+            subjects: &["mapping"],
+            outcomes: &["byte read"],
+        }
+    }
+
+    fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+        let mapping = Mapping::anonymous_isolated(
+            LENGTH,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_PRIVATE,
+        )?;
+        let page = lab.probe.page_size.as_usize();
+        let read_offset = mapping.len() - page;
+        let view = |mapping: &Mapping| -> Result<Subject, ExperimentError> {
+            Ok(Subject {
+                name: "mapping",
+                pid: getpid(),
+                record: mapping.smaps(Proc::SelfProcess)?,
+                write_addr: Some(mapping.addr() + WRITE_OFFSET),
+                read_addr: Some(mapping.addr() + read_offset),
+            })
+        };
+        lab.step(
+            "mapped",
+            Observation {
+                subjects: vec![view(&mapping)?],
+                outcomes: vec![],
+            },
+        )?;
+        mapping.write_byte(WRITE_OFFSET, WRITTEN_VALUE);
+        lab.step(
+            "one-byte-written",
+            Observation {
+                subjects: vec![view(&mapping)?],
+                outcomes: vec![],
+            },
+        )?;
+        let read = mapping.read_byte(read_offset);
+        lab.step(
+            "untouched-page-read",
+            Observation {
+                subjects: vec![view(&mapping)?],
+                outcomes: vec![("byte read", read.to_string())],
+            },
+        )
+    }
+}

@@ -1,0 +1,183 @@
+//! Claim blocks: fenced blocks whose info string carries `step=` (and optionally `of=`,
+//! `when=`). Their body reads like what the kernel prints; every line in it is one claim.
+
+use super::value::{self, Expected, MapsPattern};
+use crate::condition::Condition;
+use crate::kernel::smaps_fields::{FieldKind, known_field};
+
+/// What a block shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// An smaps excerpt: optional maps header line, then `Field: value` lines.
+    Smaps,
+    /// One /proc/PID/maps line.
+    Maps,
+    /// `key: value` results that are not smaps fields (a value read back, an errno...).
+    Outcome,
+}
+
+impl BlockKind {
+    pub fn from_tag(tag: &str) -> Option<BlockKind> {
+        match tag {
+            "smaps" => Some(BlockKind::Smaps),
+            "maps" => Some(BlockKind::Maps),
+            "outcome" => Some(BlockKind::Outcome),
+            _ => None,
+        }
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            BlockKind::Smaps => "smaps",
+            BlockKind::Maps => "maps",
+            BlockKind::Outcome => "outcome",
+        }
+    }
+}
+
+/// What one claim line is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The subject's maps line.
+    MapsLine,
+    /// An smaps field (VmFlags included).
+    Field(String),
+    /// An outcome key.
+    Outcome(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::MapsLine => f.write_str("maps line"),
+            Target::Field(name) | Target::Outcome(name) => f.write_str(name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expectation {
+    Maps(MapsPattern),
+    Value(Expected),
+}
+
+/// One line of a claim block: one claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// 1-based line in the lesson file.
+    pub line: usize,
+    pub target: Target,
+    pub expectation: Expectation,
+    /// The value as the lesson wrote it, for reports.
+    pub written: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimBlock {
+    pub kind: BlockKind,
+    /// Line of the opening fence.
+    pub line: usize,
+    pub step: String,
+    /// Whose view (`of=`); `None` means the experiment's first subject.
+    pub of: Option<String>,
+    /// All must apply for the block to be checked.
+    pub when: Vec<Condition>,
+    pub claims: Vec<Claim>,
+}
+
+/// The attributes of a claim block's info string (after the tag).
+pub struct Attributes {
+    pub step: String,
+    pub of: Option<String>,
+    pub when: Vec<Condition>,
+}
+
+/// Parses `step=... of=... when=a,b`. Errors name the offending attribute.
+pub fn parse_attributes(words: &[&str]) -> Result<Attributes, String> {
+    let (mut step, mut of, mut when) = (None, None, Vec::new());
+    for word in words {
+        let (key, value) = word.split_once('=').ok_or_else(|| {
+            format!("`{word}` is not an attribute: claim blocks take step=, of= and when=")
+        })?;
+        if value.is_empty() {
+            return Err(format!("attribute `{key}=` has no value"));
+        }
+        let duplicate = match key {
+            "step" => step.replace(value.to_owned()).is_some(),
+            "of" => of.replace(value.to_owned()).is_some(),
+            "when" => {
+                for name in value.split(',') {
+                    when.push(name.parse::<Condition>()?);
+                }
+                false
+            }
+            other => {
+                return Err(format!(
+                    "unknown attribute `{other}=`: claim blocks take step=, of= and when="
+                ));
+            }
+        };
+        if duplicate {
+            return Err(format!("attribute `{key}=` given twice"));
+        }
+    }
+    let step = step.ok_or("claim block has no step= attribute: which step does it show?")?;
+    Ok(Attributes { step, of, when })
+}
+
+/// Parses one body line of a block. `Ok(None)` for lines that claim nothing (blank, `...`).
+pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Claim>, String> {
+    let text = strip_comment(text).trim();
+    if text.is_empty() || text == "..." {
+        return Ok(None);
+    }
+    let claim = |target, expectation| {
+        Ok(Some(Claim {
+            line,
+            target,
+            expectation,
+            written: text.to_owned(),
+        }))
+    };
+    if kind != BlockKind::Outcome && value::looks_like_maps_line(text) {
+        return claim(
+            Target::MapsLine,
+            Expectation::Maps(value::parse_maps_pattern(text)?),
+        );
+    }
+    if kind == BlockKind::Maps {
+        return Err(format!(
+            "`{text}` is not a maps line: write `*-* perms offset dev inode [path]`"
+        ));
+    }
+    let (key, raw) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not a `Field: value` line"))?;
+    let (key, raw) = (key.trim(), raw.trim());
+    if kind == BlockKind::Outcome {
+        let expected = if raw == "*" {
+            Expected::Any
+        } else {
+            Expected::Text(raw.to_owned())
+        };
+        return claim(Target::Outcome(key.to_owned()), Expectation::Value(expected));
+    }
+    let field =
+        known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
+    let expected = match field.kind {
+        FieldKind::Size => value::parse_size(raw),
+        FieldKind::Number => value::parse_number(raw),
+        FieldKind::Flags => value::parse_flags(raw),
+    }
+    .map_err(|e| format!("{key}: {e}"))?;
+    claim(Target::Field(key.to_owned()), Expectation::Value(expected))
+}
+
+/// Drops a trailing `# comment` (as in `Rss: 0 kB   # nothing allocated yet`).
+fn strip_comment(text: &str) -> &str {
+    match text.find(" #") {
+        Some(at) => &text[..at],
+        None if text.trim_start().starts_with('#') => "",
+        None => text,
+    }
+}

@@ -1,0 +1,340 @@
+//! Expected values as a lesson writes them: sizes in kB or in pages, numbers, VmFlags
+//! tokens, maps-line patterns, and `*` for values that differ from run to run.
+
+use crate::Bytes;
+use std::fmt;
+
+/// A size unit. Pages and huge pages are resolved on the running kernel, so a claim such as
+/// `Rss: 1 page` is right whatever the page size is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A fixed number of bytes per unit (B, kB, MB, GB; binary, as smaps prints kB).
+    Fixed(u64),
+    /// sysconf(_SC_PAGESIZE).
+    Page,
+    /// `hpage_pmd_size`.
+    HugePage,
+    /// The folio size predicted for the subject's write fault (multi-size THP).
+    Folio,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quantity {
+    pub count: u64,
+    pub unit: Unit,
+}
+
+/// The kernel's sizes that page-relative units resolve to.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    pub page: Bytes,
+    pub huge_page: Option<Bytes>,
+    pub folio: Option<Bytes>,
+}
+
+impl Quantity {
+    /// Bytes on this kernel, or why the unit has no meaning here.
+    pub fn resolve(&self, scale: &Scale) -> Result<Bytes, String> {
+        let per_unit = match self.unit {
+            Unit::Fixed(n) => Bytes(n),
+            Unit::Page => scale.page,
+            Unit::HugePage => scale
+                .huge_page
+                .ok_or("this kernel has no transparent huge pages (no hpage_pmd_size)")?,
+            Unit::Folio => scale
+                .folio
+                .ok_or("no large folio size is predicted for this mapping's fault")?,
+        };
+        per_unit
+            .0
+            .checked_mul(self.count)
+            .map(Bytes)
+            .ok_or_else(|| format!("{} {:?} overflows", self.count, self.unit))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub fn holds<T: Ord>(self, observed: T, expected: T) -> bool {
+        match self {
+            Cmp::Eq => observed == expected,
+            Cmp::Lt => observed < expected,
+            Cmp::Le => observed <= expected,
+            Cmp::Gt => observed > expected,
+            Cmp::Ge => observed >= expected,
+        }
+    }
+
+    /// Splits a leading comparison operator off `text`.
+    fn split(text: &str) -> (Cmp, &str) {
+        for (op, cmp) in [
+            ("<=", Cmp::Le),
+            (">=", Cmp::Ge),
+            ("<", Cmp::Lt),
+            (">", Cmp::Gt),
+        ] {
+            if let Some(rest) = text.strip_prefix(op) {
+                return (cmp, rest.trim_start());
+            }
+        }
+        (Cmp::Eq, text)
+    }
+}
+
+/// A size or number claim: `16384 kB`, `1 page`, `>= 1 huge page`, `0`, or `*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// `*`: present, any value (addresses, PIDs, inode numbers).
+    Any,
+    Size(Cmp, Quantity),
+    Number(Cmp, u64),
+    /// VmFlags tokens; with a trailing `*`, other tokens may be present too.
+    Flags {
+        tokens: Vec<String>,
+        others_allowed: bool,
+    },
+    /// Outcome text compared as written (after trimming).
+    Text(String),
+}
+
+pub fn parse_size(text: &str) -> Result<Expected, String> {
+    if text == "*" {
+        return Ok(Expected::Any);
+    }
+    let (cmp, rest) = Cmp::split(text);
+    let (count, unit) = rest.split_once(char::is_whitespace).ok_or_else(|| {
+        format!("`{text}` is not a size: write a number and a unit, e.g. `4 kB`, `1 page`, `1 huge page`")
+    })?;
+    let count: u64 = count
+        .parse()
+        .map_err(|_| format!("`{count}` in `{text}` is not a whole number"))?;
+    let unit = match unit.trim() {
+        "B" => Unit::Fixed(1),
+        "kB" => Unit::Fixed(1 << 10),
+        "MB" => Unit::Fixed(1 << 20),
+        "GB" => Unit::Fixed(1 << 30),
+        "page" | "pages" => Unit::Page,
+        "huge page" | "huge pages" => Unit::HugePage,
+        "folio" | "folios" => Unit::Folio,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`: use B, kB, MB, GB, page(s), huge page(s) or folio(s)"
+            ));
+        }
+    };
+    Ok(Expected::Size(cmp, Quantity { count, unit }))
+}
+
+pub fn parse_number(text: &str) -> Result<Expected, String> {
+    if text == "*" {
+        return Ok(Expected::Any);
+    }
+    let (cmp, rest) = Cmp::split(text);
+    rest.parse()
+        .map(|n| Expected::Number(cmp, n))
+        .map_err(|_| format!("`{text}` is not a number (this field has no unit)"))
+}
+
+pub fn parse_flags(text: &str) -> Result<Expected, String> {
+    let mut tokens: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+    let others_allowed = tokens.last().is_some_and(|t| t == "*");
+    if others_allowed {
+        tokens.pop();
+    }
+    if let Some(bad) = tokens
+        .iter()
+        .find(|t| t.len() != 2 || !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{bad}` is not a VmFlags token (two lowercase letters, e.g. rd, wr, mr)"
+        ));
+    }
+    Ok(Expected::Flags {
+        tokens,
+        others_allowed,
+    })
+}
+
+/// A `/proc/PID/maps` line with `*` for the columns that vary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsPattern {
+    pub perms: Option<String>,
+    pub offset: Option<u64>,
+    pub device: Option<(u32, u32)>,
+    pub inode: Option<u64>,
+    pub pathname: PathPattern,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathPattern {
+    Any,
+    /// No pathname column: anonymous memory.
+    None,
+    Exact(String),
+}
+
+/// Whether a block line is a maps-line pattern rather than a `Field: value` line.
+pub fn looks_like_maps_line(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    first.contains('-')
+        && first
+            .split('-')
+            .all(|part| part == "*" || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_hexdigit())))
+}
+
+pub fn parse_maps_pattern(line: &str) -> Result<MapsPattern, String> {
+    let mut cols = line.split_whitespace();
+    let range = cols.next().unwrap_or("");
+    if range != "*-*" {
+        return Err(format!(
+            "the address range `{range}` differs on every run: write `*-*`"
+        ));
+    }
+    let missing = |what: &str| format!("maps line `{line}` has no {what} column");
+    let perms = cols.next().ok_or_else(|| missing("permissions"))?;
+    let perms = if perms == "*" {
+        None
+    } else if perms.len() == 4
+        && perms.chars().zip(["r-", "w-", "x-", "ps"]).all(|(c, allowed)| allowed.contains(c))
+    {
+        Some(perms.to_owned())
+    } else {
+        return Err(format!(
+            "`{perms}` is not a permission column like `rw-p` or `r--s`"
+        ));
+    };
+    let offset = cols.next().ok_or_else(|| missing("offset"))?;
+    let offset = wildcard_or(offset, |s| u64::from_str_radix(s, 16).ok())
+        .ok_or_else(|| format!("`{offset}` is not a hexadecimal offset"))?;
+    let device = cols.next().ok_or_else(|| missing("device"))?;
+    let device = wildcard_or(device, |s| {
+        let (major, minor) = s.split_once(':')?;
+        Some((
+            u32::from_str_radix(major, 16).ok()?,
+            u32::from_str_radix(minor, 16).ok()?,
+        ))
+    })
+    .ok_or_else(|| format!("`{device}` is not a device like `00:00`"))?;
+    let inode = cols.next().ok_or_else(|| missing("inode"))?;
+    let inode = wildcard_or(inode, |s| s.parse().ok())
+        .ok_or_else(|| format!("`{inode}` is not a decimal inode number"))?;
+    let rest: Vec<&str> = cols.collect();
+    let pathname = match rest.as_slice() {
+        [] => PathPattern::None,
+        ["*"] => PathPattern::Any,
+        words => PathPattern::Exact(words.join(" ")),
+    };
+    Ok(MapsPattern {
+        perms,
+        offset,
+        device,
+        inode,
+        pathname,
+    })
+}
+
+/// `Some(None)` for `*`, `Some(Some(v))` for a parsable value, `None` when unparsable.
+fn wildcard_or<T>(text: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    if text == "*" {
+        Some(None)
+    } else {
+        parse(text).map(Some)
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Fixed(1) => f.write_str("B"),
+            Unit::Fixed(n) if *n == 1 << 10 => f.write_str("kB"),
+            Unit::Fixed(n) if *n == 1 << 20 => f.write_str("MB"),
+            Unit::Fixed(n) => write!(f, "x{n} B"),
+            Unit::Page => f.write_str("page"),
+            Unit::HugePage => f.write_str("huge page"),
+            Unit::Folio => f.write_str("folio"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_kb_and_pages() {
+        assert_eq!(
+            parse_size("16384 kB"),
+            Ok(Expected::Size(
+                Cmp::Eq,
+                Quantity {
+                    count: 16384,
+                    unit: Unit::Fixed(1024)
+                }
+            ))
+        );
+        assert_eq!(
+            parse_size(">= 2 huge pages"),
+            Ok(Expected::Size(
+                Cmp::Ge,
+                Quantity {
+                    count: 2,
+                    unit: Unit::HugePage
+                }
+            ))
+        );
+        assert!(parse_size("4 KB").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("four kB").unwrap_err().contains("whole number"));
+        assert!(parse_size("4").unwrap_err().contains("not a size"));
+    }
+
+    #[test]
+    fn page_units_resolve_on_the_kernel_scale() {
+        let scale = Scale {
+            page: Bytes(16384),
+            huge_page: None,
+            folio: None,
+        };
+        let q = Quantity {
+            count: 3,
+            unit: Unit::Page,
+        };
+        assert_eq!(q.resolve(&scale), Ok(Bytes(3 * 16384)));
+        let huge = Quantity {
+            count: 1,
+            unit: Unit::HugePage,
+        };
+        assert!(huge.resolve(&scale).is_err());
+    }
+
+    #[test]
+    fn flags_with_and_without_wildcard() {
+        assert_eq!(
+            parse_flags("rd wr *"),
+            Ok(Expected::Flags {
+                tokens: vec!["rd".into(), "wr".into()],
+                others_allowed: true
+            })
+        );
+        assert!(parse_flags("rd write").is_err());
+    }
+
+    #[test]
+    fn maps_patterns() {
+        let p = parse_maps_pattern("*-* rw-p 00000000 00:00 0").unwrap();
+        assert_eq!(p.perms.as_deref(), Some("rw-p"));
+        assert_eq!(p.device, Some((0, 0)));
+        assert_eq!(p.pathname, PathPattern::None);
+        assert!(parse_maps_pattern("7f00-7f10 rw-p 0 00:00 0").is_err());
+        assert!(parse_maps_pattern("*-* rwxq 0 00:00 0").is_err());
+        assert!(looks_like_maps_line("*-* rw-p 00000000 00:00 0"));
+        assert!(!looks_like_maps_line("Rss: 4 kB"));
+    }
+}

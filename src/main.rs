@@ -1,0 +1,224 @@
+//! The `pagelab` command line: parse arguments, call the library, print.
+
+use anstream::{eprintln, println, stdout};
+use clap::{Parser, Subcommand, ValueEnum};
+use pagelab::catalog::{Catalog, lessons_dir};
+use pagelab::check::{Counts, LessonReport, check_lesson};
+use pagelab::experiment::Lab;
+use pagelab::experiments;
+use pagelab::kernel::KernelProbe;
+use pagelab::lesson::Lesson;
+use pagelab::report;
+use pagelab::walkthrough::Walkthrough;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Lessons about Linux memory whose claims are checked on the running kernel.
+///
+/// Without a command: this kernel's summary and each lesson's status on it.
+#[derive(Parser)]
+#[command(name = "pagelab", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the lessons.
+    List,
+    /// Show a lesson, rendered for the terminal.
+    Show { lesson: String },
+    /// Perform a lesson's experiment step by step, pausing at each step.
+    Run {
+        lesson: String,
+        /// Do not wait for Enter between steps (also the case when stdin is not a terminal).
+        #[arg(long)]
+        no_pause: bool,
+    },
+    /// Perform the experiments and check every claim; exit status 1 if any claim fails.
+    Check {
+        /// Lessons to check (id, file stem or number); all when none is given.
+        lessons: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Exit status for errors that are not claim failures: bad arguments, broken lessons.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("pagelab: {message}");
+            ExitCode::from(USAGE_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let dir = lessons_dir();
+    let catalog = Catalog::load(&dir).map_err(|e| format!("lessons in {}:\n{e}", dir.display()))?;
+    match cli.command {
+        None => overview(&catalog),
+        Some(Command::List) => {
+            for lesson in &catalog.lessons {
+                println!(
+                    "{:<24} {:<14} {:>3} claims  {}",
+                    file_stem(lesson),
+                    lesson.id(),
+                    lesson.claim_count(),
+                    lesson.front.title
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Show { lesson }) => {
+            let lesson = find(&catalog, &lesson)?;
+            let mut out = stdout().lock();
+            pagelab::render::write_markdown(&mut out, &lesson.source).map_err(io_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
+        Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
+    }
+}
+
+fn probe() -> Result<KernelProbe, String> {
+    KernelProbe::probe().map_err(|e| e.to_string())
+}
+
+fn find<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Lesson, String> {
+    catalog.find(name).ok_or_else(|| {
+        format!(
+            "no lesson `{name}`; the lessons are: {}",
+            catalog.ids().join(", ")
+        )
+    })
+}
+
+fn file_stem(lesson: &Lesson) -> String {
+    lesson
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn io_error(e: std::io::Error) -> String {
+    format!("writing output: {e}")
+}
+
+fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
+    let probe = probe()?;
+    let mut out = stdout().lock();
+    writeln!(out, "pagelab: Linux memory lessons, checked on this kernel\n").map_err(io_error)?;
+    report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
+    writeln!(out).map_err(io_error)?;
+    for lesson in &catalog.lessons {
+        let result = check_lesson(lesson, &probe);
+        let status = if result.passed() { "ok" } else { "FAILING" };
+        writeln!(
+            out,
+            "  {:<24} {:<8} {}\n  {:<24} {}",
+            file_stem(lesson),
+            status,
+            lesson.front.title,
+            "",
+            report::counts_line(result.counts())
+        )
+        .map_err(io_error)?;
+    }
+    writeln!(
+        out,
+        "\nNext: `pagelab show <lesson>` to read one, `pagelab run <lesson>` to do it by hand, `pagelab check` for every claim."
+    )
+    .map_err(io_error)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, String> {
+    let probe = probe()?;
+    let experiment = experiments::find(lesson.id())
+        .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
+    let pause = !no_pause && std::io::stdin().is_terminal();
+    let pid = std::process::id();
+    let mut out = stdout().lock();
+    writeln!(
+        out,
+        "{} — PID {pid}\nLook at /proc/{pid}/maps and /proc/{pid}/smaps from another terminal at any step.",
+        lesson.front.title
+    )
+    .map_err(io_error)?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let vocabulary = experiment.vocabulary();
+    let mut walkthrough = Walkthrough::new(
+        &mut out,
+        if pause { Some(&mut input) } else { None },
+        vocabulary.steps.len(),
+    );
+    let mut lab = Lab::new(&probe, vocabulary, &mut walkthrough);
+    match experiment.run(&mut lab) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(pagelab::experiment::ExperimentError::Stopped) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(format!("lesson `{}`: {e}", lesson.id())),
+    }
+}
+
+fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode, String> {
+    let lessons: Vec<&Lesson> = if names.is_empty() {
+        catalog.lessons.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| find(catalog, n))
+            .collect::<Result<_, _>>()?
+    };
+    let probe = probe()?;
+    // Progress goes to stderr, and only where a person watches it.
+    let show_progress = std::io::stderr().is_terminal();
+    let reports: Vec<LessonReport> = lessons
+        .iter()
+        .enumerate()
+        .map(|(i, lesson)| {
+            if show_progress {
+                eprint_progress(i + 1, lessons.len(), lesson);
+            }
+            check_lesson(lesson, &probe)
+        })
+        .collect();
+    let mut out = stdout().lock();
+    match format {
+        Format::Json => {
+            let json = report::json(&probe, &reports);
+            writeln!(out, "{json:#}").map_err(io_error)?;
+        }
+        Format::Text => {
+            report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
+            report::write_text(&mut out, &reports).map_err(io_error)?;
+            let totals = Counts::of_all(&reports);
+            writeln!(out, "\n{} lessons, {}", reports.len(), report::counts_line(totals))
+                .map_err(io_error)?;
+        }
+    }
+    let passed = reports.iter().all(LessonReport::passed);
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn eprint_progress(n: usize, total: usize, lesson: &Lesson) {
+    eprintln!("[{n}/{total}] checking {}", lesson.id());
+}
