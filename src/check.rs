@@ -92,6 +92,15 @@ impl LessonReport {
     }
 }
 
+/// Runs the lesson's experiment and returns what each step observed.
+pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, Observation)>, String> {
+    let experiment = experiments::find(lesson.id())
+        .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
+    let mut recorder = Recorder::default();
+    run(experiment, probe, &mut recorder)?;
+    Ok(recorder.steps)
+}
+
 /// Runs the lesson's experiment on this kernel and checks every claim.
 pub fn check_lesson(lesson: &Lesson, probe: &KernelProbe) -> LessonReport {
     let mut recorder = Recorder::default();
@@ -163,10 +172,21 @@ fn empty_report(lesson: &Lesson) -> LessonReport {
     LessonReport {
         id: lesson.id().to_owned(),
         title: lesson.front.title.clone(),
-        file: lesson.path.display().to_string(),
+        file: shown_path(&lesson.path),
         claims: Vec::new(),
         error: None,
     }
+}
+
+/// The lesson's path as a reader would type it: relative to the current directory when
+/// it lies below it (`lessons/01-mmap-anon.md`).
+pub fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
@@ -181,7 +201,7 @@ fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
 fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: String) -> ClaimResult {
     ClaimResult {
         lesson: lesson.id().to_owned(),
-        file: lesson.path.display().to_string(),
+        file: shown_path(&lesson.path),
         line: claim.line,
         step: block.step.clone(),
         subject,

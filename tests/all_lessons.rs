@@ -1,0 +1,131 @@
+//! The suite's own promises over every lesson: each claim block is evaluated (held, failed
+//! or skipped with a reason), each lesson has its test file, and changing any expected value
+//! in a lesson's markdown makes that claim fail.
+
+mod common;
+
+use common::{catalog, probe};
+use pagelab::report;
+use pagelab::catalog::Catalog;
+use pagelab::check::{self, Verdict};
+use pagelab::kernel::KernelProbe;
+use pagelab::lesson::Lesson;
+use rstest::rstest;
+use std::path::Path;
+
+/// Runs every experiment; some fork, which makes this process's private pages shared for a
+/// moment, so it must not overlap tests that read their own Pss/Private_* fields.
+#[rstest]
+#[serial_test::serial(fork)]
+fn no_claim_of_any_lesson_goes_unevaluated(catalog: Catalog, probe: KernelProbe) {
+    let mut total = 0;
+    for lesson in &catalog.lessons {
+        let report = check::check_lesson(lesson, &probe);
+        let expected = lesson.claim_count();
+        assert_eq!(
+            report.claims.len(),
+            expected,
+            "lesson `{}` has {expected} claims, {} were evaluated",
+            lesson.id(),
+            report.claims.len()
+        );
+        for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Skipped) {
+            assert!(
+                claim.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                "{}:{} was skipped without a reason",
+                claim.file,
+                claim.line
+            );
+        }
+        if let Some(failures) = report::failures(&report, &probe) {
+            panic!("{failures}");
+        }
+        total += expected;
+    }
+    assert!(total > 0, "the lessons make no claims at all");
+}
+
+#[rstest]
+fn every_lesson_has_its_test_file(catalog: Catalog) {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for lesson in &catalog.lessons {
+        let stem = lesson.path.file_stem().unwrap().to_string_lossy();
+        let slug = stem.split_once('-').map_or(&*stem, |(_, slug)| slug);
+        let file = tests.join(format!("{}.rs", slug.replace('-', "_")));
+        assert!(
+            file.exists(),
+            "lesson {} has no test {}",
+            lesson.path.display(),
+            file.display()
+        );
+    }
+}
+
+/// Changes each held claim's expected value in the markdown, one at a time, and checks that
+/// the very same observations now fail that claim at that line: the markdown, not Rust
+/// code, holds the expected values.
+#[rstest]
+#[serial_test::serial(fork)]
+fn changing_an_expected_value_in_the_markdown_fails_that_claim(
+    catalog: Catalog,
+    probe: KernelProbe,
+) {
+    for lesson in &catalog.lessons {
+        let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
+        let report = check::evaluate(lesson, &probe, &steps);
+        let mut mutated = 0;
+        for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Held) {
+            let Some(source) = mutate_line(&lesson.source, claim.line) else {
+                continue;
+            };
+            let changed = Lesson::parse(&lesson.path, source).unwrap_or_else(|e| {
+                panic!("mutating {}:{} broke the lesson: {e}", claim.file, claim.line)
+            });
+            let after = check::evaluate(&changed, &probe, &steps);
+            let verdict = after
+                .claims
+                .iter()
+                .find(|c| c.line == claim.line)
+                .map(|c| c.verdict);
+            assert_eq!(
+                verdict,
+                Some(Verdict::Failed),
+                "{}:{}: changing `{}` did not fail the claim",
+                claim.file,
+                claim.line,
+                claim.expected
+            );
+            mutated += 1;
+        }
+        assert!(mutated > 0, "lesson `{}`: no claim could be mutated", lesson.id());
+    }
+}
+
+/// The lesson source with the value on `line` (1-based) changed so that it cannot hold:
+/// a number grows by one, a flag list gains a flag, a permission column flips.
+fn mutate_line(source: &str, line: usize) -> Option<String> {
+    let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
+    let text = lines.get(line - 1)?.clone();
+    let (body, comment) = match text.find(" #") {
+        Some(at) => text.split_at(at),
+        None => (text.as_str(), ""),
+    };
+    let new_body = if body.trim_start().starts_with("VmFlags:") {
+        format!("{} zz", body.trim_end().trim_end_matches('*').trim_end())
+    } else if body.contains(" rw-p ") {
+        body.replacen(" rw-p ", " r--p ", 1)
+    } else if body.contains(" rw-s ") {
+        body.replacen(" rw-s ", " r--s ", 1)
+    } else {
+        let (key, value) = body.split_once(':')?;
+        let digits: String = value.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return None;
+        }
+        let bumped = digits.parse::<u64>().ok()? + 1;
+        let rest = value.trim_start()[digits.len()..].to_owned();
+        format!("{key}: {bumped}{rest}")
+    };
+    lines[line - 1] = format!("{new_body}{comment}");
+    Some(lines.join("\n"))
+}

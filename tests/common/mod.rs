@@ -1,0 +1,73 @@
+//! What every lesson test shares: the kernel probe, a lesson by id, and the verdict.
+
+#![allow(dead_code)] // each test crate uses a different part
+
+use pagelab::catalog::{Catalog, lessons_dir};
+use pagelab::check::{LessonReport, Verdict};
+use pagelab::kernel::KernelProbe;
+use pagelab::lesson::Lesson;
+use pagelab::report;
+use rstest::fixture;
+use std::io::Write;
+
+#[fixture]
+pub fn probe() -> KernelProbe {
+    KernelProbe::probe().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[fixture]
+pub fn catalog() -> Catalog {
+    let dir = lessons_dir();
+    Catalog::load(&dir).unwrap_or_else(|e| panic!("lessons in {}:\n{e}", dir.display()))
+}
+
+pub fn lesson(id: &str) -> Lesson {
+    let catalog = catalog();
+    catalog
+        .find(id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no lesson `{id}`; lessons: {}", catalog.ids().join(", ")))
+}
+
+/// Fails with every failed claim (file:line, step, field, expected, observed, why), and
+/// tells the person running the tests which claims were skipped and why. The skip lines go
+/// straight to stderr, past the harness's capture: a skip must never look like a pass.
+pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
+    // One line per skipped block: its claims share the step and the reason.
+    let mut skipped: Vec<(String, Vec<usize>, String)> = Vec::new();
+    for c in report.claims.iter().filter(|c| c.verdict == Verdict::Skipped) {
+        let reason = c.reason.clone().unwrap_or_default();
+        match skipped.last_mut() {
+            Some((step, lines, r)) if *step == c.step && *r == reason => lines.push(c.line),
+            _ => skipped.push((c.step.clone(), vec![c.line], reason)),
+        }
+    }
+    let skipped: Vec<String> = skipped
+        .into_iter()
+        .map(|(step, lines, reason)| {
+            let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
+            format!(
+                "  skipped {}:{} (step {step}): {reason}\n",
+                report.file,
+                lines.join(",")
+            )
+        })
+        .collect();
+    if !skipped.is_empty() && std::env::var_os("PAGELAB_QUIET_SKIPS").is_none() {
+        let text = format!(
+            "pagelab: lesson `{}`: {}\n{}",
+            report.id,
+            report::counts_line(report.counts()),
+            skipped.concat()
+        );
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+    if let Some(failures) = report::failures(report, probe) {
+        panic!("{failures}");
+    }
+    assert!(
+        report.counts().held > 0,
+        "lesson `{}`: no claim held; every claim was skipped on this kernel",
+        report.id
+    );
+}
