@@ -26,7 +26,7 @@ pub fn kernel_summary(probe: &KernelProbe) -> Vec<(&'static str, String)> {
                 .per_size
                 .iter()
                 .filter(|(_, m)| **m != PerSizeMode::Never)
-                .map(|(size, mode)| format!("{}kB={mode:?}", size.kib()).to_lowercase())
+                .map(|(size, mode)| format!("{}kB={}", size.kib(), format!("{mode:?}").to_lowercase()))
                 .collect();
             let per_size = if thp.per_size.is_empty() {
                 String::new()
@@ -154,7 +154,11 @@ pub fn failures(report: &LessonReport, probe: &KernelProbe) -> Option<String> {
     if let Some(error) = &report.error {
         text.push_str(&format!("the experiment stopped: {error}\n"));
     }
-    for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Failed) {
+    for claim in report
+        .claims
+        .iter()
+        .filter(|c| c.verdict == Verdict::Failed)
+    {
         text.push_str(&format!(
             "\n{}:{}: step `{}`, {} of {}\n    expected: {}\n    observed: {}\n",
             claim.file,

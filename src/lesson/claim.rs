@@ -131,12 +131,14 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
     if text.is_empty() || text == "..." {
         return Ok(None);
     }
+    // Column alignment is for the eye; reports show the claim with single spaces.
+    let written = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let claim = |target, expectation| {
         Ok(Some(Claim {
             line,
             target,
             expectation,
-            written: text.to_owned(),
+            written: written.clone(),
         }))
     };
     if kind != BlockKind::Outcome && value::looks_like_maps_line(text) {
@@ -160,10 +162,12 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         } else {
             Expected::Text(raw.to_owned())
         };
-        return claim(Target::Outcome(key.to_owned()), Expectation::Value(expected));
+        return claim(
+            Target::Outcome(key.to_owned()),
+            Expectation::Value(expected),
+        );
     }
-    let field =
-        known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
+    let field = known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
     let expected = match field.kind {
         FieldKind::Size => value::parse_size(raw),
         FieldKind::Number => value::parse_number(raw),
