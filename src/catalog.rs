@@ -85,7 +85,8 @@ impl Catalog {
             let number = stem.split('-').next().unwrap_or("");
             l.id() == name
                 || stem == name
-                || (number.parse::<u32>().ok().is_some() && number.parse::<u32>().ok() == name.parse().ok())
+                || (number.parse::<u32>().ok().is_some()
+                    && number.parse::<u32>().ok() == name.parse().ok())
         })
     }
 

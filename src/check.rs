@@ -215,7 +215,11 @@ fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: Strin
 }
 
 /// Checks every claim of `lesson` against recorded steps. Pure: no system calls.
-pub fn evaluate(lesson: &Lesson, probe: &KernelProbe, steps: &[(Step, Observation)]) -> LessonReport {
+pub fn evaluate(
+    lesson: &Lesson,
+    probe: &KernelProbe,
+    steps: &[(Step, Observation)],
+) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
         let subject_name = default_subject(lesson, block);
@@ -225,11 +229,18 @@ pub fn evaluate(lesson: &Lesson, probe: &KernelProbe, steps: &[(Step, Observatio
             .map(|(_, o)| o);
         let subject = observation.and_then(|o| o.subject(&subject_name));
         let branch = match (observation, subject) {
-            (None, _) => Err((Verdict::Failed, format!("the experiment never reached step `{}`", block.step))),
-            (Some(_), None) if !block.when.is_empty() || block.kind != crate::lesson::BlockKind::Outcome => Err((
+            (None, _) => Err((
                 Verdict::Failed,
-                format!("step `{}` shows nothing of `{subject_name}`", block.step),
+                format!("the experiment never reached step `{}`", block.step),
             )),
+            (Some(_), None)
+                if !block.when.is_empty() || block.kind != crate::lesson::BlockKind::Outcome =>
+            {
+                Err((
+                    Verdict::Failed,
+                    format!("step `{}` shows nothing of `{subject_name}`", block.step),
+                ))
+            }
             _ => branch_of(block, probe, subject),
         };
         for claim in &block.claims {
@@ -262,7 +273,10 @@ fn branch_of(
         return Ok(None);
     }
     let Some(subject) = subject else {
-        return Err((Verdict::Failed, "a when= block needs a subject to evaluate".into()));
+        return Err((
+            Verdict::Failed,
+            "a when= block needs a subject to evaluate".into(),
+        ));
     };
     let mut applied = Vec::new();
     for condition in &block.when {
@@ -382,7 +396,10 @@ fn judge_field(name: &str, expected: &Expected, probe: &KernelProbe, subject: &S
                     match judged {
                         Judged::Failed(observed, _) => Judged::Failed(
                             observed,
-                            format!("expected {} = {bytes} on this kernel", quantity_words(quantity, cmp)),
+                            format!(
+                                "expected {} = {bytes} on this kernel",
+                                quantity_words(quantity, cmp)
+                            ),
                         ),
                         held => held,
                     }
@@ -429,7 +446,10 @@ fn scale(probe: &KernelProbe, subject: &Subject) -> Scale {
 }
 
 fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
-    let perms_ok = pattern.perms.as_ref().is_none_or(|p| *p == line.perms.to_string());
+    let perms_ok = pattern
+        .perms
+        .as_ref()
+        .is_none_or(|p| *p == line.perms.to_string());
     let offset_ok = pattern.offset.is_none_or(|o| o == line.offset);
     let device_ok = pattern
         .device

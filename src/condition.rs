@@ -121,7 +121,10 @@ impl Condition {
                 };
                 let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Read);
                 let zero = prediction.folio == Folio::ZeroPage;
-                decide(zero == (self == Condition::ReadFaultZeroPage), prediction.why)
+                decide(
+                    zero == (self == Condition::ReadFaultZeroPage),
+                    prediction.why,
+                )
             }
         }
     }
@@ -142,7 +145,12 @@ fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
         return None;
     }
     match prediction.folio {
-        Folio::Pmd(size) if subject.record.size("AnonHugePages").is_some_and(|a| a < size) => {
+        Folio::Pmd(size)
+            if subject
+                .record
+                .size("AnonHugePages")
+                .is_some_and(|a| a < size) =>
+        {
             Some(format!(
                 "a {size} THP was predicted ({}), but the kernel gave none this time (AnonHugePages {}): THP allocation is best effort",
                 prediction.why,

@@ -14,8 +14,8 @@ pub mod experiments;
 pub mod kernel;
 pub mod lesson;
 pub mod memory;
-pub mod report;
 pub mod render;
+pub mod report;
 pub mod units;
 pub mod walkthrough;
 

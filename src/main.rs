@@ -54,10 +54,14 @@ enum Format {
 /// Exit status for errors that are not claim failures: bad arguments, broken lessons.
 const USAGE_ERROR: u8 = 2;
 
+/// Marks an error that is only a closed stdout (`pagelab check | head`): not worth a word.
+const BROKEN_PIPE: &str = "broken pipe";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(message) if message == BROKEN_PIPE => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("pagelab: {message}");
             ExitCode::from(USAGE_ERROR)
@@ -115,13 +119,21 @@ fn file_stem(lesson: &Lesson) -> String {
 }
 
 fn io_error(e: std::io::Error) -> String {
-    format!("writing output: {e}")
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        BROKEN_PIPE.to_owned()
+    } else {
+        format!("writing output: {e}")
+    }
 }
 
 fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
     let probe = probe()?;
     let mut out = stdout().lock();
-    writeln!(out, "pagelab: Linux memory lessons, checked on this kernel\n").map_err(io_error)?;
+    writeln!(
+        out,
+        "pagelab: Linux memory lessons, checked on this kernel\n"
+    )
+    .map_err(io_error)?;
     report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
     writeln!(out).map_err(io_error)?;
     for lesson in &catalog.lessons {
@@ -207,8 +219,13 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
             report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
             report::write_text(&mut out, &reports).map_err(io_error)?;
             let totals = Counts::of_all(&reports);
-            writeln!(out, "\n{} lessons, {}", reports.len(), report::counts_line(totals))
-                .map_err(io_error)?;
+            writeln!(
+                out,
+                "\n{} lessons, {}",
+                reports.len(),
+                report::counts_line(totals)
+            )
+            .map_err(io_error)?;
         }
     }
     let passed = reports.iter().all(LessonReport::passed);

@@ -41,7 +41,9 @@ pub fn write_markdown(out: &mut dyn Write, markdown: &str) -> io::Result<()> {
                     writeln!(out)?;
                 }
             }
-            Event::Start(Tag::Item) => write!(out, "{}• ", "  ".repeat(list_depth.saturating_sub(1)))?,
+            Event::Start(Tag::Item) => {
+                write!(out, "{}• ", "  ".repeat(list_depth.saturating_sub(1)))?
+            }
             Event::End(TagEnd::Item) => writeln!(out)?,
             Event::Start(Tag::Emphasis) => write!(out, "{EMPHASIS}")?,
             Event::End(TagEnd::Emphasis) => write!(out, "{EMPHASIS:#}")?,

@@ -49,8 +49,9 @@ impl Observer for Walkthrough<'_> {
         for subject in &observation.subjects {
             writeln!(
                 out,
-                "\n{DIM}# grep -A30 {:x}- /proc/{}/smaps   ({}){DIM:#}",
-                subject.record.vma.start, subject.pid, subject.name
+                "\n{DIM}/proc/{pid}/smaps, the record of the {name}; its first line is the {name}'s line in /proc/{pid}/maps:{DIM:#}",
+                pid = subject.pid,
+                name = subject.name,
             )?;
             let before = self.previous.get(subject.name);
             write_record(out, &subject.record, before)?;
@@ -62,10 +63,7 @@ impl Observer for Walkthrough<'_> {
         if let Some(input) = self.input.as_mut() {
             let last = self.step_number == self.total_steps;
             let prompt = if last { "end" } else { "next step" };
-            write!(
-                out,
-                "\n{DIM}[Enter: {prompt}, q: quit]{DIM:#} "
-            )?;
+            write!(out, "\n{DIM}[Enter: {prompt}, q: quit]{DIM:#} ")?;
             out.flush()?;
             let mut line = String::new();
             if input.read_line(&mut line)? == 0 || line.trim() == "q" {
@@ -85,7 +83,9 @@ pub fn write_record(
     writeln!(out, "{}", record.vma)?;
     for (name, value) in &record.fields {
         let shown = show(value);
-        let was = before.and_then(|b| b.field(name)).filter(|old| old != value);
+        let was = before
+            .and_then(|b| b.field(name))
+            .filter(|old| old != value);
         let label = format!("{name}:");
         match was {
             Some(old) => writeln!(
@@ -97,7 +97,9 @@ pub fn write_record(
         }
     }
     if let Some(flags) = &record.vm_flags {
-        let old = before.and_then(|b| b.vm_flags.as_ref()).filter(|f| *f != flags);
+        let old = before
+            .and_then(|b| b.vm_flags.as_ref())
+            .filter(|f| *f != flags);
         match old {
             Some(old) => writeln!(
                 out,
@@ -111,9 +113,10 @@ pub fn write_record(
     Ok(())
 }
 
+/// A value as smaps prints it; bare numbers end where the kB numbers end.
 fn show(value: &FieldValue) -> String {
     match value {
         FieldValue::Size(size) => format!("{} kB", size.kib()),
-        FieldValue::Number(n) => n.to_string(),
+        FieldValue::Number(n) => format!("{n}   "),
     }
 }

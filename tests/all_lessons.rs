@@ -5,11 +5,11 @@
 mod common;
 
 use common::{catalog, probe};
-use pagelab::report;
 use pagelab::catalog::Catalog;
 use pagelab::check::{self, Verdict};
 use pagelab::kernel::KernelProbe;
 use pagelab::lesson::Lesson;
+use pagelab::report;
 use rstest::rstest;
 use std::path::Path;
 
@@ -29,7 +29,11 @@ fn no_claim_of_any_lesson_goes_unevaluated(catalog: Catalog, probe: KernelProbe)
             lesson.id(),
             report.claims.len()
         );
-        for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Skipped) {
+        for claim in report
+            .claims
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skipped)
+        {
             assert!(
                 claim.reason.as_deref().is_some_and(|r| !r.is_empty()),
                 "{}:{} was skipped without a reason",
@@ -79,7 +83,10 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
                 continue;
             };
             let changed = Lesson::parse(&lesson.path, source).unwrap_or_else(|e| {
-                panic!("mutating {}:{} broke the lesson: {e}", claim.file, claim.line)
+                panic!(
+                    "mutating {}:{} broke the lesson: {e}",
+                    claim.file, claim.line
+                )
             });
             let after = check::evaluate(&changed, &probe, &steps);
             let verdict = after
@@ -97,7 +104,11 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
             );
             mutated += 1;
         }
-        assert!(mutated > 0, "lesson `{}`: no claim could be mutated", lesson.id());
+        assert!(
+            mutated > 0,
+            "lesson `{}`: no claim could be mutated",
+            lesson.id()
+        );
     }
 }
 
@@ -118,7 +129,11 @@ fn mutate_line(source: &str, line: usize) -> Option<String> {
         body.replacen(" rw-s ", " r--s ", 1)
     } else {
         let (key, value) = body.split_once(':')?;
-        let digits: String = value.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = value
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         if digits.is_empty() {
             return None;
         }

@@ -17,7 +17,11 @@ fn lesson() -> Lesson {
 #[serial_test::parallel(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
     let report = check::check_lesson(&lesson, &probe);
-    assert_eq!(report.claims.len(), lesson.claim_count(), "every claim gets a verdict");
+    assert_eq!(
+        report.claims.len(),
+        lesson.claim_count(),
+        "every claim gets a verdict"
+    );
     assert_holds(&report, &probe);
 }
 

@@ -3,6 +3,11 @@
 
 use crate::Bytes;
 use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::fs;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 
 /// Top-level `/sys/kernel/mm/transparent_hugepage/enabled`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -80,24 +85,425 @@ pub struct ProbeError {
     pub detail: String,
 }
 
+const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
+
+/// CAP_IPC_LOCK's bit in the capability sets (include/uapi/linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
+
+impl ProbeError {
+    fn new(what: impl Into<String>, detail: impl ToString) -> ProbeError {
+        ProbeError {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn reading(path: &Path, detail: impl ToString) -> ProbeError {
+        ProbeError::new(format!("reading {}", path.display()), detail)
+    }
+}
+
 impl KernelProbe {
     /// Probes the running kernel.
     pub fn probe() -> Result<KernelProbe, ProbeError> {
-        todo!()
+        let uts = nix::sys::utsname::uname().map_err(|e| ProbeError::new("uname", e))?;
+        let release = uts.release().to_string_lossy().into_owned();
+        let version = parse_release(&release).ok_or_else(|| {
+            ProbeError::new(
+                "parsing the kernel release",
+                format!("{release:?} does not start with MAJOR.MINOR"),
+            )
+        })?;
+        let status_path = Path::new("/proc/self/status");
+        let status = read_text(status_path)?;
+        let process_thp_enabled =
+            status_thp_enabled(&status).map_err(|e| ProbeError::reading(status_path, e))?;
+        let cap_eff = status_cap_eff(&status).map_err(|e| ProbeError::reading(status_path, e))?;
+        Ok(KernelProbe {
+            release,
+            version,
+            page_size: try_page_size()?,
+            thp: read_thp_settings(Path::new(THP_DIR))?,
+            process_thp_enabled,
+            overcommit: read_overcommit()?,
+            anon_vma_names: anon_vma_names_supported()?,
+            memlock: read_memlock(cap_eff)?,
+        })
     }
 }
 
 /// The page size, from sysconf(_SC_PAGESIZE).
 pub fn page_size() -> Bytes {
-    todo!()
+    // sysconf(_SC_PAGESIZE) cannot fail on Linux (glibc answers from the auxiliary vector);
+    // an error here means a broken libc, not a condition to report.
+    try_page_size().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn try_page_size() -> Result<Bytes, ProbeError> {
+    use nix::unistd::{SysconfVar, sysconf};
+    match sysconf(SysconfVar::PAGE_SIZE) {
+        Ok(Some(size)) if size > 0 => Ok(Bytes(size.unsigned_abs() as u64)),
+        Ok(other) => Err(ProbeError::new(
+            "sysconf(_SC_PAGESIZE)",
+            format!("unusable answer {other:?}"),
+        )),
+        Err(e) => Err(ProbeError::new("sysconf(_SC_PAGESIZE)", e)),
+    }
 }
 
 /// The PMD-sized THP from `hpage_pmd_size`; `None` where THP is not built in.
 pub fn pmd_size() -> Option<Bytes> {
-    todo!()
+    // Fixed at boot, and callers ask for it in loops (sizes of test cases, alignment checks).
+    static PMD_SIZE: std::sync::OnceLock<Option<Bytes>> = std::sync::OnceLock::new();
+    *PMD_SIZE.get_or_init(|| {
+        read_optional(&Path::new(THP_DIR).join("hpage_pmd_size"))
+            .ok()
+            .flatten()
+            .and_then(|text| parse_size_bytes(&text))
+    })
 }
 
 /// Parses a sysfs choice line such as `always [madvise] never` into the bracketed word.
 pub fn selected_choice(text: &str) -> Option<&str> {
-    todo!("{text}")
+    let (_, rest) = text.split_once('[')?;
+    let (word, _) = rest.split_once(']')?;
+    let word = word.trim();
+    (!word.is_empty()).then_some(word)
+}
+
+/// `(major, minor)` from a release such as `6.12.117+deb12-cloud-amd64` or `6.18.44-fc-v857`.
+pub fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().splitn(3, '.');
+    let major = parts.next()?.parse().ok()?;
+    // The minor number may run straight into a suffix (`6.1-rc3`, `6.8+`).
+    let minor_text = parts.next()?;
+    let digits = minor_text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(minor_text.len());
+    let minor = minor_text[..digits].parse().ok()?;
+    Some((major, minor))
+}
+
+/// `THP_enabled:` of /proc/PID/status (5.0+). Kernels without the line cannot disable THP
+/// per process, so its absence means enabled.
+pub fn status_thp_enabled(status: &str) -> Result<bool, String> {
+    match status_value(status, "THP_enabled") {
+        None => Ok(true),
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(format!("THP_enabled is {other:?}, expected 0 or 1")),
+    }
+}
+
+/// The effective capability set (`CapEff:`, hexadecimal) of /proc/PID/status.
+pub fn status_cap_eff(status: &str) -> Result<u64, String> {
+    let text = status_value(status, "CapEff").ok_or("no CapEff line")?;
+    u64::from_str_radix(text, 16).map_err(|e| format!("CapEff {text:?}: {e}"))
+}
+
+fn status_value<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == key).then(|| value.trim())
+    })
+}
+
+/// `/proc/sys/vm/overcommit_memory`: 0, 1 or 2.
+pub fn parse_overcommit(text: &str) -> Option<OvercommitMode> {
+    match text.trim() {
+        "0" => Some(OvercommitMode::Heuristic),
+        "1" => Some(OvercommitMode::Always),
+        "2" => Some(OvercommitMode::Never),
+        _ => None,
+    }
+}
+
+pub fn parse_thp_mode(word: &str) -> Option<ThpMode> {
+    match word {
+        "always" => Some(ThpMode::Always),
+        "madvise" => Some(ThpMode::Madvise),
+        "never" => Some(ThpMode::Never),
+        _ => None,
+    }
+}
+
+pub fn parse_per_size_mode(word: &str) -> Option<PerSizeMode> {
+    match word {
+        "always" => Some(PerSizeMode::Always),
+        "inherit" => Some(PerSizeMode::Inherit),
+        "madvise" => Some(PerSizeMode::Madvise),
+        "never" => Some(PerSizeMode::Never),
+        _ => None,
+    }
+}
+
+/// The folio size named by a per-size directory, `hugepages-64kB` -> 64 KiB.
+pub fn parse_hugepages_dir(name: &str) -> Option<Bytes> {
+    let kib = name.strip_prefix("hugepages-")?.strip_suffix("kB")?;
+    kib.parse().ok().map(Bytes::from_kib)
+}
+
+/// A size file in bytes, such as `hpage_pmd_size`.
+fn parse_size_bytes(text: &str) -> Option<Bytes> {
+    text.trim().parse().ok().filter(|&n| n > 0).map(Bytes)
+}
+
+fn read_text(path: &Path) -> Result<String, ProbeError> {
+    fs::read_to_string(path).map_err(|e| ProbeError::reading(path, e))
+}
+
+/// `Ok(None)` when the file does not exist: sysfs files come and go with kernel versions.
+fn read_optional(path: &Path) -> Result<Option<String>, ProbeError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ProbeError::reading(path, e)),
+    }
+}
+
+fn read_choice(path: &Path) -> Result<String, ProbeError> {
+    let text = read_text(path)?;
+    selected_choice(&text).map(str::to_owned).ok_or_else(|| {
+        ProbeError::reading(path, format!("no [selected] word in {:?}", text.trim()))
+    })
+}
+
+fn read_thp_settings(dir: &Path) -> Result<Option<ThpSettings>, ProbeError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let enabled_path = dir.join("enabled");
+    let enabled_word = read_choice(&enabled_path)?;
+    let enabled = parse_thp_mode(&enabled_word).ok_or_else(|| {
+        ProbeError::reading(&enabled_path, format!("unknown mode {enabled_word:?}"))
+    })?;
+    let defrag = read_choice(&dir.join("defrag"))?;
+    let zero_path = dir.join("use_zero_page");
+    let use_zero_page = match read_optional(&zero_path)? {
+        None => None,
+        Some(text) => Some(match text.trim() {
+            "0" => false,
+            "1" => true,
+            other => {
+                return Err(ProbeError::reading(
+                    &zero_path,
+                    format!("expected 0 or 1, found {other:?}"),
+                ));
+            }
+        }),
+    };
+    let pmd_path = dir.join("hpage_pmd_size");
+    let pmd_text = read_text(&pmd_path)?;
+    let pmd_size = parse_size_bytes(&pmd_text).ok_or_else(|| {
+        ProbeError::reading(
+            &pmd_path,
+            format!("not a size in bytes: {:?}", pmd_text.trim()),
+        )
+    })?;
+    Ok(Some(ThpSettings {
+        enabled,
+        defrag,
+        use_zero_page,
+        pmd_size,
+        per_size: read_per_size(dir)?,
+    }))
+}
+
+fn read_per_size(dir: &Path) -> Result<BTreeMap<Bytes, PerSizeMode>, ProbeError> {
+    let mut per_size = BTreeMap::new();
+    let entries = fs::read_dir(dir).map_err(|e| ProbeError::reading(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| ProbeError::reading(dir, e))?;
+        let Some(size) = entry.file_name().to_str().and_then(parse_hugepages_dir) else {
+            continue;
+        };
+        // Sizes the kernel cannot use for anonymous memory (order 1, since 6.10 listed for
+        // shmem and file folios) have a directory without `enabled`.
+        let path: PathBuf = entry.path().join("enabled");
+        let Some(text) = read_optional(&path)? else {
+            continue;
+        };
+        let word = selected_choice(&text).ok_or_else(|| {
+            ProbeError::reading(&path, format!("no [selected] word in {:?}", text.trim()))
+        })?;
+        let mode = parse_per_size_mode(word)
+            .ok_or_else(|| ProbeError::reading(&path, format!("unknown mode {word:?}")))?;
+        per_size.insert(size, mode);
+    }
+    Ok(per_size)
+}
+
+fn read_overcommit() -> Result<OvercommitMode, ProbeError> {
+    let path = Path::new("/proc/sys/vm/overcommit_memory");
+    let text = read_text(path)?;
+    parse_overcommit(&text).ok_or_else(|| {
+        ProbeError::reading(path, format!("expected 0, 1 or 2, found {:?}", text.trim()))
+    })
+}
+
+/// Names a scratch one-page mapping: a kernel without CONFIG_ANON_VMA_NAME answers EINVAL.
+fn anon_vma_names_supported() -> Result<bool, ProbeError> {
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+    const WHAT: &str = "testing PR_SET_VMA_ANON_NAME on a scratch mapping";
+    let len = NonZeroUsize::new(try_page_size()?.as_usize())
+        .ok_or_else(|| ProbeError::new(WHAT, "page size is zero"))?;
+    // SAFETY: a fresh private anonymous mapping at an address the kernel picks aliases nothing.
+    let scratch = unsafe { mmap_anonymous(None, len, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE) }
+        .map_err(|e| ProbeError::new(WHAT, format!("mmap: {e}")))?;
+    let name: &CStr = c"pagelab-probe";
+    let named = nix::sys::prctl::set_vma_anon_name(scratch, len, Some(name));
+    // SAFETY: unmaps exactly the scratch mapping made above, which nothing else refers to.
+    let unmapped = unsafe { munmap(scratch, len.get()) };
+    let supported = match named {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EINVAL) => false,
+        Err(e) => return Err(ProbeError::new(WHAT, format!("prctl: {e}"))),
+    };
+    unmapped.map_err(|e| ProbeError::new(WHAT, format!("munmap: {e}")))?;
+    Ok(supported)
+}
+
+fn read_memlock(cap_eff: u64) -> Result<MemlockLimit, ProbeError> {
+    use nix::sys::resource::{Resource, getrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_MEMLOCK)
+        .map_err(|e| ProbeError::new("getrlimit(RLIMIT_MEMLOCK)", e))?;
+    let limit = |value: libc::rlim_t| (value != libc::RLIM_INFINITY).then_some(Bytes(value));
+    Ok(MemlockLimit {
+        soft: limit(soft),
+        hard: limit(hard),
+        can_exceed: cap_eff & (1 << CAP_IPC_LOCK) != 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selected_choice_is_the_bracketed_word() {
+        assert_eq!(selected_choice("always [madvise] never"), Some("madvise"));
+        assert_eq!(selected_choice("[always] madvise never\n"), Some("always"));
+        assert_eq!(
+            selected_choice("always defer defer+madvise [madvise] never"),
+            Some("madvise")
+        );
+        assert_eq!(
+            selected_choice("always inherit madvise [never]"),
+            Some("never")
+        );
+        assert_eq!(selected_choice("always madvise never"), None);
+        assert_eq!(selected_choice("[]"), None);
+        assert_eq!(selected_choice("[always"), None);
+    }
+
+    #[test]
+    fn release_gives_major_and_minor() {
+        assert_eq!(parse_release("6.18.44-fc-v857"), Some((6, 18)));
+        assert_eq!(parse_release("6.12.117+deb12-cloud-amd64"), Some((6, 12)));
+        assert_eq!(parse_release("6.1.0-50-cloud-amd64"), Some((6, 1)));
+        assert_eq!(parse_release("6.8-rc3"), Some((6, 8)));
+        assert_eq!(parse_release("6.8"), Some((6, 8)));
+        assert_eq!(parse_release("6"), None);
+        assert_eq!(parse_release("linux"), None);
+        assert_eq!(parse_release(".5.1"), None);
+    }
+
+    const STATUS: &str = "Name:\tcat\nUmask:\t0022\nState:\tR (running)\n\
+        CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001fffeffbfff\n\
+        THP_enabled:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\n";
+
+    #[test]
+    fn status_lines_are_found_by_key() {
+        assert_eq!(status_thp_enabled(STATUS), Ok(false));
+        assert_eq!(status_thp_enabled("THP_enabled:\t1\n"), Ok(true));
+        assert_eq!(
+            status_thp_enabled("Name:\tcat\n"),
+            Ok(true),
+            "absent before 5.0"
+        );
+        assert!(status_thp_enabled("THP_enabled:\tmaybe\n").is_err());
+        let cap = status_cap_eff(STATUS).unwrap();
+        assert_eq!(cap, 0x1fffeffbfff);
+        assert_eq!(
+            cap & (1 << CAP_IPC_LOCK),
+            0,
+            "bit 14 cleared in the fixture"
+        );
+        assert!(status_cap_eff("Name:\tcat\n").is_err());
+        assert!(status_cap_eff("CapEff:\tzz\n").is_err());
+    }
+
+    #[test]
+    fn sysfs_words_map_to_modes() {
+        assert_eq!(parse_overcommit("0\n"), Some(OvercommitMode::Heuristic));
+        assert_eq!(parse_overcommit("1"), Some(OvercommitMode::Always));
+        assert_eq!(parse_overcommit("2\n"), Some(OvercommitMode::Never));
+        assert_eq!(parse_overcommit("3"), None);
+        assert_eq!(parse_thp_mode("madvise"), Some(ThpMode::Madvise));
+        assert_eq!(parse_thp_mode("inherit"), None);
+        assert_eq!(parse_per_size_mode("inherit"), Some(PerSizeMode::Inherit));
+        assert_eq!(
+            parse_hugepages_dir("hugepages-2048kB"),
+            Some(Bytes::from_kib(2048))
+        );
+        assert_eq!(
+            parse_hugepages_dir("hugepages-16kB"),
+            Some(Bytes::from_kib(16))
+        );
+        assert_eq!(parse_hugepages_dir("hugepages-2048KB"), None);
+        assert_eq!(parse_hugepages_dir("khugepaged"), None);
+        assert_eq!(parse_size_bytes("2097152\n"), Some(Bytes(2097152)));
+        assert_eq!(parse_size_bytes("0"), None);
+    }
+
+    #[test]
+    fn thp_settings_read_from_a_fake_sysfs_tree() {
+        let dir = std::env::temp_dir().join(format!("pagelab-probe-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let write = |rel: &str, text: &str| {
+            let path = dir.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write("enabled", "always [madvise] never\n");
+        write("defrag", "always defer defer+madvise [madvise] never\n");
+        write("hpage_pmd_size", "2097152\n");
+        write(
+            "hugepages-2048kB/enabled",
+            "always [inherit] madvise never\n",
+        );
+        write("hugepages-64kB/enabled", "always inherit [madvise] never\n");
+        write(
+            "hugepages-8kB/shmem_enabled",
+            "always inherit advise [never]\n",
+        );
+        let thp = read_thp_settings(&dir).unwrap().unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(thp.enabled, ThpMode::Madvise);
+        assert_eq!(thp.defrag, "madvise");
+        assert_eq!(thp.use_zero_page, None);
+        assert_eq!(thp.pmd_size, Bytes::from_kib(2048));
+        let expected = BTreeMap::from([
+            (Bytes::from_kib(64), PerSizeMode::Madvise),
+            (Bytes::from_kib(2048), PerSizeMode::Inherit),
+        ]);
+        assert_eq!(thp.per_size, expected);
+        assert_eq!(
+            read_thp_settings(&dir).unwrap(),
+            None,
+            "no directory, no THP"
+        );
+    }
+
+    #[test]
+    fn probes_this_kernel_without_error() {
+        let probe = KernelProbe::probe().unwrap();
+        assert!(
+            probe
+                .release
+                .starts_with(&format!("{}.{}", probe.version.0, probe.version.1))
+        );
+        assert!(probe.page_size.get().is_power_of_two());
+        assert_eq!(probe.thp.as_ref().map(|t| t.pmd_size), pmd_size());
+    }
 }

@@ -112,9 +112,15 @@ pub fn predict_fault(
     let fits = |size: &Bytes| {
         let size = size.as_usize();
         let start = addr & !(size - 1);
-        start >= vma.vma.start && start.checked_add(size).is_some_and(|end| end <= vma.vma.end)
+        start >= vma.vma.start
+            && start
+                .checked_add(size)
+                .is_some_and(|end| end <= vma.vma.end)
     };
-    let thp = probe.thp.as_ref().expect("allowed_sizes checked THP exists");
+    let thp = probe
+        .thp
+        .as_ref()
+        .expect("allowed_sizes checked THP exists");
     let pmd = thp.pmd_size;
     let Some(size) = allowed.iter().rev().copied().find(fits) else {
         return base(format!(
@@ -134,9 +140,7 @@ pub fn predict_fault(
         },
         Access::Write => Prediction {
             folio: Folio::Mthp(size),
-            why: format!(
-                "{settings}; the largest allowed size whose aligned range fits is {size}"
-            ),
+            why: format!("{settings}; the largest allowed size whose aligned range fits is {size}"),
         },
         Access::Read if size == pmd && thp.use_zero_page != Some(false) => Prediction {
             folio: Folio::ZeroPage,
@@ -144,9 +148,7 @@ pub fn predict_fault(
         },
         Access::Read if size == pmd => Prediction {
             folio: Folio::Pmd(size),
-            why: format!(
-                "{settings}; use_zero_page=0, so even a read fault allocates a {pmd} THP"
-            ),
+            why: format!("{settings}; use_zero_page=0, so even a read fault allocates a {pmd} THP"),
         },
         Access::Read => Prediction {
             folio: Folio::ZeroPage,

@@ -67,8 +67,8 @@ impl fmt::Display for Need {
 
 /// Parses the front matter text; errors carry the line within `text` (1-based) if known.
 pub fn parse(text: &str) -> Result<FrontMatter, (Option<usize>, String)> {
-    let front: FrontMatter =
-        serde_yaml_ng::from_str(text).map_err(|e| (e.location().map(|l| l.line()), e.to_string()))?;
+    let front: FrontMatter = serde_yaml_ng::from_str(text)
+        .map_err(|e| (e.location().map(|l| l.line()), e.to_string()))?;
     if front.id.is_empty()
         || !front
             .id

@@ -85,14 +85,15 @@ impl Lesson {
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                     let line = lines.line_of(range.start);
-                    open = open_block(&info).map_err(|m| error(line, m))?.map(|attrs| {
-                        Open::Claims {
-                            line,
-                            kind: attrs.0,
-                            attributes: attrs.1,
-                            claims: Vec::new(),
-                        }
-                    });
+                    open =
+                        open_block(&info)
+                            .map_err(|m| error(line, m))?
+                            .map(|attrs| Open::Claims {
+                                line,
+                                kind: attrs.0,
+                                attributes: attrs.1,
+                                claims: Vec::new(),
+                            });
                 }
                 Event::Text(text) => match &mut open {
                     Some(Open::FrontMatter { text: yaml, .. }) => yaml.push_str(&text),
@@ -110,9 +111,10 @@ impl Lesson {
                 },
                 Event::End(TagEnd::MetadataBlock(_)) => {
                     if let Some(Open::FrontMatter { first, text }) = open.take() {
-                        front = Some(front_matter::parse(&text).map_err(|(at, m)| {
-                            error(at.map_or(first, |l| first + l - 1), m)
-                        })?);
+                        front =
+                            Some(front_matter::parse(&text).map_err(|(at, m)| {
+                                error(at.map_or(first, |l| first + l - 1), m)
+                            })?);
                     }
                 }
                 Event::End(TagEnd::CodeBlock) => {

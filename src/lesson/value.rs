@@ -149,10 +149,12 @@ pub fn parse_flags(text: &str) -> Result<Expected, String> {
     if others_allowed {
         tokens.pop();
     }
-    if let Some(bad) = tokens
-        .iter()
-        .find(|t| t.len() != 2 || !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-    {
+    if let Some(bad) = tokens.iter().find(|t| {
+        t.len() != 2
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }) {
         return Err(format!(
             "`{bad}` is not a VmFlags token (two lowercase letters, e.g. rd, wr, mr)"
         ));
@@ -185,9 +187,9 @@ pub enum PathPattern {
 pub fn looks_like_maps_line(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or("");
     first.contains('-')
-        && first
-            .split('-')
-            .all(|part| part == "*" || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_hexdigit())))
+        && first.split('-').all(|part| {
+            part == "*" || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
 }
 
 pub fn parse_maps_pattern(line: &str) -> Result<MapsPattern, String> {
@@ -203,7 +205,10 @@ pub fn parse_maps_pattern(line: &str) -> Result<MapsPattern, String> {
     let perms = if perms == "*" {
         None
     } else if perms.len() == 4
-        && perms.chars().zip(["r-", "w-", "x-", "ps"]).all(|(c, allowed)| allowed.contains(c))
+        && perms
+            .chars()
+            .zip(["r-", "w-", "x-", "ps"])
+            .all(|(c, allowed)| allowed.contains(c))
     {
         Some(perms.to_owned())
     } else {

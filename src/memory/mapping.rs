@@ -3,15 +3,24 @@
 //! flags merge into one VMA, and another test's pages would show up in "our" smaps record).
 
 use crate::kernel::SmapsRecord;
-use crate::kernel::procfs::{Proc, ProcError};
-use nix::sys::mman::{MapFlags, ProtFlags};
+use crate::kernel::probe;
+use crate::kernel::procfs::{self, Proc, ProcError};
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
+
+/// How many placements [`Mapping::anonymous_isolated`] tries before it gives up.
+pub const ISOLATION_ATTEMPTS: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
     #[error("mmap of {len} bytes ({what}): {errno}")]
-    Mmap { what: String, len: usize, errno: nix::Error },
+    Mmap {
+        what: String,
+        len: usize,
+        errno: nix::Error,
+    },
     #[error("{0}")]
     Proc(#[from] ProcError),
     #[error("no VMA contains {addr:#x} in smaps of {proc:?}")]
@@ -19,34 +28,124 @@ pub enum MappingError {
     #[error(
         "the VMA holding the mapping {start:#x}-{end:#x} is {vma_start:#x}-{vma_end:#x}: it merged with a neighbour, so its smaps counts are not the mapping's alone"
     )]
-    Merged { start: usize, end: usize, vma_start: usize, vma_end: usize },
+    Merged {
+        start: usize,
+        end: usize,
+        vma_start: usize,
+        vma_end: usize,
+    },
+    #[error(
+        "could not fence a {len}-byte mapping with guard pages of its own in {attempts} placements: the kernel kept placing it against other mappings"
+    )]
+    Unfenced { len: usize, attempts: usize },
 }
 
 pub struct Mapping {
     ptr: NonNull<libc::c_void>,
+    /// The length asked for; the kernel maps whole pages ([`Mapping::mapped_len`]).
     len: usize,
+    mapped_len: usize,
+    /// One page right below and one right above, ours, unmapped with the mapping.
+    guards: [Option<NonNull<libc::c_void>>; 2],
 }
+
+// SAFETY: a Mapping exclusively owns its pages and guard pages; nothing in it is tied to the
+// thread that made it. It is not Sync: `write_byte` through a shared reference from two
+// threads would be a data race.
+unsafe impl Send for Mapping {}
 
 impl Mapping {
     /// A plain `mmap(NULL, len, prot, flags, -1, 0)`, placed where the kernel chooses.
-    pub fn anonymous(len: NonZeroUsize, prot: ProtFlags, flags: MapFlags) -> Result<Mapping, MappingError> {
-        todo!("{len}{prot:?}{flags:?}")
+    /// Any length is accepted; the kernel rounds it up to whole pages.
+    pub fn anonymous(
+        len: NonZeroUsize,
+        prot: ProtFlags,
+        flags: MapFlags,
+    ) -> Result<Mapping, MappingError> {
+        // SAFETY: with no address hint and without MAP_FIXED the kernel picks a free range, so
+        // the new mapping cannot replace anything else in the process.
+        let ptr = unsafe { mmap_anonymous(None, len, prot, flags) }.map_err(|errno| {
+            MappingError::Mmap {
+                what: format!("anonymous, {prot:?}, {flags:?}"),
+                len: len.get(),
+                errno,
+            }
+        })?;
+        Ok(Mapping {
+            ptr,
+            len: len.get(),
+            mapped_len: round_up_to_page(len.get()),
+            guards: [None, None],
+        })
     }
 
     /// Like [`Mapping::anonymous`], then fenced by one PROT_NONE guard page on each side so it
     /// cannot merge with a neighbour; retried if a neighbour merged in before the guards were
     /// in place. The address stays the kernel's choice (its THP alignment is part of what
     /// lessons show).
-    pub fn anonymous_isolated(len: NonZeroUsize, prot: ProtFlags, flags: MapFlags) -> Result<Mapping, MappingError> {
-        todo!("{len}{prot:?}{flags:?}")
+    ///
+    /// Both guards must be this mapping's own: a neighbour that happens to be adjacent now
+    /// (the kernel allocates top-down, so the mapping above is adjacent more often than not)
+    /// may be unmapped later, and a new mapping filling its place could merge with ours.
+    /// A failed placement is left behind as an inaccessible spacer so the kernel's next choice
+    /// differs; when the next choice lies against a spacer, the spacer's page serves as guard.
+    pub fn anonymous_isolated(
+        len: NonZeroUsize,
+        prot: ProtFlags,
+        flags: MapFlags,
+    ) -> Result<Mapping, MappingError> {
+        let page = page();
+        // A PROT_NONE mapping would merge with PROT_NONE guards; read-only ones fence it too.
+        let guard_prot = if prot.is_empty() {
+            ProtFlags::PROT_READ
+        } else {
+            ProtFlags::PROT_NONE
+        };
+        let mut spacers = Spacers::default();
+        let mut merged = None;
+        for _ in 0..ISOLATION_ATTEMPTS {
+            let mut mapping = Mapping::anonymous(len, prot, flags)?;
+            let (start, end) = (mapping.addr(), mapping.addr() + mapping.mapped_len);
+            let below = match start.checked_sub(page) {
+                Some(addr) => spacers.claim(addr, page).map_or_else(
+                    || place_guard(addr, guard_prot),
+                    |claimed| Ok(Some(claimed)),
+                )?,
+                None => None,
+            };
+            mapping.guards[0] = below;
+            let above = match spacers.claim(end, page) {
+                Some(claimed) => Some(claimed),
+                None => place_guard(end, guard_prot)?,
+            };
+            mapping.guards[1] = above;
+            match mapping.smaps(Proc::SelfProcess) {
+                Ok(_) if below.is_some() && above.is_some() => return Ok(mapping),
+                Ok(_) => {}
+                Err(e @ MappingError::Merged { .. }) => merged = Some(e),
+                Err(e) => return Err(e),
+            }
+            spacers.take_over(mapping, guard_prot);
+        }
+        Err(merged.unwrap_or(MappingError::Unfenced {
+            len: len.get(),
+            attempts: ISOLATION_ATTEMPTS,
+        }))
     }
 
     pub fn addr(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
 
+    /// The length asked for, which may end inside the last page.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The length the kernel mapped: [`Mapping::len`] rounded up to whole pages, as smaps
+    /// `Size` shows it.
+    pub fn mapped_len(&self) -> usize {
+        self.mapped_len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -58,25 +157,201 @@ impl Mapping {
     }
 
     /// Writes one byte with a volatile store, so the access really happens.
-    /// Panics if `offset` is outside the mapping.
+    /// Panics if `offset` is outside the mapped pages (`offset >= mapped_len()`): every
+    /// byte of the last page is really mapped, even past [`Mapping::len`].
     pub fn write_byte(&self, offset: usize, value: u8) {
-        todo!("{offset}{value}")
+        self.check_offset(offset);
+        // SAFETY: the offset lies inside pages this Mapping owns and keeps mapped; a volatile
+        // store to them cannot alias a Rust reference (none is ever handed out).
+        unsafe { self.as_ptr().add(offset).write_volatile(value) }
     }
 
-    /// Reads one byte with a volatile load. Panics if `offset` is outside the mapping.
+    /// Reads one byte with a volatile load. Panics if `offset` is outside the mapped pages.
     pub fn read_byte(&self, offset: usize) -> u8 {
-        todo!("{offset}")
+        self.check_offset(offset);
+        // SAFETY: as in `write_byte`.
+        unsafe { self.as_ptr().add(offset).read_volatile() }
+    }
+
+    fn check_offset(&self, offset: usize) {
+        assert!(
+            offset < self.mapped_len,
+            "offset {offset} is outside the mapping at {:#x}, which maps {} bytes ({} asked for)",
+            self.addr(),
+            self.mapped_len,
+            self.len
+        );
     }
 
     /// The smaps record of this mapping's VMA in `proc`, checked to have exactly the
     /// mapping's bounds ([`MappingError::Merged`] otherwise).
     pub fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        todo!("{proc:?}")
+        let (start, end) = (self.addr(), self.addr() + self.mapped_len);
+        let record =
+            procfs::smaps_record(proc, start)?.ok_or(MappingError::NoVma { addr: start, proc })?;
+        if (record.vma.start, record.vma.end) != (start, end) {
+            return Err(MappingError::Merged {
+                start,
+                end,
+                vma_start: record.vma.start,
+                vma_end: record.vma.end,
+            });
+        }
+        Ok(record)
     }
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        todo!()
+        let page = page();
+        // SAFETY: the mapping and its guards are owned by self and unmapped once, here.
+        // Errors are ignored: nothing useful can be done about them in drop.
+        unsafe {
+            let _ = munmap(self.ptr, self.mapped_len);
+            for guard in self.guards.iter().flatten() {
+                let _ = munmap(*guard, page);
+            }
+        }
+    }
+}
+
+fn page() -> usize {
+    probe::page_size().as_usize()
+}
+
+fn round_up_to_page(len: usize) -> usize {
+    len.div_ceil(page()) * page()
+}
+
+/// Maps one guard page at exactly `addr` unless something is there already (`None`).
+fn place_guard(
+    addr: usize,
+    prot: ProtFlags,
+) -> Result<Option<NonNull<libc::c_void>>, MappingError> {
+    let page = page();
+    let (Some(hint), Some(len)) = (NonZeroUsize::new(addr), NonZeroUsize::new(page)) else {
+        return Ok(None);
+    };
+    let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED_NOREPLACE;
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; it fails with EEXIST.
+    match unsafe { mmap_anonymous(Some(hint), len, prot, flags) } {
+        Ok(ptr) if ptr.as_ptr() as usize == addr => Ok(Some(ptr)),
+        Ok(elsewhere) => {
+            // Before 4.17 the flag is unknown and the address only a hint: not a guard.
+            // SAFETY: `elsewhere` was just mapped by this call and is referenced nowhere.
+            let _ = unsafe { munmap(elsewhere, page) };
+            Ok(None)
+        }
+        Err(Errno::EEXIST) => Ok(None),
+        Err(errno) => Err(MappingError::Mmap {
+            what: format!("guard page at {addr:#x}"),
+            len: page,
+            errno,
+        }),
+    }
+}
+
+/// Inaccessible ranges left where placements failed, so that the kernel chooses elsewhere;
+/// all of them that were not claimed as guards are unmapped on drop.
+#[derive(Default)]
+struct Spacers {
+    /// `(start, len)` of private anonymous mappings of this process that only we refer to.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Spacers {
+    /// Takes the page `[addr, addr + page)` out of a spacer, to be a mapping's guard.
+    fn claim(&mut self, addr: usize, page: usize) -> Option<NonNull<libc::c_void>> {
+        let index = self
+            .ranges
+            .iter()
+            .position(|&(start, len)| start <= addr && addr + page <= start + len)?;
+        let (start, len) = self.ranges.swap_remove(index);
+        if addr > start {
+            self.ranges.push((start, addr - start));
+        }
+        if addr + page < start + len {
+            self.ranges.push((addr + page, start + len - addr - page));
+        }
+        NonNull::new(addr as *mut libc::c_void)
+    }
+
+    /// Turns a failed placement into spacers: its guards stay as they are, and the mapping's
+    /// range is remapped as a fresh private PROT_NONE mapping (a fresh one can be split at any
+    /// page, whatever flags the failed mapping had).
+    fn take_over(&mut self, mut mapping: Mapping, guard_prot: ProtFlags) {
+        let page = page();
+        for guard in mapping.guards.iter_mut().filter_map(Option::take) {
+            self.ranges.push((guard.as_ptr() as usize, page));
+        }
+        let (start, len) = (mapping.addr(), mapping.mapped_len);
+        drop(mapping);
+        // The range may be taken by another thread in between; then it needs no spacer.
+        let (Some(hint), Some(len_nz)) = (NonZeroUsize::new(start), NonZeroUsize::new(len)) else {
+            return;
+        };
+        let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED_NOREPLACE;
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
+        match unsafe { mmap_anonymous(Some(hint), len_nz, guard_prot, flags) } {
+            Ok(ptr) if ptr.as_ptr() as usize == start => self.ranges.push((start, len)),
+            // SAFETY: mapped just now at an address nothing refers to.
+            Ok(elsewhere) => unsafe {
+                let _ = munmap(elsewhere, len);
+            },
+            Err(_) => {}
+        }
+    }
+}
+
+impl Drop for Spacers {
+    fn drop(&mut self) {
+        for &(start, len) in &self.ranges {
+            if let Some(ptr) = NonNull::new(start as *mut libc::c_void) {
+                // SAFETY: spacer ranges are ours and nothing refers to them.
+                let _ = unsafe { munmap(ptr, len) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw() -> ProtFlags {
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+    }
+
+    #[test]
+    fn one_byte_maps_a_whole_page() {
+        let m = Mapping::anonymous(NonZeroUsize::MIN, rw(), MapFlags::MAP_PRIVATE).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.mapped_len(), page());
+        m.write_byte(page() - 1, 7);
+        assert_eq!(m.read_byte(page() - 1), 7);
+        assert_eq!(m.read_byte(0), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "is outside the mapping")]
+    fn writing_past_the_last_page_panics() {
+        let m = Mapping::anonymous(NonZeroUsize::MIN, rw(), MapFlags::MAP_PRIVATE).unwrap();
+        m.write_byte(page(), 1);
+    }
+
+    #[test]
+    fn spacers_give_up_a_page_and_keep_the_rest() {
+        let page = page();
+        let mut spacers = Spacers::default();
+        // Addresses that are never dereferenced nor unmapped: the ranges are cleared first.
+        spacers.ranges.push((100 * page, 4 * page));
+        assert!(spacers.claim(99 * page, page).is_none());
+        assert!(spacers.claim(101 * page, page).is_some());
+        spacers.ranges.sort();
+        assert_eq!(spacers.ranges, [(100 * page, page), (102 * page, 2 * page)]);
+        assert!(spacers.claim(103 * page, page).is_some());
+        spacers.ranges.sort();
+        assert_eq!(spacers.ranges, [(100 * page, page), (102 * page, page)]);
+        spacers.ranges.clear();
     }
 }

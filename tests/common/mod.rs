@@ -35,7 +35,11 @@ pub fn lesson(id: &str) -> Lesson {
 pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     // One line per skipped block: its claims share the step and the reason.
     let mut skipped: Vec<(String, Vec<usize>, String)> = Vec::new();
-    for c in report.claims.iter().filter(|c| c.verdict == Verdict::Skipped) {
+    for c in report
+        .claims
+        .iter()
+        .filter(|c| c.verdict == Verdict::Skipped)
+    {
         let reason = c.reason.clone().unwrap_or_default();
         match skipped.last_mut() {
             Some((step, lines, r)) if *step == c.step && *r == reason => lines.push(c.line),
