@@ -1,0 +1,103 @@
+//! The `pagelab` binary as a user runs it.
+
+mod common;
+
+use common::catalog;
+use pagelab::catalog::Catalog;
+use rstest::rstest;
+use std::process::{Command, Output, Stdio};
+
+fn pagelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("pagelab runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+#[rstest]
+fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
+    let output = pagelab(&["check", "--format", "json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    let lessons = json["lessons"].as_array().expect("a lessons array");
+    assert_eq!(lessons.len(), catalog.lessons.len());
+    for (report, lesson) in lessons.iter().zip(&catalog.lessons) {
+        let claims = report["claims"].as_array().expect("a claims array");
+        assert_eq!(claims.len(), lesson.claim_count(), "lesson {}", lesson.id());
+        for claim in claims {
+            for key in ["lesson", "file", "line", "step", "field", "expected", "verdict"] {
+                assert!(!claim[key].is_null(), "claim without {key}: {claim}");
+            }
+            let verdict = claim["verdict"].as_str().unwrap();
+            assert!(["held", "failed", "skipped"].contains(&verdict), "{verdict}");
+            if verdict == "skipped" {
+                assert!(claim["reason"].as_str().is_some_and(|r| !r.is_empty()), "{claim}");
+            }
+        }
+    }
+    assert_eq!(json["totals"]["failed"], 0);
+    assert!(json["kernel"]["page_size"].as_u64().is_some());
+}
+
+#[test]
+fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
+    let output = pagelab(&["run", "mmap-anon", "--no-pause"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = stdout(&output);
+    assert!(text.contains(" PID "), "the PID is printed: {text}");
+    let steps: Vec<&str> = text.split("\nstep ").skip(1).collect();
+    assert_eq!(steps.len(), 3, "{text}");
+    for step in &steps {
+        assert!(step.contains(" rw-p 00000000 00:00 0"), "no maps line in step:\n{step}");
+        assert!(step.contains("Rss:"), "no smaps excerpt in step:\n{step}");
+    }
+    assert!(!steps[0].contains("<-- changed"), "{}", steps[0]);
+    assert!(
+        steps[1].lines().any(|l| l.starts_with("Rss:") && l.contains("<-- changed, was 0 kB")),
+        "the write must mark Rss as changed:\n{}",
+        steps[1]
+    );
+}
+
+#[test]
+fn output_without_a_terminal_has_no_colour() {
+    let output = pagelab(&["check"]);
+    assert!(!stdout(&output).contains('\u{1b}'), "escape codes in piped output");
+}
+
+#[test]
+fn an_unknown_lesson_is_an_error_that_lists_the_lessons() {
+    let output = pagelab(&["show", "no-such-lesson"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no lesson `no-such-lesson`"), "{stderr}");
+    assert!(stderr.contains("mmap-anon"), "{stderr}");
+}
+
+#[test]
+fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-lessons/bad-unit");
+    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .arg("list")
+        .env("PAGELAB_LESSONS", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("01-x.md:9: Rss: unknown unit `KB`"), "{stderr}");
+}
+
+#[rstest]
+#[case::list(&["list"], "mmap-anon")]
+#[case::show(&["show", "mmap-anon"], "claim (smaps) step=mapped")]
+#[case::overview(&[], "page size")]
+fn commands_print_what_they_promise(#[case] args: &[&str], #[case] needle: &str) {
+    let output = pagelab(args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout(&output).contains(needle), "{}", stdout(&output));
+}
