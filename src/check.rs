@@ -458,25 +458,7 @@ fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
     let path_ok = match &pattern.pathname {
         PathPattern::Any => true,
         PathPattern::None => line.pathname == Pathname::Anonymous,
-        PathPattern::Exact(text) => pathname_text(&line.pathname) == *text,
+        PathPattern::Exact(text) => line.pathname.to_string() == *text,
     };
     perms_ok && offset_ok && device_ok && inode_ok && path_ok
-}
-
-fn pathname_text(pathname: &Pathname) -> String {
-    match pathname {
-        Pathname::Anonymous => String::new(),
-        Pathname::File { path, deleted } => {
-            let deleted = if *deleted { " (deleted)" } else { "" };
-            format!("{}{deleted}", path.display())
-        }
-        Pathname::Heap => "[heap]".into(),
-        Pathname::Stack => "[stack]".into(),
-        Pathname::Vdso => "[vdso]".into(),
-        Pathname::Vvar => "[vvar]".into(),
-        Pathname::Vsyscall => "[vsyscall]".into(),
-        Pathname::AnonNamed(name) => format!("[anon:{name}]"),
-        Pathname::AnonShmemNamed(name) => format!("[anon_shmem:{name}]"),
-        Pathname::Other(text) => text.clone(),
-    }
 }
