@@ -272,12 +272,6 @@ fn branch_of(
     if block.when.is_empty() {
         return Ok(None);
     }
-    let Some(subject) = subject else {
-        return Err((
-            Verdict::Failed,
-            "a when= block needs a subject to evaluate".into(),
-        ));
-    };
     let mut applied = Vec::new();
     for condition in &block.when {
         match condition.evaluate(probe, subject) {
@@ -427,7 +421,12 @@ fn quantity_words(q: &crate::lesson::value::Quantity, cmp: &crate::lesson::value
         Cmp::Ge => ">= ",
     };
     let plural = if q.count == 1 { "" } else { "s" };
-    format!("{op}{} {}{plural}", q.count, q.unit)
+    let count = if q.divisor == 1 {
+        q.count.to_string()
+    } else {
+        format!("{}/{}", q.count, q.divisor)
+    };
+    format!("{op}{count} {}{plural}", q.unit)
 }
 
 /// The sizes page-relative units mean for this subject on this kernel.

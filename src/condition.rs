@@ -4,6 +4,7 @@
 
 use crate::experiment::Subject;
 use crate::kernel::KernelProbe;
+use crate::kernel::probe::OvercommitMode;
 use crate::kernel::thp::{self, Access, Folio, Prediction};
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +24,10 @@ pub enum Condition {
     ReadFaultZeroPage,
     /// ... allocates a THP (use_zero_page=0).
     ReadFaultAllocates,
+    /// vm.overcommit_memory is 0, 1 or 2.
+    OvercommitHeuristic,
+    OvercommitAlways,
+    OvercommitNever,
 }
 
 const NAMES: &[(&str, Condition)] = &[
@@ -33,6 +38,9 @@ const NAMES: &[(&str, Condition)] = &[
     ("write-fault-mthp", Condition::WriteFaultMthp),
     ("read-fault-zero-page", Condition::ReadFaultZeroPage),
     ("read-fault-allocates", Condition::ReadFaultAllocates),
+    ("overcommit-heuristic", Condition::OvercommitHeuristic),
+    ("overcommit-always", Condition::OvercommitAlways),
+    ("overcommit-never", Condition::OvercommitNever),
 ];
 
 impl FromStr for Condition {
@@ -73,7 +81,28 @@ pub enum Branch {
 }
 
 impl Condition {
-    pub fn evaluate(self, probe: &KernelProbe, subject: &Subject) -> Branch {
+    /// Decides the condition; those about a mapping need the block's `subject`.
+    pub fn evaluate(self, probe: &KernelProbe, subject: Option<&Subject>) -> Branch {
+        let mode = match self {
+            Condition::OvercommitHeuristic => Some(OvercommitMode::Heuristic),
+            Condition::OvercommitAlways => Some(OvercommitMode::Always),
+            Condition::OvercommitNever => Some(OvercommitMode::Never),
+            _ => None,
+        };
+        if let Some(mode) = mode {
+            return decide(
+                probe.overcommit == mode,
+                format!(
+                    "/proc/sys/vm/overcommit_memory is {}",
+                    overcommit_number(probe.overcommit)
+                ),
+            );
+        }
+        let Some(subject) = subject else {
+            return Branch::Invalid(format!(
+                "condition {self} is about a mapping, and this block shows none"
+            ));
+        };
         match self {
             Condition::ThpAllowed | Condition::ThpNotAllowed => {
                 let allowed = thp::allowed_sizes(probe, &subject.record);
@@ -126,7 +155,18 @@ impl Condition {
                     prediction.why,
                 )
             }
+            Condition::OvercommitHeuristic
+            | Condition::OvercommitAlways
+            | Condition::OvercommitNever => unreachable!("decided above"),
         }
+    }
+}
+
+fn overcommit_number(mode: OvercommitMode) -> u8 {
+    match mode {
+        OvercommitMode::Heuristic => 0,
+        OvercommitMode::Always => 1,
+        OvercommitMode::Never => 2,
     }
 }
 

@@ -18,9 +18,11 @@ pub enum Unit {
     Folio,
 }
 
+/// `count` units, divided by `divisor` (`1/2 page` for the Pss of a page two processes share).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quantity {
     pub count: u64,
+    pub divisor: u64,
     pub unit: Unit,
 }
 
@@ -48,7 +50,7 @@ impl Quantity {
         per_unit
             .0
             .checked_mul(self.count)
-            .map(Bytes)
+            .map(|bytes| Bytes(bytes / self.divisor))
             .ok_or_else(|| format!("{} {:?} overflows", self.count, self.unit))
     }
 }
@@ -113,9 +115,9 @@ pub fn parse_size(text: &str) -> Result<Expected, String> {
     let (count, unit) = rest.split_once(char::is_whitespace).ok_or_else(|| {
         format!("`{text}` is not a size: write a number and a unit, e.g. `4 kB`, `1 page`, `1 huge page`")
     })?;
-    let count: u64 = count
-        .parse()
-        .map_err(|_| format!("`{count}` in `{text}` is not a whole number"))?;
+    let (count, divisor) = parse_count(count).ok_or_else(|| {
+        format!("`{count}` in `{text}` is not a whole number or a fraction like 1/2")
+    })?;
     let unit = match unit.trim() {
         "B" => Unit::Fixed(1),
         "kB" => Unit::Fixed(1 << 10),
@@ -130,7 +132,26 @@ pub fn parse_size(text: &str) -> Result<Expected, String> {
             ));
         }
     };
-    Ok(Expected::Size(cmp, Quantity { count, unit }))
+    Ok(Expected::Size(
+        cmp,
+        Quantity {
+            count,
+            divisor,
+            unit,
+        },
+    ))
+}
+
+/// `3` or `1/2`; the divisor is never 0.
+fn parse_count(text: &str) -> Option<(u64, u64)> {
+    match text.split_once('/') {
+        None => Some((text.parse().ok()?, 1)),
+        Some((count, divisor)) => {
+            let divisor: u64 = divisor.parse().ok()?;
+            (divisor > 0).then_some(())?;
+            Some((count.parse().ok()?, divisor))
+        }
+    }
 }
 
 pub fn parse_number(text: &str) -> Result<Expected, String> {
@@ -281,6 +302,7 @@ mod tests {
                 Cmp::Eq,
                 Quantity {
                     count: 16384,
+                    divisor: 1,
                     unit: Unit::Fixed(1024)
                 }
             ))
@@ -291,12 +313,14 @@ mod tests {
                 Cmp::Ge,
                 Quantity {
                     count: 2,
+                    divisor: 1,
                     unit: Unit::HugePage
                 }
             ))
         );
         assert!(parse_size("4 KB").unwrap_err().contains("unknown unit"));
         assert!(parse_size("four kB").unwrap_err().contains("whole number"));
+        assert!(parse_size("1/0 page").is_err());
         assert!(parse_size("4").unwrap_err().contains("not a size"));
     }
 
@@ -309,11 +333,19 @@ mod tests {
         };
         let q = Quantity {
             count: 3,
+            divisor: 1,
             unit: Unit::Page,
         };
         assert_eq!(q.resolve(&scale), Ok(Bytes(3 * 16384)));
+        let half = Quantity {
+            count: 1,
+            divisor: 2,
+            unit: Unit::Page,
+        };
+        assert_eq!(half.resolve(&scale), Ok(Bytes(8192)));
         let huge = Quantity {
             count: 1,
+            divisor: 1,
             unit: Unit::HugePage,
         };
         assert!(huge.resolve(&scale).is_err());
