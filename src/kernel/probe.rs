@@ -141,14 +141,18 @@ pub fn page_size() -> Bytes {
 
 fn try_page_size() -> Result<Bytes, ProbeError> {
     use nix::unistd::{SysconfVar, sysconf};
-    match sysconf(SysconfVar::PAGE_SIZE) {
-        Ok(Some(size)) if size > 0 => Ok(Bytes(size.unsigned_abs() as u64)),
-        Ok(other) => Err(ProbeError::new(
-            "sysconf(_SC_PAGESIZE)",
-            format!("unusable answer {other:?}"),
-        )),
-        Err(e) => Err(ProbeError::new("sysconf(_SC_PAGESIZE)", e)),
-    }
+    let answer =
+        sysconf(SysconfVar::PAGE_SIZE).map_err(|e| ProbeError::new("sysconf(_SC_PAGESIZE)", e))?;
+    answer
+        .and_then(|size| u64::try_from(size).ok())
+        .filter(|&size| size > 0)
+        .map(Bytes)
+        .ok_or_else(|| {
+            ProbeError::new(
+                "sysconf(_SC_PAGESIZE)",
+                format!("unusable answer {answer:?}"),
+            )
+        })
 }
 
 /// The PMD-sized THP from `hpage_pmd_size`; `None` where THP is not built in.

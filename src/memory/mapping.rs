@@ -11,7 +11,7 @@ use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
 /// How many placements [`Mapping::anonymous_isolated`] tries before it gives up.
-pub const ISOLATION_ATTEMPTS: usize = 16;
+pub const ISOLATION_ATTEMPTS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
@@ -104,13 +104,17 @@ impl Mapping {
         let mut spacers = Spacers::default();
         let mut merged = None;
         for _ in 0..ISOLATION_ATTEMPTS {
+            // The kernel allocates top-down and puts a new mapping right against the one above
+            // it, so a guard above would almost never fit. A one-page cap placed first takes
+            // that spot, and the mapping lands right below it: the cap becomes its guard.
+            spacers.map_cap(guard_prot)?;
             let mut mapping = Mapping::anonymous(len, prot, flags)?;
             let (start, end) = (mapping.addr(), mapping.addr() + mapping.mapped_len);
             let below = match start.checked_sub(page) {
-                Some(addr) => spacers.claim(addr, page).map_or_else(
-                    || place_guard(addr, guard_prot),
-                    |claimed| Ok(Some(claimed)),
-                )?,
+                Some(addr) => match spacers.claim(addr, page) {
+                    Some(claimed) => Some(claimed),
+                    None => place_guard(addr, guard_prot)?,
+                },
                 None => None,
             };
             mapping.guards[0] = below;
@@ -119,11 +123,14 @@ impl Mapping {
                 None => place_guard(end, guard_prot)?,
             };
             mapping.guards[1] = above;
-            match mapping.smaps(Proc::SelfProcess) {
-                Ok(_) if below.is_some() && above.is_some() => return Ok(mapping),
-                Ok(_) => {}
-                Err(e @ MappingError::Merged { .. }) => merged = Some(e),
-                Err(e) => return Err(e),
+            // With a foreign neighbour on either side there is nothing to verify: it may go
+            // away later and a new mapping in its place could merge with ours.
+            if below.is_some() && above.is_some() {
+                match mapping.smaps(Proc::SelfProcess) {
+                    Ok(_) => return Ok(mapping),
+                    Err(e @ MappingError::Merged { .. }) => merged = Some(e),
+                    Err(e) => return Err(e),
+                }
             }
             spacers.take_over(mapping, guard_prot);
         }
@@ -260,6 +267,22 @@ struct Spacers {
 }
 
 impl Spacers {
+    /// Maps one page where the kernel chooses, to be claimed as a guard or unmapped later.
+    fn map_cap(&mut self, guard_prot: ProtFlags) -> Result<(), MappingError> {
+        let page = page();
+        let len = NonZeroUsize::new(page).expect("the page size is not zero");
+        // SAFETY: no address hint and no MAP_FIXED: the kernel picks a free range.
+        let cap = unsafe { mmap_anonymous(None, len, guard_prot, MapFlags::MAP_PRIVATE) }.map_err(
+            |errno| MappingError::Mmap {
+                what: "guard page".into(),
+                len: page,
+                errno,
+            },
+        )?;
+        self.ranges.push((cap.as_ptr() as usize, page));
+        Ok(())
+    }
+
     /// Takes the page `[addr, addr + page)` out of a spacer, to be a mapping's guard.
     fn claim(&mut self, addr: usize, page: usize) -> Option<NonNull<libc::c_void>> {
         let index = self

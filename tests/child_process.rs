@@ -1,0 +1,265 @@
+//! A forked child's life as the parent sees it: answers, failures, panics, deaths by exit or
+//! signal, and no process left behind whichever way a test ends.
+//!
+//! Every test here forks, and while a forked child lives every private page of this process
+//! is shared copy-on-write with it: tests in this binary that read Pss/Shared_*/Private_* of
+//! their own mappings would see that. Hence `serial(fork)` here, `parallel(fork)` there.
+
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
+use pagelab::Bytes;
+use pagelab::kernel::probe::page_size;
+use pagelab::kernel::procfs::Proc;
+use pagelab::memory::child::PANIC_STATUS;
+use pagelab::memory::{Child, ChildError, Mapping};
+use rstest::rstest;
+use serial_test::serial;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn one_page(prot: ProtFlags) -> Mapping {
+    let len = NonZeroUsize::new(page_size().as_usize()).unwrap();
+    Mapping::anonymous_isolated(len, prot, MapFlags::MAP_PRIVATE).unwrap()
+}
+
+fn rw() -> ProtFlags {
+    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+}
+
+/// No process with this pid, and it is not our unreaped child either.
+fn assert_gone(pid: Pid) {
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "/proc/{pid} still exists: the child was left running or as a zombie"
+    );
+    assert_eq!(
+        waitpid(pid, Some(WaitPidFlag::WNOHANG)),
+        Err(Errno::ECHILD),
+        "child {pid} was not reaped"
+    );
+}
+
+/// A deliberate crash in the child must not write a core file of the test process.
+fn no_core_dump() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit is a plain system call on a stack value.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+}
+
+const WRITE: u8 = 1;
+const CHECK: u8 = 2;
+
+#[test]
+#[serial(fork)]
+fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
+    let page = one_page(rw());
+    page.write_byte(0, 1);
+    let addr = page.as_ptr() as usize;
+    let mut child = Child::spawn(move |command| {
+        let byte = addr as *mut u8;
+        match command {
+            // SAFETY: the page is mapped in the child too (fork copies the address space).
+            WRITE => unsafe { byte.write_volatile(2) },
+            // SAFETY: as above.
+            CHECK => return u8::from(unsafe { byte.read_volatile() } != 2),
+            _ => return 255,
+        }
+        0
+    })
+    .unwrap();
+    child.command(WRITE).unwrap();
+    child.command(CHECK).unwrap();
+    assert_eq!(
+        page.read_byte(0),
+        1,
+        "the child's write leaked into the parent's page"
+    );
+    child.finish().unwrap();
+}
+
+#[test]
+#[serial(fork)]
+fn after_the_childs_write_its_smaps_shows_a_private_copy() {
+    let page = one_page(rw());
+    page.write_byte(0, 1);
+    let addr = page.as_ptr() as usize;
+    let size = page_size();
+    let mut child = Child::spawn(move |command| {
+        if command == WRITE {
+            // SAFETY: the page is mapped in the child too.
+            unsafe { (addr as *mut u8).write_volatile(2) };
+        }
+        0
+    })
+    .unwrap();
+    let proc = Proc::Pid(child.pid().as_raw());
+    let shared = page.smaps(proc).unwrap();
+    assert_eq!(shared.size("Shared_Dirty"), Some(size), "{shared:?}");
+    assert_eq!(
+        shared.size("Private_Dirty"),
+        Some(Bytes::ZERO),
+        "{shared:?}"
+    );
+    child.command(WRITE).unwrap();
+    let copied = page.smaps(proc).unwrap();
+    assert_eq!(copied.size("Private_Dirty"), Some(size), "{copied:?}");
+    assert_eq!(copied.size("Shared_Dirty"), Some(Bytes::ZERO), "{copied:?}");
+    child.finish().unwrap();
+}
+
+#[test]
+#[serial(fork)]
+fn a_panic_in_the_child_is_reported_not_passed() {
+    let mut child = Child::spawn(|command| {
+        assert_eq!(command, 0, "the child's assertion fails");
+        0
+    })
+    .unwrap();
+    let pid = child.pid();
+    match child.command(1) {
+        Err(ChildError::Panicked { pid: reported }) => assert_eq!(reported, pid),
+        other => panic!("a panicking child must be Panicked (exit {PANIC_STATUS}), got {other:?}"),
+    }
+    assert!(matches!(child.finish(), Err(ChildError::Panicked { .. })));
+    assert_gone(pid);
+}
+
+#[test]
+#[serial(fork)]
+fn a_parent_that_panics_leaves_no_child_behind() {
+    let mut pid = None;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut child = Child::spawn(|_| 0).unwrap();
+        pid = Some(child.pid());
+        child.command(0).unwrap();
+        panic!("the parent fails while holding the child");
+    }));
+    assert!(outcome.is_err());
+    assert_gone(pid.expect("the child was spawned"));
+}
+
+const EXIT_3: u8 = 9;
+const RAISE_SIGSEGV: u8 = 11;
+const WRITE_READ_ONLY: u8 = 12;
+const RAISE_SIGKILL: u8 = 13;
+
+#[rstest]
+#[case::exits_by_itself(EXIT_3, "exited with status 3")]
+#[case::raises_sigsegv(RAISE_SIGSEGV, "killed by signal SIGSEGV")]
+#[case::writes_a_read_only_page(WRITE_READ_ONLY, "killed by signal SIGSEGV")]
+#[case::raises_sigkill(RAISE_SIGKILL, "killed by signal SIGKILL")]
+#[serial(fork)]
+fn a_child_that_ends_before_answering_is_reported_as_died(
+    #[case] command: u8,
+    #[case] expected: &str,
+) {
+    let read_only = one_page(ProtFlags::PROT_READ);
+    let addr = read_only.as_ptr() as usize;
+    let mut child = Child::spawn(move |command| {
+        // SAFETY (all arms): plain system calls or a deliberate faulting store in the child.
+        unsafe {
+            match command {
+                EXIT_3 => libc::_exit(3),
+                RAISE_SIGSEGV => {
+                    no_core_dump();
+                    // std's SIGSEGV handler (stack overflow detection) swallows a raised
+                    // SIGSEGV: it restores the default action and returns, counting on the
+                    // faulting instruction to fault again, and raise() has none.
+                    libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                    libc::raise(libc::SIGSEGV);
+                }
+                WRITE_READ_ONLY => {
+                    no_core_dump();
+                    (addr as *mut u8).write_volatile(1);
+                }
+                RAISE_SIGKILL => {
+                    libc::raise(libc::SIGKILL);
+                }
+                _ => {}
+            }
+        }
+        0
+    })
+    .unwrap();
+    let pid = child.pid();
+    match child.command(command) {
+        Err(ChildError::Died { pid: reported, how }) => {
+            assert_eq!(reported, pid);
+            assert_eq!(how, expected);
+        }
+        other => panic!("expected the child to die ({expected}), got {other:?}"),
+    }
+    // The end is remembered: asking again does not wait on a reaped pid.
+    assert!(matches!(child.command(0), Err(ChildError::Died { .. })));
+    drop(child);
+    assert_gone(pid);
+}
+
+#[test]
+#[serial(fork)]
+fn a_failure_status_is_failed_and_the_child_lives_on() {
+    let mut child = Child::spawn(|command| command).unwrap();
+    match child.command(7) {
+        Err(ChildError::Failed {
+            command: 7,
+            status: 7,
+            ..
+        }) => {}
+        other => panic!("expected status 7 to be Failed, got {other:?}"),
+    }
+    child.command(0).unwrap();
+    child.finish().unwrap();
+}
+
+#[test]
+#[serial(fork)]
+fn finish_reaps_a_normal_child() {
+    let mut child = Child::spawn(|_| 0).unwrap();
+    let pid = child.pid();
+    child.command(0).unwrap();
+    child.finish().unwrap();
+    assert_gone(pid);
+}
+
+#[test]
+#[serial(fork)]
+fn finish_reports_a_child_that_already_died() {
+    let mut child = Child::spawn(|_| unsafe { libc::_exit(3) }).unwrap();
+    let pid = child.pid();
+    assert!(child.command(0).is_err());
+    match child.finish() {
+        Err(ChildError::Died { how, .. }) => assert_eq!(how, "exited with status 3"),
+        other => panic!("finish must report the earlier death, got {other:?}"),
+    }
+    assert_gone(pid);
+}
+
+/// A second child inherits the parent's end of the first one's command pipe; unless it
+/// closes it, the first child never sees EOF and `finish` waits for its timeout.
+#[test]
+#[serial(fork)]
+fn finishing_one_child_does_not_wait_for_its_sibling() {
+    let mut first = Child::spawn(|_| 0).unwrap();
+    let mut second = Child::spawn(|_| 0).unwrap();
+    first.command(0).unwrap();
+    second.command(0).unwrap();
+    let (first_pid, second_pid) = (first.pid(), second.pid());
+    let started = Instant::now();
+    first.finish().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "finish took {:?}: the sibling kept the command pipe open",
+        started.elapsed()
+    );
+    assert_gone(first_pid);
+    second.command(0).unwrap();
+    second.finish().unwrap();
+    assert_gone(second_pid);
+}
