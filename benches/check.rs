@@ -16,7 +16,11 @@ fn check_all_lessons(bencher: divan::Bencher) {
     bencher.bench_local(|| {
         for lesson in &catalog.lessons {
             let report = check_lesson(lesson, &probe);
-            assert!(report.passed(), "lesson {} fails: run pagelab check", report.id);
+            assert!(
+                report.passed(),
+                "lesson {} fails: run pagelab check",
+                report.id
+            );
             divan::black_box(report);
         }
     });

@@ -26,7 +26,9 @@ pub fn kernel_summary(probe: &KernelProbe) -> Vec<(&'static str, String)> {
                 .per_size
                 .iter()
                 .filter(|(_, m)| **m != PerSizeMode::Never)
-                .map(|(size, mode)| format!("{}kB={}", size.kib(), format!("{mode:?}").to_lowercase()))
+                .map(|(size, mode)| {
+                    format!("{}kB={}", size.kib(), format!("{mode:?}").to_lowercase())
+                })
                 .collect();
             let per_size = if thp.per_size.is_empty() {
                 String::new()

@@ -22,7 +22,11 @@ fn stdout(output: &Output) -> String {
 #[rstest]
 fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
     let output = pagelab(&["check", "--format", "json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
     let lessons = json["lessons"].as_array().expect("a lessons array");
     assert_eq!(lessons.len(), catalog.lessons.len());
@@ -30,13 +34,21 @@ fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
         let claims = report["claims"].as_array().expect("a claims array");
         assert_eq!(claims.len(), lesson.claim_count(), "lesson {}", lesson.id());
         for claim in claims {
-            for key in ["lesson", "file", "line", "step", "field", "expected", "verdict"] {
+            for key in [
+                "lesson", "file", "line", "step", "field", "expected", "verdict",
+            ] {
                 assert!(!claim[key].is_null(), "claim without {key}: {claim}");
             }
             let verdict = claim["verdict"].as_str().unwrap();
-            assert!(["held", "failed", "skipped"].contains(&verdict), "{verdict}");
+            assert!(
+                ["held", "failed", "skipped"].contains(&verdict),
+                "{verdict}"
+            );
             if verdict == "skipped" {
-                assert!(claim["reason"].as_str().is_some_and(|r| !r.is_empty()), "{claim}");
+                assert!(
+                    claim["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                    "{claim}"
+                );
             }
         }
     }
@@ -47,18 +59,27 @@ fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
 #[test]
 fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
     let output = pagelab(&["run", "mmap-anon", "--no-pause"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = stdout(&output);
     assert!(text.contains(" PID "), "the PID is printed: {text}");
     let steps: Vec<&str> = text.split("\nstep ").skip(1).collect();
     assert_eq!(steps.len(), 3, "{text}");
     for step in &steps {
-        assert!(step.contains(" rw-p 00000000 00:00 0"), "no maps line in step:\n{step}");
+        assert!(
+            step.contains(" rw-p 00000000 00:00 0"),
+            "no maps line in step:\n{step}"
+        );
         assert!(step.contains("Rss:"), "no smaps excerpt in step:\n{step}");
     }
     assert!(!steps[0].contains("<-- changed"), "{}", steps[0]);
     assert!(
-        steps[1].lines().any(|l| l.starts_with("Rss:") && l.contains("<-- changed, was 0 kB")),
+        steps[1]
+            .lines()
+            .any(|l| l.starts_with("Rss:") && l.contains("<-- changed, was 0 kB")),
         "the write must mark Rss as changed:\n{}",
         steps[1]
     );
@@ -67,7 +88,10 @@ fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
 #[test]
 fn output_without_a_terminal_has_no_colour() {
     let output = pagelab(&["check"]);
-    assert!(!stdout(&output).contains('\u{1b}'), "escape codes in piped output");
+    assert!(
+        !stdout(&output).contains('\u{1b}'),
+        "escape codes in piped output"
+    );
 }
 
 #[test]
@@ -81,7 +105,8 @@ fn an_unknown_lesson_is_an_error_that_lists_the_lessons() {
 
 #[test]
 fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-lessons/bad-unit");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bad-lessons/bad-unit");
     let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
         .arg("list")
         .env("PAGELAB_LESSONS", &dir)
@@ -89,7 +114,10 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("01-x.md:9: Rss: unknown unit `KB`"), "{stderr}");
+    assert!(
+        stderr.contains("01-x.md:9: Rss: unknown unit `KB`"),
+        "{stderr}"
+    );
 }
 
 #[rstest]
@@ -98,6 +126,10 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
 #[case::overview(&[], "page size")]
 fn commands_print_what_they_promise(#[case] args: &[&str], #[case] needle: &str) {
     let output = pagelab(args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout(&output).contains(needle), "{}", stdout(&output));
 }

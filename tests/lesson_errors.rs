@@ -23,14 +23,22 @@ fn the_one_error(dir: &Path) -> String {
 
 #[rstest]
 #[case::broken_front_matter("broken-front-matter", "01-x.md:3:", "")]
-#[case::unknown_front_matter_key("unknown-front-matter-key", "01-x.md:4:", "unknown field `author`")]
+#[case::unknown_front_matter_key(
+    "unknown-front-matter-key",
+    "01-x.md:4:",
+    "unknown field `author`"
+)]
 #[case::no_front_matter("no-front-matter", "01-x.md:1:", "no front matter")]
 #[case::empty_file("empty-file", "01-x.md:1:", "no front matter")]
 #[case::unknown_tag("unknown-tag", "01-x.md:8:", "unknown tag `smapz`")]
 #[case::unknown_field("unknown-field", "01-x.md:10:", "`Resident` is not a field smaps has")]
 #[case::bad_unit("bad-unit", "01-x.md:9:", "unknown unit `KB`")]
 #[case::bad_number("bad-number", "01-x.md:9:", "`yes` is not a number")]
-#[case::unknown_step("unknown-step", "01-x.md:8:", "step `written` is not a step of experiment `mmap-anon`")]
+#[case::unknown_step(
+    "unknown-step",
+    "01-x.md:8:",
+    "step `written` is not a step of experiment `mmap-anon`"
+)]
 #[case::unknown_attribute("unknown-attribute", "01-x.md:8:", "unknown attribute `stp=`")]
 #[case::no_step("no-step", "01-x.md:8:", "no step= attribute")]
 #[case::unknown_condition("unknown-condition", "01-x.md:8:", "unknown condition `thp-maybe`")]
@@ -38,7 +46,11 @@ fn the_one_error(dir: &Path) -> String {
 #[case::unknown_outcome("unknown-outcome", "01-x.md:9:", "outcome `errno` is not something")]
 #[case::empty_claim_block("empty-claim-block", "01-x.md:8:", "claims nothing")]
 #[case::address_not_wildcard("address-not-wildcard", "01-x.md:9:", "write `*-*`")]
-#[case::no_experiment("no-experiment", "01-x.md:2:", "no experiment performs lesson `no-such-lesson`")]
+#[case::no_experiment(
+    "no-experiment",
+    "01-x.md:2:",
+    "no experiment performs lesson `no-such-lesson`"
+)]
 #[case::duplicate_id("duplicate-id", "02-b.md:2:", "duplicate id `mmap-anon`")]
 #[case::bad_file_name("bad-file-name", "lesson.md:0:", "NN-slug.md")]
 #[case::binary_garbage("binary-garbage", "01-x.md:6:", "not UTF-8")]
@@ -48,8 +60,14 @@ fn a_broken_lesson_names_file_line_and_problem(
     #[case] problem: &str,
 ) {
     let error = the_one_error(&fixture(case));
-    assert!(error.contains(location), "`{error}` does not name {location}");
-    assert!(error.contains(problem), "`{error}` does not say {problem:?}");
+    assert!(
+        error.contains(location),
+        "`{error}` does not name {location}"
+    );
+    assert!(
+        error.contains(problem),
+        "`{error}` does not say {problem:?}"
+    );
 }
 
 #[test]
@@ -68,5 +86,8 @@ fn a_huge_lesson_is_refused_before_parsing() {
 fn a_missing_lessons_directory_is_an_error() {
     let dir = tempfile::tempdir().expect("a private temporary directory");
     let error = the_one_error(&dir.path().join("nowhere"));
-    assert!(error.contains("cannot read the lessons directory"), "{error}");
+    assert!(
+        error.contains("cannot read the lessons directory"),
+        "{error}"
+    );
 }
