@@ -44,6 +44,23 @@ pub struct Subject {
     pub write_addr: Option<usize>,
     /// Where it reads an untouched page.
     pub read_addr: Option<usize>,
+    /// The record right after the write fault, when that was not this step (a fork comes
+    /// after): it tells whether the predicted huge page was obtained at all.
+    pub after_fault: Option<SmapsRecord>,
+}
+
+impl Subject {
+    /// A view with no writes or reads to predict.
+    pub fn plain(name: &'static str, pid: Pid, record: SmapsRecord) -> Subject {
+        Subject {
+            name,
+            pid,
+            record,
+            write_addr: None,
+            read_addr: None,
+            after_fault: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -113,7 +113,7 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
 }
 
 /// The lesson source with the value on `line` (1-based) changed so that it cannot hold:
-/// a number grows by one, a flag list gains a flag, a permission column flips.
+/// a number grows by one, a flag list gains a flag, a maps line's permissions change.
 fn mutate_line(source: &str, line: usize) -> Option<String> {
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     let text = lines.get(line - 1)?.clone();
@@ -123,24 +123,37 @@ fn mutate_line(source: &str, line: usize) -> Option<String> {
     };
     let new_body = if body.trim_start().starts_with("VmFlags:") {
         format!("{} zz", body.trim_end().trim_end_matches('*').trim_end())
-    } else if body.contains(" rw-p ") {
-        body.replacen(" rw-p ", " r--p ", 1)
-    } else if body.contains(" rw-s ") {
-        body.replacen(" rw-s ", " r--s ", 1)
+    } else if body.trim_start().starts_with("*-* ") {
+        let perms = body.split_whitespace().nth(1)?;
+        let other = if perms.starts_with("---") {
+            "rwx"
+        } else {
+            "---"
+        };
+        body.replacen(perms, &format!("{other}{}", &perms[3..]), 1)
     } else {
         let (key, value) = body.split_once(':')?;
-        let digits: String = value
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if digits.is_empty() {
+        let value = value.trim();
+        if value == "*" {
             return None;
         }
-        let bumped = digits.parse::<u64>().ok()? + 1;
-        let rest = value.trim_start()[digits.len()..].to_owned();
-        format!("{key}: {bumped}{rest}")
+        let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            // Outcome text (`EINVAL`, `p`): any other word.
+            format!("{key}: {value}x")
+        } else {
+            let bumped = digits.parse::<u64>().ok()? + 1;
+            format!("{key}: {bumped}{}", &value[digits.len()..])
+        }
     };
-    lines[line - 1] = format!("{new_body}{comment}");
-    Some(lines.join("\n"))
+    Some(replace_line(
+        &mut lines,
+        line,
+        format!("{new_body}{comment}"),
+    ))
+}
+
+fn replace_line(lines: &mut [String], line: usize, text: String) -> String {
+    lines[line - 1] = text;
+    lines.join("\n")
 }

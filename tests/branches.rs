@@ -85,6 +85,7 @@ fn subject(start: u64, rss: u64, anon_huge: u64, thp_eligible: u64) -> Subject {
         pid: nix::unistd::getpid(),
         write_addr: Some(start as usize + 16),
         read_addr: Some((start + MAPPING - PAGE) as usize),
+        after_fault: None,
         record,
     }
 }

@@ -59,6 +59,7 @@ impl Experiment for MmapAnon {
                 record: mapping.smaps(Proc::SelfProcess)?,
                 write_addr: Some(mapping.addr() + WRITE_OFFSET),
                 read_addr: Some(mapping.addr() + read_offset),
+                after_fault: None,
             })
         };
         lab.step(

@@ -3,9 +3,10 @@
 use crate::experiment::Experiment;
 
 pub mod mmap_anon;
+pub mod pages;
 
 /// Every experiment; a new lesson adds one line here.
-pub static ALL: &[&dyn Experiment] = &[&mmap_anon::MmapAnon];
+pub static ALL: &[&dyn Experiment] = &[&mmap_anon::MmapAnon, &pages::Pages];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
     ALL.iter().copied().find(|e| e.id() == id)

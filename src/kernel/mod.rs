@@ -2,6 +2,7 @@
 //! on fixtures from any kernel; [`procfs`] is the thin layer that reads `/proc`.
 
 pub mod maps;
+pub mod meminfo;
 pub mod probe;
 pub mod procfs;
 pub mod smaps;

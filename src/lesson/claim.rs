@@ -131,20 +131,21 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
     if text.is_empty() || text == "..." {
         return Ok(None);
     }
-    // Column alignment is for the eye; reports show the claim with single spaces.
-    let written = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let claim = |target, expectation| {
+    // Column alignment is for the eye; reports show values with single spaces.
+    let single_spaced = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let claim = |target, expectation, written: &str| {
         Ok(Some(Claim {
             line,
             target,
             expectation,
-            written: written.clone(),
+            written: single_spaced(written),
         }))
     };
     if kind != BlockKind::Outcome && value::looks_like_maps_line(text) {
         return claim(
             Target::MapsLine,
             Expectation::Maps(value::parse_maps_pattern(text)?),
+            text,
         );
     }
     if kind == BlockKind::Maps {
@@ -165,6 +166,7 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         return claim(
             Target::Outcome(key.to_owned()),
             Expectation::Value(expected),
+            raw,
         );
     }
     let field = known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
@@ -174,7 +176,11 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         FieldKind::Flags => value::parse_flags(raw),
     }
     .map_err(|e| format!("{key}: {e}"))?;
-    claim(Target::Field(key.to_owned()), Expectation::Value(expected))
+    claim(
+        Target::Field(key.to_owned()),
+        Expectation::Value(expected),
+        raw,
+    )
 }
 
 /// Drops a trailing `# comment` (as in `Rss: 0 kB   # nothing allocated yet`).

@@ -129,6 +129,19 @@ impl Child {
     /// Sends one command and waits (bounded by [`ANSWER_TIMEOUT`]) for its status.
     /// A non-zero status is [`ChildError::Failed`].
     pub fn command(&mut self, command: u8) -> Result<(), ChildError> {
+        match self.ask(command)? {
+            0 => Ok(()),
+            status => Err(ChildError::Failed {
+                pid: self.pid,
+                command,
+                status,
+            }),
+        }
+    }
+
+    /// Sends one command and returns the child's answer byte as it is (for commands that
+    /// report a value, such as a byte the child read).
+    pub fn ask(&mut self, command: u8) -> Result<u8, ChildError> {
         if let Some(end) = self.reaped {
             return Err(self.ended(end));
         }
@@ -163,14 +176,7 @@ impl Child {
             }
             let mut status = [0u8];
             match nix::unistd::read(answers, &mut status) {
-                Ok(1) if status[0] == 0 => return Ok(()),
-                Ok(1) => {
-                    return Err(ChildError::Failed {
-                        pid,
-                        command,
-                        status: status[0],
-                    });
-                }
+                Ok(1) => return Ok(status[0]),
                 Ok(_) => return Err(self.reap_and_explain()),
                 Err(Errno::EINTR | Errno::EAGAIN) => continue,
                 Err(e) => return Err(io(e)),

@@ -140,6 +140,84 @@ impl Mapping {
         }))
     }
 
+    /// A mapping whose start is a multiple of `align` (a power of two, at least a page),
+    /// fenced by guard pages. Where a lesson needs a whole huge page to fit, the kernel's own
+    /// placement cannot be relied on (before 6.7 it does not align), so the mapping is placed
+    /// with MAP_FIXED inside a reservation of our own, which nothing else can take.
+    pub fn anonymous_aligned(
+        len: NonZeroUsize,
+        align: usize,
+        prot: ProtFlags,
+        flags: MapFlags,
+    ) -> Result<Mapping, MappingError> {
+        let page = page();
+        assert!(
+            align.is_power_of_two() && align >= page,
+            "alignment {align} is not a power of two of at least a page"
+        );
+        let mapped_len = round_up_to_page(len.get());
+        let guard_prot = if prot.is_empty() {
+            ProtFlags::PROT_READ
+        } else {
+            ProtFlags::PROT_NONE
+        };
+        // Room for the mapping at any alignment, with a guard page on each side.
+        let reserved_len = mapped_len + align + 2 * page;
+        let reserved = NonZeroUsize::new(reserved_len).expect("not zero");
+        // SAFETY: no hint and no MAP_FIXED: the kernel picks a free range.
+        let reservation =
+            unsafe { mmap_anonymous(None, reserved, guard_prot, MapFlags::MAP_PRIVATE) }.map_err(
+                |errno| MappingError::Mmap {
+                    what: "reservation for an aligned mapping".into(),
+                    len: reserved_len,
+                    errno,
+                },
+            )?;
+        let base = reservation.as_ptr() as usize;
+        let start = (base + page).next_multiple_of(align);
+        let (below, above) = (start - page, start + mapped_len);
+        let end = base + reserved_len;
+        // SAFETY: MAP_FIXED replaces only pages of our own reservation.
+        let placed = unsafe {
+            mmap_anonymous(
+                NonZeroUsize::new(start),
+                NonZeroUsize::new(mapped_len).expect("not zero"),
+                prot,
+                flags | MapFlags::MAP_FIXED,
+            )
+        };
+        let ptr = match placed {
+            Ok(ptr) => ptr,
+            Err(errno) => {
+                // SAFETY: the reservation is ours and referenced nowhere else.
+                let _ = unsafe { munmap(reservation, reserved_len) };
+                return Err(MappingError::Mmap {
+                    what: format!("anonymous at {start:#x}, {prot:?}, {flags:?}"),
+                    len: mapped_len,
+                    errno,
+                });
+            }
+        };
+        // Give back the reservation around the two guard pages.
+        for (from, to) in [(base, below), (above + page, end)] {
+            if let (Some(ptr), true) = (NonNull::new(from as *mut libc::c_void), to > from) {
+                // SAFETY: these pages are ours and nothing refers to them.
+                let _ = unsafe { munmap(ptr, to - from) };
+            }
+        }
+        let mapping = Mapping {
+            ptr,
+            len: len.get(),
+            mapped_len,
+            guards: [
+                NonNull::new(below as *mut libc::c_void),
+                NonNull::new(above as *mut libc::c_void),
+            ],
+        };
+        mapping.smaps(Proc::SelfProcess)?;
+        Ok(mapping)
+    }
+
     pub fn addr(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
