@@ -233,14 +233,11 @@ pub fn evaluate(
                 Verdict::Failed,
                 format!("the experiment never reached step `{}`", block.step),
             )),
-            (Some(_), None)
-                if !block.when.is_empty() || block.kind != crate::lesson::BlockKind::Outcome =>
-            {
-                Err((
-                    Verdict::Failed,
-                    format!("step `{}` shows nothing of `{subject_name}`", block.step),
-                ))
-            }
+            // Outcome blocks need no subject; conditions that do say so themselves.
+            (Some(_), None) if block.kind != crate::lesson::BlockKind::Outcome => Err((
+                Verdict::Failed,
+                format!("step `{}` shows nothing of `{subject_name}`", block.step),
+            )),
             _ => branch_of(block, probe, subject),
         };
         for claim in &block.claims {

@@ -99,8 +99,14 @@ pub fn write_text(out: &mut dyn Write, reports: &[LessonReport]) -> io::Result<(
             "\n{BOLD}{}{BOLD:#}  {DIM}{}{DIM:#}  {}",
             report.id, report.file, report.title
         )?;
+        let width = report
+            .claims
+            .iter()
+            .map(|c| c.field.len())
+            .max()
+            .unwrap_or(0);
         for claim in &report.claims {
-            write_claim(out, claim)?;
+            write_claim(out, claim, width)?;
         }
         if let Some(error) = &report.error {
             writeln!(out, "  {FAILED}experiment stopped:{FAILED:#} {error}")?;
@@ -110,11 +116,11 @@ pub fn write_text(out: &mut dyn Write, reports: &[LessonReport]) -> io::Result<(
     Ok(())
 }
 
-fn write_claim(out: &mut dyn Write, claim: &ClaimResult) -> io::Result<()> {
+fn write_claim(out: &mut dyn Write, claim: &ClaimResult, width: usize) -> io::Result<()> {
     let (style, word) = verdict_word(claim.verdict);
     write!(
         out,
-        "  {style}{word:<7}{style:#} {DIM}:{:<4}{DIM:#} {:<20} {:<16} {}",
+        "  {style}{word:<7}{style:#} {DIM}:{:<4}{DIM:#} {:<20} {:<width$}  {}",
         claim.line, claim.step, claim.field, claim.expected
     )?;
     match claim.verdict {

@@ -2,11 +2,16 @@
 
 use crate::experiment::Experiment;
 
+pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
 
 /// Every experiment; a new lesson adds one line here.
-pub static ALL: &[&dyn Experiment] = &[&mmap_anon::MmapAnon, &pages::Pages];
+pub static ALL: &[&dyn Experiment] = &[
+    &mmap_anon::MmapAnon,
+    &pages::Pages,
+    &lazy_allocation::LazyAllocation,
+];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
     ALL.iter().copied().find(|e| e.id() == id)
