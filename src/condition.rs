@@ -180,23 +180,20 @@ fn decide(holds: bool, why: String) -> Branch {
 
 /// Once something is resident, tells whether the predicted huge page was really obtained.
 fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
-    let rss = subject.record.size("Rss")?;
+    // Right after the fault, unless this step is later (after a fork the writer's split
+    // huge page no longer shows, though it was obtained).
+    let record = subject.after_fault.as_ref().unwrap_or(&subject.record);
+    let rss = record.size("Rss")?;
     if rss.get() == 0 {
         return None;
     }
+    let anon_huge = record.size("AnonHugePages");
     match prediction.folio {
-        Folio::Pmd(size)
-            if subject
-                .record
-                .size("AnonHugePages")
-                .is_some_and(|a| a < size) =>
-        {
-            Some(format!(
-                "a {size} THP was predicted ({}), but the kernel gave none this time (AnonHugePages {}): THP allocation is best effort",
-                prediction.why,
-                subject.record.size("AnonHugePages").unwrap_or_default()
-            ))
-        }
+        Folio::Pmd(size) if anon_huge.is_some_and(|a| a < size) => Some(format!(
+            "a {size} THP was predicted ({}), but the kernel gave none this time (AnonHugePages {}): THP allocation is best effort",
+            prediction.why,
+            anon_huge.unwrap_or_default()
+        )),
         Folio::Mthp(size) if rss < size => Some(format!(
             "a {size} folio was predicted ({}), but Rss is only {rss}: the kernel fell back to a smaller folio (allocation is best effort)",
             prediction.why

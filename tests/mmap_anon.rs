@@ -35,12 +35,7 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
 #[serial_test::parallel(fork)]
 fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[case] field: &str) {
     let report = check::check_lesson(&lesson, &probe);
-    let held: Vec<_> = report
-        .claims
-        .iter()
-        .filter(|c| c.step == step && c.field == field)
-        .map(|c| c.verdict)
-        .collect();
+    let held = common::verdicts(&report, step, field);
     assert!(
         held.contains(&Verdict::Held),
         "no `{field}` claim at step `{step}` held: {held:?}"

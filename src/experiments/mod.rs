@@ -2,6 +2,7 @@
 
 use crate::experiment::Experiment;
 
+pub mod fork_cow;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
@@ -11,6 +12,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &mmap_anon::MmapAnon,
     &pages::Pages,
     &lazy_allocation::LazyAllocation,
+    &fork_cow::ForkCow,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {

@@ -75,3 +75,13 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
         report.id
     );
 }
+
+/// The verdicts of the lesson's claims about `field` at `step`.
+pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<Verdict> {
+    report
+        .claims
+        .iter()
+        .filter(|c| c.step == step && c.field == field)
+        .map(|c| c.verdict)
+        .collect()
+}
