@@ -133,3 +133,31 @@ fn commands_print_what_they_promise(#[case] args: &[&str], #[case] needle: &str)
     );
     assert!(stdout(&output).contains(needle), "{}", stdout(&output));
 }
+
+/// Every lesson can be done by hand: `run` goes through all of its experiment's steps.
+/// (Their forks happen in the pagelab process, not in this one.)
+#[rstest]
+fn every_lesson_runs_step_by_step(catalog: Catalog) {
+    for lesson in &catalog.lessons {
+        let output = pagelab(&["run", lesson.id(), "--no-pause"]);
+        assert!(
+            output.status.success(),
+            "run {}: {}",
+            lesson.id(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let steps = pagelab::experiments::find(lesson.id())
+            .unwrap()
+            .vocabulary()
+            .steps;
+        let text = stdout(&output);
+        for (n, step) in steps.iter().enumerate() {
+            let heading = format!("step {}/{}: {}", n + 1, steps.len(), step.title);
+            assert!(
+                text.contains(&heading),
+                "run {}: no `{heading}` in\n{text}",
+                lesson.id()
+            );
+        }
+    }
+}
