@@ -6,6 +6,7 @@ pub mod fork_cow;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
+pub mod thp;
 
 /// Every experiment; a new lesson adds one line here.
 pub static ALL: &[&dyn Experiment] = &[
@@ -13,6 +14,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &pages::Pages,
     &lazy_allocation::LazyAllocation,
     &fork_cow::ForkCow,
+    &thp::Thp,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
