@@ -128,28 +128,10 @@ fn replay(
     check::evaluate(&lesson, &probe(config), &observed)
 }
 
-fn verdicts_at(report: &LessonReport, step: &str, field: &str) -> Vec<Verdict> {
-    report
-        .claims
-        .iter()
-        .filter(|c| c.step == step && c.field == field)
-        .map(|c| c.verdict)
-        .collect()
-}
-
-fn assert_no_failure(report: &LessonReport) {
-    let failed: Vec<String> = report
-        .claims
-        .iter()
-        .filter(|c| c.verdict == Verdict::Failed)
-        .map(|c| {
-            format!(
-                "{}:{} {} {}: expected {}, observed {:?}",
-                c.file, c.line, c.step, c.field, c.expected, c.observed
-            )
-        })
-        .collect();
-    assert!(failed.is_empty(), "claims failed:\n{}", failed.join("\n"));
+fn assert_no_failure(report: &LessonReport, config: &Config) {
+    if let Some(failures) = pagelab::report::failures(report, &probe(config)) {
+        panic!("{failures}");
+    }
 }
 
 const DEBIAN_6_1_ALWAYS: Config = Config {
@@ -198,11 +180,11 @@ fn the_lesson_holds_where_it_was_measured(
     #[case] eligible: u64,
 ) {
     let report = replay(config, start, rss, anon_huge, eligible);
-    assert_no_failure(&report);
+    assert_no_failure(&report, config);
     assert!(
-        verdicts_at(&report, "one-byte-written", "Rss").contains(&Verdict::Held),
+        common::verdicts(&report, "one-byte-written", "Rss").contains(&Verdict::Held),
         "one Rss claim after the write must hold: {:?}",
-        verdicts_at(&report, "one-byte-written", "Rss")
+        common::verdicts(&report, "one-byte-written", "Rss")
     );
 }
 
@@ -239,7 +221,7 @@ fn exactly_the_matching_branch_applies(
 #[test]
 fn no_huge_page_obtained_is_a_skip_with_the_reason() {
     let report = replay(&DEBIAN_6_12_ALWAYS, ALIGNED, PAGE, 0, 1);
-    assert_no_failure(&report);
+    assert_no_failure(&report, &DEBIAN_6_12_ALWAYS);
     let rss = report
         .claims
         .iter()
@@ -269,8 +251,8 @@ fn a_kernel_that_disagrees_fails_the_claim(
 ) {
     let report = replay(config, start, rss, anon_huge, eligible);
     assert!(
-        verdicts_at(&report, "one-byte-written", "Rss").contains(&Verdict::Failed),
+        common::verdicts(&report, "one-byte-written", "Rss").contains(&Verdict::Failed),
         "{:?}",
-        verdicts_at(&report, "one-byte-written", "Rss")
+        common::verdicts(&report, "one-byte-written", "Rss")
     );
 }
