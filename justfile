@@ -39,3 +39,21 @@ bench:
 # What CI runs
 ci:
     bash .ci/run
+
+# Boot Debian kernels under QEMU and check every lesson in each configuration
+# (installs qemu-system-x86, busybox-static and cpio if missing; downloads are cached
+# under target/kernel-matrix; the report goes to target/kernel-matrix.md)
+kernels *only:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    need=""
+    for pair in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio; do
+        command -v "${pair%%:*}" >/dev/null || need="$need ${pair#*:}"
+    done
+    if [ -n "$need" ] || ! apt-cache search --names-only '^linux-image-6\.12\..*-cloud-amd64-unsigned$' | grep -q .; then
+        apt-get update -q
+    fi
+    if [ -n "$need" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need
+    fi
+    cargo run --quiet --release -- kernels {{only}}

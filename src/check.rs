@@ -13,7 +13,7 @@ use crate::lesson::value::{Expected, MapsPattern, PathPattern, Scale};
 use crate::lesson::{Claim, ClaimBlock, Expectation, Lesson, Need, Target};
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Held,

@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod experiments;
 pub mod kernel;
 pub mod lesson;
+pub mod matrix;
 pub mod memory;
 pub mod render;
 pub mod report;

@@ -43,6 +43,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Boot Debian kernels under QEMU in several configurations and check every lesson in
+    /// each (needs qemu-system-x86, busybox-static, cpio; `just kernels` installs them).
+    Kernels {
+        /// Only the configurations whose name contains one of these words.
+        only: Vec<String>,
+        /// Where to write the markdown report.
+        #[arg(long, default_value = "target/kernel-matrix.md")]
+        report: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -94,6 +103,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
         Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
+        Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
     }
 }
 
@@ -238,4 +248,45 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
 
 fn eprint_progress(n: usize, total: usize, lesson: &Lesson) {
     eprintln!("[{n}/{total}] checking {}", lesson.id());
+}
+
+fn kernels(
+    catalog: &Catalog,
+    lessons_dir: &std::path::Path,
+    only: &[String],
+    report_path: &std::path::Path,
+) -> Result<ExitCode, String> {
+    use pagelab::matrix::{self, Column};
+    let started = std::time::Instant::now();
+    let probe = probe()?;
+    let reports: Vec<LessonReport> = catalog
+        .lessons
+        .iter()
+        .map(|l| check_lesson(l, &probe))
+        .collect();
+    let host = Column::from_json(
+        &report::json(&probe, &reports).to_string(),
+        started.elapsed().as_secs_f64(),
+    )?;
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let columns = matrix::run(manifest_dir, lessons_dir, host, only)?;
+    let mut out = stdout().lock();
+    writeln!(out, "{}", matrix::table::terminal(&columns)).map_err(io_error)?;
+    if let Some(parent) = report_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(report_path, matrix::table::markdown(&columns))
+        .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
+    writeln!(
+        out,
+        "report: {}   total time: {:.0}s",
+        report_path.display(),
+        started.elapsed().as_secs_f64()
+    )
+    .map_err(io_error)?;
+    Ok(if columns.iter().any(|(_, c)| c.failed()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -78,14 +78,11 @@ impl Experiment for ForkCow {
         let shared = Mapping::anonymous_isolated(page, rw, MapFlags::MAP_SHARED)?;
         shared.write_byte(0, PARENT_VALUE);
         let huge = huge_page_mapping(lab)?;
-        let huge_after_fault = match &huge {
-            Some(huge) => Some(huge.smaps(Proc::SelfProcess)?),
-            None => None,
-        };
+        let huge_after_fault = huge.smaps(Proc::SelfProcess)?;
         let addresses = (
             private.addr(),
             shared.addr(),
-            huge.as_ref().map_or(0, Mapping::addr),
+            huge.addr(),
         );
         let mut child = Child::spawn(move |command| {
             let (private, shared, huge) = addresses;
@@ -102,7 +99,7 @@ impl Experiment for ForkCow {
                         byte(shared).write_volatile(CHILD_VALUE);
                         0
                     }
-                    WRITE_HUGE if huge != 0 => {
+                    WRITE_HUGE => {
                         byte(huge).write_volatile(CHILD_VALUE);
                         0
                     }
@@ -149,46 +146,43 @@ impl Experiment for ForkCow {
             ),
         )?;
 
-        let subjects = match &huge {
-            Some(huge) => {
-                child.command(WRITE_HUGE)?;
-                let mut subjects = both(huge)?;
-                for subject in &mut subjects {
-                    subject.write_addr = Some(huge.addr());
-                    subject.after_fault = huge_after_fault.clone();
-                }
-                subjects
-            }
-            None => vec![],
-        };
+        child.command(WRITE_HUGE)?;
+        let mut subjects = both(&huge)?;
+        for subject in &mut subjects {
+            subject.write_addr = Some(huge.addr());
+            subject.after_fault = Some(huge_after_fault.clone());
+        }
         child.finish()?;
         lab.step("thp-child-wrote", observation(subjects, vec![]))
     }
 }
 
 /// One huge page's worth of memory, aligned, advised MADV_HUGEPAGE and written once, so the
-/// kernel may back it with a huge page; `None` where the kernel has no THP at all.
-fn huge_page_mapping(lab: &Lab<'_>) -> Result<Option<Mapping>, ExperimentError> {
-    let Some(thp) = &lab.probe.thp else {
-        return Ok(None);
+/// kernel may back it with a huge page. A kernel without THP (PREEMPT_RT ones, for example)
+/// gets one page, unadvised: the lesson's huge-page claims are then skipped with that reason.
+fn huge_page_mapping(lab: &Lab<'_>) -> Result<Mapping, ExperimentError> {
+    let size = match &lab.probe.thp {
+        Some(thp) => thp.pmd_size.as_usize(),
+        None => lab.probe.page_size.as_usize(),
     };
-    let size = thp.pmd_size.as_usize();
     let mapping = Mapping::anonymous_aligned(
         NonZeroUsize::new(size).expect("not zero"),
         size,
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
         MapFlags::MAP_PRIVATE,
     )?;
-    let ptr = NonNull::new(mapping.as_ptr().cast()).expect("mapped");
-    // SAFETY: advice on our own mapping; it changes no contents.
-    unsafe { madvise(ptr, size, MmapAdvise::MADV_HUGEPAGE) }.map_err(|errno| {
-        ExperimentError::Sys {
-            what: "madvise(MADV_HUGEPAGE)".into(),
-            errno,
-        }
-    })?;
+    if lab.probe.thp.is_some() {
+        let ptr = NonNull::new(mapping.as_ptr().cast()).expect("mapped");
+        // SAFETY: advice on our own mapping; it changes no contents.
+        unsafe { madvise(ptr, size, MmapAdvise::MADV_HUGEPAGE) }.map_err(|errno| {
+            ExperimentError::Sys {
+                what: "madvise(MADV_HUGEPAGE)".into(),
+                errno,
+            }
+        })?;
+    }
     mapping.write_byte(0, PARENT_VALUE);
-    Ok(Some(mapping))
+    Ok(mapping)
 }
 
 fn view(name: &'static str, pid: Pid, mapping: &Mapping) -> Result<Subject, ExperimentError> {
