@@ -40,9 +40,10 @@ bench:
 ci:
     bash .ci/run
 
-# Boot Debian kernels under QEMU and check every lesson in each configuration
-# (installs qemu-system-x86, busybox-static and cpio if missing; downloads are cached
-# under target/kernel-matrix; the report goes to target/kernel-matrix.md)
+# Installs qemu-system-x86, busybox-static and cpio if missing; downloads are cached under
+# target/kernel-matrix; the report goes to target/kernel-matrix.md.
+
+# Every lesson on Debian kernels under QEMU, in each configuration
 kernels *only:
     #!/usr/bin/env bash
     set -euo pipefail
