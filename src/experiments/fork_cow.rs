@@ -79,11 +79,7 @@ impl Experiment for ForkCow {
         shared.write_byte(0, PARENT_VALUE);
         let huge = huge_page_mapping(lab)?;
         let huge_after_fault = huge.smaps(Proc::SelfProcess)?;
-        let addresses = (
-            private.addr(),
-            shared.addr(),
-            huge.addr(),
-        );
+        let addresses = (private.addr(), shared.addr(), huge.addr());
         let mut child = Child::spawn(move |command| {
             let (private, shared, huge) = addresses;
             let byte = |addr: usize| addr as *mut u8;

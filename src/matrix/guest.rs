@@ -80,7 +80,11 @@ pub fn newest_version(search_output: &str, kernel: Kernel) -> Option<String> {
     search_output
         .lines()
         .filter_map(|line| line.split_whitespace().next())
-        .filter_map(|name| name.strip_prefix("linux-image-")?.strip_suffix(&suffix).map(str::to_owned))
+        .filter_map(|name| {
+            name.strip_prefix("linux-image-")?
+                .strip_suffix(&suffix)
+                .map(str::to_owned)
+        })
         .filter(|version| format!("linux-image-{version}").starts_with(&prefix))
         .max_by(|a, b| version_key(a).cmp(&version_key(b)))
 }
@@ -106,7 +110,10 @@ impl Cache {
             Command::new("apt-cache").args([
                 "search",
                 "--names-only",
-                &format!("^linux-image-{}\\..*-{}-amd64-unsigned$", kernel.series, kernel.flavour),
+                &format!(
+                    "^linux-image-{}\\..*-{}-amd64-unsigned$",
+                    kernel.series, kernel.flavour
+                ),
             ]),
             "looking up kernels",
         )
@@ -120,11 +127,13 @@ impl Cache {
                 )
             })?,
         };
-        let unpacked = self.dir.join("kernels").join(package_name(&version, kernel));
-        let vmlinuz = unpacked.join("boot").join(format!(
-            "vmlinuz-{version}-{}-amd64",
-            kernel.flavour
-        ));
+        let unpacked = self
+            .dir
+            .join("kernels")
+            .join(package_name(&version, kernel));
+        let vmlinuz = unpacked
+            .join("boot")
+            .join(format!("vmlinuz-{version}-{}-amd64", kernel.flavour));
         if vmlinuz.is_file() {
             return Ok((version, vmlinuz));
         }
@@ -145,7 +154,12 @@ impl Cache {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.starts_with(&format!("{package}_")))
             })
-            .ok_or_else(|| format!("apt-get download left no {package}_*.deb in {}", debs.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "apt-get download left no {package}_*.deb in {}",
+                    debs.display()
+                )
+            })?;
         std::fs::create_dir_all(&unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
         run(
             Command::new("dpkg").arg("-x").arg(&deb).arg(&unpacked),
@@ -194,7 +208,8 @@ impl Cache {
             let path = entry.map_err(|e| io("lessons", e))?.path();
             if path.extension().is_some_and(|x| x == "md") {
                 let name = path.file_name().expect("a file");
-                std::fs::copy(&path, root.join("lessons").join(name)).map_err(|e| io("lesson", e))?;
+                std::fs::copy(&path, root.join("lessons").join(name))
+                    .map_err(|e| io("lesson", e))?;
             }
         }
         use std::os::unix::fs::PermissionsExt;
@@ -222,12 +237,23 @@ pub fn static_binary(manifest_dir: &Path) -> Result<PathBuf, String> {
     let target = "x86_64-unknown-linux-gnu";
     run(
         Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release", "--bin", "pagelab", "--target", target])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--bin",
+                "pagelab",
+                "--target",
+                target,
+            ])
             .env("RUSTFLAGS", "-C target-feature=+crt-static")
             .current_dir(manifest_dir),
         "building the static guest binary",
     )?;
-    Ok(manifest_dir.join("target").join(target).join("release/pagelab"))
+    Ok(manifest_dir
+        .join("target")
+        .join(target)
+        .join("release/pagelab"))
 }
 
 /// Boots one configuration and returns its column; never hangs past [`BOOT_TIMEOUT`].
@@ -244,7 +270,16 @@ pub fn boot(config: &Config, vmlinuz: &Path, initrd: &Path) -> Column {
     // TCG: /dev/kvm exists on the development machine but KVM guests hung there.
     // 1 GiB: with 512 MiB or less the kernel switches THP off at boot.
     let spawned = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-cpu", "max", "-m", "1024", "-nographic", "-no-reboot"])
+        .args([
+            "-accel",
+            "tcg",
+            "-cpu",
+            "max",
+            "-m",
+            "1024",
+            "-nographic",
+            "-no-reboot",
+        ])
         .arg("-kernel")
         .arg(vmlinuz)
         .arg("-initrd")
@@ -335,7 +370,10 @@ mod tests {
                      linux-image-6.12.117+deb12-cloud-amd64-unsigned - Linux\n\
                      linux-image-6.12.117+deb12-rt-amd64-unsigned - Linux\n\
                      linux-image-6.1.0-56-cloud-amd64-unsigned - Linux\n";
-        assert_eq!(newest_version(index, kernel).as_deref(), Some("6.12.117+deb12"));
+        assert_eq!(
+            newest_version(index, kernel).as_deref(),
+            Some("6.12.117+deb12")
+        );
         let old = Kernel {
             series: "6.1",
             flavour: "cloud",

@@ -70,8 +70,8 @@ impl Column {
 
     /// Parses the JSON of `check --format json`.
     pub fn from_json(text: &str, seconds: f64) -> Result<Column, String> {
-        let json: CheckJson =
-            serde_json::from_str(text).map_err(|e| format!("the check's JSON is malformed: {e}"))?;
+        let json: CheckJson = serde_json::from_str(text)
+            .map_err(|e| format!("the check's JSON is malformed: {e}"))?;
         let errors = json
             .lessons
             .iter()
@@ -154,7 +154,8 @@ pub fn run(
                         "[{n}/{total} done] {}: {:.1}s, {}",
                         config.name,
                         match &column {
-                            Column::Ran { seconds, .. } | Column::Broken { seconds, .. } => *seconds,
+                            Column::Ran { seconds, .. } | Column::Broken { seconds, .. } =>
+                                *seconds,
                         },
                         if column.failed() { "FAILED" } else { "ok" }
                     );

@@ -19,7 +19,10 @@ fn cell(column: &Column, claim: &ClaimRow) -> (&'static str, Option<String>) {
                         c.expected,
                         c.observed.as_deref().unwrap_or("nothing"),
                         c.reason.as_deref().unwrap_or(""),
-                        c.branch.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default()
+                        c.branch
+                            .as_deref()
+                            .map(|b| format!(" [{b}]"))
+                            .unwrap_or_default()
                     )),
                 ),
                 Verdict::Skipped => ("·", c.reason.clone()),
@@ -65,7 +68,8 @@ fn release(column: &Column) -> String {
 pub fn terminal(columns: &[(String, Column)]) -> String {
     let claims = all_claims(columns);
     let mut out = String::new();
-    let label = |c: &ClaimRow| format!("{}:{} {} {} {}", c.file, c.line, c.step, c.subject, c.field);
+    let label =
+        |c: &ClaimRow| format!("{}:{} {} {} {}", c.file, c.line, c.step, c.subject, c.field);
     let width = claims.values().map(|c| label(c).len()).max().unwrap_or(10);
     let _ = write!(out, "{:width$} ", "claim \\ configuration");
     for n in 1..=columns.len() {
@@ -79,7 +83,9 @@ pub fn terminal(columns: &[(String, Column)]) -> String {
         }
         out.push('\n');
     }
-    out.push_str("\n✓ held   ✗ failed   · skipped (reason in the report)   ! configuration broken\n");
+    out.push_str(
+        "\n✓ held   ✗ failed   · skipped (reason in the report)   ! configuration broken\n",
+    );
     for (n, (name, column)) in columns.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -97,7 +103,9 @@ pub fn terminal(columns: &[(String, Column)]) -> String {
 /// skip and failure reason per configuration.
 pub fn markdown(columns: &[(String, Column)]) -> String {
     let claims = all_claims(columns);
-    let mut out = String::from("# Kernel matrix\n\nEvery lesson's claims, checked on each configuration by `pagelab check` (see `just kernels`).\n\n");
+    let mut out = String::from(
+        "# Kernel matrix\n\nEvery lesson's claims, checked on each configuration by `pagelab check` (see `just kernels`).\n\n",
+    );
     out.push_str("| # | configuration | kernel | time | result |\n|---|---|---|---|---|\n");
     for (n, (name, column)) in columns.iter().enumerate() {
         let _ = writeln!(
@@ -115,7 +123,10 @@ pub fn markdown(columns: &[(String, Column)]) -> String {
         by_lesson.entry(&claim.file).or_default().push(claim);
     }
     for (file, rows) in by_lesson {
-        let _ = write!(out, "\n## {file}\n\n| line | step | of | field | expected |");
+        let _ = write!(
+            out,
+            "\n## {file}\n\n| line | step | of | field | expected |"
+        );
         for n in 1..=columns.len() {
             let _ = write!(out, " {n} |");
         }
@@ -162,4 +173,58 @@ pub fn markdown(columns: &[(String, Column)]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(verdict: &str) -> Column {
+        let json = format!(
+            r#"{{"kernel": {{"release": "6.12.1"}}, "lessons": [{{"id": "x", "error": null, "claims": [
+            {{"lesson": "x", "file": "lessons/01-x.md", "line": 7, "step": "s", "subject": "m",
+              "field": "Rss", "expected": "1 page", "observed": "4 kB", "verdict": "{verdict}",
+              "reason": "because", "branch": null}}]}}]}}"#
+        );
+        Column::from_json(&json, 1.0).unwrap()
+    }
+
+    #[test]
+    fn a_failed_or_broken_column_fails_the_matrix() {
+        assert!(!column("held").failed());
+        assert!(!column("skipped").failed());
+        assert!(column("failed").failed());
+        let broken = Column::Broken {
+            why: "no end marker".into(),
+            console_tail: "Kernel panic".into(),
+            seconds: 1.0,
+        };
+        assert!(broken.failed());
+    }
+
+    #[test]
+    fn tables_show_each_claim_in_each_column_with_reasons() {
+        let columns = vec![
+            ("host".to_owned(), column("held")),
+            ("guest".to_owned(), column("skipped")),
+            (
+                "panicked".to_owned(),
+                Column::Broken {
+                    why: "no begin marker".into(),
+                    console_tail: "Kernel panic - not syncing".into(),
+                    seconds: 2.0,
+                },
+            ),
+        ];
+        let text = terminal(&columns);
+        assert!(text.contains("lessons/01-x.md:7 s m Rss"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("lessons/01-x.md:7") && l.contains(" ✓  ·  !")),
+            "{text}"
+        );
+        let report = markdown(&columns);
+        assert!(report.contains("· because (lessons/01-x.md:7)"), "{report}");
+        assert!(report.contains("Kernel panic - not syncing"), "{report}");
+    }
 }
