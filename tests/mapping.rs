@@ -62,9 +62,9 @@ fn smaps_size_is_the_length_in_whole_pages(#[case] len: fn() -> Option<usize>) {
 #[test]
 #[parallel(address_space)]
 fn isolated_mappings_keep_their_own_vma_while_other_threads_map_next_to_them() {
-    const NOISE_THREADS: usize = 8;
+    const NOISE_THREADS: usize = 4;
     const BUILDERS: usize = 2;
-    const PER_BUILDER: usize = 100;
+    const PER_BUILDER: usize = 50;
     let stop = AtomicBool::new(false);
     thread::scope(|scope| {
         for _ in 0..NOISE_THREADS {
