@@ -28,6 +28,10 @@ pub enum Condition {
     OvercommitHeuristic,
     OvercommitAlways,
     OvercommitNever,
+    /// The process has CAP_IPC_LOCK in its effective set: RLIMIT_MEMLOCK does not bind it.
+    MemlockExempt,
+    /// It lacks CAP_IPC_LOCK: what it locks counts against RLIMIT_MEMLOCK.
+    MemlockEnforced,
 }
 
 const NAMES: &[(&str, Condition)] = &[
@@ -41,6 +45,8 @@ const NAMES: &[(&str, Condition)] = &[
     ("overcommit-heuristic", Condition::OvercommitHeuristic),
     ("overcommit-always", Condition::OvercommitAlways),
     ("overcommit-never", Condition::OvercommitNever),
+    ("memlock-exempt", Condition::MemlockExempt),
+    ("memlock-enforced", Condition::MemlockEnforced),
 ];
 
 impl FromStr for Condition {
@@ -96,6 +102,12 @@ impl Condition {
                     "/proc/sys/vm/overcommit_memory is {}",
                     overcommit_number(probe.overcommit)
                 ),
+            );
+        }
+        if matches!(self, Condition::MemlockExempt | Condition::MemlockEnforced) {
+            return decide(
+                probe.memlock.can_exceed == (self == Condition::MemlockExempt),
+                memlock_why(probe),
             );
         }
         let Some(subject) = subject else {
@@ -157,7 +169,9 @@ impl Condition {
             }
             Condition::OvercommitHeuristic
             | Condition::OvercommitAlways
-            | Condition::OvercommitNever => unreachable!("decided above"),
+            | Condition::OvercommitNever
+            | Condition::MemlockExempt
+            | Condition::MemlockEnforced => unreachable!("decided above"),
         }
     }
 }
@@ -168,6 +182,20 @@ fn overcommit_number(mode: OvercommitMode) -> u8 {
         OvercommitMode::Always => 1,
         OvercommitMode::Never => 2,
     }
+}
+
+/// Why the memlock limit binds this process or not: the capability and the limit itself.
+fn memlock_why(probe: &KernelProbe) -> String {
+    let limit = match probe.memlock.soft {
+        Some(bytes) => bytes.to_string(),
+        None => "unlimited".into(),
+    };
+    let capability = if probe.memlock.can_exceed {
+        "has CAP_IPC_LOCK in its effective set (CapEff), so the limit does not apply to it"
+    } else {
+        "lacks CAP_IPC_LOCK (CapEff), so the limit applies to it"
+    };
+    format!("RLIMIT_MEMLOCK is {limit}; this process {capability}")
 }
 
 fn decide(holds: bool, why: String) -> Branch {

@@ -113,7 +113,8 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
 }
 
 /// The lesson source with the value on `line` (1-based) changed so that it cannot hold:
-/// a number grows by one, a flag list gains a flag, a maps line's permissions change.
+/// a number grows by one, a comparison turns into its opposite, a word gains a letter, a
+/// flag list gains a flag, a maps line's permissions change.
 fn mutate_line(source: &str, line: usize) -> Option<String> {
     let mut lines: Vec<String> = source.lines().map(str::to_owned).collect();
     let text = lines.get(line - 1)?.clone();
@@ -138,7 +139,10 @@ fn mutate_line(source: &str, line: usize) -> Option<String> {
             return None;
         }
         let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-        if digits.is_empty() {
+        if let Some((op, rest)) = split_comparison(value) {
+            // `> 0 kB` becomes `<= 0 kB`: the opposite comparison fails where this held.
+            format!("{key}: {} {rest}", opposite(op))
+        } else if digits.is_empty() {
             // Outcome text (`EINVAL`, `p`): any other word.
             format!("{key}: {value}x")
         } else {
@@ -151,6 +155,21 @@ fn mutate_line(source: &str, line: usize) -> Option<String> {
         line,
         format!("{new_body}{comment}"),
     ))
+}
+
+fn split_comparison(value: &str) -> Option<(&str, &str)> {
+    ["<=", ">=", "<", ">"]
+        .into_iter()
+        .find_map(|op| value.strip_prefix(op).map(|rest| (op, rest.trim_start())))
+}
+
+fn opposite(op: &str) -> &'static str {
+    match op {
+        "<=" => ">",
+        ">=" => "<",
+        "<" => ">=",
+        _ => "<=",
+    }
 }
 
 fn replace_line(lines: &mut [String], line: usize, text: String) -> String {

@@ -3,9 +3,11 @@
 use crate::experiment::Experiment;
 
 pub mod fork_cow;
+pub mod giving_memory_back;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
+pub mod realtime;
 pub mod thp;
 
 /// Every experiment; a new lesson adds one line here.
@@ -15,6 +17,8 @@ pub static ALL: &[&dyn Experiment] = &[
     &lazy_allocation::LazyAllocation,
     &fork_cow::ForkCow,
     &thp::Thp,
+    &realtime::Realtime,
+    &giving_memory_back::GivingMemoryBack,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {

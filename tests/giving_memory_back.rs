@@ -1,0 +1,57 @@
+//! Lesson 09, `giving-memory-back`: every claim of lessons/09-giving-memory-back.md, checked
+//! on this kernel.
+
+mod common;
+
+use common::{assert_holds, probe};
+use pagelab::check;
+use pagelab::kernel::KernelProbe;
+use pagelab::lesson::Lesson;
+use rstest::{fixture, rstest};
+
+#[fixture]
+fn lesson() -> Lesson {
+    common::lesson("giving-memory-back")
+}
+
+/// The experiment forks (a child touches the unmapped address), and it reads Private_* of
+/// its own pages, which another test's fork would make shared for a while.
+#[rstest]
+#[serial_test::serial(fork)]
+fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
+    let report = check::check_lesson(&lesson, &probe);
+    assert_eq!(
+        report.claims.len(),
+        lesson.claim_count(),
+        "every claim gets a verdict"
+    );
+    assert_holds(&report, &probe);
+}
+
+/// The lesson's claims have no branch: each must be checked, and hold, on every kernel.
+#[rstest]
+#[case::dontneed_drops_the_pages("dontneed", "Rss")]
+#[case::dontneed_leaves_zeros("dontneed", "pages reading 0")]
+#[case::free_keeps_the_pages("free", "Rss")]
+#[case::free_makes_the_pages_clean("free", "Private_Dirty")]
+#[case::free_pages_count_as_lazy_free("free-flushed", "LazyFree")]
+#[case::a_write_takes_the_page_back("written-after-free", "LazyFree")]
+#[case::the_written_page_keeps_its_value("written-after-free", "first page reads")]
+#[case::munmap_removes_the_maps_line("unmapped", "address in the child's maps after munmap")]
+#[case::touching_an_unmapped_address_is_sigsegv(
+    "touched-after-unmap",
+    "reading the unmapped address"
+)]
+#[serial_test::serial(fork)]
+fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[case] field: &str) {
+    let report = check::check_lesson(&lesson, &probe);
+    let verdicts = common::verdicts(&report, step, field);
+    assert!(
+        !verdicts.is_empty(),
+        "the lesson makes no `{field}` claim at `{step}`"
+    );
+    assert!(
+        verdicts.iter().all(|v| *v == check::Verdict::Held),
+        "`{field}` at `{step}`: {verdicts:?}"
+    );
+}
