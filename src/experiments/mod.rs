@@ -2,12 +2,14 @@
 
 use crate::experiment::Experiment;
 
+pub mod file_mappings;
 pub mod fork_cow;
 pub mod giving_memory_back;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
 pub mod realtime;
+pub mod shared_file_mapping;
 pub mod thp;
 
 /// Every experiment; a new lesson adds one line here.
@@ -16,6 +18,8 @@ pub static ALL: &[&dyn Experiment] = &[
     &pages::Pages,
     &lazy_allocation::LazyAllocation,
     &fork_cow::ForkCow,
+    &file_mappings::FileMappings,
+    &shared_file_mapping::SharedFileMapping,
     &thp::Thp,
     &realtime::Realtime,
     &giving_memory_back::GivingMemoryBack,

@@ -126,6 +126,13 @@ impl Child {
         self.pid
     }
 
+    /// How the child ended, once it has been reaped: after [`Child::ask`] or
+    /// [`Child::command`] reported its death, for lessons whose child is meant to die (a
+    /// fault that kills it is what they show). `None` while the child is not reaped.
+    pub fn end(&self) -> Option<End> {
+        self.reaped
+    }
+
     /// Sends one command and waits (bounded by [`ANSWER_TIMEOUT`]) for its status.
     /// A non-zero status is [`ChildError::Failed`].
     pub fn command(&mut self, command: u8) -> Result<(), ChildError> {
@@ -302,9 +309,11 @@ impl Drop for Child {
 }
 
 /// How a reaped child ended.
-#[derive(Clone, Copy, Debug)]
-enum End {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// It called `_exit` (or returned from main) with this status.
     Exited(i32),
+    /// A signal killed it; `true` if the kernel dumped core.
     Signaled(Signal, bool),
     /// waitpid failed, so the child's end is unknown.
     Lost(Errno),

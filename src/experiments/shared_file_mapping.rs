@@ -1,0 +1,645 @@
+//! Lesson `shared-file-mapping`: a server and a client share one record through a file both
+//! map MAP_SHARED. The server (this process) sizes the file and initialises the record, a
+//! process-shared robust mutex among its fields; the client (a forked child) maps the file
+//! itself and writes the record under the lock; the server waits for it with a deadline and
+//! reads it. Then what the lock does across processes: EBUSY while the client holds it, and
+//! EOWNERDEAD once the client has exited holding it.
+
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
+use crate::experiments::file_mappings::{FileMapping, io_context, nonzero, open, record_at, sys};
+use crate::experiments::pages::result_word;
+use crate::kernel::SmapsRecord;
+use crate::kernel::procfs::Proc;
+use crate::memory::{Child, Mapping};
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::unistd::getpid;
+use std::ffi::CString;
+use std::fs::OpenOptions;
+use std::mem::MaybeUninit;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct SharedFileMapping;
+
+const STEPS: &[Step] = &[
+    Step {
+        id: "server-ready",
+        title: "after the server sized the file, mapped it MAP_SHARED and initialised the record",
+    },
+    Step {
+        id: "client-mapped",
+        title: "after the client mapped the file itself, before it touched the record",
+    },
+    Step {
+        id: "client-wrote",
+        title: "after the client wrote the record under the lock and the server read it",
+    },
+    Step {
+        id: "client-holds-lock",
+        title: "while the client holds the record's lock",
+    },
+    Step {
+        id: "client-exited",
+        title: "after the client exited still holding the lock",
+    },
+];
+
+/// What the client writes; the server reports what it reads.
+const NAME: &[u8] = b"kitchen";
+const VALUE: u64 = 21;
+const NAME_CAP: usize = 32;
+/// How long the server waits for the client's record, or for the lock.
+const WAIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// The record both processes map: the layout is this struct's in both, as they run the same
+/// program (unrelated programs would agree on a C header instead).
+#[repr(C)]
+struct Record {
+    lock: libc::pthread_mutex_t,
+    /// 0 until the record holds data; the word the server's futex waits on.
+    valid: u32,
+    name_len: u32,
+    value: u64,
+    name: [u8; NAME_CAP],
+}
+
+/// The client's commands; each answers 0 or the errno of the call that failed.
+const FORGET_INHERITED: u8 = 1;
+const MAP_WRITE_ONLY: u8 = 2;
+const MAP_READ_WRITE: u8 = 3;
+const WRITE_RECORD: u8 = 4;
+const LOCK_AND_HOLD: u8 = 5;
+
+const FILE_SIZE: &str = "file size after ftruncate";
+const MUTEX_INIT: &str = "pthread_mutex_init, process-shared and robust";
+const CLIENT_WRITE_ONLY: &str = "client maps the file from an O_WRONLY descriptor";
+const CLIENT_READ_WRITE: &str = "client maps the file from an O_RDWR descriptor";
+const CLIENT_WRITES: &str = "client writes the record under the lock";
+const SERVER_WAITS: &str = "server waits for the valid flag";
+const SERVER_NAME: &str = "server reads name";
+const SERVER_VALUE: &str = "server reads value";
+const SAME_FILE: &str = "both map the same file";
+const CLIENT_LOCKS: &str = "client locks the record";
+const SERVER_TRYLOCK: &str = "server try-locks the record";
+const SERVER_LOCKS: &str = "server locks the record";
+const CONSISTENT: &str = "pthread_mutex_consistent";
+
+impl Experiment for SharedFileMapping {
+    fn id(&self) -> &'static str {
+        "shared-file-mapping"
+    }
+
+    fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            steps: STEPS,
+            subjects: &["server", "client"],
+            outcomes: &[
+                FILE_SIZE,
+                MUTEX_INIT,
+                CLIENT_WRITE_ONLY,
+                CLIENT_READ_WRITE,
+                CLIENT_WRITES,
+                SERVER_WAITS,
+                SERVER_NAME,
+                SERVER_VALUE,
+                SAME_FILE,
+                CLIENT_LOCKS,
+                SERVER_TRYLOCK,
+                SERVER_LOCKS,
+                CONSISTENT,
+            ],
+        }
+    }
+
+    fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+        let page = lab.probe.page_size.as_usize();
+        if size_of::<Record>() > page {
+            return Err(ExperimentError::Sys {
+                what: format!("a {}-byte record in one page", size_of::<Record>()),
+                errno: Errno::EOVERFLOW,
+            });
+        }
+        // Dropped on every way out, errors and panics included; the client never drops it.
+        let dir = tempfile::Builder::new()
+            .prefix("pagelab-shared-file-mapping-")
+            .tempdir()
+            .map_err(io_context("creating a temporary directory".into()))?;
+        let path = dir.path().join("record");
+        let file = open(
+            &path,
+            OpenOptions::new().read(true).write(true).create_new(true),
+        )?;
+        // A new file is empty, and a mapping of an empty file has no page to touch (SIGBUS):
+        // the server gives it its size first.
+        file.set_len(page as u64)
+            .map_err(io_context(format!("ftruncate of {}", path.display())))?;
+        let stat = file
+            .metadata()
+            .map_err(io_context(format!("fstat of {}", path.display())))?;
+        let server = FileMapping::map(
+            file.as_fd(),
+            nonzero(page)?,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+            0,
+            page,
+        )
+        .map_err(sys("mmap MAP_SHARED of the record file"))?;
+        drop(file);
+        let record = server.addr() as *mut Record;
+        // SAFETY: the record lies in our own shared mapping of a page, and no one else maps
+        // the file yet.
+        let init = unsafe { init_record(record) };
+        lab.step(
+            "server-ready",
+            Observation {
+                subjects: vec![server_view(&server)?],
+                outcomes: vec![
+                    (FILE_SIZE, pages_word(stat.len(), page)),
+                    (MUTEX_INIT, errno_word(init)),
+                ],
+            },
+        )?;
+        if init != 0 {
+            return Err(ExperimentError::Sys {
+                what: "initialising the record's process-shared mutex".into(),
+                errno: Errno::from_raw(init),
+            });
+        }
+
+        // The client maps the file at this address (MAP_FIXED over its copy of the slot),
+        // so the parent knows where to read the client's smaps record.
+        let slot = Mapping::anonymous_isolated(
+            nonzero(page)?,
+            ProtFlags::PROT_NONE,
+            MapFlags::MAP_PRIVATE,
+        )?;
+        let client_addr = slot.addr();
+        // Made before fork: the client may not allocate.
+        let c_path =
+            CString::new(path.as_os_str().as_bytes()).map_err(|_| ExperimentError::Sys {
+                what: format!("{} as a C string", path.display()),
+                errno: Errno::EINVAL,
+            })?;
+        let path_ptr = c_path.as_ptr() as usize;
+        let server_addr = server.addr();
+        let mut client = Child::spawn(move |command| {
+            // SAFETY: raw system calls and pthread calls on the shared record, which
+            // allocate nothing and take no lock but the record's own; the path is the
+            // child's copy of a C string the parent keeps alive.
+            unsafe {
+                client_command(
+                    command,
+                    path_ptr as *const libc::c_char,
+                    server_addr,
+                    client_addr,
+                    page,
+                )
+            }
+        })?;
+        let client_pid = client.pid();
+        let both = |server: &FileMapping| -> Result<Vec<Subject>, ExperimentError> {
+            Ok(vec![
+                server_view(server)?,
+                Subject::plain(
+                    "client",
+                    client_pid,
+                    record_at(Proc::Pid(client_pid.as_raw()), client_addr, page)?,
+                ),
+            ])
+        };
+
+        expect_ok(
+            client.ask(FORGET_INHERITED)?,
+            "the client unmapping the server's mapping it inherited",
+        )?;
+        let write_only = client.ask(MAP_WRITE_ONLY)?;
+        let read_write = client.ask(MAP_READ_WRITE)?;
+        expect_ok(read_write, "the client mapping the file O_RDWR")?;
+        lab.step(
+            "client-mapped",
+            Observation {
+                subjects: both(&server)?,
+                outcomes: vec![
+                    (CLIENT_WRITE_ONLY, answer_word(write_only)),
+                    (CLIENT_READ_WRITE, answer_word(read_write)),
+                ],
+            },
+        )?;
+
+        let wrote = client.ask(WRITE_RECORD)?;
+        let deadline = Instant::now() + WAIT_LIMIT;
+        // SAFETY (both): the record lies in our live shared mapping.
+        let waited = unsafe { wait_for_record(record, deadline) };
+        let (name, value) = unsafe { read_record(record, deadline) }?;
+        let subjects = both(&server)?;
+        let same_file = same_file(&subjects[0].record, &subjects[1].record, &stat);
+        lab.step(
+            "client-wrote",
+            Observation {
+                subjects,
+                outcomes: vec![
+                    (CLIENT_WRITES, answer_word(wrote)),
+                    (
+                        SERVER_WAITS,
+                        if waited {
+                            "set".into()
+                        } else {
+                            format!("still 0 after {WAIT_LIMIT:?}")
+                        },
+                    ),
+                    (SERVER_NAME, name),
+                    (SERVER_VALUE, value),
+                    (SAME_FILE, same_file),
+                ],
+            },
+        )?;
+
+        let client_locks = client.ask(LOCK_AND_HOLD)?;
+        // SAFETY (both): the record lies in our live shared mapping, which outlives the
+        // guard. Were the lock taken after all (the client did not get it), it is released
+        // at once.
+        let trylock = unsafe { libc::pthread_mutex_trylock(&raw mut (*record).lock) };
+        drop(unsafe { Held::taken(record, trylock) });
+        lab.step(
+            "client-holds-lock",
+            Observation {
+                subjects: both(&server)?,
+                outcomes: vec![
+                    (CLIENT_LOCKS, answer_word(client_locks)),
+                    (SERVER_TRYLOCK, errno_word(trylock)),
+                ],
+            },
+        )?;
+
+        // The client exits on its own, the lock still held: nothing unlocked it.
+        client.finish()?;
+        // SAFETY (both): as above; `held` is dropped before `server`.
+        let locked = unsafe { lock_until(record, Instant::now() + WAIT_LIMIT) };
+        let held = unsafe { Held::taken(record, locked) };
+        let consistent = match &held {
+            // SAFETY: we hold the lock, whose previous owner died.
+            Some(_) if locked == libc::EOWNERDEAD => {
+                errno_word(unsafe { libc::pthread_mutex_consistent(&raw mut (*record).lock) })
+            }
+            _ => "not called: the lock had no dead owner".into(),
+        };
+        drop(held);
+        lab.step(
+            "client-exited",
+            Observation {
+                subjects: vec![server_view(&server)?],
+                outcomes: vec![(SERVER_LOCKS, errno_word(locked)), (CONSISTENT, consistent)],
+            },
+        )?;
+        drop(server);
+        drop(c_path);
+        dir.close()
+            .map_err(io_context("removing the temporary directory".into()))
+    }
+}
+
+/// Sets up the record's mutex for use by several processes (PTHREAD_PROCESS_SHARED: its
+/// state lives wholly in the shared memory) and robust (PTHREAD_MUTEX_ROBUST: if its owner
+/// dies, the next locker learns it instead of waiting forever). Returns 0 or an errno.
+///
+/// # Safety
+/// `record` must point to a writable page-sized shared mapping nobody else uses yet.
+unsafe fn init_record(record: *mut Record) -> libc::c_int {
+    // SAFETY: pthread calls on a stack attribute object and on the record's mutex.
+    unsafe {
+        let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        let rc = libc::pthread_mutexattr_init(attr.as_mut_ptr());
+        if rc != 0 {
+            return rc;
+        }
+        let mut rc =
+            libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+        if rc == 0 {
+            rc = libc::pthread_mutexattr_setrobust(attr.as_mut_ptr(), libc::PTHREAD_MUTEX_ROBUST);
+        }
+        if rc == 0 {
+            rc = libc::pthread_mutex_init(&raw mut (*record).lock, attr.as_ptr());
+        }
+        libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
+        valid_flag(record).store(0, Ordering::Release);
+        rc
+    }
+}
+
+/// The client's side of the protocol, one command at a time. Runs in the forked child:
+/// system calls and pthread calls on the shared record only.
+///
+/// # Safety
+/// Call only in the forked child, with `path` a live C string and the addresses those the
+/// parent mapped before fork.
+unsafe fn client_command(
+    command: u8,
+    path: *const libc::c_char,
+    inherited: usize,
+    at: usize,
+    page: usize,
+) -> u8 {
+    let record = at as *mut Record;
+    // SAFETY (whole body): see the function's contract; the client's record mapping is made
+    // by MAP_READ_WRITE before any command touches the record.
+    unsafe {
+        match command {
+            // A forked client inherited the server's mapping; an unrelated client would not
+            // have it, and the lesson's client uses only the mapping it makes itself.
+            FORGET_INHERITED => status(libc::munmap(inherited as *mut libc::c_void, page)),
+            MAP_WRITE_ONLY => match map_file(path, libc::O_WRONLY, std::ptr::null_mut(), 0, page) {
+                Ok(addr) => status(libc::munmap(addr, page)),
+                Err(errno) => errno,
+            },
+            MAP_READ_WRITE => {
+                match map_file(
+                    path,
+                    libc::O_RDWR,
+                    at as *mut libc::c_void,
+                    libc::MAP_FIXED,
+                    page,
+                ) {
+                    Ok(_) => 0,
+                    Err(errno) => errno,
+                }
+            }
+            WRITE_RECORD => {
+                let lock = &raw mut (*record).lock;
+                let rc = libc::pthread_mutex_lock(lock);
+                if rc == libc::EOWNERDEAD {
+                    libc::pthread_mutex_consistent(lock);
+                } else if rc != 0 {
+                    return errno_byte(rc);
+                }
+                let name = &raw mut (*record).name;
+                (name as *mut u8).copy_from_nonoverlapping(NAME.as_ptr(), NAME.len());
+                (&raw mut (*record).name_len).write(NAME.len() as u32);
+                (&raw mut (*record).value).write(VALUE);
+                // Release: whoever sees the flag set also sees the name and value.
+                valid_flag(record).store(1, Ordering::Release);
+                let rc = libc::pthread_mutex_unlock(lock);
+                futex_wake(record);
+                errno_byte(rc)
+            }
+            LOCK_AND_HOLD => errno_byte(libc::pthread_mutex_lock(&raw mut (*record).lock)),
+            _ => u8::MAX,
+        }
+    }
+}
+
+/// open + mmap(MAP_SHARED, PROT_READ | PROT_WRITE) + close, with raw calls: the descriptor
+/// is not needed once mapped. The errno of the first call that failed.
+///
+/// # Safety
+/// With MAP_FIXED, `addr` must be a range of ours that may be replaced.
+unsafe fn map_file(
+    path: *const libc::c_char,
+    access: libc::c_int,
+    addr: *mut libc::c_void,
+    extra_flags: libc::c_int,
+    len: usize,
+) -> Result<*mut libc::c_void, u8> {
+    // SAFETY: plain system calls; see the contract for MAP_FIXED.
+    unsafe {
+        let fd = libc::open(path, access | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(errno_byte(Errno::last_raw()));
+        }
+        let mapped = libc::mmap(
+            addr,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | extra_flags,
+            fd,
+            0,
+        );
+        let errno = Errno::last_raw();
+        libc::close(fd);
+        if mapped == libc::MAP_FAILED {
+            Err(errno_byte(errno))
+        } else {
+            Ok(mapped)
+        }
+    }
+}
+
+/// The server's wait: until the client sets the valid flag or the deadline passes. A futex
+/// sleeps in the kernel until woken, so the wait costs nothing and needs no guessed sleep.
+/// It is a shared (not FUTEX_PRIVATE) futex: the waker is another process, and the kernel
+/// finds the waiter by the file page both map.
+///
+/// # Safety
+/// `record` must point into a live shared mapping of the record.
+unsafe fn wait_for_record(record: *mut Record, deadline: Instant) -> bool {
+    // SAFETY: see the contract.
+    let valid = unsafe { valid_flag(record) };
+    loop {
+        if valid.load(Ordering::Acquire) != 0 {
+            return true;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return false;
+        }
+        let timeout = timespec(remaining);
+        // SAFETY: FUTEX_WAIT on a live u32 in shared memory, with a stack timeout; it
+        // returns at once unless the flag is still 0 (checked by the kernel atomically).
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                valid.as_ptr(),
+                libc::FUTEX_WAIT,
+                0u32,
+                &raw const timeout,
+                std::ptr::null::<u32>(),
+                0u32,
+            );
+        }
+    }
+}
+
+/// # Safety
+/// `record` must point into a live shared mapping of the record.
+unsafe fn futex_wake(record: *mut Record) {
+    // SAFETY: FUTEX_WAKE on a live u32; it only wakes waiters.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            (&raw mut (*record).valid),
+            libc::FUTEX_WAKE,
+            libc::c_int::MAX,
+        );
+    }
+}
+
+/// Reads name and value under the lock, bounded by the deadline.
+///
+/// # Safety
+/// `record` must point into a live shared mapping of the record.
+unsafe fn read_record(
+    record: *mut Record,
+    deadline: Instant,
+) -> Result<(String, String), ExperimentError> {
+    // SAFETY: see the contract.
+    unsafe {
+        let rc = lock_until(record, deadline);
+        let Some(_held) = Held::taken(record, rc) else {
+            return Err(ExperimentError::Sys {
+                what: "the server locking the record to read it".into(),
+                errno: Errno::from_raw(rc),
+            });
+        };
+        let len = ((&raw const (*record).name_len).read() as usize).min(NAME_CAP);
+        let name = (&raw const (*record).name).read();
+        let value = (&raw const (*record).value).read();
+        Ok((
+            String::from_utf8_lossy(&name[..len]).into_owned(),
+            value.to_string(),
+        ))
+    }
+}
+
+/// pthread_mutex_timedlock with an absolute CLOCK_REALTIME deadline, as POSIX defines it.
+///
+/// # Safety
+/// `record` must point into a live shared mapping of the record.
+unsafe fn lock_until(record: *mut Record, deadline: Instant) -> libc::c_int {
+    let mut now = MaybeUninit::<libc::timespec>::uninit();
+    // SAFETY: clock_gettime fills the stack value; the lock is in the live record.
+    unsafe {
+        if libc::clock_gettime(libc::CLOCK_REALTIME, now.as_mut_ptr()) != 0 {
+            return Errno::last_raw();
+        }
+        let now = now.assume_init();
+        let remaining = timespec(deadline.saturating_duration_since(Instant::now()));
+        let mut until = libc::timespec {
+            tv_sec: now.tv_sec + remaining.tv_sec,
+            tv_nsec: now.tv_nsec + remaining.tv_nsec,
+        };
+        if until.tv_nsec >= 1_000_000_000 {
+            until.tv_sec += 1;
+            until.tv_nsec -= 1_000_000_000;
+        }
+        libc::pthread_mutex_timedlock(&raw mut (*record).lock, &raw const until)
+    }
+}
+
+/// The server holding the record's lock: unlocked on drop, also when an error or a panic
+/// leaves early. Releasing it matters beyond the record: glibc links a held robust mutex
+/// into the thread's list, and a list entry in memory unmapped later would make glibc's
+/// next robust lock on this thread write to that memory.
+struct Held {
+    record: *mut Record,
+}
+
+impl Held {
+    /// The guard, if `rc` (of a lock call) means we hold the lock: 0, or EOWNERDEAD.
+    ///
+    /// # Safety
+    /// `record` must stay mapped while the guard lives.
+    unsafe fn taken(record: *mut Record, rc: libc::c_int) -> Option<Held> {
+        (rc == 0 || rc == libc::EOWNERDEAD).then_some(Held { record })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: we hold the lock, and the record is mapped (see `taken`).
+        unsafe { libc::pthread_mutex_unlock(&raw mut (*self.record).lock) };
+    }
+}
+
+/// # Safety
+/// `record` must point into a live mapping of the record, for as long as the result is used.
+unsafe fn valid_flag<'a>(record: *mut Record) -> &'a AtomicU32 {
+    // SAFETY: the field is a u32, aligned for AtomicU32, and every process accesses it
+    // atomically only.
+    unsafe { AtomicU32::from_ptr(&raw mut (*record).valid) }
+}
+
+fn server_view(server: &FileMapping) -> Result<Subject, ExperimentError> {
+    Ok(Subject::plain(
+        "server",
+        getpid(),
+        server.smaps(Proc::SelfProcess)?,
+    ))
+}
+
+/// `yes` if the server's and the client's mappings show the same device and inode, and
+/// those are the file's (fstat).
+fn same_file(server: &SmapsRecord, client: &SmapsRecord, stat: &std::fs::Metadata) -> String {
+    let id = |r: &SmapsRecord| (r.vma.device.major, r.vma.device.minor, r.vma.inode);
+    let file = (libc::major(stat.dev()), libc::minor(stat.dev()), stat.ino());
+    if id(server) == file && id(client) == file {
+        "yes".into()
+    } else {
+        format!(
+            "no: server maps {:?}, client maps {:?}, the file is {file:?} (major, minor, inode)",
+            id(server),
+            id(client)
+        )
+    }
+}
+
+/// A size in pages, as the lesson writes it.
+fn pages_word(bytes: u64, page: usize) -> String {
+    let page = page as u64;
+    match (bytes / page, bytes % page) {
+        (1, 0) => "1 page".into(),
+        (n, 0) => format!("{n} pages"),
+        _ => format!("{bytes} bytes, not a whole number of pages"),
+    }
+}
+
+/// `ok` for 0, else the errno's name: pthread calls return their error.
+fn errno_word(rc: libc::c_int) -> String {
+    result_word(if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw(rc))
+    })
+}
+
+/// A child's answer: 0 for success, else the errno of its call.
+fn answer_word(answer: u8) -> String {
+    match answer {
+        u8::MAX => "no answer: the client did not know the command".into(),
+        errno => errno_word(libc::c_int::from(errno)),
+    }
+}
+
+fn expect_ok(answer: u8, what: &'static str) -> Result<(), ExperimentError> {
+    match answer {
+        0 => Ok(()),
+        errno => Err(ExperimentError::Sys {
+            what: what.into(),
+            errno: Errno::from_raw(libc::c_int::from(errno)),
+        }),
+    }
+}
+
+/// 0 for a call that returned 0, else this thread's errno as the client's answer byte.
+fn status(rc: libc::c_int) -> u8 {
+    if rc == 0 {
+        0
+    } else {
+        errno_byte(Errno::last_raw())
+    }
+}
+
+/// errno fits a byte: Linux's largest is below 140.
+fn errno_byte(errno: libc::c_int) -> u8 {
+    u8::try_from(errno).unwrap_or(u8::MAX - 1)
+}
+
+fn timespec(duration: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(duration.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(duration.subsec_nanos()),
+    }
+}
