@@ -36,6 +36,18 @@ lint:
 bench:
     cargo bench
 
+# A student copy of the crate: exercises stubbed, solutions left out
+handout dir:
+    cargo run --quiet -- handout {{dir}}
+
+# Rerun the current exercise on every save
+watch:
+    cargo run --quiet -- watch
+
+# The authors' check: exercises, ids, tests, and a handout that fails until solved
+dev-check *flags:
+    cargo run --quiet -- dev check {{flags}}
+
 # What CI runs
 ci:
     bash .ci/run

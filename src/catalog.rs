@@ -4,6 +4,7 @@
 
 use crate::experiment::Experiment;
 use crate::experiments;
+use crate::homework;
 use crate::lesson::{BlockKind, Lesson, LessonError, Target};
 use std::path::{Path, PathBuf};
 
@@ -129,7 +130,42 @@ pub fn validate(lesson: &Lesson) -> Vec<LessonError> {
             ),
         )];
     };
-    validate_against(lesson, experiment)
+    let mut errors = validate_against(lesson, experiment);
+    errors.extend(validate_exercises(lesson));
+    errors
+}
+
+/// Checks a lesson's exercise blocks against the exercises that have checks.
+fn validate_exercises(lesson: &Lesson) -> Vec<LessonError> {
+    lesson
+        .exercises
+        .iter()
+        .filter_map(|text| {
+            let message = match homework::find(&text.id) {
+                None => format!(
+                    "exercise `{}` has no check: src/homework/registry.rs lists {}",
+                    text.id,
+                    homework::ALL
+                        .iter()
+                        .map(|e| e.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some(e) if e.lesson != lesson.id() => format!(
+                    "exercise `{}` belongs to lesson `{}`, not `{}`",
+                    text.id,
+                    e.lesson,
+                    lesson.id()
+                ),
+                Some(_) => return None,
+            };
+            Some(LessonError {
+                file: lesson.path.clone(),
+                line: text.line,
+                message,
+            })
+        })
+        .collect()
 }
 
 fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonError> {

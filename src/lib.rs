@@ -4,13 +4,16 @@
 //! - [`kernel`] reads what the kernel shows: maps/smaps parsing (pure), the kernel probe.
 //! - [`memory`] owns mappings and forked children.
 //! - [`experiments`] holds one experiment per lesson, as named steps producing observations.
+//! - [`exercises`] holds the student's homework; [`homework`] checks it on the kernel.
 //! - [`check`] evaluates a lesson's claims against the observations; [`report`] renders verdicts.
 
 pub mod catalog;
 pub mod check;
 pub mod condition;
+pub mod exercises;
 pub mod experiment;
 pub mod experiments;
+pub mod homework;
 pub mod kernel;
 pub mod lesson;
 pub mod matrix;

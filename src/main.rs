@@ -13,6 +13,9 @@ use pagelab::walkthrough::Walkthrough;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+mod commands;
+use commands::homework;
+
 /// Lessons about Linux memory whose claims are checked on the running kernel.
 ///
 /// Without a command: this kernel's summary and each lesson's status on it.
@@ -43,6 +46,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check one exercise (by id), or the first one not done yet; exit status 1 unless done.
+    Exercise { id: Option<String> },
+    /// Show every hint of an exercise.
+    Hint { id: String },
+    /// Rerun the current exercise every time a file in src/, tests/ or lessons/ changes.
+    Watch,
+    /// Write a student copy of this crate into DIR: exercises stubbed, solutions left out.
+    Handout { dir: std::path::PathBuf },
+    /// Tools for the lessons' authors.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Boot Debian kernels under QEMU in several configurations and check every lesson in
     /// each (needs qemu-system-x86, busybox-static, cpio; `just kernels` installs them).
     Kernels {
@@ -51,6 +67,18 @@ enum Command {
         /// Where to write the markdown report.
         #[arg(long, default_value = "target/kernel-matrix.md")]
         report: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// The authors' check: every exercise is set by its lesson and has its test and solution
+    /// markers, ids are unique and stable; then a handout is built and tested: every stub
+    /// fails, every reference solution passes.
+    Check {
+        /// Only the static checks, without building and testing a handout.
+        #[arg(long)]
+        no_build: bool,
     },
 }
 
@@ -104,6 +132,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
         Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
         Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
+        Some(Command::Exercise { id }) => homework::exercise(&catalog, id.as_deref()),
+        Some(Command::Hint { id }) => homework::hint(&catalog, &id),
+        Some(Command::Watch) => homework::watch(),
+        Some(Command::Handout { dir }) => homework::handout(&catalog, &dir),
+        Some(Command::Dev {
+            command: DevCommand::Check { no_build },
+        }) => homework::dev_check(&catalog, no_build),
     }
 }
 
@@ -146,20 +181,42 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
     .map_err(io_error)?;
     report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
     writeln!(out).map_err(io_error)?;
+    let outcomes = homework::outcomes();
     for lesson in &catalog.lessons {
         let result = check_lesson(lesson, &probe);
         let status = if result.passed() { "ok" } else { "FAILING" };
+        let own: Vec<_> = outcomes
+            .iter()
+            .filter(|(e, _)| e.lesson == lesson.id())
+            .collect();
+        let done = own.iter().filter(|(_, o)| o.is_done()).count();
         writeln!(
             out,
-            "  {:<24} {:<8} {}\n  {:<24} {}",
+            "  {:<24} {:<8} {}\n  {:<24} {} · exercises {done}/{} done",
             file_stem(lesson),
             status,
             lesson.front.title,
             "",
-            report::counts_line(result.counts())
+            report::counts_line(result.counts()),
+            own.len()
         )
         .map_err(io_error)?;
     }
+    let done = outcomes.iter().filter(|(_, o)| o.is_done()).count();
+    match outcomes.iter().find(|(_, o)| !o.is_done()) {
+        Some((next, outcome)) => writeln!(
+            out,
+            "\nExercises: {done} of {} done. Next: `{}` ({}), {}() in {}.\n  `pagelab hint {}` for hints, `pagelab watch` to check it on every save.",
+            outcomes.len(),
+            next.id,
+            outcome.word(),
+            next.function,
+            next.file,
+            next.id
+        ),
+        None => writeln!(out, "\nExercises: all {done} done."),
+    }
+    .map_err(io_error)?;
     writeln!(
         out,
         "\nNext: `pagelab show <lesson>` to read one, `pagelab run <lesson>` to do it by hand, `pagelab check` for every claim."

@@ -161,3 +161,60 @@ fn every_lesson_runs_step_by_step(catalog: Catalog) {
         }
     }
 }
+
+#[test]
+fn hint_shows_the_task_and_every_hint_with_the_lessons_line() {
+    let output = pagelab(&["hint", "resident-pages"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("lessons/02-pages.md:"), "{text}");
+    assert!(text.contains("task:") && text.contains("hint 2:"), "{text}");
+    let unknown = pagelab(&["hint", "no-such-exercise"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        error.contains("the exercises are: map-anonymous"),
+        "{error}"
+    );
+}
+
+/// The reference solutions are in place here, so every exercise is done.
+#[test]
+fn exercise_runs_the_checks_and_reports_every_exercise_done() {
+    let output = pagelab(&["exercise"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains(&format!(
+        "all {} exercises done",
+        pagelab::homework::ALL.len()
+    )));
+    let one = pagelab(&["exercise", "give-back"]);
+    assert!(one.status.success());
+    assert!(stdout(&one).contains("exercise `give-back` (lesson `giving-memory-back`"));
+}
+
+#[test]
+fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
+    let dir = tempfile::tempdir().expect("a private temporary directory");
+    let dest = dir.path().join("student");
+    let output = pagelab(&["handout", dest.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exercises = dest.join("src/exercises");
+    for exercise in pagelab::homework::ALL {
+        let text = std::fs::read_to_string(dest.join(exercise.file)).unwrap();
+        assert!(
+            text.contains(&format!("todo!(\"exercise `{}`\")", exercise.id)),
+            "{text}"
+        );
+        assert!(!text.contains("SOLUTION"), "{text}");
+    }
+    assert!(!dest.join(".ci").exists() && !dest.join("target").exists());
+    assert!(exercises.join("mod.rs").exists() && dest.join("Cargo.lock").exists());
+    let again = pagelab(&["handout", dest.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}

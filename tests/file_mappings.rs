@@ -61,3 +61,19 @@ fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[cas
         "`{field}` at `{step}`: {verdicts:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/file_mappings.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_read_through_mapping() {
+    common::exercise("read-through-mapping");
+}
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_write_through_mapping() {
+    common::exercise("write-through-mapping");
+}

@@ -55,3 +55,19 @@ fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[cas
         "`{field}` at `{step}`: {verdicts:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/giving_memory_back.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_give_back() {
+    common::exercise("give-back");
+}
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_give_back_lazily() {
+    common::exercise("give-back-lazily");
+}

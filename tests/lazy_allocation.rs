@@ -26,3 +26,12 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
     );
     assert_holds(&report, &probe);
 }
+
+// Exercises: the student's functions in src/exercises/lazy_allocation.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_reserve_without_commit() {
+    common::exercise("reserve-without-commit");
+}

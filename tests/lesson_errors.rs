@@ -54,6 +54,19 @@ fn the_one_error(dir: &Path) -> String {
 #[case::duplicate_id("duplicate-id", "02-b.md:2:", "duplicate id `mmap-anon`")]
 #[case::bad_file_name("bad-file-name", "lesson.md:0:", "NN-slug.md")]
 #[case::binary_garbage("binary-garbage", "01-x.md:6:", "not UTF-8")]
+#[case::exercise_without_hint("exercise-without-hint", "01-x.md:8:", "has no `hint:` line")]
+#[case::exercise_unknown_key("exercise-unknown-key", "01-x.md:10:", "unknown key `tip:`")]
+#[case::exercise_not_in_registry(
+    "exercise-not-in-registry",
+    "01-x.md:8:",
+    "exercise `map-everything` has no check"
+)]
+#[case::exercise_of_another_lesson(
+    "exercise-of-another-lesson",
+    "01-x.md:8:",
+    "belongs to lesson `giving-memory-back`"
+)]
+#[case::exercise_twice("exercise-twice", "01-x.md:13:", "already set at line 8")]
 fn a_broken_lesson_names_file_line_and_problem(
     #[case] case: &str,
     #[case] location: &str,

@@ -41,3 +41,19 @@ fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[cas
         "no `{field}` claim at step `{step}` held: {held:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/mmap_anon.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_map_anonymous() {
+    common::exercise("map-anonymous");
+}
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_touch_every_page() {
+    common::exercise("touch-every-page");
+}

@@ -26,3 +26,19 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
     );
     assert_holds(&report, &probe);
 }
+
+// Exercises: the student's functions in src/exercises/pages.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_resident_pages() {
+    common::exercise("resident-pages");
+}
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_smaps_record() {
+    common::exercise("smaps-record");
+}

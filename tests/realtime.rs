@@ -59,3 +59,12 @@ fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[cas
         "`{field}` at `{step}`: {verdicts:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/realtime.rs, checked on this kernel.
+
+/// Shares this process's RLIMIT_MEMLOCK budget with the lesson's experiment.
+#[test]
+#[serial_test::serial(fork)]
+fn exercise_lock_in_ram() {
+    common::exercise("lock-in-ram");
+}

@@ -53,3 +53,12 @@ fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[cas
         "`{field}` at `{step}`: {verdicts:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/shared_file_mapping.rs, checked on this kernel.
+
+/// Its check forks (or locks memory): it must not overlap the lesson's experiment.
+#[test]
+#[serial_test::serial(fork)]
+fn exercise_map_file_shared() {
+    common::exercise("map-file-shared");
+}

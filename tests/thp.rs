@@ -52,3 +52,19 @@ fn refusing_huge_pages_is_checked_not_skipped(
         "{verdicts:?}"
     );
 }
+
+// Exercises: the student's functions in src/exercises/thp.rs, checked on this kernel.
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_advise_huge_pages() {
+    common::exercise("advise-huge-pages");
+}
+
+/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+#[test]
+#[serial_test::parallel(fork)]
+fn exercise_map_aligned() {
+    common::exercise("map-aligned");
+}

@@ -5,10 +5,12 @@
 //! file:line, never silently skipped.
 
 pub mod claim;
+pub mod exercise;
 pub mod front_matter;
 pub mod value;
 
 pub use claim::{BlockKind, Claim, ClaimBlock, Expectation, Target};
+pub use exercise::ExerciseText;
 pub use front_matter::{FrontMatter, Need};
 
 use pulldown_cmark::{CodeBlockKind, Event, MetadataBlockKind, Options, Parser, Tag, TagEnd};
@@ -19,6 +21,8 @@ pub struct Lesson {
     pub path: PathBuf,
     pub front: FrontMatter,
     pub blocks: Vec<ClaimBlock>,
+    /// The exercises the lesson sets, in order.
+    pub exercises: Vec<ExerciseText>,
     /// The markdown as read, for `show`.
     pub source: String,
 }
@@ -72,6 +76,7 @@ impl Lesson {
         let lines = LineIndex::new(&source);
         let mut front = None;
         let mut blocks = Vec::new();
+        let mut exercises: Vec<ExerciseText> = Vec::new();
         let mut open: Option<Open> = None;
         let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
         for (event, range) in Parser::new_ext(&source, options).into_offset_iter() {
@@ -85,15 +90,32 @@ impl Lesson {
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                     let line = lines.line_of(range.start);
-                    open =
-                        open_block(&info)
-                            .map_err(|m| error(line, m))?
-                            .map(|attrs| Open::Claims {
+                    open = match open_block(&info).map_err(|m| error(line, m))? {
+                        Some(Fence::Claims(kind, attributes)) => Some(Open::Claims {
+                            line,
+                            kind,
+                            attributes,
+                            claims: Vec::new(),
+                        }),
+                        Some(Fence::Exercise(id)) => {
+                            if let Some(other) = exercises.iter().find(|e| e.id == id) {
+                                return Err(error(
+                                    line,
+                                    format!(
+                                        "exercise `{id}` is already set at line {}",
+                                        other.line
+                                    ),
+                                ));
+                            }
+                            Some(Open::Exercise(ExerciseText {
+                                id,
                                 line,
-                                kind: attrs.0,
-                                attributes: attrs.1,
-                                claims: Vec::new(),
-                            });
+                                task: String::new(),
+                                hints: Vec::new(),
+                            }))
+                        }
+                        None => None,
+                    };
                 }
                 Event::Text(text) => match &mut open {
                     Some(Open::FrontMatter { text: yaml, .. }) => yaml.push_str(&text),
@@ -107,6 +129,13 @@ impl Lesson {
                             }
                         }
                     }
+                    Some(Open::Exercise(exercise)) => {
+                        let first = lines.line_of(range.start);
+                        for (i, text_line) in text.lines().enumerate() {
+                            exercise::add_line(exercise, text_line)
+                                .map_err(|m| error(first + i, m))?;
+                        }
+                    }
                     None => {}
                 },
                 Event::End(TagEnd::MetadataBlock(_)) => {
@@ -117,14 +146,17 @@ impl Lesson {
                             })?);
                     }
                 }
-                Event::End(TagEnd::CodeBlock) => {
-                    if let Some(Open::Claims {
+                Event::End(TagEnd::CodeBlock) => match open.take() {
+                    Some(Open::Exercise(done)) => {
+                        exercise::finish(&done).map_err(|m| error(done.line, m))?;
+                        exercises.push(done);
+                    }
+                    Some(Open::Claims {
                         line,
                         kind,
                         attributes,
                         claims,
-                    }) = open.take()
-                    {
+                    }) => {
                         if claims.is_empty() {
                             return Err(error(line, "claim block claims nothing".into()));
                         }
@@ -143,7 +175,9 @@ impl Lesson {
                             claims,
                         });
                     }
-                }
+                    // A code block cannot end inside front matter; nothing else is open.
+                    other => open = other,
+                },
                 _ => {}
             }
         }
@@ -157,6 +191,7 @@ impl Lesson {
             path: path.to_owned(),
             front,
             blocks,
+            exercises,
             source,
         })
     }
@@ -181,20 +216,33 @@ enum Open {
         attributes: claim::Attributes,
         claims: Vec<Claim>,
     },
+    Exercise(ExerciseText),
 }
 
-/// Decides from a fence's info string whether it opens a claim block. A block with
-/// attributes must be a claim kind; a claim kind must have attributes. Other fenced blocks
+/// What a fenced block's info string opens.
+enum Fence {
+    Claims(BlockKind, claim::Attributes),
+    Exercise(String),
+}
+
+/// Decides from a fence's info string whether it opens a claim or exercise block. A block
+/// with attributes must be one of those; they must have attributes. Other fenced blocks
 /// (```c, ```console) are prose.
-fn open_block(info: &str) -> Result<Option<(BlockKind, claim::Attributes)>, String> {
+fn open_block(info: &str) -> Result<Option<Fence>, String> {
     let words: Vec<&str> = info.split_whitespace().collect();
     let Some((tag, attributes)) = words.split_first() else {
         return Ok(None);
     };
+    if *tag == "exercise" {
+        return exercise::parse_id(attributes).map(|id| Some(Fence::Exercise(id)));
+    }
     match BlockKind::from_tag(tag) {
-        Some(kind) => Ok(Some((kind, claim::parse_attributes(attributes)?))),
+        Some(kind) => Ok(Some(Fence::Claims(
+            kind,
+            claim::parse_attributes(attributes)?,
+        ))),
         None if attributes.iter().any(|w| w.contains('=')) => Err(format!(
-            "unknown tag `{tag}` on a block with attributes: claim blocks are smaps, maps or outcome"
+            "unknown tag `{tag}` on a block with attributes: blocks are smaps, maps, outcome or exercise"
         )),
         None => Ok(None),
     }

@@ -1,0 +1,154 @@
+//! The homework commands: `exercise`, `hint`, `watch`, `handout`, `dev check`, and the
+//! progress lines of the overview.
+
+use anstream::{eprintln, println};
+use pagelab::catalog::Catalog;
+use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
+use pagelab::lesson::ExerciseText;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The crate the binary was built from: where the student's sources and tests are.
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text<'a>(catalog: &'a Catalog, exercise: &Exercise) -> Option<&'a ExerciseText> {
+    catalog
+        .find(exercise.lesson)?
+        .exercises
+        .iter()
+        .find(|t| t.id == exercise.id)
+}
+
+fn lesson_path(catalog: &Catalog, exercise: &Exercise) -> std::path::PathBuf {
+    catalog
+        .find(exercise.lesson)
+        .map(|l| l.path.clone())
+        .unwrap_or_default()
+}
+
+fn describe(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> String {
+    outcome::describe(
+        exercise,
+        text(catalog, exercise),
+        &lesson_path(catalog, exercise),
+        outcome,
+    )
+}
+
+fn find(id: &str) -> Result<&'static Exercise, String> {
+    homework::find(id).ok_or_else(|| {
+        let ids: Vec<&str> = homework::ALL.iter().map(|e| e.id).collect();
+        format!("no exercise `{id}`; the exercises are: {}", ids.join(", "))
+    })
+}
+
+/// Every exercise's outcome, in order.
+pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
+    homework::ALL.iter().map(|e| (e, outcome::run(e))).collect()
+}
+
+/// `pagelab exercise [id]`: one exercise, or the first not done (done ones are listed).
+pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
+    let chosen: Vec<&Exercise> = match id {
+        Some(id) => vec![find(id)?],
+        None => homework::ALL.iter().collect(),
+    };
+    let total = homework::ALL.len();
+    for (done, exercise) in chosen.into_iter().enumerate() {
+        let outcome = outcome::run(exercise);
+        if outcome.is_done() && id.is_none() {
+            println!("  {:<24} {}", exercise.id, outcome.word());
+            continue;
+        }
+        println!("{}", describe(catalog, exercise, &outcome));
+        if !outcome.is_done() {
+            if id.is_none() {
+                println!("{done} of {total} exercises done");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if id.is_none() {
+        println!("\nall {total} exercises done");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pagelab hint <id>`: the task and every hint, with where the lesson sets it.
+pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, String> {
+    let exercise = find(id)?;
+    let text = text(catalog, exercise)
+        .ok_or_else(|| format!("lesson `{}` does not set exercise `{id}`", exercise.lesson))?;
+    println!(
+        "exercise `{id}` (lesson `{}`, {}:{})",
+        exercise.lesson,
+        pagelab::check::shown_path(&lesson_path(catalog, exercise)),
+        text.line
+    );
+    println!("  write:  {}() in {}", exercise.function, exercise.file);
+    println!("  task:   {}", text.task);
+    for (i, hint) in text.hints.iter().enumerate() {
+        println!("  hint {}: {hint}", i + 1);
+    }
+    println!(
+        "  check:  `pagelab exercise {id}`, or `cargo test {}`",
+        exercise.test_name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn watch() -> Result<ExitCode, String> {
+    let mut out = anstream::stdout();
+    homework::watch::watch(crate_dir(), &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn handout(catalog: &Catalog, dir: &Path) -> Result<ExitCode, String> {
+    let made = homework::handout::write(crate_dir(), dir, &authors::texts(catalog))?;
+    println!(
+        "handout: {} files in {}, {} exercises stubbed",
+        made.files,
+        dir.display(),
+        made.stubbed.len()
+    );
+    println!(
+        "next: cd {} && cargo run (progress) && cargo test (fails until the exercises are done)",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, String> {
+    let problems = authors::check_sources(crate_dir(), catalog);
+    let exercises = homework::ALL.len();
+    let lessons = catalog.lessons.len();
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        eprintln!("dev check: {} problems", problems.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "sources: {lessons} lessons with their tests, {exercises} exercises set in their lessons, with solutions, tests and stable ids"
+    );
+    if no_build {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut progress = |step: &str| eprintln!("dev check: {step}");
+    match authors::check_handout(crate_dir(), catalog, &mut progress) {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("dev check: {} problems", problems.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

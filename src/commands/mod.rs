@@ -1,0 +1,3 @@
+//! The command line's longer commands, one module each.
+
+pub mod homework;

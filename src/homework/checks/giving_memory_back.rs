@@ -1,0 +1,95 @@
+//! Checks of lesson `giving-memory-back`'s exercises.
+
+use super::{Rng, bytes_of, page, pages, record_at, region, size};
+use crate::homework::{Failure, Passed};
+use crate::memory::Mapping;
+
+/// A fenced region of random size, every page written with a non-zero byte.
+fn written_region(rng: &mut Rng) -> Result<(Mapping, usize), Failure> {
+    let n = rng.between(3, 24);
+    let mut region = region(n)?;
+    let bytes = bytes_of(&mut region);
+    for i in 0..n {
+        bytes[i * page()] = rng.byte_except(0);
+    }
+    Ok((region, n))
+}
+
+/// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
+pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let (mut region, n) = written_region(&mut rng)?;
+    f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("give_back(region)", e))?;
+    let expected = format!("the {n}-page region still mapped, Rss 0 kB, reading zeros");
+    let record = record_at(region.addr())?;
+    let Some(record) = record.filter(|r| r.vma.start == region.addr()) else {
+        return Err(Failure::new(
+            expected,
+            "the region is no longer mapped: munmap gives the address space back as well",
+        ));
+    };
+    let rss = size(&record, "Rss");
+    if rss.0 != 0 {
+        return Err(Failure::new(
+            expected,
+            format!("Rss {rss} ({} resident)", pages(rss.as_usize() / page())),
+        ));
+    }
+    let bytes = bytes_of(&mut region);
+    if let Some(i) = (0..n).find(|&i| bytes[i * page()] != 0) {
+        return Err(Failure::new(
+            expected,
+            format!("page {i} still reads {}", bytes[i * page()]),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "`{}` still mapped, Rss {rss}, every page reads 0",
+        record.vma
+    )))
+}
+
+/// The region must stay resident with its contents but turn clean: Rss all of it,
+/// Private_Dirty 0 kB, Private_Clean all of it (LazyFree follows, with a lag).
+pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let (mut region, n) = written_region(&mut rng)?;
+    let before: Vec<u8> = (0..n).map(|i| bytes_of(&mut region)[i * page()]).collect();
+    f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("give_back_lazily(region)", e))?;
+    let expected = format!(
+        "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
+         (unless memory ran short at this very moment)",
+        pages(n)
+    );
+    let Some(record) = record_at(region.addr())?.filter(|r| r.vma.start == region.addr()) else {
+        return Err(Failure::new(expected, "the region is no longer mapped"));
+    };
+    let (rss, clean, dirty) = (
+        size(&record, "Rss"),
+        size(&record, "Private_Clean"),
+        size(&record, "Private_Dirty"),
+    );
+    let all = n * page();
+    if rss.as_usize() != all || clean.as_usize() != all || dirty.0 != 0 {
+        return Err(Failure::new(
+            expected,
+            format!("Rss {rss}, Private_Clean {clean}, Private_Dirty {dirty}"),
+        ));
+    }
+    let bytes = bytes_of(&mut region);
+    if let Some(i) = (0..n).find(|&i| bytes[i * page()] != before[i]) {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "page {i} changed from {} to {}",
+                before[i],
+                bytes[i * page()]
+            ),
+        ));
+    }
+    let lazy = record
+        .size("LazyFree")
+        .map_or("absent".into(), |b| b.to_string());
+    Ok(Passed::Held(format!(
+        "Rss {rss}, Private_Clean {clean}, Private_Dirty {dirty}, LazyFree {lazy}, contents kept"
+    )))
+}

@@ -1,0 +1,89 @@
+//! Checks of lesson `mmap-anon`'s exercises.
+
+use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, page_round, pages};
+use super::{record_of, region, residency, size};
+use crate::homework::{Failure, Passed};
+use nix::sys::mman::ProtFlags;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+/// Three mappings of random lengths, inaccessible, read-only, then read-write (the cases a
+/// heap allocation cannot fake come first): each must be mapped where the function says,
+/// with those permissions, anonymous, over the whole length rounded up to pages, and not
+/// resident yet.
+pub fn map_anonymous(
+    f: fn(NonZeroUsize, ProtFlags) -> nix::Result<NonNull<u8>>,
+) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let page = page();
+    let cases = [
+        ProtFlags::PROT_NONE,
+        ProtFlags::PROT_READ,
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+    ];
+    let mut shown = Vec::new();
+    for prot in cases {
+        let len = rng.between(1, 6 * page);
+        let asked = format!("map_anonymous({len}, {prot:?})");
+        let start = f(NonZeroUsize::new(len).expect("len >= 1"), prot)
+            .map_err(|e| Failure::returned_error(&asked, e))?;
+        let addr = start.as_ptr() as usize;
+        let expected = format!(
+            "{asked}: a private anonymous {prot:?} mapping of {} at the address returned",
+            pages(page_round(len) / page)
+        );
+        if addr % page != 0 {
+            return Err(Failure::new(
+                expected,
+                format!("you returned {addr:#x}, which is not even page-aligned"),
+            ));
+        }
+        let line = match anonymous_mapping_with(addr, page_round(len), prot)? {
+            Ok(line) => line,
+            Err(shown) => return Err(Failure::new(expected, shown)),
+        };
+        let mapping = StudentMapping {
+            start,
+            len: page_round(len),
+        };
+        let resident = residency(addr, mapping.len).unwrap_or_default();
+        if resident.iter().any(|&r| r) {
+            return Err(Failure::new(
+                format!("{asked}: no page resident before anything touches it"),
+                format!(
+                    "mincore(2) reports {} of it resident",
+                    pages(resident.iter().filter(|&&r| r).count())
+                ),
+            ));
+        }
+        shown.push(format!("`{line}`"));
+    }
+    Ok(Passed::Held(format!(
+        "three fresh mappings, none resident: {}",
+        shown.join(", ")
+    )))
+}
+
+/// A fenced region of random size: afterwards Rss must count every page of it.
+pub fn touch_every_page(f: fn(&mut [u8])) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let n = rng.between(3, 24);
+    let mut region = region(n)?;
+    f(bytes_of(&mut region));
+    let record = record_of(&region)?;
+    let rss = size(&record, "Rss");
+    let expected = format!("Rss of the {}-page region: {}", n, pages(n));
+    if rss.as_usize() != n * page() {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "Rss: {rss} ({} of {n} pages resident)",
+                rss.as_usize() / page()
+            ),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "Rss {rss} = {n} pages, Private_Dirty {}",
+        size(&record, "Private_Dirty")
+    )))
+}

@@ -1,0 +1,201 @@
+//! The checks of each lesson's exercises. A check calls the student's function on memory or
+//! files it prepared (with random sizes, offsets and values, so that no constant can pass),
+//! then asks the kernel what happened: /proc/self/maps and smaps, mincore(2), getrusage(2)
+//! fault counts, /proc/thread-self/io, the file's contents.
+//!
+//! Regions the check owns are isolated by guard pages so that they cannot merge with a
+//! neighbour, and kept out of transparent huge pages where a page count must be exact.
+
+pub mod file_mappings;
+pub mod fork_cow;
+pub mod giving_memory_back;
+pub mod lazy_allocation;
+pub mod mmap_anon;
+pub mod pages;
+pub mod realtime;
+pub mod shared_file_mapping;
+pub mod thp;
+
+use super::outcome::Failure;
+use crate::Bytes;
+use crate::kernel::procfs::{self, Proc};
+use crate::kernel::{MapsLine, SmapsRecord, probe};
+use crate::memory::Mapping;
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, munmap};
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+pub(crate) fn page() -> usize {
+    probe::page_size().as_usize()
+}
+
+/// `n` pages, in words a student reads at a glance: "3 pages (12 kB)".
+pub(crate) fn pages(n: usize) -> String {
+    let word = if n == 1 { "page" } else { "pages" };
+    format!("{n} {word} ({})", Bytes((n * page()) as u64))
+}
+
+/// A small xorshift generator: the checks need unpredictable values, not good statistics.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new() -> Rng {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let local = 0u8;
+        let seed = nanos ^ (u64::from(std::process::id()) << 32) ^ (&local as *const u8 as u64);
+        Rng(seed | 1)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform enough in `low..=high`.
+    pub(crate) fn between(&mut self, low: usize, high: usize) -> usize {
+        low + (self.next() % (high - low + 1) as u64) as usize
+    }
+
+    /// A byte other than `not`.
+    pub(crate) fn byte_except(&mut self, not: u8) -> u8 {
+        let b = self.next() as u8;
+        if b == not { b.wrapping_add(1) } else { b }
+    }
+
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// A private read-write anonymous region of `n` pages, fenced by guard pages, and without
+/// transparent huge pages (where the kernel has them) so that Rss counts exactly the pages
+/// touched.
+pub(crate) fn region(n: usize) -> Result<Mapping, Failure> {
+    let region = fenced(n)?;
+    // SAFETY: advice about our own fresh mapping; it changes no contents. EINVAL only means
+    // the kernel has no THP, which is what we want anyway.
+    let _ = unsafe {
+        madvise(
+            NonNull::new(region.as_ptr().cast()).expect("mapped"),
+            region.mapped_len(),
+            MmapAdvise::MADV_NOHUGEPAGE,
+        )
+    };
+    Ok(region)
+}
+
+/// Like [`region`], left to the kernel's THP policy.
+pub(crate) fn fenced(n: usize) -> Result<Mapping, Failure> {
+    Mapping::anonymous_isolated(
+        NonZeroUsize::new(n * page()).expect("at least a page"),
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+        MapFlags::MAP_PRIVATE,
+    )
+    .map_err(|e| Failure::setup("map a region", e))
+}
+
+/// The region's bytes, for the student's function.
+pub(crate) fn bytes_of(region: &mut Mapping) -> &mut [u8] {
+    // SAFETY: the mapping is readable and writable for `len` bytes and lives as long as the
+    // exclusive borrow, so no other slice of it exists meanwhile.
+    unsafe { std::slice::from_raw_parts_mut(region.as_ptr(), region.len()) }
+}
+
+/// The smaps record of the mapping containing `addr`.
+pub(crate) fn record_at(addr: usize) -> Result<Option<SmapsRecord>, Failure> {
+    procfs::smaps_record(Proc::SelfProcess, addr).map_err(|e| Failure::setup("read smaps", e))
+}
+
+/// The smaps record of a region the check owns (it exists: the check mapped it).
+pub(crate) fn record_of(region: &Mapping) -> Result<SmapsRecord, Failure> {
+    region.smaps(Proc::SelfProcess).map_err(|e| {
+        Failure::new(
+            "the region to be mapped as the check made it",
+            e.to_string(),
+        )
+    })
+}
+
+/// The maps line containing `addr`, if any.
+pub(crate) fn maps_line_at(addr: usize) -> Result<Option<MapsLine>, Failure> {
+    Ok(procfs::maps(Proc::SelfProcess)
+        .map_err(|e| Failure::setup("read /proc/self/maps", e))?
+        .into_iter()
+        .find(|line| line.contains(addr)))
+}
+
+/// A size field of a record, 0 when absent (the checks ask only for fields every kernel
+/// they run on has, and say so where one may be missing).
+pub(crate) fn size(record: &SmapsRecord, field: &str) -> Bytes {
+    record.size(field).unwrap_or(Bytes(0))
+}
+
+/// mincore(2)'s residency of each page of `[addr, addr + len)`; `None` if part of the
+/// range is not mapped (ENOMEM).
+pub(crate) fn residency(addr: usize, len: usize) -> Option<Vec<bool>> {
+    let mut vector = vec![0u8; len.div_ceil(page())];
+    // SAFETY: mincore only writes `vector`, one byte per page of the range.
+    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, vector.as_mut_ptr()) };
+    (rc == 0).then(|| vector.iter().map(|b| b & 1 != 0).collect())
+}
+
+/// Minor faults so far, of this thread or of reaped children.
+pub(crate) fn minor_faults(who: nix::sys::resource::UsageWho) -> Result<i64, Failure> {
+    nix::sys::resource::getrusage(who)
+        .map(|u| u.minor_page_faults())
+        .map_err(|e| Failure::setup("call getrusage", e))
+}
+
+/// A mapping the student's function made, unmapped when the check is done with it. Only
+/// made once the check has seen that `[start, start + len)` is mapped as the exercise asked:
+/// a wrong pointer handed to munmap could tear down memory the tests themselves use.
+pub(crate) struct StudentMapping {
+    pub start: NonNull<u8>,
+    pub len: usize,
+}
+
+impl Drop for StudentMapping {
+    fn drop(&mut self) {
+        // SAFETY: the check verified the range is the student's fresh mapping; nothing else
+        // uses it once the check is done.
+        let _ = unsafe { munmap(self.start.cast(), self.len) };
+    }
+}
+
+/// Whether `[start, start + len)` lies within one anonymous mapping with `prot` (private):
+/// the kernel may have merged the student's new mapping with a neighbour, so the check asks
+/// for containment, not for equal bounds.
+pub(crate) fn anonymous_mapping_with(
+    start: usize,
+    len: usize,
+    prot: ProtFlags,
+) -> Result<Result<MapsLine, String>, Failure> {
+    let Some(line) = maps_line_at(start)? else {
+        return Ok(Err(format!(
+            "nothing is mapped at {start:#x} in /proc/self/maps"
+        )));
+    };
+    let perms = &line.perms;
+    let wanted = (
+        prot.contains(ProtFlags::PROT_READ),
+        prot.contains(ProtFlags::PROT_WRITE),
+        prot.contains(ProtFlags::PROT_EXEC),
+        false,
+    );
+    if (perms.read, perms.write, perms.exec, perms.shared) != wanted
+        || line.end < start + len
+        || line.inode != 0
+    {
+        return Ok(Err(format!("the mapping at {start:#x} is `{line}`")));
+    }
+    Ok(Ok(line))
+}
+
+/// Rounds up to whole pages.
+pub(crate) fn page_round(len: usize) -> usize {
+    len.div_ceil(page()) * page()
+}

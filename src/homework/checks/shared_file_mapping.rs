@@ -1,0 +1,83 @@
+//! Checks of lesson `shared-file-mapping`'s exercise.
+
+use super::{Rng, StudentMapping, maps_line_at, page, page_round};
+use crate::homework::{Failure, Passed};
+use crate::memory::Child;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::ptr::NonNull;
+
+/// A file of random length and contents: its mapping must be `rw-s` on the file's inode,
+/// cover the file, and a forked child's write through it must show in the parent's mapping
+/// and in the file.
+pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let dir = tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))?;
+    let path = dir.path().join("shared");
+    let len = rng.between(page() + 1, 4 * page());
+    let contents = rng.bytes(len);
+    std::fs::write(&path, &contents).map_err(|e| Failure::setup("write the file", e))?;
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Failure::setup("open the file", e))?;
+    let inode = file
+        .metadata()
+        .map_err(|e| Failure::setup("fstat the file", e))?
+        .ino();
+    let start = f(&file).map_err(|e| Failure::returned_error("map_file_shared(file)", e))?;
+    let addr = start.as_ptr() as usize;
+    let expected = format!(
+        "a rw-s mapping of inode {inode} from offset 0, {} long, at the address returned",
+        page_round(len)
+    );
+    let Some(line) = maps_line_at(addr)? else {
+        return Err(Failure::new(
+            expected,
+            format!("nothing is mapped at {addr:#x}"),
+        ));
+    };
+    let perms = line.perms;
+    if line.inode != inode || line.start != addr || line.offset != 0 {
+        return Err(Failure::new(expected, format!("`{line}`")));
+    }
+    let _unmap = StudentMapping {
+        start,
+        len: line.end - line.start,
+    };
+    if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
+        return Err(Failure::new(expected, format!("`{line}`")));
+    }
+    let at = rng.between(0, len - 1);
+    let value = rng.byte_except(contents[at]);
+    let target = addr + at;
+    let mut child = Child::spawn(move |_| {
+        // SAFETY: the child's copy of the mapping, checked above to cover `target`.
+        unsafe { std::ptr::write_volatile(target as *mut u8, value) };
+        0
+    })
+    .map_err(|e| Failure::setup("fork a child", e))?;
+    child
+        .command(1)
+        .map_err(|e| Failure::setup("have the child write", e))?;
+    child
+        .finish()
+        .map_err(|e| Failure::setup("end the child", e))?;
+    // SAFETY: inside the mapping, checked above.
+    let seen = unsafe { std::ptr::read_volatile(target as *const u8) };
+    let mut in_file = [0u8];
+    file.read_exact_at(&mut in_file, at as u64)
+        .map_err(|e| Failure::setup("pread the file", e))?;
+    if seen != value || in_file[0] != value {
+        return Err(Failure::new(
+            format!(
+                "the child wrote {value} at offset {at}: the parent's mapping and the file show {value}"
+            ),
+            format!("the parent's mapping shows {seen}, the file {}", in_file[0]),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "`{line}`; the child's {value} at offset {at} shows in the parent and in the file"
+    )))
+}

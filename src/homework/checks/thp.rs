@@ -1,0 +1,71 @@
+//! Checks of lesson `thp`'s exercises.
+
+use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, fenced, page, page_round};
+use super::{record_of, residency};
+use crate::Bytes;
+use crate::homework::{Failure, Passed};
+use crate::kernel::probe::pmd_size;
+use nix::sys::mman::ProtFlags;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+/// A fenced region: afterwards its VmFlags carry `hg` (VM_HUGEPAGE).
+pub fn advise_huge_pages(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
+    if pmd_size().is_none() {
+        return Ok(Passed::Skipped(
+            "this kernel has no transparent huge pages (no /sys/kernel/mm/transparent_hugepage)"
+                .into(),
+        ));
+    }
+    let mut region = fenced(4)?;
+    f(bytes_of(&mut region))
+        .map_err(|e| Failure::returned_error("advise_huge_pages(region)", e))?;
+    let record = record_of(&region)?;
+    let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
+    if !record.has_flag("hg") || record.has_flag("nh") {
+        return Err(Failure::new(
+            "VmFlags with `hg` (and no `nh`)",
+            format!("VmFlags: {flags}"),
+        ));
+    }
+    Ok(Passed::Held(format!("VmFlags: {flags}")))
+}
+
+/// Random lengths at two alignments, the huge page size (or 512 pages without THP) and a
+/// random power of two from 8 to 64 pages: the start must be a multiple, and the whole
+/// length mapped read-write, anonymous and private.
+pub fn map_aligned(
+    f: fn(NonZeroUsize, usize) -> nix::Result<NonNull<u8>>,
+) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let page = page();
+    let huge = pmd_size().map_or(512 * page, Bytes::as_usize);
+    let mut shown = Vec::new();
+    for align in [huge, page << rng.between(3, 6)] {
+        let len = rng.between(1, 8 * page);
+        let asked = format!("map_aligned({len}, {align:#x})");
+        let start = f(NonZeroUsize::new(len).expect("len >= 1"), align)
+            .map_err(|e| Failure::returned_error(&asked, e))?;
+        let addr = start.as_ptr() as usize;
+        let expected = format!(
+            "{asked}: a multiple of {align:#x}, {} mapped read-write there",
+            page_round(len)
+        );
+        let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+        if let Err(shown) = anonymous_mapping_with(addr, page_round(len), rw)? {
+            return Err(Failure::new(expected, shown));
+        }
+        let _unmap = StudentMapping {
+            start,
+            len: page_round(len),
+        };
+        if addr % align != 0 || residency(addr, page_round(len)).is_none() {
+            return Err(Failure::new(
+                expected,
+                format!("{addr:#x}, {:#x} past a multiple", addr % align),
+            ));
+        }
+        shown.push(format!("{addr:#x} for {align:#x}"));
+    }
+    Ok(Passed::Held(shown.join(", ")))
+}

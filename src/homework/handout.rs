@@ -1,0 +1,246 @@
+//! `pagelab handout <dir>`: the student's copy of the crate. The same crate, with every
+//! exercise's solution (between `// BEGIN SOLUTION <id>` and `// END SOLUTION` in
+//! `src/exercises/`) replaced by a `todo!()` stub under the task and first hint.
+
+use crate::lesson::ExerciseText;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What the student gets: everything that builds and tests the crate. Not `.ci/` (it runs
+/// the authors' checks), not `target/`, not `.git/`.
+const COPIED: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "README.md",
+    "justfile",
+    "benches",
+    "lessons",
+    "src",
+    "tests",
+];
+
+/// Where the student's functions live; every `.rs` file there is stubbed.
+pub const EXERCISES_DIR: &str = "src/exercises";
+
+pub const BEGIN: &str = "// BEGIN SOLUTION ";
+pub const END: &str = "// END SOLUTION";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Handout {
+    pub files: usize,
+    /// Exercise ids stubbed, in file order.
+    pub stubbed: Vec<String>,
+}
+
+/// Writes the handout of the crate at `source` into `dest`, which must not exist or be empty.
+pub fn write(
+    source: &Path,
+    dest: &Path,
+    texts: &BTreeMap<String, ExerciseText>,
+) -> Result<Handout, String> {
+    if dest.exists() {
+        let mut entries =
+            std::fs::read_dir(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        if entries.next().is_some() {
+            return Err(format!(
+                "{} exists and is not empty: a handout goes into a new directory",
+                dest.display()
+            ));
+        }
+    }
+    std::fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let mut handout = Handout {
+        files: 0,
+        stubbed: Vec::new(),
+    };
+    for name in COPIED {
+        let from = source.join(name);
+        if !from.exists() {
+            return Err(format!(
+                "{} is missing: is {} the pagelab crate?",
+                from.display(),
+                source.display()
+            ));
+        }
+        copy_tree(&from, &dest.join(name), &mut handout.files)?;
+    }
+    let exercises = dest.join(EXERCISES_DIR);
+    for path in rust_files(&exercises)? {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let shown = Path::new(EXERCISES_DIR).join(path.file_name().unwrap_or_default());
+        let (stubbed, ids) = stub(&text, texts).map_err(|e| format!("{}:{e}", shown.display()))?;
+        std::fs::write(&path, stubbed).map_err(|e| format!("{}: {e}", path.display()))?;
+        handout.stubbed.extend(ids);
+    }
+    std::fs::write(dest.join(".gitignore"), "/target\n")
+        .map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(handout)
+}
+
+fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
+    let meta = std::fs::metadata(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    if meta.is_dir() {
+        std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(from)
+            .map_err(|e| format!("{}: {e}", from.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            copy_tree(
+                &entry,
+                &to.join(entry.file_name().unwrap_or_default()),
+                files,
+            )?;
+        }
+    } else {
+        std::fs::copy(from, to)
+            .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))?;
+        *files += 1;
+    }
+    Ok(())
+}
+
+/// The `.rs` files of a directory, sorted.
+pub fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The solutions of one exercise file: `(id, line of BEGIN)`, in order. Errors name the
+/// line (`12: …`) of an unbalanced or nameless marker.
+pub fn solutions(text: &str) -> Result<Vec<(String, usize)>, String> {
+    let mut found = Vec::new();
+    let mut open: Option<(String, usize)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(id) = trimmed.strip_prefix(BEGIN) {
+            if let Some((other, at)) = &open {
+                return Err(format!(
+                    "{}: solution `{other}` (line {at}) is not closed",
+                    i + 1
+                ));
+            }
+            let id = id.trim();
+            if id.is_empty() {
+                return Err(format!("{}: `{BEGIN}` names no exercise", i + 1));
+            }
+            open = Some((id.to_owned(), i + 1));
+        } else if trimmed == END {
+            match open.take() {
+                Some(solution) => found.push(solution),
+                None => return Err(format!("{}: `{END}` without a BEGIN", i + 1)),
+            }
+        }
+    }
+    if let Some((id, at)) = open {
+        return Err(format!("{at}: solution `{id}` is not closed"));
+    }
+    Ok(found)
+}
+
+/// Replaces each solution by a stub with the task and first hint as comments. The file then
+/// allows unused variables: the stubs do not use their arguments yet.
+pub fn stub(
+    text: &str,
+    texts: &BTreeMap<String, ExerciseText>,
+) -> Result<(String, Vec<String>), String> {
+    solutions(text)?;
+    let mut out = String::from(
+        "// The stubs below do not use their arguments yet.\n#![allow(unused_variables)]\n",
+    );
+    let mut ids = Vec::new();
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(id) = trimmed.strip_prefix(BEGIN) {
+            let id = id.trim();
+            let exercise = texts.get(id).ok_or_else(|| {
+                format!(
+                    "{}: solution `{id}` is not an exercise any lesson sets",
+                    i + 1
+                )
+            })?;
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(&format!("{indent}// Exercise `{id}`: {}\n", exercise.task));
+            if let Some(hint) = exercise.hints.first() {
+                out.push_str(&format!("{indent}// Hint: {hint}\n"));
+            }
+            let test = format!("exercise_{}", id.replace('-', "_"));
+            out.push_str(&format!(
+                "{indent}// More hints: `pagelab hint {id}`. Check it: `pagelab watch` or `cargo test {test}`.\n"
+            ));
+            out.push_str(&format!("{indent}todo!(\"exercise `{id}`\")\n"));
+            ids.push(id.to_owned());
+            inside = true;
+        } else if trimmed == END {
+            inside = false;
+        } else if !inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok((out, ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts() -> BTreeMap<String, ExerciseText> {
+        let e = ExerciseText {
+            id: "a-b".into(),
+            line: 3,
+            task: "do a".into(),
+            hints: vec!["try b".into(), "then c".into()],
+        };
+        BTreeMap::from([(e.id.clone(), e)])
+    }
+
+    #[test]
+    fn stubs_replace_solutions_and_keep_the_rest() {
+        let src = "use x;\n\npub fn f(n: u8) -> u8 {\n    // BEGIN SOLUTION a-b\n    n + 1\n    // END SOLUTION\n}\n";
+        let (out, ids) = stub(src, &texts()).unwrap();
+        assert_eq!(ids, ["a-b"]);
+        assert!(!out.contains("n + 1"), "{out}");
+        assert!(
+            out.contains("    // Exercise `a-b`: do a\n    // Hint: try b\n"),
+            "{out}"
+        );
+        assert!(out.contains("    todo!(\"exercise `a-b`\")\n}\n"), "{out}");
+        assert!(out.contains("use x;\n\npub fn f(n: u8) -> u8 {\n"), "{out}");
+        assert!(
+            !out.contains("then c"),
+            "only the first hint goes in the source"
+        );
+    }
+
+    #[test]
+    fn markers_must_balance_and_name_a_set_exercise() {
+        assert_eq!(
+            solutions("// END SOLUTION\n").unwrap_err(),
+            "1: `// END SOLUTION` without a BEGIN"
+        );
+        assert!(
+            solutions("// BEGIN SOLUTION a\n// BEGIN SOLUTION b\n")
+                .unwrap_err()
+                .starts_with("2:")
+        );
+        assert!(
+            solutions("x\n// BEGIN SOLUTION a\n")
+                .unwrap_err()
+                .starts_with("2:")
+        );
+        assert!(
+            stub("// BEGIN SOLUTION zz\n// END SOLUTION\n", &texts())
+                .unwrap_err()
+                .contains("`zz`")
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! Runs an exercise's check and words the result for the student: which lesson and
+//! exercise, what was expected, what the kernel showed, and the hint.
+
+use super::registry::Exercise;
+use crate::check::shown_path;
+use crate::lesson::ExerciseText;
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Once;
+
+/// A check that found nothing wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Passed {
+    /// What the kernel showed, in one line.
+    Held(String),
+    /// The check cannot run on this kernel or as this user; why.
+    Skipped(String),
+}
+
+/// What the check expected and what the kernel showed instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub expected: String,
+    pub showed: String,
+}
+
+impl Failure {
+    pub fn new(expected: impl Into<String>, showed: impl Into<String>) -> Failure {
+        Failure {
+            expected: expected.into(),
+            showed: showed.into(),
+        }
+    }
+
+    /// The student's function returned an error where the check needed it to succeed.
+    pub fn returned_error(what: &str, error: impl std::fmt::Display) -> Failure {
+        Failure::new(
+            format!("{what} to succeed"),
+            format!("your function returned an error: {error}"),
+        )
+    }
+
+    /// The check itself could not get what it needs from the kernel (not the student's
+    /// doing, but still not a pass).
+    pub fn setup(what: &str, error: impl std::fmt::Display) -> Failure {
+        Failure::new(
+            format!("the check to {what}"),
+            format!("it could not: {error}"),
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done {
+        showed: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// The function still panics with `todo!()`, at this source location.
+    Todo {
+        at: String,
+    },
+    Failed(Failure),
+    /// The function panicked with something other than `todo!()`.
+    Panicked {
+        message: String,
+        at: String,
+    },
+}
+
+impl Outcome {
+    /// Done, or skipped because this kernel cannot show it (nothing left for the student).
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Done { .. } | Outcome::Skipped { .. })
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Done { .. } => "done",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::Todo { .. } => "to do",
+            Outcome::Failed(_) => "failing",
+            Outcome::Panicked { .. } => "panics",
+        }
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs a student's function: its panics are caught and reported
+    /// in our words, not printed by the default hook as well.
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    static CAUGHT: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if CAPTURING.with(Cell::get) {
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(a panic without a message)".into());
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                    .unwrap_or_default();
+                CAUGHT.with(|c| *c.borrow_mut() = Some((message, at)));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs the exercise's check on this thread.
+pub fn run(exercise: &Exercise) -> Outcome {
+    install_hook();
+    let pid = std::process::id();
+    CAPTURING.with(|c| c.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(exercise.check));
+    CAPTURING.with(|c| c.set(false));
+    if std::process::id() != pid {
+        // A forked child of the student's code came back here (it returned or panicked
+        // instead of calling _exit): it must not go on to run the rest of the tests.
+        // SAFETY: _exit is async-signal-safe and ends this process only.
+        unsafe { libc::_exit(crate::memory::child::PANIC_STATUS) };
+    }
+    match result {
+        Ok(Ok(Passed::Held(showed))) => Outcome::Done { showed },
+        Ok(Ok(Passed::Skipped(reason))) => Outcome::Skipped { reason },
+        Ok(Err(failure)) => Outcome::Failed(failure),
+        Err(_) => {
+            let (message, at) = CAUGHT
+                .with(|c| c.borrow_mut().take())
+                .unwrap_or_else(|| ("(unknown panic)".into(), String::new()));
+            if message.starts_with("not yet implemented") {
+                Outcome::Todo { at }
+            } else {
+                Outcome::Panicked { message, at }
+            }
+        }
+    }
+}
+
+/// The full story of an outcome that is not done: which exercise of which lesson (file:line),
+/// the task, what was expected and what the kernel showed, and the first hint.
+pub fn describe(
+    exercise: &Exercise,
+    text: Option<&ExerciseText>,
+    lesson_path: &Path,
+    outcome: &Outcome,
+) -> String {
+    let line = text.map_or(0, |t| t.line);
+    let state = match outcome {
+        Outcome::Done { .. } => "is done",
+        Outcome::Skipped { .. } => "cannot be checked here",
+        Outcome::Todo { .. } => "is not done yet",
+        Outcome::Failed(_) => "does not hold on this kernel",
+        Outcome::Panicked { .. } => "panicked",
+    };
+    let mut s = format!(
+        "exercise `{}` (lesson `{}`, {}:{line}) {state}\n",
+        exercise.id,
+        exercise.lesson,
+        shown_path(lesson_path),
+    );
+    let mut row = |key: &str, value: &str| {
+        let _ = writeln!(s, "  {key:<9} {value}");
+    };
+    row(
+        "write:",
+        &format!("{}() in {}", exercise.function, exercise.file),
+    );
+    if let Some(text) = text {
+        row("task:", &text.task);
+    }
+    match outcome {
+        Outcome::Done { showed } => row("kernel:", showed),
+        Outcome::Skipped { reason } => row("skipped:", reason),
+        Outcome::Todo { at } => row("stub:", &format!("{at} still calls todo!()")),
+        Outcome::Failed(f) => {
+            row("expected:", &f.expected);
+            row("kernel:", &f.showed);
+        }
+        Outcome::Panicked { message, at } => row("panic:", &format!("{at}: {message}")),
+    }
+    if !outcome.is_done() {
+        if let Some(hint) = text.and_then(|t| t.hints.first()) {
+            row("hint:", hint);
+        }
+        row(
+            "more:",
+            &format!(
+                "`pagelab hint {}` for every hint; `pagelab watch` reruns it on each save",
+                exercise.id
+            ),
+        );
+    }
+    s
+}

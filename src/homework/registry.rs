@@ -1,0 +1,176 @@
+//! Every exercise, in lesson order. The id is the one the lesson's ```` ```exercise ````
+//! block names; `pagelab dev check` keeps the two in step.
+
+use super::checks;
+use super::outcome::{Failure, Passed};
+use crate::exercises;
+
+pub struct Exercise {
+    /// Stable: students type it (`pagelab hint <id>`), tests are named after it.
+    pub id: &'static str,
+    /// The id of the lesson that sets it.
+    pub lesson: &'static str,
+    /// Where the student writes it, relative to the crate.
+    pub file: &'static str,
+    pub function: &'static str,
+    /// Whether the check forks (the test then holds the `fork` serial lock).
+    pub forks: bool,
+    /// Calls the student's function and checks what the kernel shows.
+    pub check: fn() -> Result<Passed, Failure>,
+}
+
+impl Exercise {
+    /// The integration test that runs this exercise: `exercise_` and the id in snake case.
+    pub fn test_name(&self) -> String {
+        format!("exercise_{}", self.id.replace('-', "_"))
+    }
+
+    /// The test file of its lesson, `tests/<lesson in snake case>.rs`.
+    pub fn test_file(&self) -> String {
+        format!("tests/{}.rs", self.lesson.replace('-', "_"))
+    }
+}
+
+pub const ALL: &[Exercise] = &[
+    Exercise {
+        id: "map-anonymous",
+        lesson: "mmap-anon",
+        file: "src/exercises/mmap_anon.rs",
+        function: "map_anonymous",
+        forks: false,
+        check: || checks::mmap_anon::map_anonymous(exercises::mmap_anon::map_anonymous),
+    },
+    Exercise {
+        id: "touch-every-page",
+        lesson: "mmap-anon",
+        file: "src/exercises/mmap_anon.rs",
+        function: "touch_every_page",
+        forks: false,
+        check: || checks::mmap_anon::touch_every_page(exercises::mmap_anon::touch_every_page),
+    },
+    Exercise {
+        id: "resident-pages",
+        lesson: "pages",
+        file: "src/exercises/pages.rs",
+        function: "resident_pages",
+        forks: false,
+        check: || checks::pages::resident_pages(exercises::pages::resident_pages),
+    },
+    Exercise {
+        id: "smaps-record",
+        lesson: "pages",
+        file: "src/exercises/pages.rs",
+        function: "smaps_record",
+        forks: false,
+        check: || checks::pages::smaps_record(exercises::pages::smaps_record),
+    },
+    Exercise {
+        id: "reserve-without-commit",
+        lesson: "lazy-allocation",
+        file: "src/exercises/lazy_allocation.rs",
+        function: "reserve_without_commit",
+        forks: false,
+        check: || {
+            checks::lazy_allocation::reserve_without_commit(
+                exercises::lazy_allocation::reserve_without_commit,
+            )
+        },
+    },
+    Exercise {
+        id: "write-in-child",
+        lesson: "fork-cow",
+        file: "src/exercises/fork_cow.rs",
+        function: "write_in_child",
+        forks: true,
+        check: || checks::fork_cow::write_in_child(exercises::fork_cow::write_in_child),
+    },
+    Exercise {
+        id: "read-through-mapping",
+        lesson: "file-mappings",
+        file: "src/exercises/file_mappings.rs",
+        function: "read_through_mapping",
+        forks: false,
+        check: || {
+            checks::file_mappings::read_through_mapping(
+                exercises::file_mappings::read_through_mapping,
+            )
+        },
+    },
+    Exercise {
+        id: "write-through-mapping",
+        lesson: "file-mappings",
+        file: "src/exercises/file_mappings.rs",
+        function: "write_through_mapping",
+        forks: false,
+        check: || {
+            checks::file_mappings::write_through_mapping(
+                exercises::file_mappings::write_through_mapping,
+            )
+        },
+    },
+    Exercise {
+        id: "map-file-shared",
+        lesson: "shared-file-mapping",
+        file: "src/exercises/shared_file_mapping.rs",
+        function: "map_file_shared",
+        forks: true,
+        check: || {
+            checks::shared_file_mapping::map_file_shared(
+                exercises::shared_file_mapping::map_file_shared,
+            )
+        },
+    },
+    Exercise {
+        id: "lock-in-ram",
+        lesson: "realtime",
+        file: "src/exercises/realtime.rs",
+        function: "lock_in_ram",
+        forks: false,
+        check: || checks::realtime::lock_in_ram(exercises::realtime::lock_in_ram),
+    },
+    Exercise {
+        id: "advise-huge-pages",
+        lesson: "thp",
+        file: "src/exercises/thp.rs",
+        function: "advise_huge_pages",
+        forks: false,
+        check: || checks::thp::advise_huge_pages(exercises::thp::advise_huge_pages),
+    },
+    Exercise {
+        id: "map-aligned",
+        lesson: "thp",
+        file: "src/exercises/thp.rs",
+        function: "map_aligned",
+        forks: false,
+        check: || checks::thp::map_aligned(exercises::thp::map_aligned),
+    },
+    Exercise {
+        id: "give-back",
+        lesson: "giving-memory-back",
+        file: "src/exercises/giving_memory_back.rs",
+        function: "give_back",
+        forks: false,
+        check: || checks::giving_memory_back::give_back(exercises::giving_memory_back::give_back),
+    },
+    Exercise {
+        id: "give-back-lazily",
+        lesson: "giving-memory-back",
+        file: "src/exercises/giving_memory_back.rs",
+        function: "give_back_lazily",
+        forks: false,
+        check: || {
+            checks::giving_memory_back::give_back_lazily(
+                exercises::giving_memory_back::give_back_lazily,
+            )
+        },
+    },
+];
+
+pub fn find(id: &str) -> Option<&'static Exercise> {
+    ALL.iter().find(|e| e.id == id)
+}
+
+/// The exercises a lesson sets, in order.
+pub fn of_lesson(lesson: &str) -> impl Iterator<Item = &'static Exercise> {
+    ALL.iter().filter(move |e| e.lesson == lesson)
+}

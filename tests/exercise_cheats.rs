@@ -1,0 +1,275 @@
+//! Every exercise check against stubs that return a plausible value, skip the system call
+//! or make the wrong one: each must fail. A check that passes one of these proves nothing.
+//! Checks that cannot run on this kernel (no THP, overcommit mode 2) skip, and say so.
+
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap, mmap_anonymous, munmap};
+use pagelab::exercises::fork_cow::Views;
+use pagelab::homework::checks::{self, *};
+use pagelab::homework::registry::Exercise;
+use pagelab::homework::{Failure, Outcome, Passed, outcome};
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+fn page() -> usize {
+    pagelab::kernel::probe::page_size().as_usize()
+}
+
+#[track_caller]
+fn rejects(result: Result<Passed, Failure>, cheat: &str) {
+    match result {
+        Err(_) => {}
+        Ok(Passed::Skipped(reason)) => {
+            let _ = std::io::stderr()
+                .write_all(format!("pagelab: cheat `{cheat}` not tried: {reason}\n").as_bytes());
+        }
+        Ok(Passed::Held(shown)) => panic!("the check let `{cheat}` pass: {shown}"),
+    }
+}
+
+fn rw() -> ProtFlags {
+    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+}
+
+fn plain_mmap(len: NonZeroUsize) -> nix::Result<NonNull<u8>> {
+    // SAFETY: a fresh mapping the kernel places; the test leaks it.
+    unsafe { mmap_anonymous(None, len, rw(), MapFlags::MAP_PRIVATE) }.map(NonNull::cast)
+}
+
+fn advise(region: &mut [u8], advice: MmapAdvise) -> nix::Result<()> {
+    // SAFETY: advice about the check's own region.
+    let len = region.len();
+    unsafe { madvise(NonNull::from(region).cast(), len, advice) }
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn map_anonymous_rejects_fakes() {
+    rejects(
+        mmap_anon::map_anonymous(|_, _| Ok(NonNull::dangling())),
+        "a dangling pointer",
+    );
+    rejects(
+        mmap_anon::map_anonymous(|len, _| {
+            let layout = std::alloc::Layout::from_size_align(len.get(), page()).unwrap();
+            // SAFETY: a non-zero size; the test leaks the allocation.
+            Ok(NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) }).unwrap())
+        }),
+        "a heap allocation",
+    );
+    rejects(
+        mmap_anon::map_anonymous(|len, _| plain_mmap(len)),
+        "read-write whatever was asked",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn touch_every_page_rejects_fakes() {
+    rejects(mmap_anon::touch_every_page(|_| {}), "touching nothing");
+    rejects(
+        mmap_anon::touch_every_page(|r| r[0] = 1),
+        "touching the first page only",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn resident_pages_rejects_fakes() {
+    rejects(pages::resident_pages(|_| Ok(0)), "0");
+    rejects(pages::resident_pages(|_| Ok(3)), "3");
+    rejects(
+        pages::resident_pages(|r| Ok(r.len() / page())),
+        "every page",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn smaps_record_rejects_fakes() {
+    rejects(pages::smaps_record(|_| Ok(None)), "None");
+    rejects(
+        pages::smaps_record(|_| std::fs::read_to_string("/proc/self/smaps").map(Some)),
+        "the whole file",
+    );
+    rejects(
+        pages::smaps_record(|_| {
+            let text = std::fs::read_to_string("/proc/self/smaps")?;
+            Ok(text
+                .split_inclusive('\n')
+                .take(3)
+                .collect::<String>()
+                .into())
+        }),
+        "the first record's first lines",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn reserve_without_commit_rejects_a_plain_mapping() {
+    rejects(
+        lazy_allocation::reserve_without_commit(plain_mmap),
+        "a mapping without MAP_NORESERVE",
+    );
+}
+
+#[test]
+#[serial_test::serial(fork)]
+fn write_in_child_rejects_fakes() {
+    rejects(
+        fork_cow::write_in_child(|page, value| {
+            Ok(Views {
+                child_read: value,
+                parent_read: page[0],
+            })
+        }),
+        "answering without forking",
+    );
+    rejects(
+        fork_cow::write_in_child(|page, value| {
+            page[0] = value;
+            Ok(Views {
+                child_read: value,
+                parent_read: value,
+            })
+        }),
+        "writing in the parent",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn read_through_mapping_rejects_fakes() {
+    rejects(
+        file_mappings::read_through_mapping(|p| std::fs::read(p)),
+        "read(2)",
+    );
+    rejects(
+        file_mappings::read_through_mapping(|_| Ok(Vec::new())),
+        "nothing",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn write_through_mapping_rejects_fakes() {
+    use std::os::unix::fs::FileExt;
+    rejects(
+        file_mappings::write_through_mapping(|p, offset, data| {
+            std::fs::File::options()
+                .write(true)
+                .open(p)?
+                .write_all_at(data, offset)
+        }),
+        "pwrite(2)",
+    );
+    rejects(
+        file_mappings::write_through_mapping(|_, _, _| Ok(())),
+        "nothing",
+    );
+}
+
+#[test]
+#[serial_test::serial(fork)]
+fn map_file_shared_rejects_a_private_mapping() {
+    rejects(
+        shared_file_mapping::map_file_shared(|file| {
+            let len = NonZeroUsize::new(file.metadata().unwrap().len() as usize).unwrap();
+            // SAFETY: a fresh mapping the kernel places.
+            unsafe { mmap(None, len, rw(), MapFlags::MAP_PRIVATE, file, 0) }.map(NonNull::cast)
+        }),
+        "MAP_PRIVATE",
+    );
+}
+
+#[test]
+#[serial_test::serial(fork)]
+fn lock_in_ram_rejects_fakes() {
+    rejects(realtime::lock_in_ram(|_| Ok(())), "nothing");
+    rejects(
+        realtime::lock_in_ram(|region| {
+            for i in (0..region.len()).step_by(page()) {
+                // SAFETY: inside the region.
+                unsafe { std::ptr::read_volatile(region.as_ptr().add(i)) };
+            }
+            Ok(())
+        }),
+        "touching every page",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn thp_checks_reject_fakes() {
+    rejects(thp::advise_huge_pages(|_| Ok(())), "nothing");
+    rejects(
+        thp::advise_huge_pages(|r| advise(r, MmapAdvise::MADV_NOHUGEPAGE)),
+        "MADV_NOHUGEPAGE",
+    );
+    // Aligned, then one page off: deterministic, unlike a plain mmap that is aligned by luck
+    // once in a while.
+    rejects(
+        thp::map_aligned(|len, align| {
+            let total = NonZeroUsize::new(len.get() + align + page()).unwrap();
+            let base = plain_mmap(total)?.as_ptr() as usize;
+            Ok(NonNull::new((base.next_multiple_of(align) + page()) as *mut u8).unwrap())
+        }),
+        "one page past the alignment",
+    );
+}
+
+#[test]
+#[serial_test::parallel(fork)]
+fn give_back_rejects_fakes() {
+    rejects(giving_memory_back::give_back(|_| Ok(())), "nothing");
+    rejects(
+        giving_memory_back::give_back(|r| advise(r, MmapAdvise::MADV_FREE)),
+        "MADV_FREE",
+    );
+    rejects(
+        giving_memory_back::give_back(|r| {
+            // SAFETY: the cheat unmaps the check's region; the check must notice before it
+            // reads the region.
+            let len = r.len();
+            unsafe { munmap(NonNull::from(r).cast(), len) }
+        }),
+        "munmap",
+    );
+    rejects(giving_memory_back::give_back_lazily(|_| Ok(())), "nothing");
+    rejects(
+        giving_memory_back::give_back_lazily(|r| advise(r, MmapAdvise::MADV_DONTNEED)),
+        "MADV_DONTNEED",
+    );
+}
+
+fn exercise(check: fn() -> Result<Passed, Failure>) -> Exercise {
+    Exercise {
+        id: "resident-pages",
+        lesson: "pages",
+        file: "src/exercises/pages.rs",
+        function: "resident_pages",
+        forks: false,
+        check,
+    }
+}
+
+/// A `todo!()` stub is "to do", with the stub's location; another panic is a panic; neither
+/// prints the default panic message.
+#[test]
+#[serial_test::parallel(fork)]
+fn stubs_and_panics_are_told_apart() {
+    let todo = outcome::run(&exercise(|| checks::pages::resident_pages(|_| todo!())));
+    let Outcome::Todo { at } = &todo else {
+        panic!("{todo:?}")
+    };
+    assert!(at.starts_with(file!()), "{at}");
+    let panicked = outcome::run(&exercise(|| {
+        checks::pages::resident_pages(|_| panic!("index out of bounds"))
+    }));
+    assert!(
+        matches!(&panicked, Outcome::Panicked { message, .. } if message == "index out of bounds"),
+        "{panicked:?}"
+    );
+    assert!(!todo.is_done() && !panicked.is_done());
+}
