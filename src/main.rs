@@ -47,7 +47,12 @@ enum Command {
         format: Format,
     },
     /// Check one exercise (by id), or the first one not done yet; exit status 1 unless done.
-    Exercise { id: Option<String> },
+    Exercise {
+        id: Option<String>,
+        /// json: every exercise's outcome (or the one asked for), for machines.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Show every hint of an exercise.
     Hint { id: String },
     /// Rerun the current exercise every time a file in src/, tests/ or lessons/ changes.
@@ -132,7 +137,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
         Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
         Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
-        Some(Command::Exercise { id }) => homework::exercise(&catalog, id.as_deref()),
+        Some(Command::Exercise {
+            id,
+            format: Format::Text,
+        }) => homework::exercise(&catalog, id.as_deref()),
+        Some(Command::Exercise {
+            id,
+            format: Format::Json,
+        }) => homework::exercise_json(&catalog, id.as_deref()),
         Some(Command::Hint { id }) => homework::hint(&catalog, &id),
         Some(Command::Watch) => homework::watch(),
         Some(Command::Handout { dir }) => homework::handout(&catalog, &dir),
