@@ -249,7 +249,7 @@ fn exercise(check: fn() -> Result<Passed, Failure>) -> Exercise {
         lesson: "pages",
         file: "src/exercises/pages.rs",
         function: "resident_pages",
-        forks: false,
+        serial: false,
         check,
     }
 }

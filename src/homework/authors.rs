@@ -140,12 +140,27 @@ fn check_test(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
     let text = std::fs::read_to_string(crate_dir.join(&file)).unwrap_or_default();
     let wanted = format!("fn {}()", exercise.test_name());
     let call = format!("exercise(\"{}\")", exercise.id);
-    if text.contains(&wanted) && text.contains(&call) {
+    let Some(at) = text.find(&wanted).filter(|_| text.contains(&call)) else {
+        return vec![format!(
+            "{file}: no test `{wanted}` calling `common::{call}` for exercise `{}`",
+            exercise.id
+        )];
+    };
+    // The attributes between the previous item and the test.
+    let before = &text[..at];
+    let attributes = &before[before.rfind("\n}").unwrap_or(0)..];
+    let lock = if exercise.serial {
+        "#[serial_test::serial(fork)]"
+    } else {
+        "#[serial_test::parallel(fork)]"
+    };
+    if attributes.contains(lock) {
         Vec::new()
     } else {
         vec![format!(
-            "{file}: no test `{wanted}` calling `common::{call}` for exercise `{}`",
-            exercise.id
+            "{file}: test `{}` needs `{lock}` (the registry says serial: {})",
+            exercise.test_name(),
+            exercise.serial
         )]
     }
 }

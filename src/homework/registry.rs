@@ -13,8 +13,11 @@ pub struct Exercise {
     /// Where the student writes it, relative to the crate.
     pub file: &'static str,
     pub function: &'static str,
-    /// Whether the check forks (the test then holds the `fork` serial lock).
-    pub forks: bool,
+    /// Whether its test holds the `fork` serial lock (`#[serial(fork)]`): the check forks,
+    /// or shares process-wide state (the RLIMIT_MEMLOCK budget) with the lesson's
+    /// experiment. Otherwise the test is `#[parallel(fork)]`: it reads its own pages' smaps
+    /// fields, which another test's fork would turn shared.
+    pub serial: bool,
     /// Calls the student's function and checks what the kernel shows.
     pub check: fn() -> Result<Passed, Failure>,
 }
@@ -37,7 +40,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "mmap-anon",
         file: "src/exercises/mmap_anon.rs",
         function: "map_anonymous",
-        forks: false,
+        serial: false,
         check: || checks::mmap_anon::map_anonymous(exercises::mmap_anon::map_anonymous),
     },
     Exercise {
@@ -45,7 +48,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "mmap-anon",
         file: "src/exercises/mmap_anon.rs",
         function: "touch_every_page",
-        forks: false,
+        serial: false,
         check: || checks::mmap_anon::touch_every_page(exercises::mmap_anon::touch_every_page),
     },
     Exercise {
@@ -53,7 +56,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "pages",
         file: "src/exercises/pages.rs",
         function: "resident_pages",
-        forks: false,
+        serial: false,
         check: || checks::pages::resident_pages(exercises::pages::resident_pages),
     },
     Exercise {
@@ -61,7 +64,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "pages",
         file: "src/exercises/pages.rs",
         function: "smaps_record",
-        forks: false,
+        serial: false,
         check: || checks::pages::smaps_record(exercises::pages::smaps_record),
     },
     Exercise {
@@ -69,7 +72,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "lazy-allocation",
         file: "src/exercises/lazy_allocation.rs",
         function: "reserve_without_commit",
-        forks: false,
+        serial: false,
         check: || {
             checks::lazy_allocation::reserve_without_commit(
                 exercises::lazy_allocation::reserve_without_commit,
@@ -81,7 +84,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "fork-cow",
         file: "src/exercises/fork_cow.rs",
         function: "write_in_child",
-        forks: true,
+        serial: true,
         check: || checks::fork_cow::write_in_child(exercises::fork_cow::write_in_child),
     },
     Exercise {
@@ -89,7 +92,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "file-mappings",
         file: "src/exercises/file_mappings.rs",
         function: "read_through_mapping",
-        forks: false,
+        serial: false,
         check: || {
             checks::file_mappings::read_through_mapping(
                 exercises::file_mappings::read_through_mapping,
@@ -101,7 +104,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "file-mappings",
         file: "src/exercises/file_mappings.rs",
         function: "write_through_mapping",
-        forks: false,
+        serial: false,
         check: || {
             checks::file_mappings::write_through_mapping(
                 exercises::file_mappings::write_through_mapping,
@@ -113,7 +116,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "shared-file-mapping",
         file: "src/exercises/shared_file_mapping.rs",
         function: "map_file_shared",
-        forks: true,
+        serial: true,
         check: || {
             checks::shared_file_mapping::map_file_shared(
                 exercises::shared_file_mapping::map_file_shared,
@@ -125,7 +128,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "realtime",
         file: "src/exercises/realtime.rs",
         function: "lock_in_ram",
-        forks: false,
+        serial: true,
         check: || checks::realtime::lock_in_ram(exercises::realtime::lock_in_ram),
     },
     Exercise {
@@ -133,7 +136,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "thp",
         file: "src/exercises/thp.rs",
         function: "advise_huge_pages",
-        forks: false,
+        serial: false,
         check: || checks::thp::advise_huge_pages(exercises::thp::advise_huge_pages),
     },
     Exercise {
@@ -141,7 +144,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "thp",
         file: "src/exercises/thp.rs",
         function: "map_aligned",
-        forks: false,
+        serial: false,
         check: || checks::thp::map_aligned(exercises::thp::map_aligned),
     },
     Exercise {
@@ -149,7 +152,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "giving-memory-back",
         file: "src/exercises/giving_memory_back.rs",
         function: "give_back",
-        forks: false,
+        serial: false,
         check: || checks::giving_memory_back::give_back(exercises::giving_memory_back::give_back),
     },
     Exercise {
@@ -157,7 +160,7 @@ pub const ALL: &[Exercise] = &[
         lesson: "giving-memory-back",
         file: "src/exercises/giving_memory_back.rs",
         function: "give_back_lazily",
-        forks: false,
+        serial: false,
         check: || {
             checks::giving_memory_back::give_back_lazily(
                 exercises::giving_memory_back::give_back_lazily,
