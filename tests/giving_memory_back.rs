@@ -3,29 +3,14 @@
 
 mod common;
 
-use common::{assert_holds, probe};
-use pagelab::check;
-use pagelab::kernel::KernelProbe;
-use pagelab::lesson::Lesson;
-use rstest::{fixture, rstest};
-
-#[fixture]
-fn lesson() -> Lesson {
-    common::lesson("giving-memory-back")
-}
+use rstest::rstest;
 
 /// The experiment forks (a child touches the unmapped address), and it reads Private_* of
 /// its own pages, which another test's fork would make shared for a while.
-#[rstest]
+#[test]
 #[serial_test::serial(fork)]
-fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
-    let report = check::check_lesson(&lesson, &probe);
-    assert_eq!(
-        report.claims.len(),
-        lesson.claim_count(),
-        "every claim gets a verdict"
-    );
-    assert_holds(&report, &probe);
+fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    common::every_claim_holds("giving-memory-back");
 }
 
 /// The lesson's claims have no branch: each must be checked, and hold, on every kernel.
@@ -43,17 +28,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
     "reading the unmapped address"
 )]
 #[serial_test::serial(fork)]
-fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[case] field: &str) {
-    let report = check::check_lesson(&lesson, &probe);
-    let verdicts = common::verdicts(&report, step, field);
-    assert!(
-        !verdicts.is_empty(),
-        "the lesson makes no `{field}` claim at `{step}`"
-    );
-    assert!(
-        verdicts.iter().all(|v| *v == check::Verdict::Held),
-        "`{field}` at `{step}`: {verdicts:?}"
-    );
+fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    common::all_claims_held("giving-memory-back", step, field);
 }
 
 // Exercises: the student's functions in src/exercises/giving_memory_back.rs, checked on this kernel.

@@ -2,30 +2,15 @@
 
 mod common;
 
-use common::{assert_holds, probe};
-use pagelab::check;
-use pagelab::kernel::KernelProbe;
-use pagelab::lesson::Lesson;
-use rstest::{fixture, rstest};
-
-#[fixture]
-fn lesson() -> Lesson {
-    common::lesson("realtime")
-}
+use rstest::rstest;
 
 /// The experiment forks (mlockall and RLIMIT_MEMLOCK are per process, so children do them):
 /// while a child lives, every private page of this process is shared, which other tests'
 /// Pss/Private_* readings must not see.
-#[rstest]
+#[test]
 #[serial_test::serial(fork)]
-fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
-    let report = check::check_lesson(&lesson, &probe);
-    assert_eq!(
-        report.claims.len(),
-        lesson.claim_count(),
-        "every claim gets a verdict"
-    );
-    assert_holds(&report, &probe);
+fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    common::every_claim_holds("realtime");
 }
 
 /// Whatever the kernel and whoever runs it, these claims have no branch to skip to: locking
@@ -47,17 +32,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
 )]
 #[case::a_prefaulted_stack_takes_no_fault("prefaulted-stack", "minor faults")]
 #[serial_test::serial(fork)]
-fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[case] field: &str) {
-    let report = check::check_lesson(&lesson, &probe);
-    let verdicts = common::verdicts(&report, step, field);
-    assert!(
-        !verdicts.is_empty(),
-        "the lesson makes no `{field}` claim at `{step}`"
-    );
-    assert!(
-        verdicts.iter().all(|v| *v == check::Verdict::Held),
-        "`{field}` at `{step}`: {verdicts:?}"
-    );
+fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    common::all_claims_held("realtime", step, field);
 }
 
 // Exercises: the student's functions in src/exercises/realtime.rs, checked on this kernel.

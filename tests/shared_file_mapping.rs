@@ -3,29 +3,14 @@
 
 mod common;
 
-use common::{assert_holds, probe};
-use pagelab::check;
-use pagelab::kernel::KernelProbe;
-use pagelab::lesson::Lesson;
-use rstest::{fixture, rstest};
-
-#[fixture]
-fn lesson() -> Lesson {
-    common::lesson("shared-file-mapping")
-}
+use rstest::rstest;
 
 /// The client is a forked child: while it lives, every private page of this process is
 /// shared, which other tests' Pss/Private_* readings must not see.
-#[rstest]
+#[test]
 #[serial_test::serial(fork)]
-fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
-    let report = check::check_lesson(&lesson, &probe);
-    assert_eq!(
-        report.claims.len(),
-        lesson.claim_count(),
-        "every claim gets a verdict"
-    );
-    assert_holds(&report, &probe);
+fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    common::every_claim_holds("shared-file-mapping");
 }
 
 /// Whatever the kernel, the heart of the lesson must be checked, not skipped: the server
@@ -41,22 +26,13 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
 #[case::lock_excludes_the_server("client-holds-lock", "server try-locks the record")]
 #[case::owner_died("client-exited", "server locks the record")]
 #[serial_test::serial(fork)]
-fn core_claim_held(lesson: Lesson, probe: KernelProbe, #[case] step: &str, #[case] field: &str) {
-    let report = check::check_lesson(&lesson, &probe);
-    let verdicts = common::verdicts(&report, step, field);
-    assert!(
-        !verdicts.is_empty(),
-        "the lesson makes no `{field}` claim at `{step}`"
-    );
-    assert!(
-        verdicts.iter().all(|v| *v == check::Verdict::Held),
-        "`{field}` at `{step}`: {verdicts:?}"
-    );
+fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    common::all_claims_held("shared-file-mapping", step, field);
 }
 
 // Exercises: the student's functions in src/exercises/shared_file_mapping.rs, checked on this kernel.
 
-/// Its check forks (or locks memory): it must not overlap the lesson's experiment.
+/// Its check forks: it must not overlap the lesson's experiment.
 #[test]
 #[serial_test::serial(fork)]
 fn exercise_map_file_shared() {

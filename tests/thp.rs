@@ -2,28 +2,14 @@
 
 mod common;
 
-use common::{assert_holds, probe};
-use pagelab::check::{self, Verdict};
-use pagelab::kernel::KernelProbe;
-use pagelab::lesson::Lesson;
-use rstest::{fixture, rstest};
-
-#[fixture]
-fn lesson() -> Lesson {
-    common::lesson("thp")
-}
+use pagelab::check::Verdict;
+use rstest::rstest;
 
 /// The experiment forks (PR_SET_THP_DISABLE is per process, so a child sets it).
-#[rstest]
+#[test]
 #[serial_test::serial(fork)]
-fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelProbe) {
-    let report = check::check_lesson(&lesson, &probe);
-    assert_eq!(
-        report.claims.len(),
-        lesson.claim_count(),
-        "every claim gets a verdict"
-    );
-    assert_holds(&report, &probe);
+fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    common::every_claim_holds("thp");
 }
 
 /// Saying no must work on every kernel with THP: these claims have no branch to skip to.
@@ -32,25 +18,16 @@ fn every_claim_of_the_lesson_holds_on_this_kernel(lesson: Lesson, probe: KernelP
 #[case::madv_nohugepage_is_not_eligible("not-advised-written", "THPeligible")]
 #[case::thp_disable_gives_a_base_page("disabled-written", "AnonHugePages")]
 #[serial_test::serial(fork)]
-fn refusing_huge_pages_is_checked_not_skipped(
-    lesson: Lesson,
-    probe: KernelProbe,
-    #[case] step: &str,
-    #[case] field: &str,
-) {
-    if probe.thp.is_none() {
-        return assert!(
-            common::verdicts(&check::check_lesson(&lesson, &probe), step, field)
-                .iter()
-                .all(|v| *v == Verdict::Skipped),
-            "without THP the lesson is skipped"
+fn refusing_huge_pages_is_checked_not_skipped(#[case] step: &str, #[case] field: &str) {
+    if common::probe().thp.is_none() {
+        let verdicts = common::verdicts(&common::report("thp"), step, field);
+        assert!(
+            verdicts.iter().all(|v| *v == Verdict::Skipped),
+            "without THP the lesson is skipped: {verdicts:?}"
         );
+    } else {
+        common::all_claims_held("thp", step, field);
     }
-    let verdicts = common::verdicts(&check::check_lesson(&lesson, &probe), step, field);
-    assert!(
-        !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Held),
-        "{verdicts:?}"
-    );
 }
 
 // Exercises: the student's functions in src/exercises/thp.rs, checked on this kernel.

@@ -370,8 +370,15 @@ mod tests {
     #[test]
     fn records_split_across_reads_are_reassembled() {
         let records = smaps::parse_smaps(FIXTURE).unwrap();
+        let ends = [0, records.len() / 2, records.len() - 1];
         for (i, r) in records.iter().enumerate() {
-            for chunk in [7, 100, 4096] {
+            // Tiny reads over the whole file are slow in a debug build: first, middle, last.
+            let chunks: &[usize] = if ends.contains(&i) {
+                &[7, 100, 4096]
+            } else {
+                &[100, 4096]
+            };
+            for &chunk in chunks {
                 let addr = r.vma.start + (r.vma.end - r.vma.start) / 2;
                 let (found, consumed) = search_text(FIXTURE, addr, chunk);
                 assert_eq!(found.as_ref(), Some(r), "{addr:x} in chunks of {chunk}");

@@ -76,6 +76,46 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     );
 }
 
+/// The lesson's experiment performed on this kernel, every claim evaluated.
+pub fn report(id: &str) -> LessonReport {
+    pagelab::check::check_lesson(&lesson(id), &probe())
+}
+
+/// Every claim of the lesson gets a verdict, none fails, and at least one holds.
+pub fn every_claim_holds(id: &str) {
+    let (lesson, probe) = (lesson(id), probe());
+    let report = pagelab::check::check_lesson(&lesson, &probe);
+    assert_eq!(
+        report.claims.len(),
+        lesson.claim_count(),
+        "every claim gets a verdict"
+    );
+    assert_holds(&report, &probe);
+}
+
+/// The heart of a lesson, which no kernel configuration may skip: the lesson makes claims
+/// about `field` at `step` and every one of them holds.
+pub fn all_claims_held(id: &str, step: &str, field: &str) {
+    let verdicts = verdicts(&report(id), step, field);
+    assert!(
+        !verdicts.is_empty(),
+        "the lesson makes no `{field}` claim at `{step}`"
+    );
+    assert!(
+        verdicts.iter().all(|v| *v == Verdict::Held),
+        "`{field}` at `{step}`: {verdicts:?}"
+    );
+}
+
+/// For claims with one branch per configuration: the branch that applies here holds.
+pub fn a_claim_held(id: &str, step: &str, field: &str) {
+    let verdicts = verdicts(&report(id), step, field);
+    assert!(
+        verdicts.contains(&Verdict::Held),
+        "no `{field}` claim at step `{step}` held: {verdicts:?}"
+    );
+}
+
 /// The verdicts of the lesson's claims about `field` at `step`.
 pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<Verdict> {
     report
