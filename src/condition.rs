@@ -6,6 +6,7 @@ use crate::experiment::Subject;
 use crate::kernel::KernelProbe;
 use crate::kernel::probe::OvercommitMode;
 use crate::kernel::thp::{self, Access, Folio, Prediction};
+use crate::names;
 use std::fmt;
 use std::str::FromStr;
 
@@ -52,25 +53,13 @@ const NAMES: &[(&str, Condition)] = &[
 impl FromStr for Condition {
     type Err = String;
     fn from_str(s: &str) -> Result<Condition, String> {
-        NAMES
-            .iter()
-            .find(|(name, _)| *name == s)
-            .map(|(_, c)| *c)
-            .ok_or_else(|| {
-                let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-                format!("unknown condition `{s}`; known: {}", known.join(", "))
-            })
+        names::parse(NAMES, "condition", s)
     }
 }
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = NAMES
-            .iter()
-            .find(|(_, c)| c == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?");
-        f.write_str(name)
+        f.write_str(names::name_of(NAMES, self))
     }
 }
 

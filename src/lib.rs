@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod lesson;
 pub mod matrix;
 pub mod memory;
+pub mod names;
 pub mod render;
 pub mod report;
 pub mod units;

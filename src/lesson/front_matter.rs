@@ -1,5 +1,6 @@
 //! The YAML front matter at the top of a lesson: a stable id, a title, what it needs.
 
+use crate::names;
 use serde::Deserialize;
 use std::fmt;
 use std::str::FromStr;
@@ -36,14 +37,7 @@ const NEEDS: &[(&str, Need)] = &[
 impl FromStr for Need {
     type Err = String;
     fn from_str(s: &str) -> Result<Need, String> {
-        NEEDS
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, need)| *need)
-            .ok_or_else(|| {
-                let known: Vec<&str> = NEEDS.iter().map(|(n, _)| *n).collect();
-                format!("unknown need `{s}`; known: {}", known.join(", "))
-            })
+        names::parse(NEEDS, "need", s)
     }
 }
 
@@ -56,12 +50,7 @@ impl TryFrom<String> for Need {
 
 impl fmt::Display for Need {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = NEEDS
-            .iter()
-            .find(|(_, n)| n == self)
-            .map(|(s, _)| *s)
-            .unwrap_or("?");
-        f.write_str(name)
+        f.write_str(names::name_of(NEEDS, self))
     }
 }
 
