@@ -36,6 +36,20 @@ lint:
 bench:
     cargo bench
 
+# Installs cargo-nextest and stress-ng if missing; failing runs' output goes to target/soak/.
+
+# The suite many times (cargo test, nextest, cargo test under stress-ng), then leftovers and settings
+soak tests="200" nextests="50" loaded="50":
+    bash scripts/soak.sh {{tests}} {{nextests}} {{loaded}}
+
+# The whole suite as nobody with RLIMIT_MEMLOCK of 64 KiB (as root); lists what skips and why
+unprivileged:
+    bash scripts/unprivileged.sh
+
+# The parser property tests with many cases (plain `cargo test` runs 64 per property)
+fuzz cases="32768":
+    PROPTEST_CASES={{cases}} cargo test --release --test parser_properties
+
 # A student copy of the crate: exercises stubbed, solutions left out
 handout dir:
     cargo run --quiet -- handout {{dir}}

@@ -1,8 +1,12 @@
 //! What it costs to get one VMA's smaps record, next to merely reading the file and to
 //! reading and parsing all of it, with 100 and 2000 extra VMAs in the process.
 //!
-//! Run with `cargo bench --bench lookup`.
+//! Run with `cargo bench --bench lookup`; `cargo bench --bench versus_procfs` checks the
+//! targets against the procfs crate in one run and prints the ratios.
 
+mod common;
+
+use common::{ExtraMappings, procfs_crate_lookup};
 use pagelab::kernel::procfs::{self, Proc};
 use pagelab::kernel::smaps::{find_record, parse_smaps};
 use std::fs::File;
@@ -13,58 +17,6 @@ fn main() {
 }
 
 const EXTRA: [usize; 2] = [100, 2000];
-
-/// `count` one-page VMAs in a row that the kernel cannot merge: every other page is made
-/// writable, so neighbours always differ in protection.
-struct ExtraMappings {
-    base: *mut libc::c_void,
-    len: usize,
-}
-
-impl ExtraMappings {
-    fn new(count: usize) -> ExtraMappings {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
-        let len = count * page;
-        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
-        for i in (1..count).step_by(2) {
-            // SAFETY: page `i` lies inside the mapping just made.
-            let rc = unsafe {
-                libc::mprotect(
-                    base.cast::<u8>().add(i * page).cast(),
-                    page,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            assert_eq!(rc, 0);
-        }
-        ExtraMappings { base, len }
-    }
-
-    /// An address in the middle of the range, so about half of the extra VMAs come before
-    /// it in smaps.
-    fn middle(&self) -> usize {
-        self.base as usize + self.len / 2
-    }
-}
-
-impl Drop for ExtraMappings {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `new` mapped.
-        unsafe { libc::munmap(self.base, self.len) };
-    }
-}
 
 fn read_smaps_text() -> String {
     std::fs::read_to_string("/proc/self/smaps").unwrap()
@@ -108,6 +60,16 @@ fn read_parse_all_then_search(bencher: divan::Bencher, extra: usize) {
             .into_iter()
             .find(|r| r.vma.contains(divan::black_box(addr)))
     });
+}
+
+/// (d) The procfs crate: `Process::myself().smaps()` reads and parses the whole file into
+/// maps of fields, then a search.
+#[divan::bench(args = EXTRA, sample_count = 60)]
+fn procfs_crate_smaps_then_search(bencher: divan::Bencher, extra: usize) {
+    let mappings = ExtraMappings::new(extra);
+    let addr = mappings.middle();
+    assert!(procfs_crate_lookup(addr).is_some());
+    bencher.bench_local(|| procfs_crate_lookup(divan::black_box(addr)));
 }
 
 /// The parsers alone on a snapshot of the text: finding one record vs parsing them all.

@@ -16,8 +16,8 @@ use std::path::Path;
 /// Runs every experiment; some fork, which makes this process's private pages shared for a
 /// moment, so it must not overlap tests that read their own Pss/Private_* fields.
 #[rstest]
-#[serial_test::serial(fork)]
 fn no_claim_of_any_lesson_goes_unevaluated(catalog: Catalog, probe: KernelProbe) {
+    let _fork = common::FORK.exclusive();
     let mut total = 0;
     for lesson in &catalog.lessons {
         let report = check::check_lesson(lesson, &probe);
@@ -69,11 +69,11 @@ fn every_lesson_has_its_test_file(catalog: Catalog) {
 /// the very same observations now fail that claim at that line: the markdown, not Rust
 /// code, holds the expected values.
 #[rstest]
-#[serial_test::serial(fork)]
 fn changing_an_expected_value_in_the_markdown_fails_that_claim(
     catalog: Catalog,
     probe: KernelProbe,
 ) {
+    let _fork = common::FORK.exclusive();
     for lesson in &catalog.lessons {
         let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
         let report = check::evaluate(lesson, &probe, &steps);

@@ -3,7 +3,9 @@
 //!
 //! Every test here forks, and while a forked child lives every private page of this process
 //! is shared copy-on-write with it: tests in this binary that read Pss/Shared_*/Private_* of
-//! their own mappings would see that. Hence `serial(fork)` here, `parallel(fork)` there.
+//! their own mappings would see that. Hence the fork lock, exclusive here, shared there.
+
+mod common;
 
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
@@ -15,7 +17,6 @@ use pagelab::kernel::procfs::Proc;
 use pagelab::memory::child::PANIC_STATUS;
 use pagelab::memory::{Child, ChildError, Mapping};
 use rstest::rstest;
-use serial_test::serial;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -57,8 +58,8 @@ const WRITE: u8 = 1;
 const CHECK: u8 = 2;
 
 #[test]
-#[serial(fork)]
 fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
+    let _fork = common::FORK.exclusive();
     let page = one_page(rw());
     page.write_byte(0, 1);
     let addr = page.as_ptr() as usize;
@@ -85,8 +86,8 @@ fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
 }
 
 #[test]
-#[serial(fork)]
 fn after_the_childs_write_its_smaps_shows_a_private_copy() {
+    let _fork = common::FORK.exclusive();
     let page = one_page(rw());
     page.write_byte(0, 1);
     let addr = page.as_ptr() as usize;
@@ -115,8 +116,8 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
 }
 
 #[test]
-#[serial(fork)]
 fn a_panic_in_the_child_is_reported_not_passed() {
+    let _fork = common::FORK.exclusive();
     let mut child = Child::spawn(|command| {
         assert_eq!(command, 0, "the child's assertion fails");
         0
@@ -132,8 +133,8 @@ fn a_panic_in_the_child_is_reported_not_passed() {
 }
 
 #[test]
-#[serial(fork)]
 fn a_parent_that_panics_leaves_no_child_behind() {
+    let _fork = common::FORK.exclusive();
     let mut pid = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut child = Child::spawn(|_| 0).unwrap();
@@ -155,11 +156,11 @@ const RAISE_SIGKILL: u8 = 13;
 #[case::raises_sigsegv(RAISE_SIGSEGV, "killed by signal SIGSEGV")]
 #[case::writes_a_read_only_page(WRITE_READ_ONLY, "killed by signal SIGSEGV")]
 #[case::raises_sigkill(RAISE_SIGKILL, "killed by signal SIGKILL")]
-#[serial(fork)]
 fn a_child_that_ends_before_answering_is_reported_as_died(
     #[case] command: u8,
     #[case] expected: &str,
 ) {
+    let _fork = common::FORK.exclusive();
     let read_only = one_page(ProtFlags::PROT_READ);
     let addr = read_only.as_ptr() as usize;
     let mut child = Child::spawn(move |command| {
@@ -203,8 +204,8 @@ fn a_child_that_ends_before_answering_is_reported_as_died(
 }
 
 #[test]
-#[serial(fork)]
 fn a_failure_status_is_failed_and_the_child_lives_on() {
+    let _fork = common::FORK.exclusive();
     let mut child = Child::spawn(|command| command).unwrap();
     match child.command(7) {
         Err(ChildError::Failed {
@@ -219,8 +220,8 @@ fn a_failure_status_is_failed_and_the_child_lives_on() {
 }
 
 #[test]
-#[serial(fork)]
 fn finish_reaps_a_normal_child() {
+    let _fork = common::FORK.exclusive();
     let mut child = Child::spawn(|_| 0).unwrap();
     let pid = child.pid();
     child.command(0).unwrap();
@@ -229,8 +230,8 @@ fn finish_reaps_a_normal_child() {
 }
 
 #[test]
-#[serial(fork)]
 fn finish_reports_a_child_that_already_died() {
+    let _fork = common::FORK.exclusive();
     let mut child = Child::spawn(|_| unsafe { libc::_exit(3) }).unwrap();
     let pid = child.pid();
     assert!(child.command(0).is_err());
@@ -244,8 +245,8 @@ fn finish_reports_a_child_that_already_died() {
 /// A second child inherits the parent's end of the first one's command pipe; unless it
 /// closes it, the first child never sees EOF and `finish` waits for its timeout.
 #[test]
-#[serial(fork)]
 fn finishing_one_child_does_not_wait_for_its_sibling() {
+    let _fork = common::FORK.exclusive();
     let mut first = Child::spawn(|_| 0).unwrap();
     let mut second = Child::spawn(|_| 0).unwrap();
     first.command(0).unwrap();

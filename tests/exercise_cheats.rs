@@ -2,6 +2,8 @@
 //! or make the wrong one: each must fail. A check that passes one of these proves nothing.
 //! Checks that cannot run on this kernel (no THP, overcommit mode 2) skip, and say so.
 
+mod common;
+
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap, mmap_anonymous, munmap};
 use pagelab::exercises::fork_cow::Views;
 use pagelab::homework::checks::{self, *};
@@ -43,8 +45,8 @@ fn advise(region: &mut [u8], advice: MmapAdvise) -> nix::Result<()> {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn map_anonymous_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(
         mmap_anon::map_anonymous(|_, _| Ok(NonNull::dangling())),
         "a dangling pointer",
@@ -64,8 +66,8 @@ fn map_anonymous_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn touch_every_page_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(mmap_anon::touch_every_page(|_| {}), "touching nothing");
     rejects(
         mmap_anon::touch_every_page(|r| r[0] = 1),
@@ -74,8 +76,8 @@ fn touch_every_page_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn resident_pages_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(pages::resident_pages(|_| Ok(0)), "0");
     rejects(pages::resident_pages(|_| Ok(3)), "3");
     rejects(
@@ -85,8 +87,8 @@ fn resident_pages_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn smaps_record_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(pages::smaps_record(|_| Ok(None)), "None");
     rejects(
         pages::smaps_record(|_| std::fs::read_to_string("/proc/self/smaps").map(Some)),
@@ -106,8 +108,8 @@ fn smaps_record_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn reserve_without_commit_rejects_a_plain_mapping() {
+    let _fork = common::FORK.shared();
     rejects(
         lazy_allocation::reserve_without_commit(plain_mmap),
         "a mapping without MAP_NORESERVE",
@@ -115,8 +117,8 @@ fn reserve_without_commit_rejects_a_plain_mapping() {
 }
 
 #[test]
-#[serial_test::serial(fork)]
 fn write_in_child_rejects_fakes() {
+    let _fork = common::FORK.exclusive();
     rejects(
         fork_cow::write_in_child(|page, value| {
             Ok(Views {
@@ -139,8 +141,8 @@ fn write_in_child_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn read_through_mapping_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(
         file_mappings::read_through_mapping(|p| std::fs::read(p)),
         "read(2)",
@@ -152,8 +154,8 @@ fn read_through_mapping_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn write_through_mapping_rejects_fakes() {
+    let _fork = common::FORK.shared();
     use std::os::unix::fs::FileExt;
     rejects(
         file_mappings::write_through_mapping(|p, offset, data| {
@@ -171,8 +173,8 @@ fn write_through_mapping_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::serial(fork)]
 fn map_file_shared_rejects_a_private_mapping() {
+    let _fork = common::FORK.exclusive();
     rejects(
         shared_file_mapping::map_file_shared(|file| {
             let len = NonZeroUsize::new(file.metadata().unwrap().len() as usize).unwrap();
@@ -184,8 +186,8 @@ fn map_file_shared_rejects_a_private_mapping() {
 }
 
 #[test]
-#[serial_test::serial(fork)]
 fn lock_in_ram_rejects_fakes() {
+    let _fork = common::FORK.exclusive();
     rejects(realtime::lock_in_ram(|_| Ok(())), "nothing");
     rejects(
         realtime::lock_in_ram(|region| {
@@ -200,8 +202,8 @@ fn lock_in_ram_rejects_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn thp_checks_reject_fakes() {
+    let _fork = common::FORK.shared();
     rejects(thp::advise_huge_pages(|_| Ok(())), "nothing");
     rejects(
         thp::advise_huge_pages(|r| advise(r, MmapAdvise::MADV_NOHUGEPAGE)),
@@ -220,8 +222,8 @@ fn thp_checks_reject_fakes() {
 }
 
 #[test]
-#[serial_test::parallel(fork)]
 fn give_back_rejects_fakes() {
+    let _fork = common::FORK.shared();
     rejects(giving_memory_back::give_back(|_| Ok(())), "nothing");
     rejects(
         giving_memory_back::give_back(|r| advise(r, MmapAdvise::MADV_FREE)),
@@ -257,8 +259,8 @@ fn exercise(check: fn() -> Result<Passed, Failure>) -> Exercise {
 /// A `todo!()` stub is "to do", with the stub's location; another panic is a panic; neither
 /// prints the default panic message.
 #[test]
-#[serial_test::parallel(fork)]
 fn stubs_and_panics_are_told_apart() {
+    let _fork = common::FORK.shared();
     let todo = outcome::run(&exercise(|| checks::pages::resident_pages(|_| todo!())));
     let Outcome::Todo { at } = &todo else {
         panic!("{todo:?}")

@@ -8,8 +8,8 @@ use rstest::rstest;
 /// The experiment forks children that die of their faults: while one lives, every private
 /// page of this process is shared, which other tests' Pss/Private_* readings must not see.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("file-mappings");
 }
 
@@ -33,8 +33,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::shared_write_reaches_the_file("shared-written", "read from the file (pread) after msync")]
 #[case::sigsegv("faults", "write to a PROT_READ mapping")]
 #[case::sigbus("faults", "read of a page wholly beyond the end of the file")]
-#[serial_test::serial(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     common::all_claims_held("file-mappings", step, field);
 }
 
@@ -42,14 +42,14 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_read_through_mapping() {
+    let _fork = common::FORK.shared();
     common::exercise("read-through-mapping");
 }
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_write_through_mapping() {
+    let _fork = common::FORK.shared();
     common::exercise("write-through-mapping");
 }

@@ -7,8 +7,8 @@ use rstest::rstest;
 /// The experiment forks: while the child lives, every private page of this process is
 /// shared, which other tests' Pss/Private_* readings must not see.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("fork-cow");
 }
 
@@ -20,8 +20,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::private_after_child_write("child-wrote", "Private_Dirty")]
 #[case::parent_keeps_its_value("child-wrote", "parent reads")]
 #[case::shared_mapping_sees_the_write("shared-child-wrote", "parent reads")]
-#[serial_test::serial(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     common::all_claims_held("fork-cow", step, field);
 }
 
@@ -29,7 +29,7 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Its check forks: it must not overlap the lesson's experiment.
 #[test]
-#[serial_test::serial(fork)]
 fn exercise_write_in_child() {
+    let _fork = common::FORK.exclusive();
     common::exercise("write-in-child");
 }

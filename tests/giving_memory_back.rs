@@ -8,8 +8,8 @@ use rstest::rstest;
 /// The experiment forks (a child touches the unmapped address), and it reads Private_* of
 /// its own pages, which another test's fork would make shared for a while.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("giving-memory-back");
 }
 
@@ -27,8 +27,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
     "touched-after-unmap",
     "reading the unmapped address"
 )]
-#[serial_test::serial(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     common::all_claims_held("giving-memory-back", step, field);
 }
 
@@ -36,14 +36,14 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_give_back() {
+    let _fork = common::FORK.shared();
     common::exercise("give-back");
 }
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_give_back_lazily() {
+    let _fork = common::FORK.shared();
     common::exercise("give-back-lazily");
 }

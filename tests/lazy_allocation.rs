@@ -5,8 +5,8 @@ mod common;
 /// Reads Private_Dirty of its own pages, which a fork elsewhere in the process would make
 /// shared for a while.
 #[test]
-#[serial_test::parallel(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.shared();
     common::every_claim_holds("lazy-allocation");
 }
 
@@ -14,7 +14,7 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_reserve_without_commit() {
+    let _fork = common::FORK.shared();
     common::exercise("reserve-without-commit");
 }

@@ -1,9 +1,16 @@
 //! Owned mappings as smaps shows them: whole pages, one VMA of exactly their own bounds even
 //! while other threads map memory next to them, and gone after drop.
 //!
-//! No test here forks, so `parallel(fork)` is not needed. `address_space` keeps tests that
+//! No test here forks, so the fork lock is not needed. `ADDRESS_SPACE` keeps tests that
 //! depend on where the kernel places mappings (or that look for a freed range in
 //! /proc/self/maps) away from the tests that map memory at the same time.
+
+mod common;
+
+use common::locks::TestLock;
+
+/// Held exclusively by tests that need no other mapping to appear or vanish meanwhile.
+static ADDRESS_SPACE: TestLock = TestLock::new();
 
 use nix::sys::mman::{MapFlags, ProtFlags};
 use pagelab::Bytes;
@@ -12,7 +19,6 @@ use pagelab::kernel::probe::{page_size, pmd_size};
 use pagelab::kernel::procfs::Proc;
 use pagelab::memory::{Mapping, MappingError};
 use rstest::rstest;
-use serial_test::{parallel, serial};
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,8 +43,8 @@ fn page() -> usize {
 #[case::a_page_and_a_byte(|| Some(page() + 1))]
 #[case::sixteen_mib(|| Some(16 * 1024 * 1024))]
 #[case::pmd_size(|| pmd_size().map(Bytes::as_usize))]
-#[parallel(address_space)]
 fn smaps_size_is_the_length_in_whole_pages(#[case] len: fn() -> Option<usize>) {
+    let _address_space = ADDRESS_SPACE.shared();
     let Some(len) = len() else {
         eprintln!("skipped: this kernel has no transparent huge pages, so no PMD size");
         return;
@@ -60,11 +66,11 @@ fn smaps_size_is_the_length_in_whole_pages(#[case] len: fn() -> Option<usize>) {
 }
 
 #[test]
-#[parallel(address_space)]
 fn isolated_mappings_keep_their_own_vma_while_other_threads_map_next_to_them() {
+    let _address_space = ADDRESS_SPACE.shared();
     const NOISE_THREADS: usize = 4;
     const BUILDERS: usize = 2;
-    const PER_BUILDER: usize = 50;
+    const PER_BUILDER: usize = 25;
     let stop = AtomicBool::new(false);
     thread::scope(|scope| {
         for _ in 0..NOISE_THREADS {
@@ -119,8 +125,8 @@ fn isolated_mappings_keep_their_own_vma_while_other_threads_map_next_to_them() {
 /// neighbour is reported as merged, not silently measured together with it.
 /// Serial: next to the stress test's threads, the two rarely end up adjacent.
 #[test]
-#[serial(address_space)]
 fn a_plain_mapping_next_to_another_is_reported_as_merged() {
+    let _address_space = ADDRESS_SPACE.exclusive();
     let len = 16 * page();
     let plain = || {
         let len = NonZeroUsize::new(len).unwrap();
@@ -190,8 +196,8 @@ impl MapsReader {
 #[rstest]
 #[case::plain(false)]
 #[case::isolated(true)]
-#[serial(address_space)]
 fn drop_unmaps_the_mapping_and_its_guards(#[case] fenced: bool) {
+    let _address_space = ADDRESS_SPACE.exclusive();
     // `serial` keeps this binary's tests out, but not the harness, which maps stacks for
     // new test threads: one of them can land in the range just freed. A leak shows every
     // time, such a coincidence hardly twice.
@@ -237,8 +243,8 @@ fn drop_and_look(maps: &mut MapsReader, fenced: bool) -> Result<(), String> {
 }
 
 #[test]
-#[parallel(address_space)]
 fn probed_page_size_is_the_kernel_page_size_in_smaps() {
+    let _address_space = ADDRESS_SPACE.shared();
     let mapping = isolated(page());
     mapping.write_byte(0, 1);
     let record = mapping.smaps(Proc::SelfProcess).unwrap();
@@ -251,8 +257,8 @@ fn probed_page_size_is_the_kernel_page_size_in_smaps() {
 }
 
 #[test]
-#[parallel(address_space)]
 fn probed_pmd_size_is_hpage_pmd_size() {
+    let _address_space = ADDRESS_SPACE.shared();
     let file = "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size";
     let from_file = match std::fs::read_to_string(file) {
         Ok(text) => Some(Bytes(text.trim().parse().unwrap())),

@@ -5,8 +5,8 @@ mod common;
 use rstest::rstest;
 
 #[test]
-#[serial_test::parallel(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.shared();
     common::every_claim_holds("mmap-anon");
 }
 
@@ -17,8 +17,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::page_size_matches_sysconf("mapped", "KernelPageSize")]
 #[case::rss_after_one_byte("one-byte-written", "Rss")]
 #[case::the_zero_page_reads_zero("untouched-page-read", "byte read")]
-#[serial_test::parallel(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.shared();
     common::a_claim_held("mmap-anon", step, field);
 }
 
@@ -26,14 +26,14 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_map_anonymous() {
+    let _fork = common::FORK.shared();
     common::exercise("map-anonymous");
 }
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_touch_every_page() {
+    let _fork = common::FORK.shared();
     common::exercise("touch-every-page");
 }

@@ -5,8 +5,8 @@ mod common;
 /// The experiment forks: while the child lives, every private page of this process is
 /// shared, which other tests' Pss/Private_* readings must not see.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("pages");
 }
 
@@ -14,14 +14,14 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_resident_pages() {
+    let _fork = common::FORK.shared();
     common::exercise("resident-pages");
 }
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_smaps_record() {
+    let _fork = common::FORK.shared();
     common::exercise("smaps-record");
 }

@@ -8,8 +8,8 @@ use rstest::rstest;
 /// while a child lives, every private page of this process is shared, which other tests'
 /// Pss/Private_* readings must not see.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("realtime");
 }
 
@@ -31,8 +31,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
     "minor faults per stack page made resident"
 )]
 #[case::a_prefaulted_stack_takes_no_fault("prefaulted-stack", "minor faults")]
-#[serial_test::serial(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     common::all_claims_held("realtime", step, field);
 }
 
@@ -40,7 +40,7 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Shares this process's RLIMIT_MEMLOCK budget with the lesson's experiment.
 #[test]
-#[serial_test::serial(fork)]
 fn exercise_lock_in_ram() {
+    let _fork = common::FORK.exclusive();
     common::exercise("lock-in-ram");
 }

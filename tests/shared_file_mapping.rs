@@ -8,8 +8,8 @@ use rstest::rstest;
 /// The client is a forked child: while it lives, every private page of this process is
 /// shared, which other tests' Pss/Private_* readings must not see.
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("shared-file-mapping");
 }
 
@@ -25,8 +25,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::write_only_refused("client-mapped", "client maps the file from an O_WRONLY descriptor")]
 #[case::lock_excludes_the_server("client-holds-lock", "server try-locks the record")]
 #[case::owner_died("client-exited", "server locks the record")]
-#[serial_test::serial(fork)]
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     common::all_claims_held("shared-file-mapping", step, field);
 }
 
@@ -34,7 +34,7 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
 
 /// Its check forks: it must not overlap the lesson's experiment.
 #[test]
-#[serial_test::serial(fork)]
 fn exercise_map_file_shared() {
+    let _fork = common::FORK.exclusive();
     common::exercise("map-file-shared");
 }

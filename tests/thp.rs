@@ -7,8 +7,8 @@ use rstest::rstest;
 
 /// The experiment forks (PR_SET_THP_DISABLE is per process, so a child sets it).
 #[test]
-#[serial_test::serial(fork)]
 fn every_claim_of_the_lesson_holds_on_this_kernel() {
+    let _fork = common::FORK.exclusive();
     common::every_claim_holds("thp");
 }
 
@@ -17,8 +17,8 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::madv_nohugepage_gives_a_base_page("not-advised-written", "Rss")]
 #[case::madv_nohugepage_is_not_eligible("not-advised-written", "THPeligible")]
 #[case::thp_disable_gives_a_base_page("disabled-written", "AnonHugePages")]
-#[serial_test::serial(fork)]
 fn refusing_huge_pages_is_checked_not_skipped(#[case] step: &str, #[case] field: &str) {
+    let _fork = common::FORK.exclusive();
     if common::probe().thp.is_none() {
         let verdicts = common::verdicts(&common::report("thp"), step, field);
         assert!(
@@ -34,14 +34,14 @@ fn refusing_huge_pages_is_checked_not_skipped(#[case] step: &str, #[case] field:
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_advise_huge_pages() {
+    let _fork = common::FORK.shared();
     common::exercise("advise-huge-pages");
 }
 
 /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
 #[test]
-#[serial_test::parallel(fork)]
 fn exercise_map_aligned() {
+    let _fork = common::FORK.shared();
     common::exercise("map-aligned");
 }

@@ -2,6 +2,11 @@
 
 #![allow(dead_code)] // each test crate uses a different part
 
+pub mod locks;
+
+#[allow(unused_imports)] // not every test crate forks
+pub use locks::FORK;
+
 use pagelab::catalog::{Catalog, lessons_dir};
 use pagelab::check::{LessonReport, Verdict};
 use pagelab::kernel::KernelProbe;
