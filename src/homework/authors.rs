@@ -146,15 +146,18 @@ fn check_test(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
             exercise.id
         )];
     };
-    // The attributes between the previous item and the test.
-    let before = &text[..at];
-    let attributes = &before[before.rfind("\n}").unwrap_or(0)..];
+    // The test's first statement takes the fork lock.
+    let body = &text[at..];
+    let first = body
+        .find("{\n")
+        .map(|b| body[b + 2..].trim_start())
+        .unwrap_or_default();
     let lock = if exercise.serial {
-        "#[serial_test::serial(fork)]"
+        "let _fork = common::FORK.exclusive();"
     } else {
-        "#[serial_test::parallel(fork)]"
+        "let _fork = common::FORK.shared();"
     };
-    if attributes.contains(lock) {
+    if first.starts_with(lock) {
         Vec::new()
     } else {
         vec![format!(

@@ -13,10 +13,10 @@ pub struct Exercise {
     /// Where the student writes it, relative to the crate.
     pub file: &'static str,
     pub function: &'static str,
-    /// Whether its test holds the `fork` serial lock (`#[serial(fork)]`): the check forks,
-    /// or shares process-wide state (the RLIMIT_MEMLOCK budget) with the lesson's
-    /// experiment. Otherwise the test is `#[parallel(fork)]`: it reads its own pages' smaps
-    /// fields, which another test's fork would turn shared.
+    /// Whether its test holds the tests' `fork` lock exclusively (`common::FORK.exclusive()`):
+    /// the check forks, or shares process-wide state (the RLIMIT_MEMLOCK budget) with the
+    /// lesson's experiment. Otherwise the test holds it shared: it reads its own pages'
+    /// smaps fields, which another test's fork would turn shared.
     pub serial: bool,
     /// Calls the student's function and checks what the kernel shows.
     pub check: fn() -> Result<Passed, Failure>,
