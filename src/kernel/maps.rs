@@ -119,35 +119,6 @@ pub(crate) fn parse_dec(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// Index of the first `\n`, a word at a time: smaps text is mostly short lines, and the
-/// search for the next line is what a scan over thousands of records spends its time on.
-pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
-    const LANES: usize = std::mem::size_of::<u64>();
-    const ONES: u64 = u64::from_ne_bytes([0x01; LANES]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; LANES]);
-    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; LANES]);
-    let mut chunks = hay.chunks_exact(LANES);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; LANES];
-        word.copy_from_slice(chunk);
-        // A zero byte in `x` marks a newline; this classic test has no false negatives,
-        // and the exact index is then found byte by byte within the word.
-        let x = u64::from_ne_bytes(word) ^ NEWLINES;
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
-            if let Some(i) = chunk.iter().position(|&b| b == b'\n') {
-                return Some(offset + i);
-            }
-        }
-        offset += LANES;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| offset + i)
-}
-
 fn parse_hex_usize(digits: &[u8]) -> Option<usize> {
     parse_hex(digits).and_then(|v| usize::try_from(v).ok())
 }
@@ -499,22 +470,6 @@ mod tests {
         assert_eq!(parse_maps(text).unwrap_err().line, 3);
         assert_eq!(parse_maps("").unwrap_err().line, 1);
         assert_eq!(parse_maps(&text[..66]).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn finds_newlines_at_every_position() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut hay = vec![b'x'; len];
-                if at < len {
-                    hay[at] = b'\n';
-                }
-                let want = (at < len).then_some(at);
-                assert_eq!(find_newline(&hay), want, "len {len} at {at}");
-            }
-        }
-        assert_eq!(find_newline(b"ab\ncd\n"), Some(2));
-        assert_eq!(find_newline(&[0x8a; 17]), None);
     }
 
     #[test]
