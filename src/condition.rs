@@ -33,6 +33,9 @@ pub enum Condition {
     MemlockExempt,
     /// It lacks CAP_IPC_LOCK: what it locks counts against RLIMIT_MEMLOCK.
     MemlockEnforced,
+    /// It lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped (VmSize):
+    /// `mlockall(MCL_CURRENT)` cannot be granted.
+    MemlockBelowMapped,
 }
 
 const NAMES: &[(&str, Condition)] = &[
@@ -48,6 +51,7 @@ const NAMES: &[(&str, Condition)] = &[
     ("overcommit-never", Condition::OvercommitNever),
     ("memlock-exempt", Condition::MemlockExempt),
     ("memlock-enforced", Condition::MemlockEnforced),
+    ("memlock-below-mapped", Condition::MemlockBelowMapped),
 ];
 
 impl FromStr for Condition {
@@ -98,6 +102,9 @@ impl Condition {
                 probe.memlock.can_exceed == (self == Condition::MemlockExempt),
                 memlock_why(probe),
             );
+        }
+        if self == Condition::MemlockBelowMapped {
+            return below_mapped(probe);
         }
         let Some(subject) = subject else {
             return Branch::Invalid(format!(
@@ -160,7 +167,8 @@ impl Condition {
             | Condition::OvercommitAlways
             | Condition::OvercommitNever
             | Condition::MemlockExempt
-            | Condition::MemlockEnforced => unreachable!("decided above"),
+            | Condition::MemlockEnforced
+            | Condition::MemlockBelowMapped => unreachable!("decided above"),
         }
     }
 }
@@ -185,6 +193,34 @@ fn memlock_why(probe: &KernelProbe) -> String {
         "lacks CAP_IPC_LOCK (CapEff), so the limit applies to it"
     };
     format!("RLIMIT_MEMLOCK is {limit}; this process {capability}")
+}
+
+/// mlockall(MCL_CURRENT) is refused (ENOMEM) without CAP_IPC_LOCK when the process has
+/// more mapped (its total_vm, VmSize in /proc/self/status) than RLIMIT_MEMLOCK allows. A
+/// child forked for the experiment has what this process had mapped at the time.
+fn below_mapped(probe: &KernelProbe) -> Branch {
+    if probe.memlock.can_exceed {
+        return Branch::DoesNotApply(memlock_why(probe));
+    }
+    let Some(limit) = probe.memlock.soft else {
+        return Branch::DoesNotApply(memlock_why(probe));
+    };
+    let vm_size = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmSize:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        });
+    let Some(kb) = vm_size else {
+        return Branch::Undecided("VmSize missing from /proc/self/status".into());
+    };
+    let mapped = crate::Bytes(kb * 1024);
+    decide(
+        limit < mapped,
+        format!("{}; it has {mapped} mapped (VmSize)", memlock_why(probe)),
+    )
 }
 
 fn decide(holds: bool, why: String) -> Branch {

@@ -256,3 +256,36 @@ fn a_kernel_that_disagrees_fails_the_claim(
         common::verdicts(&report, "one-byte-written", "Rss")
     );
 }
+
+/// Who may lock what: the capability decides exempt/enforced; mlockall(MCL_CURRENT) is
+/// refused only without it and with a finite limit below what this process has mapped.
+#[rstest]
+#[case::root_default(true, Some(8192 * KIB), "exempt", false)]
+#[case::nobody_64k(false, Some(64 * KIB), "enforced", true)]
+#[case::nobody_unlimited(false, None, "enforced", false)]
+#[case::nobody_a_pebibyte(false, Some(1 << 50), "enforced", false)]
+fn memlock_conditions(
+    #[case] can_exceed: bool,
+    #[case] soft: Option<u64>,
+    #[case] which: &str,
+    #[case] below_mapped: bool,
+) {
+    use pagelab::condition::{Branch, Condition};
+    let mut kernel = probe(&MADVISE_6_18);
+    kernel.memlock = MemlockLimit {
+        soft: soft.map(Bytes),
+        hard: soft.map(Bytes),
+        can_exceed,
+    };
+    let applies = |name: &str| {
+        let condition: Condition = name.parse().unwrap();
+        match condition.evaluate(&kernel, None) {
+            Branch::Applies(_) => true,
+            Branch::DoesNotApply(_) => false,
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    assert_eq!(applies("memlock-exempt"), which == "exempt");
+    assert_eq!(applies("memlock-enforced"), which == "enforced");
+    assert_eq!(applies("memlock-below-mapped"), below_mapped);
+}
