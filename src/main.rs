@@ -333,10 +333,12 @@ fn kernels(
         .iter()
         .map(|l| check_lesson(l, &probe))
         .collect();
-    let host = Column::from_json(
+    let mut host = Column::from_json(
         &report::json(&probe, &reports).to_string(),
         started.elapsed().as_secs_f64(),
     )?;
+    let all: Vec<_> = pagelab::homework::ALL.iter().collect();
+    host.add_exercises(&pagelab::homework::report::json(catalog, &all).0.to_string())?;
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let columns = matrix::run(manifest_dir, lessons_dir, host, only)?;
     let mut out = stdout().lock();

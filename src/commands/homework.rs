@@ -83,37 +83,7 @@ pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, St
         Some(id) => vec![find(id)?],
         None => homework::ALL.iter().collect(),
     };
-    let mut all_done = true;
-    let entries: Vec<serde_json::Value> = chosen
-        .into_iter()
-        .map(|exercise| {
-            let outcome = outcome::run(exercise);
-            all_done &= outcome.is_done();
-            let (detail, expected) = match &outcome {
-                Outcome::Done { showed } => (showed.clone(), None),
-                Outcome::Skipped { reason } => (reason.clone(), None),
-                Outcome::Todo { at } => (format!("{at} still calls todo!()"), None),
-                Outcome::Failed(f) => (f.showed.clone(), Some(f.expected.clone())),
-                Outcome::Panicked { message, at } => (format!("{at}: {message}"), None),
-            };
-            serde_json::json!({
-                "id": exercise.id,
-                "lesson": exercise.lesson,
-                "lesson_file": pagelab::check::shown_path(&lesson_path(catalog, exercise)),
-                "line": text(catalog, exercise).map(|t| t.line),
-                "file": exercise.file,
-                "function": exercise.function,
-                "outcome": outcome.word(),
-                "expected": expected,
-                "detail": detail,
-            })
-        })
-        .collect();
-    let done = entries
-        .iter()
-        .filter(|e| e["outcome"] == "done" || e["outcome"] == "skipped")
-        .count();
-    let json = serde_json::json!({ "done": done, "total": entries.len(), "exercises": entries });
+    let (json, all_done) = homework::report::json(catalog, &chosen);
     println!("{json:#}");
     Ok(if all_done {
         ExitCode::SUCCESS

@@ -6,13 +6,14 @@
 //! - [`checks`] holds the checks, one module per lesson.
 //! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result.
 //! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`; [`watch`]
-//!   reruns the current exercise when a file changes.
+//!   reruns the current exercise when a file changes; [`report`] gives outcomes as JSON.
 
 pub mod authors;
 pub mod checks;
 pub mod handout;
 pub mod outcome;
 pub mod registry;
+pub mod report;
 pub mod watch;
 
 pub use outcome::{Failure, Outcome, Passed};

@@ -14,6 +14,8 @@ pub const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 const BEGIN: &str = "PAGELAB-JSON-BEGIN";
 const END: &str = "PAGELAB-JSON-END rc=";
+const EXERCISES_BEGIN: &str = "PAGELAB-EXERCISES-BEGIN";
+const EXERCISES_END: &str = "PAGELAB-EXERCISES-END rc=";
 const INIT: &str = include_str!("init.sh");
 /// Busybox applets the init script uses.
 const APPLETS: &[&str] = &["sh", "mount", "cat", "echo", "tr", "su", "poweroff"];
@@ -323,31 +325,36 @@ pub fn boot(config: &Config, vmlinuz: &Path, initrd: &Path) -> Column {
             };
         }
     };
-    match parse_console(&console) {
-        Ok(json) => Column::from_json(json, seconds).unwrap_or_else(|why| Column::Broken {
-            why,
-            console_tail: tail(&console),
-            seconds,
-        }),
-        Err(why) => Column::Broken {
-            why,
-            console_tail: tail(&console),
-            seconds,
-        },
-    }
+    let column = parse_console(&console).and_then(|(checks, exercises)| {
+        let mut column = Column::from_json(checks, seconds)?;
+        column.add_exercises(exercises)?;
+        Ok(column)
+    });
+    column.unwrap_or_else(|why| Column::Broken {
+        why,
+        console_tail: tail(&console),
+        seconds,
+    })
 }
 
-/// The JSON between the markers the guest's init prints.
-pub fn parse_console(console: &str) -> Result<&str, String> {
+/// The claims' JSON and the exercises' JSON, each between the markers the guest's init
+/// prints around it.
+pub fn parse_console(console: &str) -> Result<(&str, &str), String> {
+    let checks = between(console, BEGIN, END, "the checks")?;
+    let exercises = between(console, EXERCISES_BEGIN, EXERCISES_END, "the exercises")?;
+    Ok((checks, exercises))
+}
+
+fn between<'a>(console: &'a str, begin: &str, end: &str, what: &str) -> Result<&'a str, String> {
     let start = console
-        .find(BEGIN)
-        .ok_or("the guest never started the checks (no begin marker)")?
-        + BEGIN.len();
-    let end = console[start..]
-        .find(END)
-        .ok_or("the checks never finished (no end marker)")?
+        .find(begin)
+        .ok_or_else(|| format!("the guest never started {what} (no begin marker)"))?
+        + begin.len();
+    let stop = console[start..]
+        .find(end)
+        .ok_or_else(|| format!("{what} never finished (no end marker)"))?
         + start;
-    Ok(console[start..end].trim())
+    Ok(console[start..stop].trim())
 }
 
 /// The last lines of a console, for a report.
@@ -383,9 +390,16 @@ mod tests {
 
     #[test]
     fn console_markers() {
-        let console = "boot noise\nPAGELAB-JSON-BEGIN\n{\"a\": 1}\nPAGELAB-JSON-END rc=0\n";
-        assert_eq!(parse_console(console), Ok("{\"a\": 1}"));
+        let console = "boot noise\nPAGELAB-JSON-BEGIN\n{\"a\": 1}\nPAGELAB-JSON-END rc=0\n\
+                       PAGELAB-EXERCISES-BEGIN\n{\"b\": 2}\nPAGELAB-EXERCISES-END rc=0\n";
+        assert_eq!(parse_console(console), Ok(("{\"a\": 1}", "{\"b\": 2}")));
         assert!(parse_console("Kernel panic").is_err());
         assert!(parse_console("PAGELAB-JSON-BEGIN\n{").is_err());
+        let no_exercises = "PAGELAB-JSON-BEGIN\n{}\nPAGELAB-JSON-END rc=0\n";
+        assert!(
+            parse_console(no_exercises)
+                .unwrap_err()
+                .contains("exercises")
+        );
     }
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of a pagelab guest: apply this configuration (the guest is ours, the host's
-# settings are never touched), run every lesson's checks, print the JSON between markers.
+# settings are never touched), run every lesson's checks and every exercise's, print the
+# JSON of each between markers.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777 tmp /tmp
@@ -14,14 +15,23 @@ for pair in $(echo "$PAGELAB_MTHP" | tr ',' ' '); do
 done
 export PAGELAB_LESSONS=/lessons NO_COLOR=1
 cd /
-if [ -n "$PAGELAB_USER" ]; then
-    su -s /bin/sh "$PAGELAB_USER" -c "ulimit -l $PAGELAB_MEMLOCK_KB && exec /pagelab check --format json" > /tmp/out.json 2> /tmp/err.txt
-else
-    /pagelab check --format json > /tmp/out.json 2> /tmp/err.txt
-fi
+# run COMMAND...: /pagelab COMMAND as this configuration's user, with its memlock limit.
+run() {
+    if [ -n "$PAGELAB_USER" ]; then
+        su -s /bin/sh "$PAGELAB_USER" -c "ulimit -l $PAGELAB_MEMLOCK_KB && exec /pagelab $*"
+    else
+        /pagelab "$@"
+    fi
+}
+run check --format json > /tmp/out.json 2> /tmp/err.txt
 rc=$?
 echo PAGELAB-JSON-BEGIN
 cat /tmp/out.json
 echo "PAGELAB-JSON-END rc=$rc"
+run exercise --format json > /tmp/exercises.json 2>> /tmp/err.txt
+rc=$?
+echo PAGELAB-EXERCISES-BEGIN
+cat /tmp/exercises.json
+echo "PAGELAB-EXERCISES-END rc=$rc"
 cat /tmp/err.txt
 poweroff -f

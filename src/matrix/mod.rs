@@ -1,6 +1,7 @@
 //! The kernel matrix: every lesson's checks on real Linux kernels under QEMU, in several
-//! configurations, plus the host. Each guest runs this very binary's `check --format json`,
-//! so the matrix checks exactly what the lesson tests check.
+//! configurations, plus the host. Each guest runs this very binary's `check --format json`
+//! and `exercise --format json`, so the matrix checks exactly what the lesson tests check:
+//! every claim, and every exercise's check on the reference solution.
 
 pub mod configs;
 pub mod guest;
@@ -83,6 +84,56 @@ impl Column {
             errors,
             seconds,
         })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ExerciseEntry {
+    id: String,
+    lesson: String,
+    lesson_file: Option<String>,
+    line: Option<usize>,
+    function: String,
+    outcome: String,
+    expected: Option<String>,
+    detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExercisesJson {
+    exercises: Vec<ExerciseEntry>,
+}
+
+impl Column {
+    /// Adds the outcomes of `exercise --format json` (the reference solutions, checked on
+    /// this kernel) as rows of their lessons: step `exercise`, the exercise id as subject.
+    pub fn add_exercises(&mut self, text: &str) -> Result<(), String> {
+        let Column::Ran { claims, .. } = self else {
+            return Ok(());
+        };
+        let json: ExercisesJson = serde_json::from_str(text)
+            .map_err(|e| format!("the exercises' JSON is malformed: {e}"))?;
+        for e in json.exercises {
+            let verdict = match e.outcome.as_str() {
+                "done" => Verdict::Held,
+                "skipped" => Verdict::Skipped,
+                _ => Verdict::Failed,
+            };
+            claims.push(ClaimRow {
+                file: e.lesson_file.unwrap_or_else(|| e.lesson.clone()),
+                lesson: e.lesson,
+                line: e.line.unwrap_or(0),
+                step: "exercise".into(),
+                subject: e.id,
+                field: format!("{}()", e.function),
+                expected: e.expected.unwrap_or_else(|| "done".into()),
+                observed: Some(e.detail.clone()),
+                reason: (verdict != Verdict::Held).then_some(e.detail),
+                verdict,
+                branch: None,
+            });
+        }
+        Ok(())
     }
 }
 

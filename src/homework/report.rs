@@ -1,0 +1,48 @@
+//! Exercise outcomes as JSON, for `pagelab exercise --format json` and the kernel matrix.
+
+use super::outcome::{self, Outcome};
+use super::registry::Exercise;
+use crate::catalog::Catalog;
+use crate::check::shown_path;
+
+/// Runs each exercise's check and reports it: where the lesson sets it, where it is written,
+/// its outcome (`done`, `skipped`, `to do`, `failing`, `panics`) and what the kernel showed.
+/// The second value is whether every one is done (or skipped).
+pub fn json(catalog: &Catalog, exercises: &[&Exercise]) -> (serde_json::Value, bool) {
+    let entries: Vec<serde_json::Value> = exercises
+        .iter()
+        .map(|exercise| entry(catalog, exercise, &outcome::run(exercise)))
+        .collect();
+    let done = entries
+        .iter()
+        .filter(|e| e["outcome"] == "done" || e["outcome"] == "skipped")
+        .count();
+    let all_done = done == entries.len();
+    let json = serde_json::json!({ "done": done, "total": entries.len(), "exercises": entries });
+    (json, all_done)
+}
+
+fn entry(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> serde_json::Value {
+    let lesson = catalog.find(exercise.lesson);
+    let line = lesson
+        .and_then(|l| l.exercises.iter().find(|t| t.id == exercise.id))
+        .map(|t| t.line);
+    let (detail, expected) = match outcome {
+        Outcome::Done { showed } => (showed.clone(), None),
+        Outcome::Skipped { reason } => (reason.clone(), None),
+        Outcome::Todo { at } => (format!("{at} still calls todo!()"), None),
+        Outcome::Failed(f) => (f.showed.clone(), Some(f.expected.clone())),
+        Outcome::Panicked { message, at } => (format!("{at}: {message}"), None),
+    };
+    serde_json::json!({
+        "id": exercise.id,
+        "lesson": exercise.lesson,
+        "lesson_file": lesson.map(|l| shown_path(&l.path)),
+        "line": line,
+        "file": exercise.file,
+        "function": exercise.function,
+        "outcome": outcome.word(),
+        "expected": expected,
+        "detail": detail,
+    })
+}
