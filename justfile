@@ -50,6 +50,10 @@ unprivileged:
 fuzz cases="32768":
     PROPTEST_CASES={{cases}} cargo test --release --test parser_properties
 
+# Speed targets in one run: clean build, warm cargo test, pagelab check, lookup vs procfs
+speed:
+    bash scripts/speed.sh
+
 # A student copy of the crate: exercises stubbed, solutions left out
 handout dir:
     cargo run --quiet -- handout {{dir}}
