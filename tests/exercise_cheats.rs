@@ -275,3 +275,90 @@ fn stubs_and_panics_are_told_apart() {
     );
     assert!(!todo.is_done() && !panicked.is_done());
 }
+
+#[test]
+fn count_first_touch_faults_rejects_fakes() {
+    let _fork = common::FORK.shared();
+    rejects(
+        lazy_allocation::count_first_touch_faults(|r| {
+            for i in (0..r.len()).step_by(page()) {
+                r[i] = 1;
+            }
+            Ok((r.len() / page()) as u64)
+        }),
+        "one fault per page, resident or not",
+    );
+    rejects(
+        lazy_allocation::count_first_touch_faults(|_| Ok(0)),
+        "0 and no writes",
+    );
+    rejects(
+        lazy_allocation::count_first_touch_faults(|_| Ok(1 << 20)),
+        "a large count",
+    );
+}
+
+#[test]
+fn rss_and_pss_rejects_fakes() {
+    let _fork = common::FORK.exclusive();
+    rejects(fork_cow::rss_and_pss(|_| Ok((0, 0))), "zeros");
+    rejects(
+        fork_cow::rss_and_pss(|addr| {
+            let record = pagelab::kernel::procfs::smaps_record(
+                pagelab::kernel::procfs::Proc::SelfProcess,
+                addr,
+            )
+            .unwrap()
+            .unwrap();
+            let rss = record.size("Rss").unwrap().0;
+            Ok((rss, rss))
+        }),
+        "Rss as Pss",
+    );
+}
+
+#[test]
+fn create_shared_file_rejects_fakes() {
+    let _fork = common::FORK.shared();
+    rejects(
+        shared_file_mapping::create_shared_file(|path, len| {
+            // No set_len: the file stays empty (the check must not touch the mapping).
+            let file = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+            // SAFETY: a fresh mapping the kernel places.
+            Ok(unsafe { mmap(None, len, rw(), MapFlags::MAP_SHARED, &file, 0) }?.cast())
+        }),
+        "no ftruncate",
+    );
+    rejects(
+        shared_file_mapping::create_shared_file(|path, len| {
+            let file = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+            file.set_len(len.get() as u64)?;
+            // SAFETY: a fresh mapping the kernel places.
+            Ok(unsafe { mmap(None, len, rw(), MapFlags::MAP_PRIVATE, &file, 0) }?.cast())
+        }),
+        "MAP_PRIVATE",
+    );
+}
+
+#[test]
+fn map_populated_rejects_fakes() {
+    let _fork = common::FORK.shared();
+    rejects(realtime::map_populated(plain_mmap), "a plain mmap");
+    rejects(
+        realtime::map_populated(|len| {
+            let start = plain_mmap(len)?;
+            // SAFETY: the mapping just made.
+            unsafe { nix::sys::mman::mlock(start.cast(), len.get()) }?;
+            Ok(start)
+        }),
+        "mlock",
+    );
+}

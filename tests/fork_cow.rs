@@ -33,3 +33,10 @@ fn exercise_write_in_child() {
     let _fork = common::FORK.exclusive();
     common::exercise("write-in-child");
 }
+
+/// Its check forks a child that shares the pages.
+#[test]
+fn exercise_rss_and_pss() {
+    let _fork = common::FORK.exclusive();
+    common::exercise("rss-and-pss");
+}

@@ -18,3 +18,10 @@ fn exercise_reserve_without_commit() {
     let _fork = common::FORK.shared();
     common::exercise("reserve-without-commit");
 }
+
+/// Counts its own thread's faults and reads its own pages' Rss.
+#[test]
+fn exercise_count_first_touch_faults() {
+    let _fork = common::FORK.shared();
+    common::exercise("count-first-touch-faults");
+}

@@ -44,3 +44,10 @@ fn exercise_lock_in_ram() {
     let _fork = common::FORK.exclusive();
     common::exercise("lock-in-ram");
 }
+
+/// Reads its own mapping's Locked and residency.
+#[test]
+fn exercise_map_populated() {
+    let _fork = common::FORK.shared();
+    common::exercise("map-populated");
+}

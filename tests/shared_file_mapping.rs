@@ -38,3 +38,10 @@ fn exercise_map_file_shared() {
     let _fork = common::FORK.exclusive();
     common::exercise("map-file-shared");
 }
+
+/// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
+#[test]
+fn exercise_create_shared_file() {
+    let _fork = common::FORK.shared();
+    common::exercise("create-shared-file");
+}

@@ -16,3 +16,21 @@ pub fn reserve_without_commit(len: NonZeroUsize) -> nix::Result<NonNull<u8>> {
     Ok(start.cast())
     // END SOLUTION
 }
+
+/// Writes one byte into every page of `region` and returns how many minor page faults this
+/// thread took doing it, as getrusage(RUSAGE_THREAD) counts them. Some pages of `region` may
+/// be resident already; `region` starts on a page boundary.
+pub fn count_first_touch_faults(region: &mut [u8]) -> nix::Result<u64> {
+    // BEGIN SOLUTION count-first-touch-faults
+    use nix::sys::resource::{UsageWho, getrusage};
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)?
+        .ok_or(nix::errno::Errno::EINVAL)? as usize;
+    let before = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
+    for offset in (0..region.len()).step_by(page) {
+        // SAFETY: inside the region; volatile so that every write really happens.
+        unsafe { std::ptr::write_volatile(region.as_mut_ptr().add(offset), 1) };
+    }
+    let after = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
+    Ok(u64::try_from(after - before).unwrap_or(0))
+    // END SOLUTION
+}

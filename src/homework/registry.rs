@@ -80,12 +80,32 @@ pub const ALL: &[Exercise] = &[
         },
     },
     Exercise {
+        id: "count-first-touch-faults",
+        lesson: "lazy-allocation",
+        file: "src/exercises/lazy_allocation.rs",
+        function: "count_first_touch_faults",
+        serial: false,
+        check: || {
+            checks::lazy_allocation::count_first_touch_faults(
+                exercises::lazy_allocation::count_first_touch_faults,
+            )
+        },
+    },
+    Exercise {
         id: "write-in-child",
         lesson: "fork-cow",
         file: "src/exercises/fork_cow.rs",
         function: "write_in_child",
         serial: true,
         check: || checks::fork_cow::write_in_child(exercises::fork_cow::write_in_child),
+    },
+    Exercise {
+        id: "rss-and-pss",
+        lesson: "fork-cow",
+        file: "src/exercises/fork_cow.rs",
+        function: "rss_and_pss",
+        serial: true,
+        check: || checks::fork_cow::rss_and_pss(exercises::fork_cow::rss_and_pss),
     },
     Exercise {
         id: "read-through-mapping",
@@ -124,12 +144,32 @@ pub const ALL: &[Exercise] = &[
         },
     },
     Exercise {
+        id: "create-shared-file",
+        lesson: "shared-file-mapping",
+        file: "src/exercises/shared_file_mapping.rs",
+        function: "create_shared_file",
+        serial: false,
+        check: || {
+            checks::shared_file_mapping::create_shared_file(
+                exercises::shared_file_mapping::create_shared_file,
+            )
+        },
+    },
+    Exercise {
         id: "lock-in-ram",
         lesson: "realtime",
         file: "src/exercises/realtime.rs",
         function: "lock_in_ram",
         serial: true,
         check: || checks::realtime::lock_in_ram(exercises::realtime::lock_in_ram),
+    },
+    Exercise {
+        id: "map-populated",
+        lesson: "realtime",
+        file: "src/exercises/realtime.rs",
+        function: "map_populated",
+        serial: false,
+        check: || checks::realtime::map_populated(exercises::realtime::map_populated),
     },
     Exercise {
         id: "advise-huge-pages",

@@ -1,8 +1,9 @@
 //! Checks of lesson `fork-cow`'s exercise.
 
-use super::{Rng, bytes_of, minor_faults, region};
+use super::{Rng, bytes_of, minor_faults, page, record_of, region, size};
 use crate::exercises::fork_cow::Views;
 use crate::homework::{Failure, Passed};
+use crate::memory::Child;
 use nix::sys::resource::UsageWho;
 
 /// A private page holding a random byte, a random other byte for the child to write: the
@@ -43,5 +44,44 @@ pub fn write_in_child(f: fn(&mut [u8], u8) -> nix::Result<Views>) -> Result<Pass
     Ok(Passed::Held(format!(
         "child read {new}, parent still reads {old}; the reaped child took {} minor faults",
         after - before
+    )))
+}
+
+/// A region of random size, written, while a forked child shares its pages: the answer must
+/// be the record's Rss and Pss as the kernel shows them, and the kernel's Pss must be below
+/// its Rss (the child holds a share).
+pub fn rss_and_pss(f: fn(usize) -> std::io::Result<(u64, u64)>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let n = rng.between(2, 16);
+    let mut region = region(n)?;
+    let bytes = bytes_of(&mut region);
+    for i in 0..n {
+        bytes[i * page()] = 1;
+    }
+    let child = Child::spawn(|_| 0).map_err(|e| Failure::setup("fork a child", e))?;
+    let addr = region.addr() + rng.between(0, n * page() - 1);
+    let answer = f(addr);
+    let truth = record_of(&region);
+    child
+        .finish()
+        .map_err(|e| Failure::setup("end the child", e))?;
+    let truth = truth?;
+    let (rss, pss) = (size(&truth, "Rss").0, size(&truth, "Pss").0);
+    let asked = format!("rss_and_pss({addr:#x})");
+    let answer = answer.map_err(|e| Failure::returned_error(&asked, e))?;
+    if pss >= rss {
+        return Err(Failure::setup(
+            "see the pages shared with its child",
+            format!("Rss {rss} bytes, Pss {pss} bytes"),
+        ));
+    }
+    if answer != (rss, pss) {
+        return Err(Failure::new(
+            format!("{asked}: ({rss}, {pss}), the record's Rss and Pss in bytes"),
+            format!("you returned {answer:?}"),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "Rss {rss} bytes, Pss {pss} bytes: {n} pages shared with one child count half"
     )))
 }

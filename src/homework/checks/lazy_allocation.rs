@@ -1,10 +1,12 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
-use super::{StudentMapping, page_round, record_at, residency};
+use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages, record_at};
+use super::{record_of, region, residency, size};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::meminfo::read_meminfo;
 use crate::kernel::probe::{KernelProbe, OvercommitMode};
+use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -66,5 +68,47 @@ pub fn reserve_without_commit(
     Ok(Passed::Held(format!(
         "{} reserved (RAM + swap twice over), VmFlags: {flags}, nothing resident",
         Bytes(len as u64)
+    )))
+}
+
+/// A region of random size with a random set of its pages written beforehand: the count must
+/// be at least the pages that were not resident (one fault each, THP off) and at most what
+/// the check counted around the call, and afterwards every page is resident.
+pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let n = rng.between(8, 32);
+    let mut region = region(n)?;
+    let bytes = bytes_of(&mut region);
+    // Never none and never all, and at least three: then "one fault per page" and "no
+    // fault" are wrong by more than a stray fault of the call itself.
+    let written: Vec<usize> = (0..n - 1)
+        .filter(|&i| i < 3 || rng.next() % 3 == 0)
+        .collect();
+    for &i in &written {
+        bytes[i * page()] = 1;
+    }
+    let fresh = (n - written.len()) as u64;
+    let before = minor_faults(UsageWho::RUSAGE_THREAD)?;
+    let answer = f(bytes_of(&mut region))
+        .map_err(|e| Failure::returned_error("count_first_touch_faults(region)", e))?;
+    let around = (minor_faults(UsageWho::RUSAGE_THREAD)? - before) as u64;
+    let rss = size(&record_of(&region)?, "Rss");
+    let expected = format!(
+        "{fresh} faults for the {fresh} pages of {n} not yet resident (between {fresh} and the \
+         {around} the check counted around the call), then Rss {}",
+        pages(n)
+    );
+    if rss.as_usize() != n * page() {
+        return Err(Failure::new(
+            expected,
+            format!("Rss {rss}: not every page was written"),
+        ));
+    }
+    if answer < fresh || answer > around {
+        return Err(Failure::new(expected, format!("you returned {answer}")));
+    }
+    Ok(Passed::Held(format!(
+        "{answer} faults for {fresh} new pages ({} were resident already), Rss {rss}",
+        written.len()
     )))
 }

@@ -1,10 +1,13 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use super::{bytes_of, minor_faults, page, pages, record_of, region, size};
+use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, minor_faults, page, pages};
+use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
+use nix::sys::mman::ProtFlags;
 use nix::sys::mman::munlock;
 use nix::sys::resource::UsageWho;
+use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
 /// An untouched region of up to 4 pages (as many as RLIMIT_MEMLOCK allows): afterwards all
@@ -66,4 +69,45 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
         )
     };
     result
+}
+
+/// A random length: on return every page must be resident (mincore), and none locked
+/// (VmFlags without `lo`, Locked 0 kB): populated is not locked.
+pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let n = rng.between(3, 24);
+    let len = n * page() - rng.between(0, page() - 1);
+    let asked = format!("map_populated({len})");
+    let start = f(NonZeroUsize::new(len).expect("len >= 1"))
+        .map_err(|e| Failure::returned_error(&asked, e))?;
+    let addr = start.as_ptr() as usize;
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let expected = format!("{asked}: {} resident at once, none locked", pages(n));
+    if let Err(shown) = anonymous_mapping_with(addr, n * page(), rw)? {
+        return Err(Failure::new(expected, shown));
+    }
+    let _unmap = StudentMapping {
+        start,
+        len: n * page(),
+    };
+    let resident = residency(addr, n * page())
+        .unwrap_or_default()
+        .iter()
+        .filter(|&&r| r)
+        .count();
+    let record =
+        record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
+    let locked = size(&record, "Locked");
+    if resident != n || record.has_flag("lo") || locked.0 != 0 {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "{resident} of {n} pages resident, Locked {locked}, VmFlags {}",
+                record.vm_flags.clone().unwrap_or_default().join(" ")
+            ),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "{n} of {n} pages resident on return, Locked {locked}"
+    )))
 }

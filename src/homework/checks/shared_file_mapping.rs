@@ -4,7 +4,9 @@ use super::{Rng, StudentMapping, maps_line_at, page, page_round};
 use crate::homework::{Failure, Passed};
 use crate::memory::Child;
 use std::fs::File;
+use std::num::NonZeroUsize;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
 use std::ptr::NonNull;
 
 /// A file of random length and contents: its mapping must be `rw-s` on the file's inode,
@@ -79,5 +81,65 @@ pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passe
     }
     Ok(Passed::Held(format!(
         "`{line}`; the child's {value} at offset {at} shows in the parent and in the file"
+    )))
+}
+
+/// A path in a fresh private directory and a random length: the file must exist with that
+/// length (checked before anything touches the mapping: a page past the end of the file is
+/// SIGBUS), be mapped `rw-s` from offset 0 at the address returned, and bytes written
+/// through the mapping must be in the file.
+pub fn create_shared_file(
+    f: fn(&Path, NonZeroUsize) -> std::io::Result<NonNull<u8>>,
+) -> Result<Passed, Failure> {
+    let mut rng = Rng::new();
+    let dir = tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))?;
+    let path = dir.path().join("created");
+    let len = rng.between(page() + 1, 4 * page());
+    let asked = format!("create_shared_file(path, {len})");
+    let start = f(&path, NonZeroUsize::new(len).expect("len >= 1"))
+        .map_err(|e| Failure::returned_error(&asked, e))?;
+    let addr = start.as_ptr() as usize;
+    let expected =
+        format!("{asked}: a {len}-byte file, mapped rw-s from offset 0 at the address returned");
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| Failure::new(expected.clone(), format!("the file: {e}")))?;
+    if meta.len() != len as u64 {
+        return Err(Failure::new(
+            expected,
+            format!("the file holds {} bytes", meta.len()),
+        ));
+    }
+    let Some(line) = maps_line_at(addr)? else {
+        return Err(Failure::new(
+            expected,
+            format!("nothing is mapped at {addr:#x}"),
+        ));
+    };
+    if line.inode != meta.ino() || line.start != addr || line.offset != 0 {
+        return Err(Failure::new(expected, format!("`{line}`")));
+    }
+    let _unmap = StudentMapping {
+        start,
+        len: line.end - line.start,
+    };
+    let perms = line.perms;
+    if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
+        return Err(Failure::new(expected, format!("`{line}`")));
+    }
+    let at = rng.between(0, len - 1);
+    let value = rng.byte_except(0);
+    // SAFETY: inside the mapping and inside the file, both checked above.
+    unsafe { std::ptr::write_volatile((addr + at) as *mut u8, value) };
+    let contents = std::fs::read(&path).map_err(|e| Failure::setup("read the file", e))?;
+    if contents.get(at) != Some(&value) || contents.iter().filter(|&&b| b != 0).count() != 1 {
+        return Err(Failure::new(
+            format!(
+                "after writing {value} at offset {at} through the mapping: the file holds it, zeros elsewhere"
+            ),
+            format!("the file holds {:?} there", contents.get(at)),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "`{line}`; {value} written at offset {at} is in the file"
     )))
 }
