@@ -229,15 +229,19 @@ fn give_back_rejects_fakes() {
         giving_memory_back::give_back(|r| advise(r, MmapAdvise::MADV_FREE)),
         "MADV_FREE",
     );
-    rejects(
-        giving_memory_back::give_back(|r| {
-            // SAFETY: the cheat unmaps the check's region; the check must notice before it
-            // reads the region.
-            let len = r.len();
-            unsafe { munmap(NonNull::from(r).cast(), len) }
-        }),
-        "munmap",
-    );
+    let unmapped = giving_memory_back::give_back(|r| {
+        // SAFETY: the cheat unmaps the check's region; the check must notice before it
+        // reads the region, and take the range back before anything else can land there.
+        let len = r.len();
+        unsafe { munmap(NonNull::from(r).cast(), len) }
+    });
+    match unmapped {
+        Err(failure) => assert!(
+            failure.showed.contains("no longer mapped"),
+            "munmap: {failure:?}"
+        ),
+        Ok(passed) => panic!("the check let munmap pass: {passed:?}"),
+    }
     rejects(giving_memory_back::give_back_lazily(|_| Ok(())), "nothing");
     rejects(
         giving_memory_back::give_back_lazily(|r| advise(r, MmapAdvise::MADV_DONTNEED)),

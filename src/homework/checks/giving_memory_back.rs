@@ -15,17 +15,63 @@ fn written_region(rng: &mut Rng) -> Result<(Mapping, usize), Failure> {
     Ok((region, n))
 }
 
+/// Right after the student's call: if the region's range was unmapped (munmap instead of
+/// advice), takes it back at once, inaccessible, and fails. Until then another thread could
+/// map something there, which this check would then read and, when the region is dropped,
+/// unmap under its owner's feet: the soak saw a SIGSEGV that way. `MAP_FIXED_NOREPLACE`
+/// fails with EEXIST where anything is still mapped, so nothing is ever replaced.
+fn reclaim_if_unmapped(region: &Mapping, expected: &str) -> Result<(), Failure> {
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; where the range is free, the new
+    // mapping is ours and the region's drop unmaps it with the rest.
+    let placed = unsafe {
+        libc::mmap(
+            region.as_ptr().cast(),
+            region.mapped_len(),
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if placed == libc::MAP_FAILED {
+        return match nix::errno::Errno::last() {
+            nix::errno::Errno::EEXIST => Ok(()),
+            errno => Err(Failure::setup("look for the region", errno)),
+        };
+    }
+    if placed != region.as_ptr().cast() {
+        // Before 4.17 the flag is unknown and the address only a hint: the range is free,
+        // but the kernel put this elsewhere. Give it back; the maps check below decides.
+        // SAFETY: the mapping just made, nobody else's.
+        unsafe { libc::munmap(placed, region.mapped_len()) };
+        return Ok(());
+    }
+    Err(Failure::new(
+        expected,
+        "the region is no longer mapped: munmap gives the address space back as well",
+    ))
+}
+
+/// The region's own record, only if the kernel still shows exactly its bounds: then its
+/// pages may be read.
+fn whole_record(region: &Mapping) -> Result<Option<crate::kernel::SmapsRecord>, Failure> {
+    Ok(record_at(region.addr())?.filter(|r| {
+        r.vma.start == region.addr() && r.vma.end == region.addr() + region.mapped_len()
+    }))
+}
+
 /// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
 pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
     let (mut region, n) = written_region(&mut rng)?;
-    f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("give_back(region)", e))?;
+    let result = f(bytes_of(&mut region));
     let expected = format!("the {n}-page region still mapped, Rss 0 kB, reading zeros");
-    let record = record_at(region.addr())?;
-    let Some(record) = record.filter(|r| r.vma.start == region.addr()) else {
+    reclaim_if_unmapped(&region, &expected)?;
+    result.map_err(|e| Failure::returned_error("give_back(region)", e))?;
+    let Some(record) = whole_record(&region)? else {
         return Err(Failure::new(
             expected,
-            "the region is no longer mapped: munmap gives the address space back as well",
+            "the region is not mapped as it was: part of it was unmapped or remapped",
         ));
     };
     let rss = size(&record, "Rss");
@@ -54,14 +100,19 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
     let mut rng = Rng::new();
     let (mut region, n) = written_region(&mut rng)?;
     let before: Vec<u8> = (0..n).map(|i| bytes_of(&mut region)[i * page()]).collect();
-    f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("give_back_lazily(region)", e))?;
+    let result = f(bytes_of(&mut region));
     let expected = format!(
         "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
          (unless memory ran short at this very moment)",
         pages(n)
     );
-    let Some(record) = record_at(region.addr())?.filter(|r| r.vma.start == region.addr()) else {
-        return Err(Failure::new(expected, "the region is no longer mapped"));
+    reclaim_if_unmapped(&region, &expected)?;
+    result.map_err(|e| Failure::returned_error("give_back_lazily(region)", e))?;
+    let Some(record) = whole_record(&region)? else {
+        return Err(Failure::new(
+            expected,
+            "the region is not mapped as it was: part of it was unmapped or remapped",
+        ));
     };
     let (rss, clean, dirty) = (
         size(&record, "Rss"),
