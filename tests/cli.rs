@@ -237,6 +237,8 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
         assert!(!text.contains("SOLUTION"), "{text}");
     }
     assert!(!dest.join(".ci").exists() && !dest.join("target").exists());
+    // The fakes that the checks must reject are other exercises' solutions.
+    assert!(!dest.join("tests/exercise_cheats.rs").exists());
     assert!(exercises.join("mod.rs").exists() && dest.join("Cargo.lock").exists());
     let again = pagelab(&["handout", dest.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));

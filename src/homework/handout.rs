@@ -19,6 +19,10 @@ const COPIED: &[&str] = &[
     "tests",
 ];
 
+/// Left out: the authors' own tests of the checks, whose fakes (mlock for a populate, MADV_FREE
+/// for a give-back, MAP_SHARED where MAP_PRIVATE was asked) are other exercises' solutions.
+const AUTHORS_ONLY: &[&str] = &["tests/exercise_cheats.rs"];
+
 /// Where the student's functions live; every `.rs` file there is stubbed.
 pub const EXERCISES_DIR: &str = "src/exercises";
 
@@ -62,7 +66,7 @@ pub fn write(
                 source.display()
             ));
         }
-        copy_tree(&from, &dest.join(name), &mut handout.files)?;
+        copy_tree(&from, &dest.join(name), Path::new(name), &mut handout.files)?;
     }
     let exercises = dest.join(EXERCISES_DIR);
     for path in rust_files(&exercises)? {
@@ -78,7 +82,11 @@ pub fn write(
     Ok(handout)
 }
 
-fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
+/// Copies `from` to `to`; `rel` is its path in the crate, matched against [`AUTHORS_ONLY`].
+fn copy_tree(from: &Path, to: &Path, rel: &Path, files: &mut usize) -> Result<(), String> {
+    if AUTHORS_ONLY.iter().any(|skip| rel == Path::new(skip)) {
+        return Ok(());
+    }
     let meta = std::fs::metadata(from).map_err(|e| format!("{}: {e}", from.display()))?;
     if meta.is_dir() {
         std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
@@ -88,11 +96,8 @@ fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
             .collect();
         entries.sort();
         for entry in entries {
-            copy_tree(
-                &entry,
-                &to.join(entry.file_name().unwrap_or_default()),
-                files,
-            )?;
+            let name = entry.file_name().unwrap_or_default();
+            copy_tree(&entry, &to.join(name), &rel.join(name), files)?;
         }
     } else {
         std::fs::copy(from, to)
