@@ -239,6 +239,8 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     assert!(!dest.join(".ci").exists() && !dest.join("target").exists());
     // The fakes that the checks must reject are other exercises' solutions.
     assert!(!dest.join("tests/exercise_cheats.rs").exists());
+    let readme = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(readme.starts_with("> **This is a handout.**"), "{readme}");
     assert!(exercises.join("mod.rs").exists() && dest.join("Cargo.lock").exists());
     let again = pagelab(&["handout", dest.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));

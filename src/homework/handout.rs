@@ -23,6 +23,12 @@ const COPIED: &[&str] = &[
 /// for a give-back, MAP_SHARED where MAP_PRIVATE was asked) are other exercises' solutions.
 const AUTHORS_ONLY: &[&str] = &["tests/exercise_cheats.rs"];
 
+/// Put at the top of the handout's README, which otherwise speaks of the solutions.
+const HANDOUT_NOTE: &str = "> **This is a handout.** The exercises in `src/exercises/` are \
+`todo!()` stubs: `cargo test` fails once for each until you write it. `cargo run` shows your \
+progress, `cargo run -- hint <exercise>` the hints, `cargo run -- watch` checks the current \
+exercise on every save. The section *Homework* below tells more.\n\n";
+
 /// Where the student's functions live; every `.rs` file there is stubbed.
 pub const EXERCISES_DIR: &str = "src/exercises";
 
@@ -79,6 +85,11 @@ pub fn write(
     }
     std::fs::write(dest.join(".gitignore"), "/target\n")
         .map_err(|e| format!("{}: {e}", dest.display()))?;
+    let readme = dest.join("README.md");
+    let text =
+        std::fs::read_to_string(&readme).map_err(|e| format!("{}: {e}", readme.display()))?;
+    std::fs::write(&readme, format!("{HANDOUT_NOTE}{text}"))
+        .map_err(|e| format!("{}: {e}", readme.display()))?;
     Ok(handout)
 }
 
