@@ -196,27 +196,16 @@ fn memlock_why(probe: &KernelProbe) -> String {
 }
 
 /// mlockall(MCL_CURRENT) is refused (ENOMEM) without CAP_IPC_LOCK when the process has
-/// more mapped (its total_vm, VmSize in /proc/self/status) than RLIMIT_MEMLOCK allows. A
-/// child forked for the experiment has what this process had mapped at the time.
+/// more mapped (its total_vm, VmSize when probed) than RLIMIT_MEMLOCK allows. A child forked
+/// for the experiment has what this process had mapped at the time.
 fn below_mapped(probe: &KernelProbe) -> Branch {
-    if probe.memlock.can_exceed {
-        return Branch::DoesNotApply(memlock_why(probe));
-    }
-    let Some(limit) = probe.memlock.soft else {
+    let memlock = &probe.memlock;
+    let Some(limit) = memlock.soft.filter(|_| !memlock.can_exceed) else {
         return Branch::DoesNotApply(memlock_why(probe));
     };
-    let vm_size = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmSize:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        });
-    let Some(kb) = vm_size else {
+    let Some(mapped) = memlock.vm_size else {
         return Branch::Undecided("VmSize missing from /proc/self/status".into());
     };
-    let mapped = crate::Bytes(kb * 1024);
     decide(
         limit < mapped,
         format!("{}; it has {mapped} mapped (VmSize)", memlock_why(probe)),

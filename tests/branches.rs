@@ -59,6 +59,7 @@ fn probe(config: &Config) -> KernelProbe {
             soft: Some(Bytes(8192 * KIB)),
             hard: Some(Bytes(8192 * KIB)),
             can_exceed: true,
+            vm_size: Some(Bytes(1200 * 1024 * KIB)),
         },
     }
 }
@@ -276,6 +277,7 @@ fn memlock_conditions(
         soft: soft.map(Bytes),
         hard: soft.map(Bytes),
         can_exceed,
+        vm_size: Some(Bytes(1200 * 1024 * KIB)),
     };
     let applies = |name: &str| {
         let condition: Condition = name.parse().unwrap();

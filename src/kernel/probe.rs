@@ -59,6 +59,9 @@ pub struct MemlockLimit {
     pub hard: Option<Bytes>,
     /// CAP_IPC_LOCK in the effective set: the limit does not apply to this process.
     pub can_exceed: bool,
+    /// `VmSize:` of /proc/self/status at probe time: all the process has mapped, which
+    /// `mlockall(MCL_CURRENT)` must be allowed to lock. `None` where the line is missing.
+    pub vm_size: Option<Bytes>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -127,7 +130,7 @@ impl KernelProbe {
             process_thp_enabled,
             overcommit: read_overcommit()?,
             anon_vma_names: anon_vma_names_supported()?,
-            memlock: read_memlock(cap_eff)?,
+            memlock: read_memlock(cap_eff, status_vm_size(&status))?,
         })
     }
 }
@@ -203,6 +206,12 @@ pub fn status_thp_enabled(status: &str) -> Result<bool, String> {
 pub fn status_cap_eff(status: &str) -> Result<u64, String> {
     let text = status_value(status, "CapEff").ok_or("no CapEff line")?;
     u64::from_str_radix(text, 16).map_err(|e| format!("CapEff {text:?}: {e}"))
+}
+
+/// `VmSize:` of /proc/PID/status (`NNN kB`); `None` if missing or unreadable.
+pub fn status_vm_size(status: &str) -> Option<Bytes> {
+    let kb = status_value(status, "VmSize")?.strip_suffix("kB")?.trim();
+    kb.parse::<u64>().ok().map(|kb| Bytes(kb * 1024))
 }
 
 fn status_value<'a>(status: &'a str, key: &str) -> Option<&'a str> {
@@ -367,7 +376,7 @@ fn anon_vma_names_supported() -> Result<bool, ProbeError> {
     Ok(supported)
 }
 
-fn read_memlock(cap_eff: u64) -> Result<MemlockLimit, ProbeError> {
+fn read_memlock(cap_eff: u64, vm_size: Option<Bytes>) -> Result<MemlockLimit, ProbeError> {
     use nix::sys::resource::{Resource, getrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_MEMLOCK)
         .map_err(|e| ProbeError::new("getrlimit(RLIMIT_MEMLOCK)", e))?;
@@ -376,6 +385,7 @@ fn read_memlock(cap_eff: u64) -> Result<MemlockLimit, ProbeError> {
         soft: limit(soft),
         hard: limit(hard),
         can_exceed: cap_eff & (1 << CAP_IPC_LOCK) != 0,
+        vm_size,
     })
 }
 
@@ -435,6 +445,11 @@ mod tests {
         );
         assert!(status_cap_eff("Name:\tcat\n").is_err());
         assert!(status_cap_eff("CapEff:\tzz\n").is_err());
+        assert_eq!(
+            status_vm_size("VmSize:\t  123456 kB\n"),
+            Some(Bytes(123456 * 1024))
+        );
+        assert_eq!(status_vm_size(STATUS), None);
     }
 
     #[test]
