@@ -4,37 +4,12 @@
 use anstream::{eprintln, println};
 use pagelab::catalog::Catalog;
 use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
-use pagelab::lesson::ExerciseText;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// The crate the binary was built from: where the student's sources and tests are.
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text<'a>(catalog: &'a Catalog, exercise: &Exercise) -> Option<&'a ExerciseText> {
-    catalog
-        .find(exercise.lesson)?
-        .exercises
-        .iter()
-        .find(|t| t.id == exercise.id)
-}
-
-fn lesson_path(catalog: &Catalog, exercise: &Exercise) -> std::path::PathBuf {
-    catalog
-        .find(exercise.lesson)
-        .map(|l| l.path.clone())
-        .unwrap_or_default()
-}
-
-fn describe(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> String {
-    outcome::describe(
-        exercise,
-        text(catalog, exercise),
-        &lesson_path(catalog, exercise),
-        outcome,
-    )
 }
 
 fn find(id: &str) -> Result<&'static Exercise, String> {
@@ -44,6 +19,14 @@ fn find(id: &str) -> Result<&'static Exercise, String> {
     })
 }
 
+/// The exercise asked for, or all of them in order.
+fn chosen(id: Option<&str>) -> Result<Vec<&'static Exercise>, String> {
+    match id {
+        Some(id) => Ok(vec![find(id)?]),
+        None => Ok(homework::ALL.iter().collect()),
+    }
+}
+
 /// Every exercise's outcome, in order.
 pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
     homework::ALL.iter().map(|e| (e, outcome::run(e))).collect()
@@ -51,10 +34,7 @@ pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
 
 /// `pagelab exercise [id]`: one exercise, or the first not done (done ones are listed).
 pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
-    let chosen: Vec<&Exercise> = match id {
-        Some(id) => vec![find(id)?],
-        None => homework::ALL.iter().collect(),
-    };
+    let chosen = chosen(id)?;
     let total = homework::ALL.len();
     for (done, exercise) in chosen.into_iter().enumerate() {
         let outcome = outcome::run(exercise);
@@ -62,7 +42,7 @@ pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String>
             println!("  {:<24} {}", exercise.id, outcome.word());
             continue;
         }
-        println!("{}", describe(catalog, exercise, &outcome));
+        println!("{}", outcome::describe(exercise, catalog, &outcome));
         if !outcome.is_done() {
             if id.is_none() {
                 println!("{done} of {total} exercises done");
@@ -79,10 +59,7 @@ pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String>
 /// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome;
 /// exit status 1 unless all of them are done.
 pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
-    let chosen: Vec<&Exercise> = match id {
-        Some(id) => vec![find(id)?],
-        None => homework::ALL.iter().collect(),
-    };
+    let chosen = chosen(id)?;
     let (json, all_done) = homework::report::json(catalog, &chosen);
     println!("{json:#}");
     Ok(if all_done {
@@ -95,12 +72,13 @@ pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, St
 /// `pagelab hint <id>`: the task and every hint, with where the lesson sets it.
 pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, String> {
     let exercise = find(id)?;
-    let text = text(catalog, exercise)
+    let (lesson, text) = exercise
+        .text(catalog)
         .ok_or_else(|| format!("lesson `{}` does not set exercise `{id}`", exercise.lesson))?;
     println!(
         "exercise `{id}` (lesson `{}`, {}:{})",
         exercise.lesson,
-        pagelab::check::shown_path(&lesson_path(catalog, exercise)),
+        pagelab::check::shown_path(&lesson.path),
         text.line
     );
     println!("  write:  {}() in {}", exercise.function, exercise.file);

@@ -2,12 +2,11 @@
 //! exercise, what was expected, what the kernel showed, and the hint.
 
 use super::registry::Exercise;
+use crate::catalog::Catalog;
 use crate::check::shown_path;
-use crate::lesson::ExerciseText;
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Once;
 
 /// A check that found nothing wrong.
@@ -153,13 +152,12 @@ pub fn run(exercise: &Exercise) -> Outcome {
 
 /// The full story of an outcome that is not done: which exercise of which lesson (file:line),
 /// the task, what was expected and what the kernel showed, and the first hint.
-pub fn describe(
-    exercise: &Exercise,
-    text: Option<&ExerciseText>,
-    lesson_path: &Path,
-    outcome: &Outcome,
-) -> String {
-    let line = text.map_or(0, |t| t.line);
+pub fn describe(exercise: &Exercise, catalog: &Catalog, outcome: &Outcome) -> String {
+    let found = exercise.text(catalog);
+    let text = found.map(|(_, text)| text);
+    let (path, line) = found.map_or((String::new(), 0), |(lesson, text)| {
+        (shown_path(&lesson.path), text.line)
+    });
     let state = match outcome {
         Outcome::Done { .. } => "is done",
         Outcome::Skipped { .. } => "cannot be checked here",
@@ -168,10 +166,8 @@ pub fn describe(
         Outcome::Panicked { .. } => "panicked",
     };
     let mut s = format!(
-        "exercise `{}` (lesson `{}`, {}:{line}) {state}\n",
-        exercise.id,
-        exercise.lesson,
-        shown_path(lesson_path),
+        "exercise `{}` (lesson `{}`, {path}:{line}) {state}\n",
+        exercise.id, exercise.lesson,
     );
     let mut row = |key: &str, value: &str| {
         let _ = writeln!(s, "  {key:<9} {value}");

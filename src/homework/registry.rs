@@ -3,7 +3,9 @@
 
 use super::checks;
 use super::outcome::{Failure, Passed};
+use crate::catalog::Catalog;
 use crate::exercises;
+use crate::lesson::{ExerciseText, Lesson};
 
 pub struct Exercise {
     /// Stable: students type it (`pagelab hint <id>`), tests are named after it.
@@ -26,6 +28,15 @@ impl Exercise {
     /// The integration test that runs this exercise: `exercise_` and the id in snake case.
     pub fn test_name(&self) -> String {
         format!("exercise_{}", self.id.replace('-', "_"))
+    }
+
+    /// The lesson that sets it and its ```` ```exercise ```` block there, if the catalog
+    /// has them (the catalog refuses exercise blocks without a registry entry, and dev check
+    /// the other way round).
+    pub fn text<'a>(&self, catalog: &'a Catalog) -> Option<(&'a Lesson, &'a ExerciseText)> {
+        let lesson = catalog.find(self.lesson)?;
+        let text = lesson.exercises.iter().find(|t| t.id == self.id)?;
+        Some((lesson, text))
     }
 
     /// The test file of its lesson, `tests/<lesson in snake case>.rs`.

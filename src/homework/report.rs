@@ -9,24 +9,19 @@ use crate::check::shown_path;
 /// its outcome (`done`, `skipped`, `to do`, `failing`, `panics`) and what the kernel showed.
 /// The second value is whether every one is done (or skipped).
 pub fn json(catalog: &Catalog, exercises: &[&Exercise]) -> (serde_json::Value, bool) {
+    let outcomes: Vec<Outcome> = exercises.iter().map(|e| outcome::run(e)).collect();
+    let done = outcomes.iter().filter(|o| o.is_done()).count();
     let entries: Vec<serde_json::Value> = exercises
         .iter()
-        .map(|exercise| entry(catalog, exercise, &outcome::run(exercise)))
+        .zip(&outcomes)
+        .map(|(exercise, outcome)| entry(catalog, exercise, outcome))
         .collect();
-    let done = entries
-        .iter()
-        .filter(|e| e["outcome"] == "done" || e["outcome"] == "skipped")
-        .count();
-    let all_done = done == entries.len();
     let json = serde_json::json!({ "done": done, "total": entries.len(), "exercises": entries });
-    (json, all_done)
+    (json, done == entries.len())
 }
 
 fn entry(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> serde_json::Value {
-    let lesson = catalog.find(exercise.lesson);
-    let line = lesson
-        .and_then(|l| l.exercises.iter().find(|t| t.id == exercise.id))
-        .map(|t| t.line);
+    let found = exercise.text(catalog);
     let (detail, expected) = match outcome {
         Outcome::Done { showed } => (showed.clone(), None),
         Outcome::Skipped { reason } => (reason.clone(), None),
@@ -37,8 +32,8 @@ fn entry(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> serde_jso
     serde_json::json!({
         "id": exercise.id,
         "lesson": exercise.lesson,
-        "lesson_file": lesson.map(|l| shown_path(&l.path)),
-        "line": line,
+        "lesson_file": found.map(|(lesson, _)| shown_path(&lesson.path)),
+        "line": found.map(|(_, text)| text.line),
         "file": exercise.file,
         "function": exercise.function,
         "outcome": outcome.word(),

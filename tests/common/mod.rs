@@ -137,8 +137,6 @@ pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<Verdict> 
 pub fn exercise(id: &str) {
     use pagelab::homework::{self, Outcome, outcome};
     let exercise = homework::find(id).unwrap_or_else(|| panic!("no exercise `{id}`"));
-    let lesson = lesson(exercise.lesson);
-    let text = lesson.exercises.iter().find(|t| t.id == id);
     let result = outcome::run(exercise);
     match &result {
         Outcome::Done { .. } => {}
@@ -146,9 +144,6 @@ pub fn exercise(id: &str) {
             let _ = std::io::stderr()
                 .write_all(format!("pagelab: exercise `{id}` skipped: {reason}\n").as_bytes());
         }
-        _ => panic!(
-            "\n{}",
-            outcome::describe(exercise, text, &lesson.path, &result)
-        ),
+        _ => panic!("\n{}", outcome::describe(exercise, &catalog(), &result)),
     }
 }
