@@ -332,7 +332,8 @@ pub fn smaps_record(proc: Proc, addr: usize) -> Result<Option<SmapsRecord>, Proc
     };
     let mut file = File::open(&path).map_err(io_err)?;
     let found = search(&mut file, &mut buf, FIRST_CHUNK, MAX_CHUNK, addr);
-    if buf.cap == 2 * MAX_CHUNK.div_ceil(buf.page) * buf.page {
+    // A buffer grown for a pathological record (growing doubles it) is not worth keeping.
+    if buf.cap < 4 * MAX_CHUNK {
         SPARE.set(Some(buf));
     }
     // Closing before parsing: the kernel makes no more text once the file is closed.
