@@ -493,15 +493,17 @@ fn run_on_own_stack(
         ))
         .map_err(pthread("pthread_attr_setstack"))
         .and_then(|()| {
-            let mut thread: libc::pthread_t = 0;
+            // pthread_t is an integer in glibc and a pointer in musl: let pthread_create
+            // write it rather than spelling an initial value.
+            let mut thread = MaybeUninit::<libc::pthread_t>::uninit();
             check_rc(libc::pthread_create(
-                &mut thread,
+                thread.as_mut_ptr(),
                 attr.as_ptr(),
                 stack_thread,
                 (&raw mut run).cast(),
             ))
             .map_err(pthread("pthread_create"))
-            .map(|()| thread)
+            .map(|()| thread.assume_init())
         });
         libc::pthread_attr_destroy(attr.as_mut_ptr());
         let thread = created?;

@@ -637,9 +637,7 @@ fn errno_byte(errno: libc::c_int) -> u8 {
     u8::try_from(errno).unwrap_or(u8::MAX - 1)
 }
 
+/// nix converts for us: the width of `time_t` differs between libcs (and musl versions).
 fn timespec(duration: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(duration.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: libc::c_long::from(duration.subsec_nanos()),
-    }
+    *nix::sys::time::TimeSpec::from(duration).as_ref()
 }
