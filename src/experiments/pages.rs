@@ -205,7 +205,12 @@ fn listed(mapping: &Mapping) -> Result<Observation, ExperimentError> {
     let subject = |name: &'static str, record: SmapsRecord| Subject::plain(name, pid, record);
     let wanted: [(&'static str, Option<SmapsRecord>); 5] = [
         ("program", find(&|r| r.vma.contains(code))),
-        ("heap", find(&|r| r.vma.pathname == Pathname::Heap)),
+        // The writable one: musl's allocator makes the first page of the brk area
+        // inaccessible (a `---p` record also named [heap]); glibc's heap is one record.
+        (
+            "heap",
+            find(&|r| r.vma.pathname == Pathname::Heap && r.vma.perms.write),
+        ),
         ("stack", find(&|r| r.vma.pathname == Pathname::Stack)),
         ("vdso", find(&|r| r.vma.pathname == Pathname::Vdso)),
         // Read on its own, so its bounds are checked against the mapping's.
