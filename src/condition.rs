@@ -12,9 +12,14 @@ use std::str::FromStr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Condition {
-    /// The THP settings allow some huge page size for the subject's VMA.
-    ThpAllowed,
-    ThpNotAllowed,
+    /// The subject's VMA is eligible for some THP size (smaps' `THPeligible`): the settings
+    /// allow the size, and an aligned range of it lies inside the VMA.
+    ThpEligible,
+    ThpNotEligible,
+    /// An aligned range of the PMD size lies inside the subject's VMA (or none does), whatever
+    /// the settings say: a VMA without one can never get a PMD-sized huge page.
+    HugePageFits,
+    HugePageDoesNotFit,
     /// The subject's write fault is predicted to get one base page.
     WriteFaultBasePage,
     /// ... a PMD-sized THP.
@@ -39,8 +44,10 @@ pub enum Condition {
 }
 
 const NAMES: &[(&str, Condition)] = &[
-    ("thp-allowed", Condition::ThpAllowed),
-    ("thp-not-allowed", Condition::ThpNotAllowed),
+    ("thp-eligible", Condition::ThpEligible),
+    ("thp-not-eligible", Condition::ThpNotEligible),
+    ("huge-page-fits", Condition::HugePageFits),
+    ("huge-page-does-not-fit", Condition::HugePageDoesNotFit),
     ("write-fault-base-page", Condition::WriteFaultBasePage),
     ("write-fault-pmd-thp", Condition::WriteFaultPmdThp),
     ("write-fault-mthp", Condition::WriteFaultMthp),
@@ -112,12 +119,12 @@ impl Condition {
             ));
         };
         match self {
-            Condition::ThpAllowed | Condition::ThpNotAllowed => {
-                let allowed = thp::allowed_sizes(probe, &subject.record);
-                let holds = allowed.is_ok() == (self == Condition::ThpAllowed);
-                let why = match allowed {
+            Condition::ThpEligible | Condition::ThpNotEligible => {
+                let eligible = thp::eligible_sizes(probe, &subject.record);
+                let holds = eligible.is_ok() == (self == Condition::ThpEligible);
+                let why = match eligible {
                     Ok(sizes) => format!(
-                        "THP sizes allowed for this VMA: {}",
+                        "THP sizes this VMA is eligible for (allowed, and an aligned range fits): {}",
                         sizes
                             .iter()
                             .map(|s| s.to_string())
@@ -127,6 +134,24 @@ impl Condition {
                     Err(why) => why,
                 };
                 decide(holds, why)
+            }
+            Condition::HugePageFits | Condition::HugePageDoesNotFit => {
+                let Some(thp) = &probe.thp else {
+                    return Branch::DoesNotApply("the kernel has no transparent huge pages".into());
+                };
+                let fits = thp::fits_somewhere(&subject.record, thp.pmd_size);
+                let vma = &subject.record.vma;
+                decide(
+                    fits == (self == Condition::HugePageFits),
+                    format!(
+                        "an aligned {} range {} inside the {} VMA {:#x}-{:#x}",
+                        thp.pmd_size,
+                        if fits { "lies" } else { "does not lie" },
+                        vma.len(),
+                        vma.start,
+                        vma.end
+                    ),
+                )
             }
             Condition::WriteFaultBasePage
             | Condition::WriteFaultPmdThp

@@ -22,9 +22,14 @@ const KIB: u64 = 1024;
 const PAGE: u64 = 4 * KIB;
 const PMD: u64 = 512 * PAGE;
 const MAPPING: u64 = 16 * 1024 * KIB;
+/// arm64 with 16 kB pages: a PMD maps 2048 pages of 16 kB (KERNEL-FACTS.md).
+const PAGE_16K: u64 = 16 * KIB;
+const PMD_16K: u64 = 2048 * PAGE_16K;
 
 struct Config {
     release: &'static str,
+    page: u64,
+    pmd: u64,
     enabled: ThpMode,
     /// (size, mode) per-size controls; empty before 6.8.
     per_size: &'static [(u64, PerSizeMode)],
@@ -40,12 +45,12 @@ fn probe(config: &Config) -> KernelProbe {
     KernelProbe {
         release: config.release.to_owned(),
         version: (version[0], version[1]),
-        page_size: Bytes(PAGE),
+        page_size: Bytes(config.page),
         thp: Some(ThpSettings {
             enabled: config.enabled,
             defrag: "madvise".into(),
             use_zero_page: Some(true),
-            pmd_size: Bytes(PMD),
+            pmd_size: Bytes(config.pmd),
             per_size: config
                 .per_size
                 .iter()
@@ -64,67 +69,76 @@ fn probe(config: &Config) -> KernelProbe {
     }
 }
 
-/// An smaps record of the 16 MiB mapping as a 6.x kernel prints it.
-fn subject(start: u64, rss: u64, anon_huge: u64, thp_eligible: u64) -> Subject {
+/// What a kernel showed of one mapping: where it started, and after the byte was written
+/// its Rss, AnonHugePages and THPeligible.
+#[derive(Clone, Copy)]
+struct Seen {
+    start: u64,
+    rss: u64,
+    anon_huge: u64,
+    eligible: u64,
+}
+
+/// An smaps record of an anonymous mapping of `len` bytes as a 6.x kernel prints it.
+fn subject(config: &Config, name: &'static str, len: u64, seen: Seen, written: bool) -> Subject {
+    let (rss, anon_huge) = if written {
+        (seen.rss / KIB, seen.anon_huge / KIB)
+    } else {
+        (0, 0)
+    };
     let text = format!(
         "{start:x}-{end:x} rw-p 00000000 00:00 0 \n\
-         Size:              16384 kB\nKernelPageSize:        4 kB\nMMUPageSize:           4 kB\n\
+         Size:           {size} kB\nKernelPageSize:  {page} kB\nMMUPageSize:     {page} kB\n\
          Rss:            {rss} kB\nPss:            {rss} kB\nPss_Dirty:      {rss} kB\n\
          Shared_Clean:          0 kB\nShared_Dirty:          0 kB\nPrivate_Clean:         0 kB\n\
          Private_Dirty:  {rss} kB\nReferenced:     {rss} kB\nAnonymous:      {rss} kB\n\
          KSM:                   0 kB\nLazyFree:              0 kB\nAnonHugePages:  {anon_huge} kB\n\
          ShmemPmdMapped:        0 kB\nFilePmdMapped:         0 kB\nShared_Hugetlb:        0 kB\n\
          Private_Hugetlb:       0 kB\nSwap:                  0 kB\nSwapPss:               0 kB\n\
-         Locked:                0 kB\nTHPeligible:    {thp_eligible}\nVmFlags: rd wr mr mw me ac sd \n",
-        end = start + MAPPING,
-        rss = rss / KIB,
-        anon_huge = anon_huge / KIB,
+         Locked:                0 kB\nTHPeligible:    {eligible}\nVmFlags: rd wr mr mw me ac sd \n",
+        start = seen.start,
+        end = seen.start + len,
+        size = len / KIB,
+        page = config.page / KIB,
+        eligible = seen.eligible,
     );
     let record = parse_smaps(&text).unwrap().remove(0);
     Subject {
-        name: "mapping",
+        name,
         pid: nix::unistd::getpid(),
-        write_addr: Some(start as usize + 16),
-        read_addr: Some((start + MAPPING - PAGE) as usize),
+        write_addr: Some(seen.start as usize + 16),
+        read_addr: (len == MAPPING).then(|| (seen.start + MAPPING - config.page) as usize),
         after_fault: None,
         record,
     }
 }
 
-/// The three steps of `mmap-anon` as a kernel showed them: Rss after the write, then after
-/// the read of an untouched page.
-fn replay(
-    config: &Config,
-    start: u64,
-    rss_written: u64,
-    anon_huge: u64,
-    eligible: u64,
-) -> LessonReport {
+/// The steps of `mmap-anon` as a kernel showed them: the 16 MiB mapping before and after the
+/// write and after the read of an untouched page, then the aligned mapping of one huge page
+/// before and after its byte.
+fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
     let lesson = common::lesson("mmap-anon");
     let steps = experiments::find("mmap-anon").unwrap().vocabulary().steps;
     let step = |id: &str| -> Step { *steps.iter().find(|s| s.id == id).unwrap() };
+    let seen = |id: &str, subject: Subject, outcomes| {
+        let observation = Observation {
+            subjects: vec![subject],
+            outcomes,
+        };
+        (step(id), observation)
+    };
+    let big = |written| subject(config, "mapping", MAPPING, mapping, written);
+    let huge = |written| subject(config, "aligned-mapping", config.pmd, aligned, written);
     let observed = vec![
-        (
-            step("mapped"),
-            Observation {
-                subjects: vec![subject(start, 0, 0, eligible)],
-                outcomes: vec![],
-            },
+        seen("mapped", big(false), vec![]),
+        seen("one-byte-written", big(true), vec![]),
+        seen(
+            "untouched-page-read",
+            big(true),
+            vec![("byte read", "0".into())],
         ),
-        (
-            step("one-byte-written"),
-            Observation {
-                subjects: vec![subject(start, rss_written, anon_huge, eligible)],
-                outcomes: vec![],
-            },
-        ),
-        (
-            step("untouched-page-read"),
-            Observation {
-                subjects: vec![subject(start, rss_written, anon_huge, eligible)],
-                outcomes: vec![("byte read", "0".into())],
-            },
-        ),
+        seen("huge-page-mapped", huge(false), vec![]),
+        seen("huge-page-byte-written", huge(true), vec![]),
     ];
     check::evaluate(&lesson, &probe(config), &observed)
 }
@@ -137,11 +151,15 @@ fn assert_no_failure(report: &LessonReport, config: &Config) {
 
 const DEBIAN_6_1_ALWAYS: Config = Config {
     release: "6.1.0-50-cloud-amd64",
+    page: PAGE,
+    pmd: PMD,
     enabled: ThpMode::Always,
     per_size: &[],
 };
 const DEBIAN_6_12_ALWAYS: Config = Config {
     release: "6.12.117+deb12-cloud-amd64",
+    page: PAGE,
+    pmd: PMD,
     enabled: ThpMode::Always,
     per_size: &[
         (16 * KIB, PerSizeMode::Never),
@@ -151,6 +169,8 @@ const DEBIAN_6_12_ALWAYS: Config = Config {
 };
 const DEBIAN_6_12_MTHP_64K: Config = Config {
     release: "6.12.117+deb12-cloud-amd64",
+    page: PAGE,
+    pmd: PMD,
     enabled: ThpMode::Never,
     per_size: &[
         (16 * KIB, PerSizeMode::Never),
@@ -160,97 +180,184 @@ const DEBIAN_6_12_MTHP_64K: Config = Config {
 };
 const MADVISE_6_18: Config = Config {
     release: "6.18.44",
+    page: PAGE,
+    pmd: PMD,
     enabled: ThpMode::Madvise,
     per_size: &[(64 * KIB, PerSizeMode::Never), (PMD, PerSizeMode::Inherit)],
 };
+/// Debian's arm64-16k kernel, THP `always` by default: the 32 MiB huge page does not fit in
+/// the 16 MiB mapping (THPeligible 0, one base page), but fills the aligned one.
+const DEBIAN_6_12_16K_ALWAYS: Config = Config {
+    release: "6.12.117+deb12-arm64-16k",
+    page: PAGE_16K,
+    pmd: PMD_16K,
+    enabled: ThpMode::Always,
+    per_size: &[
+        (64 * KIB, PerSizeMode::Never),
+        (PMD_16K, PerSizeMode::Inherit),
+    ],
+};
 
-/// An address aligned to the PMD size, and one a page past it.
+/// An address aligned to the PMD size (of either page size), and one a page past it.
 const ALIGNED: u64 = 0x7f00_0000_0000;
 const UNALIGNED: u64 = ALIGNED + PAGE;
+/// Where the aligned mapping of one huge page lies: a multiple of both PMD sizes.
+const HUGE_AT: u64 = 0x7e00_0000_0000;
 
-#[rstest]
-#[case::debian_6_1_always_unaligned_gets_a_base_page(&DEBIAN_6_1_ALWAYS, UNALIGNED, PAGE, 0, 1)]
-#[case::debian_6_12_always_aligned_gets_a_huge_page(&DEBIAN_6_12_ALWAYS, ALIGNED, PMD, PMD, 1)]
-#[case::madvise_without_advice_gets_a_base_page(&MADVISE_6_18, ALIGNED, PAGE, 0, 0)]
-#[case::multi_size_thp_64k_gets_a_64k_folio(&DEBIAN_6_12_MTHP_64K, ALIGNED, 64 * KIB, 0, 1)]
-fn the_lesson_holds_where_it_was_measured(
-    #[case] config: &Config,
-    #[case] start: u64,
-    #[case] rss: u64,
-    #[case] anon_huge: u64,
-    #[case] eligible: u64,
-) {
-    let report = replay(config, start, rss, anon_huge, eligible);
-    assert_no_failure(&report, config);
-    assert!(
-        common::verdicts(&report, "one-byte-written", "Rss").contains(&Verdict::Held),
-        "one Rss claim after the write must hold: {:?}",
-        common::verdicts(&report, "one-byte-written", "Rss")
-    );
+const fn seen(start: u64, rss: u64, anon_huge: u64, eligible: u64) -> Seen {
+    Seen {
+        start,
+        rss,
+        anon_huge,
+        eligible,
+    }
 }
 
-/// Each configuration takes exactly one branch for the written byte.
 #[rstest]
-#[case::base_page(&MADVISE_6_18, ALIGNED, PAGE, 0, 0, "write-fault-base-page")]
-#[case::pmd_thp(&DEBIAN_6_12_ALWAYS, ALIGNED, PMD, PMD, 1, "write-fault-pmd-thp")]
-#[case::mthp(&DEBIAN_6_12_MTHP_64K, ALIGNED, 64 * KIB, 0, 1, "write-fault-mthp")]
+#[case::debian_6_1_always_unaligned_gets_a_base_page(
+    &DEBIAN_6_1_ALWAYS, seen(UNALIGNED, PAGE, 0, 1), seen(HUGE_AT, PMD, PMD, 1)
+)]
+#[case::debian_6_12_always_aligned_gets_a_huge_page(
+    &DEBIAN_6_12_ALWAYS, seen(ALIGNED, PMD, PMD, 1), seen(HUGE_AT, PMD, PMD, 1)
+)]
+#[case::madvise_without_advice_gets_a_base_page(
+    &MADVISE_6_18, seen(ALIGNED, PAGE, 0, 0), seen(HUGE_AT, PAGE, 0, 0)
+)]
+#[case::multi_size_thp_64k_gets_a_64k_folio(
+    &DEBIAN_6_12_MTHP_64K, seen(ALIGNED, 64 * KIB, 0, 1), seen(HUGE_AT, 64 * KIB, 0, 1)
+)]
+#[case::pages_of_16k_a_huge_page_does_not_fit_in_16_mib(
+    &DEBIAN_6_12_16K_ALWAYS, seen(ALIGNED, PAGE_16K, 0, 0), seen(HUGE_AT, PMD_16K, PMD_16K, 1)
+)]
+fn the_lesson_holds_where_it_was_measured(
+    #[case] config: &Config,
+    #[case] mapping: Seen,
+    #[case] aligned: Seen,
+) {
+    let report = replay(config, mapping, aligned);
+    assert_no_failure(&report, config);
+    for step in ["one-byte-written", "huge-page-byte-written"] {
+        assert!(
+            common::verdicts(&report, step, "Rss").contains(&Verdict::Held),
+            "one Rss claim after the write in {step} must hold: {:?}",
+            common::verdicts(&report, step, "Rss")
+        );
+    }
+}
+
+/// Each configuration takes exactly one branch for each written byte.
+#[rstest]
+#[case::base_page(&MADVISE_6_18, seen(ALIGNED, PAGE, 0, 0), seen(HUGE_AT, PAGE, 0, 0), "write-fault-base-page", "write-fault-base-page")]
+#[case::pmd_thp(&DEBIAN_6_12_ALWAYS, seen(ALIGNED, PMD, PMD, 1), seen(HUGE_AT, PMD, PMD, 1), "write-fault-pmd-thp", "write-fault-pmd-thp")]
+#[case::mthp(&DEBIAN_6_12_MTHP_64K, seen(ALIGNED, 64 * KIB, 0, 1), seen(HUGE_AT, 64 * KIB, 0, 1), "write-fault-mthp", "write-fault-mthp")]
+#[case::pages_of_16k(&DEBIAN_6_12_16K_ALWAYS, seen(ALIGNED, PAGE_16K, 0, 0), seen(HUGE_AT, PMD_16K, PMD_16K, 1), "write-fault-base-page", "write-fault-pmd-thp")]
 fn exactly_the_matching_branch_applies(
     #[case] config: &Config,
-    #[case] start: u64,
-    #[case] rss: u64,
-    #[case] anon_huge: u64,
-    #[case] eligible: u64,
+    #[case] mapping: Seen,
+    #[case] aligned: Seen,
     #[case] branch: &str,
+    #[case] aligned_branch: &str,
 ) {
-    let report = replay(config, start, rss, anon_huge, eligible);
-    let applied: Vec<&str> = report
-        .claims
-        .iter()
-        .filter(|c| c.step == "one-byte-written" && c.field == "Rss" && c.verdict == Verdict::Held)
-        .filter_map(|c| c.branch.as_deref())
-        .collect();
-    assert_eq!(applied.len(), 1, "branches that held: {applied:?}");
-    assert!(
-        applied[0].starts_with(branch),
-        "{} is not {branch}",
-        applied[0]
+    let report = replay(config, mapping, aligned);
+    for (step, branch) in [
+        ("one-byte-written", branch),
+        ("huge-page-byte-written", aligned_branch),
+    ] {
+        let applied: Vec<&str> = report
+            .claims
+            .iter()
+            .filter(|c| c.step == step && c.field == "Rss" && c.verdict == Verdict::Held)
+            .filter_map(|c| c.branch.as_deref())
+            .collect();
+        assert_eq!(applied.len(), 1, "{step}: branches that held: {applied:?}");
+        assert!(
+            applied[0].starts_with(branch),
+            "{step}: {} is not {branch}",
+            applied[0]
+        );
+    }
+}
+
+/// THPeligible mirrors the kernel: allowed by the settings is not enough, an aligned range
+/// of the size must fit in the VMA. On 16 kB pages the 16 MiB mapping is not eligible under
+/// THP `always`, and a kernel that printed 1 there would fail the claim.
+#[test]
+fn eligibility_needs_an_aligned_range_that_fits() {
+    let config = &DEBIAN_6_12_16K_ALWAYS;
+    let report = replay(
+        config,
+        seen(ALIGNED, PAGE_16K, 0, 0),
+        seen(HUGE_AT, PMD_16K, PMD_16K, 1),
     );
+    let eligible = |step: &str| -> Vec<(Verdict, Option<String>)> {
+        report
+            .claims
+            .iter()
+            .filter(|c| c.step == step && c.field == "THPeligible")
+            .map(|c| (c.verdict, c.reason.clone()))
+            .collect()
+    };
+    let mapped = eligible("mapped");
+    assert!(
+        mapped.iter().any(|(v, _)| *v == Verdict::Held),
+        "{mapped:?}"
+    );
+    assert!(
+        mapped.iter().any(|(v, reason)| *v == Verdict::Skipped
+            && reason.as_deref().unwrap().contains("no aligned range")),
+        "the thp-eligible branch must say why it does not apply: {mapped:?}"
+    );
+    assert_eq!(
+        common::verdicts(&report, "one-byte-written", "AnonHugePages"),
+        [
+            Verdict::Held,
+            Verdict::Skipped,
+            Verdict::Skipped,
+            Verdict::Held
+        ],
+        "base-page branch and huge-page-does-not-fit held, the others skipped"
+    );
+    let wrong = replay(
+        config,
+        seen(ALIGNED, PAGE_16K, 0, 1),
+        seen(HUGE_AT, PMD_16K, PMD_16K, 1),
+    );
+    assert!(common::verdicts(&wrong, "mapped", "THPeligible").contains(&Verdict::Failed));
 }
 
 /// A huge page was predicted but the kernel gave a base page (fragmentation): the huge-page
 /// claims are skipped with that reason, not failed and not passed.
 #[test]
 fn no_huge_page_obtained_is_a_skip_with_the_reason() {
-    let report = replay(&DEBIAN_6_12_ALWAYS, ALIGNED, PAGE, 0, 1);
-    assert_no_failure(&report, &DEBIAN_6_12_ALWAYS);
-    let rss = report
-        .claims
-        .iter()
-        .find(|c| {
-            c.step == "one-byte-written" && c.field == "Rss" && c.expected.contains("huge page")
-        })
-        .unwrap();
-    assert_eq!(rss.verdict, Verdict::Skipped);
-    assert!(
-        rss.reason.as_deref().unwrap().contains("best effort"),
-        "{:?}",
-        rss.reason
+    let report = replay(
+        &DEBIAN_6_12_ALWAYS,
+        seen(ALIGNED, PAGE, 0, 1),
+        seen(HUGE_AT, PAGE, 0, 1),
     );
+    assert_no_failure(&report, &DEBIAN_6_12_ALWAYS);
+    for step in ["one-byte-written", "huge-page-byte-written"] {
+        let rss = report
+            .claims
+            .iter()
+            .find(|c| c.step == step && c.field == "Rss" && c.expected.contains("huge page"))
+            .unwrap();
+        assert_eq!(rss.verdict, Verdict::Skipped);
+        assert!(
+            rss.reason.as_deref().unwrap().contains("best effort"),
+            "{:?}",
+            rss.reason
+        );
+    }
 }
 
 /// The branch decides, not the observation: a base page where a huge page was due, and
 /// huge-page Rss where a base page was due, both fail.
 #[rstest]
-#[case::huge_page_where_base_page_was_due(&MADVISE_6_18, ALIGNED, PMD, PMD, 0)]
-#[case::two_pages_where_one_was_due(&DEBIAN_6_1_ALWAYS, UNALIGNED, 2 * PAGE, 0, 1)]
-fn a_kernel_that_disagrees_fails_the_claim(
-    #[case] config: &Config,
-    #[case] start: u64,
-    #[case] rss: u64,
-    #[case] anon_huge: u64,
-    #[case] eligible: u64,
-) {
-    let report = replay(config, start, rss, anon_huge, eligible);
+#[case::huge_page_where_base_page_was_due(&MADVISE_6_18, seen(ALIGNED, PMD, PMD, 0))]
+#[case::two_pages_where_one_was_due(&DEBIAN_6_1_ALWAYS, seen(UNALIGNED, 2 * PAGE, 0, 1))]
+#[case::a_huge_page_that_cannot_fit(&DEBIAN_6_12_16K_ALWAYS, seen(ALIGNED, PMD_16K, PMD_16K, 0))]
+fn a_kernel_that_disagrees_fails_the_claim(#[case] config: &Config, #[case] mapping: Seen) {
+    let report = replay(config, mapping, seen(HUGE_AT, PAGE, 0, 0));
     assert!(
         common::verdicts(&report, "one-byte-written", "Rss").contains(&Verdict::Failed),
         "{:?}",

@@ -67,7 +67,12 @@ fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
     let text = stdout(&output);
     assert!(text.contains(" PID "), "the PID is printed: {text}");
     let steps: Vec<&str> = text.split("\nstep ").skip(1).collect();
-    assert_eq!(steps.len(), 3, "{text}");
+    let declared = pagelab::experiments::find("mmap-anon")
+        .unwrap()
+        .vocabulary()
+        .steps
+        .len();
+    assert_eq!(steps.len(), declared, "{text}");
     for step in &steps {
         assert!(
             step.contains(" rw-p 00000000 00:00 0"),
@@ -76,6 +81,11 @@ fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
         assert!(step.contains("Rss:"), "no smaps excerpt in step:\n{step}");
     }
     assert!(!steps[0].contains("<-- changed"), "{}", steps[0]);
+    assert!(
+        steps[3].contains("aligned-mapping") && !steps[3].contains("<-- changed"),
+        "a new subject starts unmarked:\n{}",
+        steps[3]
+    );
     assert!(
         steps[1]
             .lines()

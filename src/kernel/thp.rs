@@ -5,6 +5,10 @@
 //! - a size is allowed when its control says `always`, or `madvise` and the VMA has
 //!   MADV_HUGEPAGE (`hg`); per-size `inherit` takes the top-level `enabled`. Before 6.8
 //!   there are no per-size controls and the top-level one governs the PMD size alone;
+//! - a size is *eligible* for a VMA (smaps' `THPeligible`) when it is allowed and some
+//!   naturally aligned range of that size lies inside the VMA: `thp_vma_allowable_orders()`
+//!   tests the highest aligned range that ends by `vm_end` (`thp_vma_suitable_order()`), so
+//!   a VMA smaller than every allowed size is never eligible, whatever the settings;
 //! - a write fault uses the largest allowed size whose naturally aligned range around the
 //!   address lies inside the VMA (the kernel tries large orders first);
 //! - a read fault never allocates a multi-size THP; for the PMD size it maps the huge zero
@@ -88,6 +92,55 @@ pub fn allowed_sizes(probe: &KernelProbe, vma: &SmapsRecord) -> Result<Vec<Bytes
     }
 }
 
+/// Whether the naturally aligned range of `size` around `addr` lies inside the VMA: the
+/// one test behind both eligibility and the fault prediction (`thp_vma_suitable_order()`;
+/// anonymous VMAs need no file-offset alignment).
+fn fits_around(vma: &SmapsRecord, size: Bytes, addr: usize) -> bool {
+    let size = size.as_usize();
+    let start = addr & !(size - 1);
+    start >= vma.vma.start
+        && start
+            .checked_add(size)
+            .is_some_and(|end| end <= vma.vma.end)
+}
+
+/// Whether some aligned range of `size` lies inside the VMA: the highest one ending by the
+/// VMA's end, as smaps asks the kernel.
+pub fn fits_somewhere(vma: &SmapsRecord, size: Bytes) -> bool {
+    vma.vma
+        .end
+        .checked_sub(size.as_usize())
+        .is_some_and(|addr| fits_around(vma, size, addr))
+}
+
+/// The THP sizes this VMA is eligible for, smallest first, as `THPeligible` counts them:
+/// allowed by the settings, and with an aligned range of the size inside the VMA. The
+/// error says which of the two is missing.
+pub fn eligible_sizes(probe: &KernelProbe, vma: &SmapsRecord) -> Result<Vec<Bytes>, String> {
+    let allowed = allowed_sizes(probe, vma)?;
+    let eligible: Vec<Bytes> = allowed
+        .iter()
+        .copied()
+        .filter(|size| fits_somewhere(vma, *size))
+        .collect();
+    if eligible.is_empty() {
+        Err(format!(
+            "THP sizes {} are allowed for this VMA, but no aligned range of {} lies inside the {} VMA {:#x}-{:#x}",
+            list(&allowed),
+            if allowed.len() == 1 {
+                "that size"
+            } else {
+                "those sizes"
+            },
+            vma.vma.len(),
+            vma.vma.start,
+            vma.vma.end
+        ))
+    } else {
+        Ok(eligible)
+    }
+}
+
 /// Predicts what a fault at `addr` inside `vma` allocates.
 pub fn predict_fault(
     probe: &KernelProbe,
@@ -109,20 +162,17 @@ pub fn predict_fault(
         Ok(sizes) => sizes,
         Err(why) => return base(why),
     };
-    let fits = |size: &Bytes| {
-        let size = size.as_usize();
-        let start = addr & !(size - 1);
-        start >= vma.vma.start
-            && start
-                .checked_add(size)
-                .is_some_and(|end| end <= vma.vma.end)
-    };
     let thp = probe
         .thp
         .as_ref()
         .expect("allowed_sizes checked THP exists");
     let pmd = thp.pmd_size;
-    let Some(size) = allowed.iter().rev().copied().find(fits) else {
+    let Some(size) = allowed
+        .iter()
+        .rev()
+        .copied()
+        .find(|size| fits_around(vma, *size, addr))
+    else {
         return base(format!(
             "THP sizes {} are allowed, but no aligned range of those sizes around {addr:#x} lies inside the VMA {:#x}-{:#x}",
             list(&allowed),
