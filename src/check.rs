@@ -4,7 +4,7 @@
 //! whose step the experiment never reached fails; nothing is dropped silently.
 
 use crate::condition::Branch;
-use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, Subject};
+use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
 use crate::kernel::smaps_fields::known_field;
 use crate::kernel::thp::{self, Access, Folio};
@@ -93,7 +93,7 @@ impl LessonReport {
 }
 
 /// Runs the lesson's experiment and returns what each step observed.
-pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, Observation)>, String> {
+pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, StepReport)>, String> {
     let experiment = experiments::find(lesson.id())
         .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
     let mut recorder = Recorder::default();
@@ -218,20 +218,28 @@ fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: Strin
 pub fn evaluate(
     lesson: &Lesson,
     probe: &KernelProbe,
-    steps: &[(Step, Observation)],
+    steps: &[(Step, StepReport)],
 ) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
         let subject_name = default_subject(lesson, block);
-        let observation = steps
+        let step_report = steps
             .iter()
             .find(|(s, _)| s.id == block.step)
-            .map(|(_, o)| o);
+            .map(|(_, r)| r);
+        let observation = match step_report {
+            Some(StepReport::Observed(observation)) => Some(observation),
+            _ => None,
+        };
         let subject = observation.and_then(|o| o.subject(&subject_name));
-        let branch = match (observation, subject) {
+        let branch = match (step_report, subject) {
             (None, _) => Err((
                 Verdict::Failed,
                 format!("the experiment never reached step `{}`", block.step),
+            )),
+            (Some(StepReport::Impossible(why)), _) => Err((
+                Verdict::Skipped,
+                format!("step `{}` is not possible here: {why}", block.step),
             )),
             // Outcome blocks need no subject; conditions that do say so themselves.
             (Some(_), None) if block.kind != crate::lesson::BlockKind::Outcome => Err((

@@ -100,7 +100,7 @@ impl Condition {
                 probe.overcommit == mode,
                 format!(
                     "/proc/sys/vm/overcommit_memory is {}",
-                    overcommit_number(probe.overcommit)
+                    probe.overcommit.number()
                 ),
             );
         }
@@ -195,14 +195,6 @@ impl Condition {
             | Condition::MemlockEnforced
             | Condition::MemlockBelowMapped => unreachable!("decided above"),
         }
-    }
-}
-
-fn overcommit_number(mode: OvercommitMode) -> u8 {
-    match mode {
-        OvercommitMode::Heuristic => 0,
-        OvercommitMode::Always => 1,
-        OvercommitMode::Never => 2,
     }
 }
 

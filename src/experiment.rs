@@ -83,20 +83,37 @@ impl Observation {
     }
 }
 
-/// Receives each step as the experiment reaches it.
-pub trait Observer {
-    fn observe(&mut self, step: &Step, observation: &Observation) -> Result<(), ExperimentError>;
+/// What an experiment reports at a step.
+#[derive(Clone, Debug)]
+pub enum StepReport {
+    /// The step was performed: what the kernel showed.
+    Observed(Observation),
+    /// A limit this process runs under (RLIMIT_MEMLOCK, the commit limit...) makes the step
+    /// impossible here; the reason names the limit and what the step would need. Its claims
+    /// are skipped with it.
+    Impossible(String),
 }
 
-/// Keeps every observation, for checking claims afterwards.
+impl From<Observation> for StepReport {
+    fn from(observation: Observation) -> StepReport {
+        StepReport::Observed(observation)
+    }
+}
+
+/// Receives each step as the experiment reaches it.
+pub trait Observer {
+    fn observe(&mut self, step: &Step, report: &StepReport) -> Result<(), ExperimentError>;
+}
+
+/// Keeps every step's report, for checking claims afterwards.
 #[derive(Default)]
 pub struct Recorder {
-    pub steps: Vec<(Step, Observation)>,
+    pub steps: Vec<(Step, StepReport)>,
 }
 
 impl Observer for Recorder {
-    fn observe(&mut self, step: &Step, observation: &Observation) -> Result<(), ExperimentError> {
-        self.steps.push((*step, observation.clone()));
+    fn observe(&mut self, step: &Step, report: &StepReport) -> Result<(), ExperimentError> {
+        self.steps.push((*step, report.clone()));
         Ok(())
     }
 }
@@ -126,11 +143,21 @@ impl<'a> Lab<'a> {
     /// Reports step `id`; steps must come in the order the experiment declares them, so a
     /// lesson's step names always mean the same point of the experiment.
     pub fn step(&mut self, id: &str, observation: Observation) -> Result<(), ExperimentError> {
+        self.report(id, StepReport::Observed(observation))
+    }
+
+    /// Reports step `id` as impossible under this process's limits, with the limit and what
+    /// the step would need; in order, like [`Lab::step`].
+    pub fn impossible(&mut self, id: &str, why: String) -> Result<(), ExperimentError> {
+        self.report(id, StepReport::Impossible(why))
+    }
+
+    fn report(&mut self, id: &str, report: StepReport) -> Result<(), ExperimentError> {
         let expected = self.vocabulary.steps.get(self.next_step);
         match expected {
             Some(step) if step.id == id => {
                 self.next_step += 1;
-                self.observer.observe(step, &observation)
+                self.observer.observe(step, &report)
             }
             _ => Err(ExperimentError::StepOrder {
                 got: id.to_owned(),

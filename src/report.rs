@@ -44,10 +44,11 @@ pub fn kernel_summary(probe: &KernelProbe) -> Vec<(&'static str, String)> {
         }
     };
     let overcommit = match probe.overcommit {
-        OvercommitMode::Heuristic => "0 (heuristic)",
-        OvercommitMode::Always => "1 (always)",
-        OvercommitMode::Never => "2 (never: strict commit limit)",
+        OvercommitMode::Heuristic => "heuristic",
+        OvercommitMode::Always => "always",
+        OvercommitMode::Never => "never: strict commit limit",
     };
+    let overcommit = format!("{} ({overcommit})", probe.overcommit.number());
     let memlock = match probe.memlock.soft {
         None => "unlimited".to_owned(),
         Some(limit) => limit.to_string(),

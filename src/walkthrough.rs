@@ -2,7 +2,7 @@
 //! it prints the mapping's maps line and its smaps record, marks what changed since the
 //! previous step, and waits for Enter so the reader can look at /proc/PID/smaps themselves.
 
-use crate::experiment::{ExperimentError, Observation, Observer, Step};
+use crate::experiment::{ExperimentError, Observer, Step, StepReport};
 use crate::kernel::{FieldValue, SmapsRecord};
 use anstyle::{AnsiColor, Style};
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ impl<'a> Walkthrough<'a> {
 }
 
 impl Observer for Walkthrough<'_> {
-    fn observe(&mut self, step: &Step, observation: &Observation) -> Result<(), ExperimentError> {
+    fn observe(&mut self, step: &Step, report: &StepReport) -> Result<(), ExperimentError> {
         self.step_number += 1;
         let out = &mut *self.out;
         writeln!(
@@ -46,6 +46,13 @@ impl Observer for Walkthrough<'_> {
             "\n{BOLD}step {}/{}: {}{BOLD:#} {DIM}({}){DIM:#}",
             self.step_number, self.total_steps, step.title, step.id
         )?;
+        let observation = match report {
+            StepReport::Observed(observation) => observation,
+            StepReport::Impossible(why) => {
+                writeln!(out, "\nnot possible here: {why}")?;
+                return Ok(());
+            }
+        };
         for subject in &observation.subjects {
             writeln!(
                 out,

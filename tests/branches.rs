@@ -9,7 +9,7 @@ mod common;
 
 use pagelab::Bytes;
 use pagelab::check::{self, LessonReport, Verdict};
-use pagelab::experiment::{Observation, Step, Subject};
+use pagelab::experiment::{Observation, Step, StepReport, Subject};
 use pagelab::experiments;
 use pagelab::kernel::probe::{
     KernelProbe, MemlockLimit, OvercommitMode, PerSizeMode, ThpMode, ThpSettings,
@@ -125,7 +125,7 @@ fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
             subjects: vec![subject],
             outcomes,
         };
-        (step(id), observation)
+        (step(id), StepReport::from(observation))
     };
     let big = |written| subject(config, "mapping", MAPPING, mapping, written);
     let huge = |written| subject(config, "aligned-mapping", config.pmd, aligned, written);

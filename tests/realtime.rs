@@ -2,6 +2,7 @@
 
 mod common;
 
+use pagelab::check::Verdict;
 use rstest::rstest;
 
 /// The experiment forks (mlockall and RLIMIT_MEMLOCK are per process, so children do them):
@@ -34,6 +35,50 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.exclusive();
     common::all_claims_held("realtime", step, field);
+}
+
+/// A limit below what a step locks makes that step impossible, not the experiment: its
+/// claims skip naming the limit and the size the step needs, and the other steps still run.
+/// (On 16 kB pages 16 pages are 256 kB, over the 64 kB RLIMIT_MEMLOCK of an ordinary user.)
+#[test]
+fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
+    let _fork = common::FORK.exclusive();
+    let mut probe = common::probe();
+    let page = probe.page_size;
+    probe.memlock.soft = Some(page);
+    probe.memlock.hard = Some(page);
+    probe.memlock.can_exceed = false;
+    let report = pagelab::check::check_lesson(&common::lesson("realtime"), &probe);
+    assert_eq!(report.error, None, "the experiment ran to its end");
+    let needs = [
+        ("locked", page * 16),
+        ("unlocked", page * 16),
+        ("limit-lowered", page * 4),
+        ("capability-dropped", page * 4),
+    ];
+    for (step, needed) in needs {
+        let claims: Vec<_> = report.claims.iter().filter(|c| c.step == step).collect();
+        assert!(!claims.is_empty(), "no claim at {step}");
+        for claim in claims {
+            let reason = claim.reason.as_deref().unwrap_or_default();
+            assert_eq!(claim.verdict, Verdict::Skipped, "{step}: {reason}");
+            assert!(
+                reason.contains("RLIMIT_MEMLOCK")
+                    && reason.contains(&needed.to_string())
+                    && reason.contains(&page.to_string()),
+                "{step}: the reason names the limit ({page}) and the need ({needed}): {reason}"
+            );
+        }
+    }
+    let stack = report
+        .claims
+        .iter()
+        .filter(|c| c.step == "prefaulted-stack");
+    assert!(stack.clone().count() > 0);
+    assert!(
+        stack.clone().all(|c| c.verdict == Verdict::Held),
+        "later steps ran"
+    );
 }
 
 // Exercises: the student's functions in src/exercises/realtime.rs, checked on this kernel.

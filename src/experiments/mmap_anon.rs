@@ -5,7 +5,8 @@
 
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
 use crate::kernel::procfs::Proc;
-use crate::memory::Mapping;
+use crate::memory::{Mapping, MappingError};
+use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
@@ -99,21 +100,40 @@ impl Experiment for MmapAnon {
 
         // One huge page, placed at a multiple of its size. Without THP there is no huge page
         // size: one page stands in, and the claims in huge pages skip with that reason.
-        let huge = lab
+        let huge_page = lab
             .probe
             .thp
             .as_ref()
-            .map_or(lab.probe.page_size, |t| t.pmd_size)
-            .as_usize();
-        let aligned = Mapping::anonymous_aligned(
+            .map_or(lab.probe.page_size, |t| t.pmd_size);
+        let huge = huge_page.as_usize();
+        let placed = Mapping::anonymous_aligned(
             NonZeroUsize::new(huge).expect("a huge page is not empty"),
             huge,
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
             MapFlags::MAP_PRIVATE,
-        )?;
+        );
+        let aligned = match placed {
+            // 512 MiB with 64 kB pages: more than a small machine's commit limit may allow.
+            Err(MappingError::Mmap {
+                errno: Errno::ENOMEM,
+                ..
+            }) => {
+                let why = format!(
+                    "mmap() of one huge page ({}) failed with ENOMEM: the commit limit (vm.overcommit_memory={}) or the address space leaves no room for it",
+                    huge_page,
+                    lab.probe.overcommit.number()
+                );
+                lab.impossible("huge-page-mapped", why.clone())?;
+                return lab.impossible("huge-page-byte-written", why);
+            }
+            placed => placed?,
+        };
         let view = |mapping: &Mapping| -> Result<Subject, ExperimentError> {
-            let mut subject =
-                Subject::plain("aligned-mapping", getpid(), mapping.smaps(Proc::SelfProcess)?);
+            let mut subject = Subject::plain(
+                "aligned-mapping",
+                getpid(),
+                mapping.smaps(Proc::SelfProcess)?,
+            );
             subject.write_addr = Some(mapping.addr() + WRITE_OFFSET);
             Ok(subject)
         };

@@ -135,6 +135,15 @@ impl Experiment for Realtime {
 
 /// mlock in this process: only its own range is locked, and unlocked before the step ends.
 fn locked(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
+    if let Some(why) = lab
+        .probe
+        .memlock
+        .refuses(lab.probe.page_size * PAGES as u64)
+    {
+        let why = format!("mlock() of {PAGES} pages: {why}");
+        lab.impossible("locked", why.clone())?;
+        return lab.impossible("unlocked", why);
+    }
     let mapping = base_page_mapping(PAGES * page, MapFlags::MAP_PRIVATE, has_thp)?;
     let ptr = start(&mapping);
     // SAFETY: locking our own mapping changes no contents.
@@ -252,6 +261,15 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
 /// limit and drops CAP_IPC_LOCK, so this process keeps both.
 fn memlock_limit(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
     let limit = LIMIT_PAGES * page;
+    if let Some(why) = lab
+        .probe
+        .memlock
+        .cannot_lower_to(lab.probe.page_size * LIMIT_PAGES as u64)
+    {
+        let why = format!("a limit of {LIMIT_PAGES} pages: {why}");
+        lab.impossible("limit-lowered", why.clone())?;
+        return lab.impossible("capability-dropped", why);
+    }
     let within = base_page_mapping(limit, MapFlags::MAP_PRIVATE, has_thp)?;
     let beyond = base_page_mapping(2 * limit, MapFlags::MAP_PRIVATE, has_thp)?;
     let (within_addr, beyond_addr) = (within.addr(), beyond.addr());

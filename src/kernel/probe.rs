@@ -64,6 +64,36 @@ pub struct MemlockLimit {
     pub vm_size: Option<Bytes>,
 }
 
+impl OvercommitMode {
+    /// The value of /proc/sys/vm/overcommit_memory.
+    pub fn number(self) -> u8 {
+        match self {
+            OvercommitMode::Heuristic => 0,
+            OvercommitMode::Always => 1,
+            OvercommitMode::Never => 2,
+        }
+    }
+}
+
+impl MemlockLimit {
+    /// Why `mlock()` of `len` more bytes would be refused here (the process lacks
+    /// CAP_IPC_LOCK and its soft limit is below `len`), or `None` when it is within reach.
+    pub fn refuses(&self, len: Bytes) -> Option<String> {
+        let limit = self.soft.filter(|limit| !self.can_exceed && *limit < len)?;
+        Some(format!(
+            "locking {len} needs RLIMIT_MEMLOCK of at least {len} without CAP_IPC_LOCK; this process lacks the capability and its limit is {limit}"
+        ))
+    }
+
+    /// Why the soft limit cannot be set to `soft` (the hard limit is below it), or `None`.
+    pub fn cannot_lower_to(&self, soft: Bytes) -> Option<String> {
+        let hard = self.hard.filter(|hard| *hard < soft)?;
+        Some(format!(
+            "setting RLIMIT_MEMLOCK to {soft} needs a hard limit of at least {soft}; the hard limit is {hard}"
+        ))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct KernelProbe {
     /// `uname -r`.
