@@ -192,30 +192,40 @@ fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonE
             );
         }
         if let Some(of) = &block.of
-            && !vocabulary.subjects.contains(&of.as_str())
+            && vocabulary.subject(of).is_none()
         {
+            let known: Vec<&str> = vocabulary.subjects.iter().map(|s| s.as_str()).collect();
             error(
                 block.line,
                 format!(
                     "of=`{of}` names nothing experiment `{}` observes; it observes: {}",
                     experiment.id(),
-                    vocabulary.subjects.join(", ")
+                    known.join(", ")
                 ),
             );
         }
         if block.kind == BlockKind::Outcome {
             for claim in &block.claims {
-                if let Target::Outcome(key) = &claim.target
-                    && !vocabulary.outcomes.contains(&key.as_str())
-                {
-                    error(
-                        claim.line,
-                        format!(
-                            "outcome `{key}` is not something experiment `{}` reports; it reports: {}",
-                            experiment.id(),
-                            vocabulary.outcomes.join(", ")
-                        ),
-                    );
+                let Target::Outcome(name) = &claim.target else {
+                    continue;
+                };
+                match vocabulary.outcome(name) {
+                    None => {
+                        let known: Vec<&str> = vocabulary.outcomes.iter().map(|o| o.name).collect();
+                        error(
+                            claim.line,
+                            format!(
+                                "outcome `{name}` is not something experiment `{}` reports; it reports: {}",
+                                experiment.id(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                    Some(key) => {
+                        if let Err(why) = key.kind.accepts(&claim.written) {
+                            error(claim.line, format!("outcome `{name}`: {why}"));
+                        }
+                    }
                 }
             }
         }

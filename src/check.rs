@@ -193,8 +193,7 @@ fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
     block.of.clone().unwrap_or_else(|| {
         experiments::find(lesson.id())
             .and_then(|e| e.vocabulary().subjects.first().copied())
-            .unwrap_or("mapping")
-            .to_owned()
+            .map_or_else(|| "mapping".to_owned(), |s| s.as_str().to_owned())
     })
 }
 
@@ -314,10 +313,10 @@ fn judge(
             Some(observed) => {
                 let held = match expected {
                     Expected::Any => true,
-                    Expected::Text(text) => text == observed,
+                    Expected::Text(text) => *text == observed.to_string(),
                     _ => false,
                 };
-                Judged::from_bool(held, observed.to_owned())
+                Judged::from_bool(held, observed.to_string())
             }
         },
         _ => Judged::Failed(None, "the claim does not fit what the step observed".into()),

@@ -5,7 +5,8 @@
 //! keeps the observations for checking, the `run` command prints them and pauses.
 
 use crate::kernel::{KernelProbe, SmapsRecord};
-use crate::memory::{ChildError, MappingError};
+use crate::memory::{ChildError, Mapped, MappingError};
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 /// One step of an experiment, as lessons name it in `step=`.
@@ -16,14 +17,219 @@ pub struct Step {
     pub title: &'static str,
 }
 
-/// What an experiment declares: the names lessons may use, checked when a lesson loads.
+impl Step {
+    pub const fn new(id: &'static str, title: &'static str) -> Step {
+        Step { id, title }
+    }
+}
+
+/// Whose view of a mapping a step shows, as lessons name it in `of=`. Experiments declare
+/// each once, as a constant in their vocabulary, and report subjects only by those.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubjectName(pub &'static str);
+
+impl SubjectName {
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for SubjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// What kind of value an outcome reports, and so how a lesson writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// A number: faults, pages, bytes. Written as a number, optionally compared (`>= 1`).
+    Count,
+    /// What a system call returned: `ok` or the errno's name (`EINVAL`).
+    Call,
+    /// Events per unit, written as the whole ratio (`1`) or `faults/pages` where uneven.
+    Ratio,
+    /// A word or phrase: a letter read back, `yes`, how a child ended.
+    Text,
+}
+
+impl OutcomeKind {
+    /// Whether a lesson may write `written` for an outcome of this kind: a count is a
+    /// number, a call `ok` or an errno's name, a ratio a number or `n/m`. `*` fits all.
+    pub fn accepts(self, written: &str) -> Result<(), String> {
+        let number = |text: &str| text.parse::<u64>().is_ok();
+        let fits = written == "*"
+            || match self {
+                OutcomeKind::Count => number(written),
+                OutcomeKind::Call => written == "ok" || errno_named(written).is_some(),
+                OutcomeKind::Ratio => {
+                    number(written)
+                        || written
+                            .split_once('/')
+                            .is_some_and(|(a, b)| number(a) && number(b))
+                }
+                OutcomeKind::Text => true,
+            };
+        let form = match self {
+            OutcomeKind::Count => "a number",
+            OutcomeKind::Call => "`ok` or an errno name such as `EINVAL`",
+            OutcomeKind::Ratio => "a number, or `events/units`",
+            OutcomeKind::Text => "text",
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(format!("`{written}` is not {form}"))
+        }
+    }
+}
+
+/// The errno a name such as `EINVAL` stands for, as `Errno`'s Debug form spells it.
+fn errno_named(name: &str) -> Option<Errno> {
+    // Linux's error numbers run from 1 to 133 (include/uapi/asm-generic/errno.h).
+    (1..=133)
+        .map(Errno::from_raw)
+        .find(|errno| format!("{errno:?}") == name)
+}
+
+/// A key an `outcome` block may name, declared once in the experiment's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutcomeKey {
+    pub name: &'static str,
+    pub kind: OutcomeKind,
+}
+
+impl OutcomeKey {
+    pub const fn count(name: &'static str) -> OutcomeKey {
+        OutcomeKey {
+            name,
+            kind: OutcomeKind::Count,
+        }
+    }
+    pub const fn call(name: &'static str) -> OutcomeKey {
+        OutcomeKey {
+            name,
+            kind: OutcomeKind::Call,
+        }
+    }
+    pub const fn ratio(name: &'static str) -> OutcomeKey {
+        OutcomeKey {
+            name,
+            kind: OutcomeKind::Ratio,
+        }
+    }
+    pub const fn text(name: &'static str) -> OutcomeKey {
+        OutcomeKey {
+            name,
+            kind: OutcomeKind::Text,
+        }
+    }
+}
+
+/// What an outcome reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutcomeValue {
+    Count(u64),
+    Call(Result<(), Errno>),
+    /// (events, units): `faults` over `pages`.
+    Ratio(u64, u64),
+    Text(String),
+}
+
+impl OutcomeValue {
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            OutcomeValue::Count(_) => OutcomeKind::Count,
+            OutcomeValue::Call(_) => OutcomeKind::Call,
+            OutcomeValue::Ratio(..) => OutcomeKind::Ratio,
+            OutcomeValue::Text(_) => OutcomeKind::Text,
+        }
+    }
+
+    /// A count from any integer the experiment counted in.
+    pub fn count(n: impl TryInto<u64>) -> OutcomeValue {
+        OutcomeValue::Count(n.try_into().unwrap_or(u64::MAX))
+    }
+
+    /// A byte read back, as the character lessons write (`a`).
+    pub fn letter(byte: u8) -> OutcomeValue {
+        OutcomeValue::Text(char::from(byte).to_string())
+    }
+
+    pub fn text(text: impl Into<String>) -> OutcomeValue {
+        OutcomeValue::Text(text.into())
+    }
+}
+
+/// As lessons write the value: `ok`/`EINVAL`, `12`, `1` or `65/64`, the text itself.
+impl std::fmt::Display for OutcomeValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutcomeValue::Count(n) => write!(f, "{n}"),
+            OutcomeValue::Call(Ok(())) => f.write_str("ok"),
+            OutcomeValue::Call(Err(errno)) => write!(f, "{errno:?}"),
+            OutcomeValue::Ratio(events, units) if *units != 0 && events % units == 0 => {
+                write!(f, "{}", events / units)
+            }
+            OutcomeValue::Ratio(events, units) => write!(f, "{events}/{units}"),
+            OutcomeValue::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<Result<(), Errno>> for OutcomeValue {
+    fn from(result: Result<(), Errno>) -> OutcomeValue {
+        OutcomeValue::Call(result)
+    }
+}
+
+/// What an experiment declares: the names lessons may use, checked when a lesson loads and
+/// again at every step it reports.
 #[derive(Clone, Copy, Debug)]
 pub struct Vocabulary {
     pub steps: &'static [Step],
     /// Whose smaps a block may name in `of=` (the first is the default).
-    pub subjects: &'static [&'static str],
+    pub subjects: &'static [SubjectName],
     /// Keys an `outcome` block may name.
-    pub outcomes: &'static [&'static str],
+    pub outcomes: &'static [OutcomeKey],
+}
+
+impl Vocabulary {
+    pub fn subject(&self, name: &str) -> Option<SubjectName> {
+        self.subjects.iter().copied().find(|s| s.0 == name)
+    }
+
+    pub fn outcome(&self, name: &str) -> Option<OutcomeKey> {
+        self.outcomes.iter().copied().find(|o| o.name == name)
+    }
+
+    /// Whether an observation uses only declared names, with values of the declared kinds.
+    fn undeclared(&self, observation: &Observation) -> Option<String> {
+        if let Some(subject) = observation
+            .subjects
+            .iter()
+            .find(|s| !self.subjects.contains(&s.name))
+        {
+            return Some(format!(
+                "subject `{}` is not in the vocabulary",
+                subject.name
+            ));
+        }
+        observation.outcomes.iter().find_map(|(key, value)| {
+            if !self.outcomes.contains(key) {
+                Some(format!("outcome `{}` is not in the vocabulary", key.name))
+            } else if value.kind() != key.kind {
+                Some(format!(
+                    "outcome `{}` is declared {:?} and reported {:?} ({value})",
+                    key.name,
+                    key.kind,
+                    value.kind()
+                ))
+            } else {
+                None
+            }
+        })
+    }
 }
 
 pub trait Experiment: Sync {
@@ -37,7 +243,7 @@ pub trait Experiment: Sync {
 /// A mapping (or a process's view of one) whose smaps record a step shows.
 #[derive(Clone, Debug)]
 pub struct Subject {
-    pub name: &'static str,
+    pub name: SubjectName,
     pub pid: Pid,
     pub record: SmapsRecord,
     /// Where the experiment writes in this mapping (for fault-size predictions).
@@ -50,8 +256,20 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// `mapping` as process `pid` (this one, or a child) sees it, with no writes or reads to
+    /// predict.
+    pub fn of(name: SubjectName, pid: Pid, mapping: &impl Mapped) -> Result<Subject, MappingError> {
+        Ok(Subject::plain(name, pid, mapping.smaps_of(pid)?))
+    }
+
+    /// The same view, predicting the fault of a write at `addr`.
+    pub fn writing_at(mut self, addr: usize) -> Subject {
+        self.write_addr = Some(addr);
+        self
+    }
+
     /// A view with no writes or reads to predict.
-    pub fn plain(name: &'static str, pid: Pid, record: SmapsRecord) -> Subject {
+    pub fn plain(name: SubjectName, pid: Pid, record: SmapsRecord) -> Subject {
         Subject {
             name,
             pid,
@@ -67,19 +285,41 @@ impl Subject {
 pub struct Observation {
     pub subjects: Vec<Subject>,
     /// Results that are not smaps fields: a value read back, an errno, a signal.
-    pub outcomes: Vec<(&'static str, String)>,
+    pub outcomes: Vec<(OutcomeKey, OutcomeValue)>,
 }
 
 impl Observation {
-    pub fn subject(&self, name: &str) -> Option<&Subject> {
-        self.subjects.iter().find(|s| s.name == name)
+    /// What one step shows of these subjects, and no outcome.
+    pub fn of(subjects: impl IntoIterator<Item = Subject>) -> Observation {
+        Observation {
+            subjects: subjects.into_iter().collect(),
+            outcomes: Vec::new(),
+        }
     }
 
-    pub fn outcome(&self, key: &str) -> Option<&str> {
+    /// Only outcomes, no subject.
+    pub fn outcomes(outcomes: impl IntoIterator<Item = (OutcomeKey, OutcomeValue)>) -> Observation {
+        Observation::default().with(outcomes)
+    }
+
+    /// These outcomes added.
+    pub fn with(
+        mut self,
+        outcomes: impl IntoIterator<Item = (OutcomeKey, OutcomeValue)>,
+    ) -> Observation {
+        self.outcomes.extend(outcomes);
+        self
+    }
+
+    pub fn subject(&self, name: &str) -> Option<&Subject> {
+        self.subjects.iter().find(|s| s.name.0 == name)
+    }
+
+    pub fn outcome(&self, key: &str) -> Option<&OutcomeValue> {
         self.outcomes
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -143,6 +383,12 @@ impl<'a> Lab<'a> {
     /// Reports step `id`; steps must come in the order the experiment declares them, so a
     /// lesson's step names always mean the same point of the experiment.
     pub fn step(&mut self, id: &str, observation: Observation) -> Result<(), ExperimentError> {
+        if let Some(what) = self.vocabulary.undeclared(&observation) {
+            return Err(ExperimentError::Undeclared {
+                step: id.to_owned(),
+                what,
+            });
+        }
         self.report(id, StepReport::Observed(observation))
     }
 
@@ -167,6 +413,20 @@ impl<'a> Lab<'a> {
     }
 }
 
+impl ExperimentError {
+    /// The error of a failed call, said as what was being done: `.map_err(sys("mlock"))`.
+    pub fn sys(what: impl Into<String>) -> impl FnOnce(Errno) -> ExperimentError {
+        let what = what.into();
+        move |errno| ExperimentError::Sys { what, errno }
+    }
+
+    /// An I/O error, with what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExperimentError {
+        let what = what.into();
+        move |e| ExperimentError::Io(std::io::Error::new(e.kind(), format!("{what}: {e}")))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
     #[error("{0}")]
@@ -175,6 +435,11 @@ pub enum ExperimentError {
     Child(#[from] ChildError),
     #[error("{what}: {errno}")]
     Sys { what: String, errno: nix::Error },
+    /// Something the experiment needs that is not a system call failed or is missing.
+    #[error("{0}")]
+    Setup(String),
+    #[error("step `{step}`: {what}")]
+    Undeclared { step: String, what: String },
     #[error("experiment reported step `{got}` where `{}` was due", expected.unwrap_or("no further step"))]
     StepOrder {
         got: String,

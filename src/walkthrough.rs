@@ -60,12 +60,13 @@ impl Observer for Walkthrough<'_> {
                 pid = subject.pid,
                 name = subject.name,
             )?;
-            let before = self.previous.get(subject.name);
+            let before = self.previous.get(subject.name.as_str());
             write_record(out, &subject.record, before)?;
-            self.previous.insert(subject.name, subject.record.clone());
+            self.previous
+                .insert(subject.name.as_str(), subject.record.clone());
         }
         for (key, value) in &observation.outcomes {
-            writeln!(out, "{key}: {value}")?;
+            writeln!(out, "{}: {value}", key.name)?;
         }
         if let Some(input) = self.input.as_mut() {
             let last = self.step_number == self.total_steps;

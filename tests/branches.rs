@@ -9,7 +9,7 @@ mod common;
 
 use pagelab::Bytes;
 use pagelab::check::{self, LessonReport, Verdict};
-use pagelab::experiment::{Observation, Step, StepReport, Subject};
+use pagelab::experiment::{Observation, OutcomeValue, Step, StepReport, Subject};
 use pagelab::experiments;
 use pagelab::kernel::probe::{
     KernelProbe, MemlockLimit, OvercommitMode, PerSizeMode, ThpMode, ThpSettings,
@@ -80,7 +80,7 @@ struct Seen {
 }
 
 /// An smaps record of an anonymous mapping of `len` bytes as a 6.x kernel prints it.
-fn subject(config: &Config, name: &'static str, len: u64, seen: Seen, written: bool) -> Subject {
+fn subject(config: &Config, name: &str, len: u64, seen: Seen, written: bool) -> Subject {
     let (rss, anon_huge) = if written {
         (seen.rss / KIB, seen.anon_huge / KIB)
     } else {
@@ -103,8 +103,9 @@ fn subject(config: &Config, name: &'static str, len: u64, seen: Seen, written: b
         eligible = seen.eligible,
     );
     let record = parse_smaps(&text).unwrap().remove(0);
+    let vocabulary = experiments::find("mmap-anon").unwrap().vocabulary();
     Subject {
-        name,
+        name: vocabulary.subject(name).unwrap(),
         pid: nix::unistd::getpid(),
         write_addr: Some(seen.start as usize + 16),
         read_addr: (len == MAPPING).then(|| (seen.start + MAPPING - config.page) as usize),
@@ -118,7 +119,9 @@ fn subject(config: &Config, name: &'static str, len: u64, seen: Seen, written: b
 /// before and after its byte.
 fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
     let lesson = common::lesson("mmap-anon");
-    let steps = experiments::find("mmap-anon").unwrap().vocabulary().steps;
+    let vocabulary = experiments::find("mmap-anon").unwrap().vocabulary();
+    let steps = vocabulary.steps;
+    let byte_read = vocabulary.outcome("byte read").unwrap();
     let step = |id: &str| -> Step { *steps.iter().find(|s| s.id == id).unwrap() };
     let seen = |id: &str, subject: Subject, outcomes| {
         let observation = Observation {
@@ -135,7 +138,7 @@ fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
         seen(
             "untouched-page-read",
             big(true),
-            vec![("byte read", "0".into())],
+            vec![(byte_read, OutcomeValue::Count(0))],
         ),
         seen("huge-page-mapped", huge(false), vec![]),
         seen("huge-page-byte-written", huge(true), vec![]),

@@ -1,42 +1,32 @@
 //! Lesson `fork-cow`: one private page before and after fork, a read and a write in the
 //! child; a MAP_SHARED page written by the child; a huge page split by the child's write.
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
-use crate::kernel::SmapsRecord;
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
 use crate::kernel::procfs::Proc;
+use crate::memory::child::reply;
 use crate::memory::{Child, Mapping};
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise};
-use nix::unistd::{Pid, getpid};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
+use nix::unistd::getpid;
 use std::num::NonZeroUsize;
-use std::ptr::NonNull;
 
 pub struct ForkCow;
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "written",
-        title: "after the parent wrote its page, before fork",
-    },
-    Step {
-        id: "forked",
-        title: "right after fork, before anybody writes",
-    },
-    Step {
-        id: "child-read",
-        title: "after the child read the page",
-    },
-    Step {
-        id: "child-wrote",
-        title: "after the child wrote the page",
-    },
-    Step {
-        id: "shared-child-wrote",
-        title: "after the child wrote a MAP_SHARED page",
-    },
-    Step {
-        id: "thp-child-wrote",
-        title: "after the child wrote one byte of a huge page it shares with the parent",
-    },
+    Step::new("written", "after the parent wrote its page, before fork"),
+    Step::new("forked", "right after fork, before anybody writes"),
+    Step::new("child-read", "after the child read the page"),
+    Step::new("child-wrote", "after the child wrote the page"),
+    Step::new(
+        "shared-child-wrote",
+        "after the child wrote a MAP_SHARED page",
+    ),
+    Step::new(
+        "thp-child-wrote",
+        "after the child wrote one byte of a huge page it shares with the parent",
+    ),
 ];
 
 const PARENT_VALUE: u8 = b'p';
@@ -48,8 +38,11 @@ const WRITE_PRIVATE: u8 = 2;
 const WRITE_SHARED: u8 = 3;
 const WRITE_HUGE: u8 = 4;
 
-const CHILD_READS: &str = "child reads";
-const PARENT_READS: &str = "parent reads";
+const PARENT: SubjectName = SubjectName("parent");
+const CHILD: SubjectName = SubjectName("child");
+
+const CHILD_READS: OutcomeKey = OutcomeKey::text("child reads");
+const PARENT_READS: OutcomeKey = OutcomeKey::text("parent reads");
 
 impl Experiment for ForkCow {
     fn id(&self) -> &'static str {
@@ -59,7 +52,7 @@ impl Experiment for ForkCow {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["parent", "child"],
+            subjects: &[PARENT, CHILD],
             outcomes: &[CHILD_READS, PARENT_READS],
         }
     }
@@ -71,7 +64,7 @@ impl Experiment for ForkCow {
         private.write_byte(0, PARENT_VALUE);
         lab.step(
             "written",
-            observation(vec![view("parent", getpid(), &private)?], vec![]),
+            Observation::of([Subject::of(PARENT, getpid(), &private)?]),
         )?;
 
         // Everything the child touches exists before fork: it must not allocate.
@@ -99,24 +92,24 @@ impl Experiment for ForkCow {
                         byte(huge).write_volatile(CHILD_VALUE);
                         0
                     }
-                    _ => u8::MAX,
+                    _ => reply::UNKNOWN,
                 }
             }
         })?;
         let child_pid = child.pid();
         let both = |mapping: &Mapping| -> Result<Vec<Subject>, ExperimentError> {
             Ok(vec![
-                view("parent", getpid(), mapping)?,
-                view("child", child_pid, mapping)?,
+                Subject::of(PARENT, getpid(), mapping)?,
+                Subject::of(CHILD, child_pid, mapping)?,
             ])
         };
 
-        lab.step("forked", observation(both(&private)?, vec![]))?;
+        lab.step("forked", Observation::of(both(&private)?))?;
 
         let read = child.ask(READ_PRIVATE)?;
         lab.step(
             "child-read",
-            observation(both(&private)?, vec![(CHILD_READS, text(read))]),
+            Observation::of(both(&private)?).with([(CHILD_READS, OutcomeValue::letter(read))]),
         )?;
 
         child.command(WRITE_PRIVATE)?;
@@ -124,32 +117,29 @@ impl Experiment for ForkCow {
         let parent_reads = private.read_byte(0);
         lab.step(
             "child-wrote",
-            observation(
-                both(&private)?,
-                vec![
-                    (CHILD_READS, text(child_reads)),
-                    (PARENT_READS, text(parent_reads)),
-                ],
-            ),
+            Observation::of(both(&private)?).with([
+                (CHILD_READS, OutcomeValue::letter(child_reads)),
+                (PARENT_READS, OutcomeValue::letter(parent_reads)),
+            ]),
         )?;
 
         child.command(WRITE_SHARED)?;
         lab.step(
             "shared-child-wrote",
-            observation(
-                both(&shared)?,
-                vec![(PARENT_READS, text(shared.read_byte(0)))],
-            ),
+            Observation::of(both(&shared)?)
+                .with([(PARENT_READS, OutcomeValue::letter(shared.read_byte(0)))]),
         )?;
 
         child.command(WRITE_HUGE)?;
-        let mut subjects = both(&huge)?;
-        for subject in &mut subjects {
-            subject.write_addr = Some(huge.addr());
-            subject.after_fault = Some(huge_after_fault.clone());
-        }
+        let subjects: Vec<Subject> = both(&huge)?
+            .into_iter()
+            .map(|subject| Subject {
+                after_fault: Some(huge_after_fault.clone()),
+                ..subject.writing_at(huge.addr())
+            })
+            .collect();
         child.finish()?;
-        lab.step("thp-child-wrote", observation(subjects, vec![]))
+        lab.step("thp-child-wrote", Observation::of(subjects))
     }
 }
 
@@ -168,33 +158,8 @@ fn huge_page_mapping(lab: &Lab<'_>) -> Result<Mapping, ExperimentError> {
         MapFlags::MAP_PRIVATE,
     )?;
     if lab.probe.thp.is_some() {
-        let ptr = NonNull::new(mapping.as_ptr().cast()).expect("mapped");
-        // SAFETY: advice on our own mapping; it changes no contents.
-        unsafe { madvise(ptr, size, MmapAdvise::MADV_HUGEPAGE) }.map_err(|errno| {
-            ExperimentError::Sys {
-                what: "madvise(MADV_HUGEPAGE)".into(),
-                errno,
-            }
-        })?;
+        mapping.advise(MmapAdvise::MADV_HUGEPAGE)?;
     }
     mapping.write_byte(0, PARENT_VALUE);
     Ok(mapping)
-}
-
-fn view(name: &'static str, pid: Pid, mapping: &Mapping) -> Result<Subject, ExperimentError> {
-    let proc = if pid == getpid() {
-        Proc::SelfProcess
-    } else {
-        Proc::Pid(pid.as_raw())
-    };
-    let record: SmapsRecord = mapping.smaps(proc)?;
-    Ok(Subject::plain(name, pid, record))
-}
-
-fn observation(subjects: Vec<Subject>, outcomes: Vec<(&'static str, String)>) -> Observation {
-    Observation { subjects, outcomes }
-}
-
-fn text(byte: u8) -> String {
-    char::from(byte).to_string()
 }

@@ -3,8 +3,10 @@
 //! aligned to it, before and after one byte, so that the huge-page case shows on every page
 //! size (16 MiB holds no 32 MiB huge page of 16 kB pages).
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
-use crate::kernel::procfs::Proc;
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
 use crate::memory::{Mapping, MappingError};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
@@ -20,27 +22,28 @@ const WRITE_OFFSET: usize = 16;
 const WRITTEN_VALUE: u8 = b'a';
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "mapped",
-        title: "after mmap, before any access",
-    },
-    Step {
-        id: "one-byte-written",
-        title: "after writing one byte into the first page",
-    },
-    Step {
-        id: "untouched-page-read",
-        title: "after reading one byte of the last page, which nothing has touched",
-    },
-    Step {
-        id: "huge-page-mapped",
-        title: "after mmap of exactly one huge page, aligned to its size",
-    },
-    Step {
-        id: "huge-page-byte-written",
-        title: "after writing one byte into that mapping",
-    },
+    Step::new("mapped", "after mmap, before any access"),
+    Step::new(
+        "one-byte-written",
+        "after writing one byte into the first page",
+    ),
+    Step::new(
+        "untouched-page-read",
+        "after reading one byte of the last page, which nothing has touched",
+    ),
+    Step::new(
+        "huge-page-mapped",
+        "after mmap of exactly one huge page, aligned to its size",
+    ),
+    Step::new(
+        "huge-page-byte-written",
+        "after writing one byte into that mapping",
+    ),
 ];
+
+const MAPPING: SubjectName = SubjectName("mapping");
+const ALIGNED: SubjectName = SubjectName("aligned-mapping");
+const BYTE_READ: OutcomeKey = OutcomeKey::count("byte read");
 
 impl Experiment for MmapAnon {
     fn id(&self) -> &'static str {
@@ -50,8 +53,8 @@ impl Experiment for MmapAnon {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["mapping", "aligned-mapping"],
-            outcomes: &["byte read"],
+            subjects: &[MAPPING, ALIGNED],
+            outcomes: &[BYTE_READ],
         }
     }
 
@@ -64,93 +67,58 @@ impl Experiment for MmapAnon {
         let page = lab.probe.page_size.as_usize();
         let read_offset = mapping.len() - page;
         let view = |mapping: &Mapping| -> Result<Subject, ExperimentError> {
-            Ok(Subject {
-                name: "mapping",
-                pid: getpid(),
-                record: mapping.smaps(Proc::SelfProcess)?,
-                write_addr: Some(mapping.addr() + WRITE_OFFSET),
-                read_addr: Some(mapping.addr() + read_offset),
-                after_fault: None,
-            })
+            let mut subject =
+                Subject::of(MAPPING, getpid(), mapping)?.writing_at(mapping.addr() + WRITE_OFFSET);
+            subject.read_addr = Some(mapping.addr() + read_offset);
+            Ok(subject)
         };
-        lab.step(
-            "mapped",
-            Observation {
-                subjects: vec![view(&mapping)?],
-                outcomes: vec![],
-            },
-        )?;
+        lab.step("mapped", Observation::of([view(&mapping)?]))?;
         mapping.write_byte(WRITE_OFFSET, WRITTEN_VALUE);
-        lab.step(
-            "one-byte-written",
-            Observation {
-                subjects: vec![view(&mapping)?],
-                outcomes: vec![],
-            },
-        )?;
+        lab.step("one-byte-written", Observation::of([view(&mapping)?]))?;
         let read = mapping.read_byte(read_offset);
         lab.step(
             "untouched-page-read",
-            Observation {
-                subjects: vec![view(&mapping)?],
-                outcomes: vec![("byte read", read.to_string())],
-            },
+            Observation::of([view(&mapping)?]).with([(BYTE_READ, OutcomeValue::count(read))]),
         )?;
         drop(mapping);
-
-        // One huge page, placed at a multiple of its size. Without THP there is no huge page
-        // size: one page stands in, and the claims in huge pages skip with that reason.
-        let huge_page = lab
-            .probe
-            .thp
-            .as_ref()
-            .map_or(lab.probe.page_size, |t| t.pmd_size);
-        let huge = huge_page.as_usize();
-        let placed = Mapping::anonymous_aligned(
-            NonZeroUsize::new(huge).expect("a huge page is not empty"),
-            huge,
-            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-            MapFlags::MAP_PRIVATE,
-        );
-        let aligned = match placed {
-            // 512 MiB with 64 kB pages: more than a small machine's commit limit may allow.
-            Err(MappingError::Mmap {
-                errno: Errno::ENOMEM,
-                ..
-            }) => {
-                let why = format!(
-                    "mmap() of one huge page ({}) failed with ENOMEM: the commit limit (vm.overcommit_memory={}) or the address space leaves no room for it",
-                    huge_page,
-                    lab.probe.overcommit.number()
-                );
-                lab.impossible("huge-page-mapped", why.clone())?;
-                return lab.impossible("huge-page-byte-written", why);
-            }
-            placed => placed?,
-        };
-        let view = |mapping: &Mapping| -> Result<Subject, ExperimentError> {
-            let mut subject = Subject::plain(
-                "aligned-mapping",
-                getpid(),
-                mapping.smaps(Proc::SelfProcess)?,
-            );
-            subject.write_addr = Some(mapping.addr() + WRITE_OFFSET);
-            Ok(subject)
-        };
-        lab.step(
-            "huge-page-mapped",
-            Observation {
-                subjects: vec![view(&aligned)?],
-                outcomes: vec![],
-            },
-        )?;
-        aligned.write_byte(WRITE_OFFSET, WRITTEN_VALUE);
-        lab.step(
-            "huge-page-byte-written",
-            Observation {
-                subjects: vec![view(&aligned)?],
-                outcomes: vec![],
-            },
-        )
+        one_huge_page(lab)
     }
+}
+
+/// One huge page, placed at a multiple of its size. Without THP there is no huge page size:
+/// one page stands in, and the claims in huge pages skip with that reason.
+fn one_huge_page(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+    let huge_page = lab
+        .probe
+        .thp
+        .as_ref()
+        .map_or(lab.probe.page_size, |t| t.pmd_size);
+    let huge = huge_page.as_usize();
+    let placed = Mapping::anonymous_aligned(
+        NonZeroUsize::new(huge).expect("a huge page is not empty"),
+        huge,
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+        MapFlags::MAP_PRIVATE,
+    );
+    let aligned = match placed {
+        // 512 MiB with 64 kB pages: more than a small machine's commit limit may allow.
+        Err(MappingError::Mmap {
+            errno: Errno::ENOMEM,
+            ..
+        }) => {
+            let why = format!(
+                "mmap() of one huge page ({huge_page}) failed with ENOMEM: the commit limit (vm.overcommit_memory={}) or the address space leaves no room for it",
+                lab.probe.overcommit.number()
+            );
+            lab.impossible("huge-page-mapped", why.clone())?;
+            return lab.impossible("huge-page-byte-written", why);
+        }
+        placed => placed?,
+    };
+    let view = |mapping: &Mapping| -> Result<Subject, ExperimentError> {
+        Ok(Subject::of(ALIGNED, getpid(), mapping)?.writing_at(mapping.addr() + WRITE_OFFSET))
+    };
+    lab.step("huge-page-mapped", Observation::of([view(&aligned)?]))?;
+    aligned.write_byte(WRITE_OFFSET, WRITTEN_VALUE);
+    lab.step("huge-page-byte-written", Observation::of([view(&aligned)?]))
 }

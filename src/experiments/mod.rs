@@ -10,6 +10,7 @@ pub mod mmap_anon;
 pub mod pages;
 pub mod realtime;
 pub mod shared_file_mapping;
+pub mod support;
 pub mod thp;
 
 /// Every experiment; a new lesson adds one line here.

@@ -1,11 +1,14 @@
 //! Lesson `pages`: the page size, lengths and addresses in whole pages, one address with
 //! different contents in parent and child, and the process's own list of mappings.
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{Pathname, SmapsRecord};
+use crate::memory::child::reply;
 use crate::memory::{Child, Mapping};
-use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
@@ -14,23 +17,29 @@ use std::ptr::NonNull;
 pub struct Pages;
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "one-byte-mapped",
-        title: "after mapping a single byte",
-    },
-    Step {
-        id: "unaligned-addresses",
-        title: "after asking for mappings at addresses that are not page-aligned",
-    },
-    Step {
-        id: "child-wrote",
-        title: "after the child wrote at the address where the parent wrote",
-    },
-    Step {
-        id: "listed",
-        title: "reading the process's /proc/PID/maps",
-    },
+    Step::new("one-byte-mapped", "after mapping a single byte"),
+    Step::new(
+        "unaligned-addresses",
+        "after asking for mappings at addresses that are not page-aligned",
+    ),
+    Step::new(
+        "child-wrote",
+        "after the child wrote at the address where the parent wrote",
+    ),
+    Step::new("listed", "reading the process's /proc/PID/maps"),
 ];
+
+const MAPPING: SubjectName = SubjectName("mapping");
+const PROGRAM: SubjectName = SubjectName("program");
+const HEAP: SubjectName = SubjectName("heap");
+const STACK: SubjectName = SubjectName("stack");
+const VDSO: SubjectName = SubjectName("vdso");
+
+const FIXED_UNALIGNED: OutcomeKey = OutcomeKey::call("mmap MAP_FIXED at an unaligned address");
+const MUNMAP_UNALIGNED: OutcomeKey = OutcomeKey::call("munmap at an unaligned address");
+const HINT_UNALIGNED: OutcomeKey = OutcomeKey::text("mmap with an unaligned hint");
+const PARENT_READS: OutcomeKey = OutcomeKey::text("parent reads");
+const CHILD_READS: OutcomeKey = OutcomeKey::text("child reads");
 
 const PARENT_VALUE: u8 = b'p';
 const CHILD_VALUE: u8 = b'c';
@@ -48,13 +57,13 @@ impl Experiment for Pages {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["mapping", "program", "heap", "stack", "vdso"],
+            subjects: &[MAPPING, PROGRAM, HEAP, STACK, VDSO],
             outcomes: &[
-                "mmap MAP_FIXED at an unaligned address",
-                "munmap at an unaligned address",
-                "mmap with an unaligned hint",
-                "parent reads",
-                "child reads",
+                FIXED_UNALIGNED,
+                MUNMAP_UNALIGNED,
+                HINT_UNALIGNED,
+                PARENT_READS,
+                CHILD_READS,
             ],
         }
     }
@@ -63,14 +72,13 @@ impl Experiment for Pages {
         let one_byte = NonZeroUsize::MIN;
         let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
         let mapping = Mapping::anonymous_isolated(one_byte, rw, MapFlags::MAP_PRIVATE)?;
-        lab.step("one-byte-mapped", observe_mapping(&mapping)?)?;
-
+        lab.step(
+            "one-byte-mapped",
+            Observation::of([Subject::of(MAPPING, getpid(), &mapping)?]),
+        )?;
         lab.step(
             "unaligned-addresses",
-            Observation {
-                subjects: vec![],
-                outcomes: unaligned_addresses(lab.probe.page_size.as_usize())?,
-            },
+            Observation::outcomes(unaligned_addresses(lab.probe.page_size.as_usize())?),
         )?;
 
         mapping.write_byte(0, PARENT_VALUE);
@@ -85,7 +93,7 @@ impl Experiment for Pages {
                         0
                     }
                     READ => byte.read_volatile(),
-                    _ => u8::MAX,
+                    _ => reply::UNKNOWN,
                 }
             }
         })?;
@@ -95,38 +103,21 @@ impl Experiment for Pages {
         child.finish()?;
         lab.step(
             "child-wrote",
-            Observation {
-                subjects: vec![],
-                outcomes: vec![
-                    ("parent reads", char::from(parent_reads).to_string()),
-                    ("child reads", char::from(child_reads).to_string()),
-                ],
-            },
+            Observation::outcomes([
+                (PARENT_READS, OutcomeValue::letter(parent_reads)),
+                (CHILD_READS, OutcomeValue::letter(child_reads)),
+            ]),
         )?;
 
         lab.step("listed", listed(&mapping)?)
     }
 }
 
-fn observe_mapping(mapping: &Mapping) -> Result<Observation, ExperimentError> {
-    Ok(Observation {
-        subjects: vec![Subject::plain(
-            "mapping",
-            getpid(),
-            mapping.smaps(Proc::SelfProcess)?,
-        )],
-        outcomes: vec![],
-    })
-}
-
 /// Tries MAP_FIXED, munmap and a hint at a misaligned address inside a page-sized
 /// reservation of our own, so nothing but our reservation could ever be touched.
-fn unaligned_addresses(page: usize) -> Result<Vec<(&'static str, String)>, ExperimentError> {
+fn unaligned_addresses(page: usize) -> Result<Vec<(OutcomeKey, OutcomeValue)>, ExperimentError> {
     let page_len = NonZeroUsize::new(page).expect("page size is not 0");
-    let sys = |what: &str| {
-        let what = what.to_owned();
-        move |errno| ExperimentError::Sys { what, errno }
-    };
+    let sys = ExperimentError::sys;
     // SAFETY: a fresh anonymous reservation; nothing else refers to it.
     let reservation =
         unsafe { mmap_anonymous(None, page_len, ProtFlags::PROT_NONE, MapFlags::MAP_PRIVATE) }
@@ -163,37 +154,22 @@ fn unaligned_addresses(page: usize) -> Result<Vec<(&'static str, String)>, Exper
             // SAFETY: the mapping just made, unmapped once.
             unsafe { munmap(ptr, page) }.map_err(sys("unmapping the hinted mapping"))?;
             if aligned {
-                "page-aligned address".to_owned()
+                OutcomeValue::text("page-aligned address")
             } else {
-                format!("misaligned address {:p}", ptr.as_ptr())
+                OutcomeValue::text(format!("misaligned address {:p}", ptr.as_ptr()))
             }
         }
-        Err(errno) => errno_name(errno),
+        Err(errno) => OutcomeValue::text(format!("{errno:?}")),
     };
     if let Ok(ptr) = fixed {
         // SAFETY: the kernel accepted it after all; it lies in our reservation's place.
         let _ = unsafe { munmap(ptr, page) };
     }
     Ok(vec![
-        (
-            "mmap MAP_FIXED at an unaligned address",
-            result_word(fixed.map(|_| ())),
-        ),
-        ("munmap at an unaligned address", result_word(unmapped)),
-        ("mmap with an unaligned hint", hint),
+        (FIXED_UNALIGNED, fixed.map(|_| ()).into()),
+        (MUNMAP_UNALIGNED, unmapped.into()),
+        (HINT_UNALIGNED, hint),
     ])
-}
-
-/// `ok`, or the errno's name (`EINVAL`), as lessons write them.
-pub fn result_word(result: Result<(), Errno>) -> String {
-    match result {
-        Ok(()) => "ok".into(),
-        Err(errno) => errno_name(errno),
-    }
-}
-
-fn errno_name(errno: Errno) -> String {
-    format!("{errno:?}")
 }
 
 /// Finds the program, heap, stack and vDSO mappings, and ours, in /proc/self/smaps.
@@ -202,25 +178,21 @@ fn listed(mapping: &Mapping) -> Result<Observation, ExperimentError> {
     let code = listed as *const () as usize;
     let find = |test: &dyn Fn(&SmapsRecord) -> bool| records.iter().find(|r| test(r)).cloned();
     let pid = getpid();
-    let subject = |name: &'static str, record: SmapsRecord| Subject::plain(name, pid, record);
-    let wanted: [(&'static str, Option<SmapsRecord>); 5] = [
-        ("program", find(&|r| r.vma.contains(code))),
+    let subject = |name, record| Subject::plain(name, pid, record);
+    let wanted: [(SubjectName, Option<SmapsRecord>); 5] = [
+        (PROGRAM, find(&|r| r.vma.contains(code))),
         // The writable one: musl's allocator makes the first page of the brk area
         // inaccessible (a `---p` record also named [heap]); glibc's heap is one record.
         (
-            "heap",
+            HEAP,
             find(&|r| r.vma.pathname == Pathname::Heap && r.vma.perms.write),
         ),
-        ("stack", find(&|r| r.vma.pathname == Pathname::Stack)),
-        ("vdso", find(&|r| r.vma.pathname == Pathname::Vdso)),
+        (STACK, find(&|r| r.vma.pathname == Pathname::Stack)),
+        (VDSO, find(&|r| r.vma.pathname == Pathname::Vdso)),
         // Read on its own, so its bounds are checked against the mapping's.
-        ("mapping", Some(mapping.smaps(Proc::SelfProcess)?)),
+        (MAPPING, Some(mapping.smaps(Proc::SelfProcess)?)),
     ];
-    Ok(Observation {
-        subjects: wanted
-            .into_iter()
-            .filter_map(|(name, record)| record.map(|r| subject(name, r)))
-            .collect(),
-        outcomes: vec![],
-    })
+    Ok(Observation::of(wanted.into_iter().filter_map(
+        |(name, record)| record.map(|r| subject(name, r)),
+    )))
 }

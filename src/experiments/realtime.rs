@@ -2,13 +2,15 @@
 //! MAP_POPULATE, RLIMIT_MEMLOCK with and without CAP_IPC_LOCK, and a thread's stack used
 //! fresh and prefaulted.
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
-use crate::experiments::pages::result_word;
-use crate::kernel::procfs::Proc;
-use crate::memory::{Child, Mapping};
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
+use crate::memory::child::reply;
+use crate::memory::counters::{minor_faults_during, resident_pages};
+use crate::memory::{Child, Mapping, MappingError};
 use nix::errno::Errno;
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mlock, munlock};
-use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, mlock, munlock};
 use nix::unistd::{Pid, getpid};
 use std::mem::MaybeUninit;
 use std::num::NonZeroUsize;
@@ -28,55 +30,49 @@ const STACK_DEPTH: usize = 256 * 1024;
 const STACK_LEN: usize = 4 * STACK_DEPTH;
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "locked",
-        title: "after mlock() of 16 pages nobody had touched",
-    },
-    Step {
-        id: "unlocked",
-        title: "after munlock() of the same 16 pages",
-    },
-    Step {
-        id: "mlockall",
-        title: "in a child, after mlockall(MCL_CURRENT | MCL_FUTURE) and then one more mmap()",
-    },
-    Step {
-        id: "munlockall",
-        title: "in the same child, after munlockall()",
-    },
-    Step {
-        id: "populated",
-        title: "after mmap() of 16 pages with MAP_POPULATE",
-    },
-    Step {
-        id: "limit-lowered",
-        title: "in a child that lowered its own RLIMIT_MEMLOCK to 4 pages",
-    },
-    Step {
-        id: "capability-dropped",
-        title: "in the same child, after it dropped CAP_IPC_LOCK from its effective set",
-    },
-    Step {
-        id: "fresh-stack",
-        title: "after a new thread reached 256 kB deep into its untouched stack",
-    },
-    Step {
-        id: "prefaulted-stack",
-        title: "after a thread that had reached 256 kB deep once did it again",
-    },
+    Step::new("locked", "after mlock() of 16 pages nobody had touched"),
+    Step::new("unlocked", "after munlock() of the same 16 pages"),
+    Step::new(
+        "mlockall",
+        "in a child, after mlockall(MCL_CURRENT | MCL_FUTURE) and then one more mmap()",
+    ),
+    Step::new("munlockall", "in the same child, after munlockall()"),
+    Step::new("populated", "after mmap() of 16 pages with MAP_POPULATE"),
+    Step::new(
+        "limit-lowered",
+        "in a child that lowered its own RLIMIT_MEMLOCK to 4 pages",
+    ),
+    Step::new(
+        "capability-dropped",
+        "in the same child, after it dropped CAP_IPC_LOCK from its effective set",
+    ),
+    Step::new(
+        "fresh-stack",
+        "after a new thread reached 256 kB deep into its untouched stack",
+    ),
+    Step::new(
+        "prefaulted-stack",
+        "after a thread that had reached 256 kB deep once did it again",
+    ),
 ];
 
-const FAULTS_WRITING: &str = "minor faults writing every page";
-const DONTNEED_LOCKED: &str = "madvise(MADV_DONTNEED) on the locked pages";
-const MLOCKALL: &str = "mlockall(MCL_CURRENT | MCL_FUTURE)";
-const LOCK_LIMIT: &str = "mlock of as much as the limit";
-const LOCK_TWICE: &str = "mlock of twice the limit";
-const DROP_CAPABILITY: &str = "dropping CAP_IPC_LOCK";
-const CAPABILITY_HELD: &str = "CAP_IPC_LOCK in the effective set";
-const LOCK_ZERO: &str = "mlock with a limit of 0";
-const STACK_FAULTS: &str = "minor faults";
-const STACK_RESIDENT: &str = "stack pages made resident";
-const FAULTS_PER_PAGE: &str = "minor faults per stack page made resident";
+const LOCKED: SubjectName = SubjectName("locked");
+const EXISTING: SubjectName = SubjectName("existing");
+const NEW: SubjectName = SubjectName("new");
+const POPULATED: SubjectName = SubjectName("populated");
+const WITHIN_LIMIT: SubjectName = SubjectName("within-limit");
+
+const FAULTS_WRITING: OutcomeKey = OutcomeKey::count("minor faults writing every page");
+const DONTNEED_LOCKED: OutcomeKey = OutcomeKey::call("madvise(MADV_DONTNEED) on the locked pages");
+const MLOCKALL: OutcomeKey = OutcomeKey::call("mlockall(MCL_CURRENT | MCL_FUTURE)");
+const LOCK_LIMIT: OutcomeKey = OutcomeKey::call("mlock of as much as the limit");
+const LOCK_TWICE: OutcomeKey = OutcomeKey::call("mlock of twice the limit");
+const DROP_CAPABILITY: OutcomeKey = OutcomeKey::call("dropping CAP_IPC_LOCK");
+const CAPABILITY_HELD: OutcomeKey = OutcomeKey::text("CAP_IPC_LOCK in the effective set");
+const LOCK_ZERO: OutcomeKey = OutcomeKey::call("mlock with a limit of 0");
+const STACK_FAULTS: OutcomeKey = OutcomeKey::count("minor faults");
+const STACK_RESIDENT: OutcomeKey = OutcomeKey::count("stack pages made resident");
+const FAULTS_PER_PAGE: OutcomeKey = OutcomeKey::ratio("minor faults per stack page made resident");
 
 /// The mlockall child's commands; each answers 0 or the errno of its call.
 const MLOCKALL_CMD: u8 = 1;
@@ -89,8 +85,9 @@ const LOWER_LIMIT: u8 = 1;
 const LOCK_WITHIN: u8 = 2;
 const LOCK_BEYOND: u8 = 3;
 const DROP_CAP: u8 = 4;
-/// Answers 1 if CAP_IPC_LOCK is in the effective set, 0 if not, u8::MAX if capget failed.
+/// Answers 1 if CAP_IPC_LOCK is in the effective set, 0 if not, CAPGET_FAILED otherwise.
 const CAP_QUERY: u8 = 5;
+const CAPGET_FAILED: u8 = 2;
 const ZERO_LIMIT_LOCK: u8 = 6;
 
 /// include/uapi/linux/capability.h: version 3 takes two 32-bit data words per set.
@@ -105,7 +102,7 @@ impl Experiment for Realtime {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["locked", "existing", "new", "populated", "within-limit"],
+            subjects: &[LOCKED, EXISTING, NEW, POPULATED, WITHIN_LIMIT],
             outcomes: &[
                 FAULTS_WRITING,
                 DONTNEED_LOCKED,
@@ -124,17 +121,16 @@ impl Experiment for Realtime {
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
-        let has_thp = lab.probe.thp.is_some();
-        locked(lab, page, has_thp)?;
-        mlockall_in_child(lab, page, has_thp)?;
+        locked(lab, page)?;
+        mlockall_in_child(lab, page)?;
         populated(lab, page)?;
-        memlock_limit(lab, page, has_thp)?;
-        stack(lab, page, has_thp)
+        memlock_limit(lab, page)?;
+        stack(lab, page)
     }
 }
 
 /// mlock in this process: only its own range is locked, and unlocked before the step ends.
-fn locked(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
+fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     if let Some(why) = lab
         .probe
         .memlock
@@ -144,28 +140,33 @@ fn locked(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), Experimen
         lab.impossible("locked", why.clone())?;
         return lab.impossible("unlocked", why);
     }
-    let mapping = base_page_mapping(PAGES * page, MapFlags::MAP_PRIVATE, has_thp)?;
-    let ptr = start(&mapping);
+    let mapping = pages(PAGES, page, MapFlags::empty())?;
+    let (ptr, len) = (start(&mapping), mapping.mapped_len());
     // SAFETY: locking our own mapping changes no contents.
-    unsafe { mlock(ptr, mapping.mapped_len()) }.map_err(sys("mlock of our own 16 pages"))?;
+    unsafe { mlock(ptr, len) }.map_err(ExperimentError::sys("mlock of our own 16 pages"))?;
     // Taken before anything touches the pages: mlock alone made them resident.
-    let record = mapping.smaps(Proc::SelfProcess)?;
-    // SAFETY: MADV_DONTNEED would only zero our own pages; on a locked range it must refuse.
-    let dontneed = unsafe { madvise(ptr, mapping.mapped_len(), MmapAdvise::MADV_DONTNEED) };
-    let faults = count_minor_faults(|| write_every_page(&mapping, page))?;
+    let record = Subject::of(LOCKED, getpid(), &mapping)?;
+    // MADV_DONTNEED would only zero our own pages; on a locked range it must refuse.
+    let dontneed = match mapping.advise(MmapAdvise::MADV_DONTNEED) {
+        Ok(()) => Ok(()),
+        Err(MappingError::Madvise { errno, .. }) => Err(errno),
+        Err(e) => return Err(e.into()),
+    };
+    let faults = minor_faults_during(|| mapping.write_every_page(1))
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "locked",
-        Observation {
-            subjects: vec![Subject::plain("locked", getpid(), record)],
-            outcomes: vec![
-                (FAULTS_WRITING, faults.to_string()),
-                (DONTNEED_LOCKED, result_word(dontneed)),
-            ],
-        },
+        Observation::of([record]).with([
+            (FAULTS_WRITING, OutcomeValue::count(faults)),
+            (DONTNEED_LOCKED, dontneed.into()),
+        ]),
     )?;
     // SAFETY: as for mlock.
-    unsafe { munlock(ptr, mapping.mapped_len()) }.map_err(sys("munlock of our own 16 pages"))?;
-    lab.step("unlocked", one(view("locked", getpid(), &mapping)?))
+    unsafe { munlock(ptr, len) }.map_err(ExperimentError::sys("munlock of our own 16 pages"))?;
+    lab.step(
+        "unlocked",
+        Observation::of([Subject::of(LOCKED, getpid(), &mapping)?]),
+    )
 }
 
 /// mlockall locks the whole process, and the test harness runs tests as threads of one
@@ -174,68 +175,61 @@ fn locked(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), Experimen
 /// copies: a few megabytes for a test process. Where every experiment shares one process
 /// (`pagelab check`, tests/all_lessons.rs) they run one after the other, so no other
 /// lesson's large mapping (lazy-allocation maps a quarter of RAM) is alive at this point.
-fn mlockall_in_child(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
-    let private = MapFlags::MAP_PRIVATE;
-    let existing = base_page_mapping(PAGES * page, private, has_thp)?;
+fn mlockall_in_child(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    let existing = pages(PAGES, page, MapFlags::empty())?;
     // The child maps its new range exactly here (MAP_FIXED over its copy), between this
     // mapping's guard pages: the parent then knows where to look, and the child, which may
     // not allocate or print, need not report an address.
-    let slot = base_page_mapping(PAGES * page, private, has_thp)?;
+    let slot = pages(PAGES, page, MapFlags::empty())?;
     let (new_addr, new_len) = (slot.addr(), slot.mapped_len());
-    let mut child = Child::spawn(move |command| {
-        // SAFETY: plain system calls; MAP_FIXED replaces only the child's copy of `slot`.
-        unsafe {
-            match command {
-                MLOCKALL_CMD => status(libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE)),
-                MAP_NEW => {
-                    let placed = libc::mmap(
-                        new_addr as *mut libc::c_void,
-                        new_len,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-                        -1,
-                        0,
-                    );
-                    if placed == libc::MAP_FAILED {
-                        errno_byte()
-                    } else {
-                        0
-                    }
-                }
-                MUNLOCKALL => status(libc::munlockall()),
-                _ => u8::MAX,
+    let mut child = Child::spawn(move |command| match command {
+        // SAFETY: a plain system call.
+        MLOCKALL_CMD => {
+            reply::status(unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) })
+        }
+        MAP_NEW => {
+            // SAFETY: MAP_FIXED replaces only the child's copy of `slot`.
+            let placed = unsafe {
+                libc::mmap(
+                    new_addr as *mut libc::c_void,
+                    new_len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if placed == libc::MAP_FAILED {
+                reply::errno()
+            } else {
+                0
             }
         }
+        // SAFETY: a plain system call.
+        MUNLOCKALL => reply::status(unsafe { libc::munlockall() }),
+        _ => reply::UNKNOWN,
     })?;
     let pid = child.pid();
-    let locked_all = child.ask(MLOCKALL_CMD)?;
-    expect_ok(
-        child.ask(MAP_NEW)?,
+    let locked_all = child.call(MLOCKALL_CMD)?;
+    child.call(MAP_NEW)?.map_err(ExperimentError::sys(
         "mmap(MAP_FIXED) of a new range in the child, after mlockall",
-    )?;
+    ))?;
     let both = |child_pid: Pid| -> Result<Vec<Subject>, ExperimentError> {
         Ok(vec![
-            view("existing", child_pid, &existing)?,
-            view("new", child_pid, &slot)?,
+            Subject::of(EXISTING, child_pid, &existing)?,
+            Subject::of(NEW, child_pid, &slot)?,
         ])
     };
     lab.step(
         "mlockall",
-        Observation {
-            subjects: both(pid)?,
-            outcomes: vec![(MLOCKALL, answer_word(locked_all))],
-        },
+        Observation::of(both(pid)?).with([(MLOCKALL, locked_all.into())]),
     )?;
-    expect_ok(child.ask(MUNLOCKALL)?, "munlockall in the child")?;
+    child
+        .call(MUNLOCKALL)?
+        .map_err(ExperimentError::sys("munlockall in the child"))?;
     let subjects = both(pid)?;
     child.finish()?;
-    lab.step(
-        "munlockall",
-        Observation {
-            subjects,
-            outcomes: vec![],
-        },
-    )
+    lab.step("munlockall", Observation::of(subjects))
 }
 
 fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
@@ -246,20 +240,18 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
         MapFlags::MAP_PRIVATE | MapFlags::MAP_POPULATE,
     )?;
-    let record = mapping.smaps(Proc::SelfProcess)?;
-    let faults = count_minor_faults(|| write_every_page(&mapping, page))?;
+    let record = Subject::of(POPULATED, getpid(), &mapping)?;
+    let faults = minor_faults_during(|| mapping.write_every_page(1))
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "populated",
-        Observation {
-            subjects: vec![Subject::plain("populated", getpid(), record)],
-            outcomes: vec![(FAULTS_WRITING, faults.to_string())],
-        },
+        Observation::of([record]).with([(FAULTS_WRITING, OutcomeValue::count(faults))]),
     )
 }
 
 /// RLIMIT_MEMLOCK is per process and the capability per thread: a child lowers its own
 /// limit and drops CAP_IPC_LOCK, so this process keeps both.
-fn memlock_limit(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
+fn memlock_limit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let limit = LIMIT_PAGES * page;
     if let Some(why) = lab
         .probe
@@ -270,88 +262,80 @@ fn memlock_limit(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), Ex
         lab.impossible("limit-lowered", why.clone())?;
         return lab.impossible("capability-dropped", why);
     }
-    let within = base_page_mapping(limit, MapFlags::MAP_PRIVATE, has_thp)?;
-    let beyond = base_page_mapping(2 * limit, MapFlags::MAP_PRIVATE, has_thp)?;
+    let within = pages(LIMIT_PAGES, page, MapFlags::empty())?;
+    let beyond = pages(2 * LIMIT_PAGES, page, MapFlags::empty())?;
     let (within_addr, beyond_addr) = (within.addr(), beyond.addr());
     let mut child = Child::spawn(move |command| {
-        // SAFETY: plain system calls on the child's copies of the two mappings and on
-        // structures on its stack.
-        unsafe {
-            let lock = |addr: usize, len: usize| {
-                // Each attempt stands alone: what an earlier one locked must not count.
-                libc::munlockall();
-                status(libc::mlock(addr as *const libc::c_void, len))
-            };
-            match command {
-                LOWER_LIMIT => set_memlock_soft_limit(limit as libc::rlim_t),
-                LOCK_WITHIN => lock(within_addr, limit),
-                LOCK_BEYOND => lock(beyond_addr, 2 * limit),
-                DROP_CAP => drop_cap_ipc_lock(),
-                CAP_QUERY => match effective_capabilities() {
-                    Some(effective) => u8::from(effective & (1 << CAP_IPC_LOCK) != 0),
-                    None => u8::MAX,
-                },
-                ZERO_LIMIT_LOCK => match set_memlock_soft_limit(0) {
-                    0 => lock(within_addr, page),
-                    failed => failed,
-                },
-                _ => u8::MAX,
-            }
+        let lock = |addr: usize, len: usize| {
+            // SAFETY (both): plain system calls on the child's copies of our mappings. Each
+            // attempt stands alone: what an earlier one locked must not count.
+            unsafe { libc::munlockall() };
+            reply::status(unsafe { libc::mlock(addr as *const libc::c_void, len) })
+        };
+        match command {
+            LOWER_LIMIT => set_memlock_soft_limit(limit as libc::rlim_t),
+            LOCK_WITHIN => lock(within_addr, limit),
+            LOCK_BEYOND => lock(beyond_addr, 2 * limit),
+            DROP_CAP => drop_cap_ipc_lock(),
+            CAP_QUERY => match effective_capabilities() {
+                Some(effective) => u8::from(effective & (1 << CAP_IPC_LOCK) != 0),
+                None => CAPGET_FAILED,
+            },
+            ZERO_LIMIT_LOCK => match set_memlock_soft_limit(0) {
+                0 => lock(within_addr, page),
+                failed => failed,
+            },
+            _ => reply::UNKNOWN,
         }
     })?;
     let pid = child.pid();
-    expect_ok(
-        child.ask(LOWER_LIMIT)?,
+    child.call(LOWER_LIMIT)?.map_err(ExperimentError::sys(
         "setrlimit(RLIMIT_MEMLOCK) in the child",
-    )?;
-    let within_word = answer_word(child.ask(LOCK_WITHIN)?);
-    let within_view = view("within-limit", pid, &within)?;
-    let beyond_word = answer_word(child.ask(LOCK_BEYOND)?);
+    ))?;
+    let within_locked = child.call(LOCK_WITHIN)?;
+    let within_view = Subject::of(WITHIN_LIMIT, pid, &within)?;
+    let beyond_locked = child.call(LOCK_BEYOND)?;
     lab.step(
         "limit-lowered",
-        Observation {
-            subjects: vec![within_view],
-            outcomes: vec![(LOCK_LIMIT, within_word), (LOCK_TWICE, beyond_word)],
-        },
+        Observation::of([within_view]).with([
+            (LOCK_LIMIT, within_locked.into()),
+            (LOCK_TWICE, beyond_locked.into()),
+        ]),
     )?;
 
-    let dropped = answer_word(child.ask(DROP_CAP)?);
+    let dropped = child.call(DROP_CAP)?;
     let held = match child.ask(CAP_QUERY)? {
-        0 => "no".to_owned(),
-        1 => "yes".to_owned(),
-        _ => "unknown: capget failed".to_owned(),
+        0 => "no",
+        1 => "yes",
+        _ => "unknown: capget failed",
     };
-    let beyond_word = answer_word(child.ask(LOCK_BEYOND)?);
-    let zero_word = answer_word(child.ask(ZERO_LIMIT_LOCK)?);
+    let beyond_locked = child.call(LOCK_BEYOND)?;
+    let zero_locked = child.call(ZERO_LIMIT_LOCK)?;
     child.finish()?;
     lab.step(
         "capability-dropped",
-        Observation {
-            subjects: vec![],
-            outcomes: vec![
-                (DROP_CAPABILITY, dropped),
-                (CAPABILITY_HELD, held),
-                (LOCK_TWICE, beyond_word),
-                (LOCK_ZERO, zero_word),
-            ],
-        },
+        Observation::outcomes([
+            (DROP_CAPABILITY, dropped.into()),
+            (CAPABILITY_HELD, OutcomeValue::text(held)),
+            (LOCK_TWICE, beyond_locked.into()),
+            (LOCK_ZERO, zero_locked.into()),
+        ]),
     )
 }
 
-/// # Safety
-/// A plain system call; async-signal-safe.
-unsafe fn set_memlock_soft_limit(soft: libc::rlim_t) -> u8 {
+/// Sets the soft RLIMIT_MEMLOCK, keeping the hard one: plain system calls, async-signal-safe.
+fn set_memlock_soft_limit(soft: libc::rlim_t) -> u8 {
     let mut limits = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: the structure is ours, on the stack.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limits) } != 0 {
-        return errno_byte();
+        return reply::errno();
     }
     limits.rlim_cur = soft;
     // SAFETY: as above.
-    status(unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limits) })
+    reply::status(unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limits) })
 }
 
 #[repr(C)]
@@ -384,7 +368,7 @@ fn capabilities() -> Result<(CapHeader, [CapData; 2]), u8> {
     if rc == 0 {
         Ok((header, data))
     } else {
-        Err(errno_byte())
+        Err(reply::errno())
     }
 }
 
@@ -401,7 +385,7 @@ fn drop_cap_ipc_lock() -> u8 {
             data[0].effective &= !(1 << CAP_IPC_LOCK);
             // SAFETY: as in `capabilities`.
             let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
-            if rc == 0 { 0 } else { errno_byte() }
+            if rc == 0 { 0 } else { reply::errno() }
         }
         Err(errno) => errno,
     }
@@ -423,65 +407,43 @@ struct StackRun {
 /// Each run gets a stack mapping of its own, new and untouched. A thread from
 /// `std::thread` would not do: glibc caches the stacks of finished threads and hands them
 /// to new ones, so a "new" stack may already be resident.
-fn stack(lab: &mut Lab<'_>, page: usize, has_thp: bool) -> Result<(), ExperimentError> {
-    let fresh = run_on_own_stack(page, false, has_thp)?;
-    let faults = fresh
-        .faults
-        .map_err(sys("getrusage(RUSAGE_THREAD) in the stack thread"))?;
-    let resident = fresh
-        .made_resident
-        .map_err(sys("mincore of the stack in the stack thread"))?;
+fn stack(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    let (faults, resident) = run_on_own_stack(page, false)?.counts()?;
     lab.step(
         "fresh-stack",
-        Observation {
-            subjects: vec![],
-            outcomes: vec![
-                (STACK_FAULTS, faults.to_string()),
-                (STACK_RESIDENT, resident.to_string()),
-                (FAULTS_PER_PAGE, ratio(faults, resident)),
-            ],
-        },
+        Observation::outcomes([
+            (STACK_FAULTS, OutcomeValue::count(faults)),
+            (STACK_RESIDENT, OutcomeValue::count(resident)),
+            (FAULTS_PER_PAGE, OutcomeValue::Ratio(faults, resident)),
+        ]),
     )?;
-    let prefaulted = run_on_own_stack(page, true, has_thp)?;
-    let faults = prefaulted
-        .faults
-        .map_err(sys("getrusage(RUSAGE_THREAD) in the stack thread"))?;
-    let resident = prefaulted
-        .made_resident
-        .map_err(sys("mincore of the stack in the stack thread"))?;
+    let (faults, resident) = run_on_own_stack(page, true)?.counts()?;
     lab.step(
         "prefaulted-stack",
-        Observation {
-            subjects: vec![],
-            outcomes: vec![
-                (STACK_FAULTS, faults.to_string()),
-                (STACK_RESIDENT, resident.to_string()),
-            ],
-        },
+        Observation::outcomes([
+            (STACK_FAULTS, OutcomeValue::count(faults)),
+            (STACK_RESIDENT, OutcomeValue::count(resident)),
+        ]),
     )
 }
 
-/// `faults / pages` as exact text: `1`, or `65/64` where they differ.
-fn ratio(faults: u64, pages: usize) -> String {
-    let pages = pages as u64;
-    match pages {
-        0 => format!("{faults} faults, no page made resident"),
-        _ if faults % pages == 0 => (faults / pages).to_string(),
-        _ => format!("{faults}/{pages}"),
+impl StackRun {
+    /// The faults the thread counted and the stack pages it saw made resident.
+    fn counts(&self) -> Result<(u64, u64), ExperimentError> {
+        let faults = self.faults.map_err(ExperimentError::sys(
+            "getrusage(RUSAGE_THREAD) in the stack thread",
+        ))?;
+        let resident = self.made_resident.map_err(ExperimentError::sys(
+            "mincore of the stack in the stack thread",
+        ))?;
+        Ok((faults, resident as u64))
     }
 }
 
-fn run_on_own_stack(
-    page: usize,
-    prefault: bool,
-    has_thp: bool,
-) -> Result<StackRun, ExperimentError> {
+fn run_on_own_stack(page: usize, prefault: bool) -> Result<StackRun, ExperimentError> {
     // Base pages, so that each page of stack is one fault however THP is configured.
-    let stack = base_page_mapping(
-        STACK_LEN,
-        MapFlags::MAP_PRIVATE | MapFlags::MAP_STACK,
-        has_thp,
-    )?;
+    let len = NonZeroUsize::new(STACK_LEN).expect("a stack is not empty");
+    let stack = Mapping::base_pages(len, MapFlags::MAP_STACK)?;
     let mut run = StackRun {
         page,
         prefault,
@@ -491,45 +453,56 @@ fn run_on_own_stack(
         faults: Err(Errno::UnknownErrno),
         made_resident: Err(Errno::UnknownErrno),
     };
-    let pthread = |what: &'static str| {
-        move |rc: libc::c_int| ExperimentError::Sys {
-            what: format!("{what} for a thread on a stack of our own"),
-            errno: Errno::from_raw(rc),
-        }
-    };
-    let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
-    // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed
-    // once; the stack mapping outlives the thread (joined below); `run` is only touched by
-    // the thread until it is joined.
-    unsafe {
-        check_rc(libc::pthread_attr_init(attr.as_mut_ptr()))
-            .map_err(pthread("pthread_attr_init"))?;
-        let created = check_rc(libc::pthread_attr_setstack(
-            attr.as_mut_ptr(),
-            stack.as_ptr().cast(),
-            stack.mapped_len(),
-        ))
-        .map_err(pthread("pthread_attr_setstack"))
-        .and_then(|()| {
-            // pthread_t is an integer in glibc and a pointer in musl: let pthread_create
-            // write it rather than spelling an initial value.
-            let mut thread = MaybeUninit::<libc::pthread_t>::uninit();
-            check_rc(libc::pthread_create(
-                thread.as_mut_ptr(),
-                attr.as_ptr(),
-                stack_thread,
-                (&raw mut run).cast(),
-            ))
-            .map_err(pthread("pthread_create"))
-            .map(|()| thread.assume_init())
-        });
-        libc::pthread_attr_destroy(attr.as_mut_ptr());
-        let thread = created?;
-        check_rc(libc::pthread_join(thread, std::ptr::null_mut()))
-            .map_err(pthread("pthread_join"))?;
-    }
+    run_thread_on(&stack, &mut run)?;
     drop(stack);
     Ok(run)
+}
+
+/// The error of a pthread call, which returns its errno rather than setting it.
+fn pthread(what: &'static str) -> impl Fn(libc::c_int) -> ExperimentError {
+    move |rc| ExperimentError::Sys {
+        what: format!("{what} for a thread on a stack of our own"),
+        errno: Errno::from_raw(rc),
+    }
+}
+
+/// Runs [`stack_thread`] on `stack` with `run` as its argument, and joins it.
+fn run_thread_on(stack: &Mapping, run: &mut StackRun) -> Result<(), ExperimentError> {
+    let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: initialises the attribute object on our stack.
+    check_rc(unsafe { libc::pthread_attr_init(attr.as_mut_ptr()) })
+        .map_err(pthread("pthread_attr_init"))?;
+    let created = start_thread(&mut attr, stack, run);
+    // SAFETY: initialised above and destroyed once; a created thread no longer needs it.
+    unsafe { libc::pthread_attr_destroy(attr.as_mut_ptr()) };
+    let thread = created?;
+    // SAFETY: a thread we created and have not joined yet.
+    check_rc(unsafe { libc::pthread_join(thread, std::ptr::null_mut()) })
+        .map_err(pthread("pthread_join"))
+}
+
+/// Starts the thread; the caller joins it before `stack` or `run` go away.
+fn start_thread(
+    attr: &mut MaybeUninit<libc::pthread_attr_t>,
+    stack: &Mapping,
+    run: &mut StackRun,
+) -> Result<libc::pthread_t, ExperimentError> {
+    // SAFETY: the attribute object is initialised; the mapping outlives the thread.
+    check_rc(unsafe {
+        libc::pthread_attr_setstack(attr.as_mut_ptr(), stack.as_ptr().cast(), stack.mapped_len())
+    })
+    .map_err(pthread("pthread_attr_setstack"))?;
+    // pthread_t is an integer in glibc and a pointer in musl: let pthread_create write it
+    // rather than spelling an initial value.
+    let mut thread = MaybeUninit::<libc::pthread_t>::uninit();
+    let arg: *mut StackRun = run;
+    // SAFETY: `run` is touched only by the new thread until the caller has joined it.
+    check_rc(unsafe {
+        libc::pthread_create(thread.as_mut_ptr(), attr.as_ptr(), stack_thread, arg.cast())
+    })
+    .map_err(pthread("pthread_create"))?;
+    // SAFETY: pthread_create succeeded, so it wrote the thread's id.
+    Ok(unsafe { thread.assume_init() })
 }
 
 fn check_rc(rc: libc::c_int) -> Result<(), libc::c_int> {
@@ -561,14 +534,14 @@ extern "C" fn stack_thread(arg: *mut libc::c_void) -> *mut libc::c_void {
 /// counted is a page made resident.
 #[inline(never)]
 fn measure(run: &mut StackRun, touch: fn(usize)) -> (Result<u64, Errno>, Result<usize, Errno>) {
-    let minor = || getrusage(UsageWho::RUSAGE_THREAD).map(|u| u.minor_page_faults());
-    let faults_before = minor();
-    let before = resident_stack_pages(run);
-    touch(run.page);
-    let after = resident_stack_pages(run);
-    let faults_after = minor();
-    let faults =
-        faults_before.and_then(|b| faults_after.map(|a| u64::try_from(a - b).unwrap_or(0)));
+    let (addr, len, page) = (run.stack_addr, run.stack_len, run.page);
+    let mut before = Err(Errno::UnknownErrno);
+    let mut after = Err(Errno::UnknownErrno);
+    let faults = minor_faults_during(|| {
+        before = resident_pages(addr, len, &mut run.residency);
+        touch(page);
+        after = resident_pages(addr, len, &mut run.residency);
+    });
     let made_resident = before.and_then(|b| after.map(|a| a.saturating_sub(b)));
     (faults, made_resident)
 }
@@ -588,116 +561,12 @@ fn reach_deep_into_stack(page: usize) {
     std::hint::black_box(&frame);
 }
 
-fn resident_stack_pages(run: &mut StackRun) -> Result<usize, Errno> {
-    // SAFETY: the range is the thread's own stack mapping; the vector has a byte a page.
-    let rc = unsafe {
-        libc::mincore(
-            run.stack_addr as *mut libc::c_void,
-            run.stack_len,
-            run.residency.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(Errno::last());
-    }
-    Ok(run.residency.iter().filter(|v| **v & 1 == 1).count())
-}
-
-/// Minor faults this thread took while `touch` ran; other threads' faults are not in it.
-fn count_minor_faults_raw(touch: impl FnOnce()) -> Result<u64, Errno> {
-    let before = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
-    touch();
-    let after = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
-    Ok(u64::try_from(after - before).unwrap_or(0))
-}
-
-fn count_minor_faults(touch: impl FnOnce()) -> Result<u64, ExperimentError> {
-    count_minor_faults_raw(touch).map_err(sys("getrusage(RUSAGE_THREAD)"))
-}
-
-fn write_every_page(mapping: &Mapping, page: usize) {
-    for offset in (0..mapping.mapped_len()).step_by(page) {
-        mapping.write_byte(offset, 1);
-    }
-}
-
-/// An isolated mapping where THP is switched off, so each page is one base page.
-fn base_page_mapping(
-    len: usize,
-    flags: MapFlags,
-    has_thp: bool,
-) -> Result<Mapping, ExperimentError> {
-    let mapping = Mapping::anonymous_isolated(
-        NonZeroUsize::new(len).expect("not zero"),
-        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        flags,
-    )?;
-    if has_thp {
-        // SAFETY: advice on our own mapping; MADV_NOHUGEPAGE changes no contents.
-        unsafe {
-            madvise(
-                start(&mapping),
-                mapping.mapped_len(),
-                MmapAdvise::MADV_NOHUGEPAGE,
-            )
-        }
-        .map_err(sys("madvise(MADV_NOHUGEPAGE)"))?;
-    }
-    Ok(mapping)
+/// An isolated mapping of `n` base pages (THP kept out), so each page is one fault.
+fn pages(n: usize, page: usize, flags: MapFlags) -> Result<Mapping, ExperimentError> {
+    let len = NonZeroUsize::new(n * page).expect("pages are not empty");
+    Ok(Mapping::base_pages(len, flags)?)
 }
 
 fn start(mapping: &Mapping) -> NonNull<libc::c_void> {
     NonNull::new(mapping.as_ptr().cast()).expect("mapped")
-}
-
-fn view(name: &'static str, pid: Pid, mapping: &Mapping) -> Result<Subject, ExperimentError> {
-    let proc = if pid == getpid() {
-        Proc::SelfProcess
-    } else {
-        Proc::Pid(pid.as_raw())
-    };
-    Ok(Subject::plain(name, pid, mapping.smaps(proc)?))
-}
-
-fn one(subject: Subject) -> Observation {
-    Observation {
-        subjects: vec![subject],
-        outcomes: vec![],
-    }
-}
-
-fn sys(what: &'static str) -> impl Fn(Errno) -> ExperimentError {
-    move |errno| ExperimentError::Sys {
-        what: what.into(),
-        errno,
-    }
-}
-
-/// A child's answer: 0 for success, else the errno of its call.
-fn answer_word(answer: u8) -> String {
-    match answer {
-        0 => result_word(Ok(())),
-        u8::MAX => "no answer: the child did not know the command".into(),
-        errno => result_word(Err(Errno::from_raw(i32::from(errno)))),
-    }
-}
-
-fn expect_ok(answer: u8, what: &'static str) -> Result<(), ExperimentError> {
-    match answer {
-        0 => Ok(()),
-        errno => Err(ExperimentError::Sys {
-            what: what.into(),
-            errno: Errno::from_raw(i32::from(errno)),
-        }),
-    }
-}
-
-/// 0 for a call that returned 0, else this thread's errno as the child's answer byte.
-fn status(rc: libc::c_int) -> u8 {
-    if rc == 0 { 0 } else { errno_byte() }
-}
-
-/// errno fits a byte: Linux's largest is below 140.
-fn errno_byte() -> u8 {
-    u8::try_from(Errno::last_raw()).unwrap_or(u8::MAX - 1)
 }

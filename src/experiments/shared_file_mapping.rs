@@ -5,12 +5,15 @@
 //! reads it. Then what the lock does across processes: EBUSY while the client holds it, and
 //! EOWNERDEAD once the client has exited holding it.
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
-use crate::experiments::file_mappings::{FileMapping, io_context, nonzero, open, record_at, sys};
-use crate::experiments::pages::result_word;
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
+use crate::experiments::support::{TempDir, nonzero, open};
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
-use crate::memory::{Child, Mapping};
+use crate::memory::child::reply;
+use crate::memory::{Child, FileMapping, Mapping, record_at};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::unistd::getpid;
@@ -26,26 +29,26 @@ use std::time::{Duration, Instant};
 pub struct SharedFileMapping;
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "server-ready",
-        title: "after the server sized the file, mapped it MAP_SHARED and initialised the record",
-    },
-    Step {
-        id: "client-mapped",
-        title: "after the client mapped the file itself, before it touched the record",
-    },
-    Step {
-        id: "client-wrote",
-        title: "after the client wrote the record under the lock and the server read it",
-    },
-    Step {
-        id: "client-holds-lock",
-        title: "while the client holds the record's lock",
-    },
-    Step {
-        id: "client-exited",
-        title: "after the client exited still holding the lock",
-    },
+    Step::new(
+        "server-ready",
+        "after the server sized the file, mapped it MAP_SHARED and initialised the record",
+    ),
+    Step::new(
+        "client-mapped",
+        "after the client mapped the file itself, before it touched the record",
+    ),
+    Step::new(
+        "client-wrote",
+        "after the client wrote the record under the lock and the server read it",
+    ),
+    Step::new(
+        "client-holds-lock",
+        "while the client holds the record's lock",
+    ),
+    Step::new(
+        "client-exited",
+        "after the client exited still holding the lock",
+    ),
 ];
 
 /// What the client writes; the server reports what it reads.
@@ -74,19 +77,24 @@ const MAP_READ_WRITE: u8 = 3;
 const WRITE_RECORD: u8 = 4;
 const LOCK_AND_HOLD: u8 = 5;
 
-const FILE_SIZE: &str = "file size after ftruncate";
-const MUTEX_INIT: &str = "pthread_mutex_init, process-shared and robust";
-const CLIENT_WRITE_ONLY: &str = "client maps the file from an O_WRONLY descriptor";
-const CLIENT_READ_WRITE: &str = "client maps the file from an O_RDWR descriptor";
-const CLIENT_WRITES: &str = "client writes the record under the lock";
-const SERVER_WAITS: &str = "server waits for the valid flag";
-const SERVER_NAME: &str = "server reads name";
-const SERVER_VALUE: &str = "server reads value";
-const SAME_FILE: &str = "both map the same file";
-const CLIENT_LOCKS: &str = "client locks the record";
-const SERVER_TRYLOCK: &str = "server try-locks the record";
-const SERVER_LOCKS: &str = "server locks the record";
-const CONSISTENT: &str = "pthread_mutex_consistent";
+const SERVER: SubjectName = SubjectName("server");
+const CLIENT: SubjectName = SubjectName("client");
+
+const FILE_SIZE: OutcomeKey = OutcomeKey::text("file size after ftruncate");
+const MUTEX_INIT: OutcomeKey = OutcomeKey::call("pthread_mutex_init, process-shared and robust");
+const CLIENT_WRITE_ONLY: OutcomeKey =
+    OutcomeKey::call("client maps the file from an O_WRONLY descriptor");
+const CLIENT_READ_WRITE: OutcomeKey =
+    OutcomeKey::call("client maps the file from an O_RDWR descriptor");
+const CLIENT_WRITES: OutcomeKey = OutcomeKey::call("client writes the record under the lock");
+const SERVER_WAITS: OutcomeKey = OutcomeKey::text("server waits for the valid flag");
+const SERVER_NAME: OutcomeKey = OutcomeKey::text("server reads name");
+const SERVER_VALUE: OutcomeKey = OutcomeKey::count("server reads value");
+const SAME_FILE: OutcomeKey = OutcomeKey::text("both map the same file");
+const CLIENT_LOCKS: OutcomeKey = OutcomeKey::call("client locks the record");
+const SERVER_TRYLOCK: OutcomeKey = OutcomeKey::call("server try-locks the record");
+const SERVER_LOCKS: OutcomeKey = OutcomeKey::call("server locks the record");
+const CONSISTENT: OutcomeKey = OutcomeKey::call("pthread_mutex_consistent");
 
 impl Experiment for SharedFileMapping {
     fn id(&self) -> &'static str {
@@ -96,7 +104,7 @@ impl Experiment for SharedFileMapping {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["server", "client"],
+            subjects: &[SERVER, CLIENT],
             outcomes: &[
                 FILE_SIZE,
                 MUTEX_INIT,
@@ -118,16 +126,35 @@ impl Experiment for SharedFileMapping {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         if size_of::<Record>() > page {
-            return Err(ExperimentError::Sys {
-                what: format!("a {}-byte record in one page", size_of::<Record>()),
-                errno: Errno::EOVERFLOW,
-            });
+            return Err(ExperimentError::Setup(format!(
+                "the {}-byte record does not fit in one page of {page} bytes",
+                size_of::<Record>()
+            )));
         }
-        // Dropped on every way out, errors and panics included; the client never drops it.
-        let dir = tempfile::Builder::new()
-            .prefix("pagelab-shared-file-mapping-")
-            .tempdir()
-            .map_err(io_context("creating a temporary directory".into()))?;
+        let server = Server::ready(lab, page)?;
+        let mut client = Client::spawn(&server, page)?;
+        client.map_the_file(lab, &server)?;
+        client.write_record(lab, &server)?;
+        client.hold_the_lock(lab, &server)?;
+        client.exit_holding_the_lock(lab, &server)?;
+        server.close()
+    }
+}
+
+/// The server's side: the file in a private directory, and its shared mapping of it.
+struct Server {
+    /// Dropped on every way out, errors and panics included; the client never drops it.
+    dir: TempDir,
+    path: std::path::PathBuf,
+    stat: std::fs::Metadata,
+    mapping: FileMapping,
+    record: *mut Record,
+}
+
+impl Server {
+    /// Sizes the file, maps it MAP_SHARED and initialises the record: step `server-ready`.
+    fn ready(lab: &mut Lab<'_>, page: usize) -> Result<Server, ExperimentError> {
+        let dir = TempDir::new("pagelab-shared-file-mapping-")?;
         let path = dir.path().join("record");
         let file = open(
             &path,
@@ -136,11 +163,14 @@ impl Experiment for SharedFileMapping {
         // A new file is empty, and a mapping of an empty file has no page to touch (SIGBUS):
         // the server gives it its size first.
         file.set_len(page as u64)
-            .map_err(io_context(format!("ftruncate of {}", path.display())))?;
+            .map_err(ExperimentError::io(format!(
+                "ftruncate of {}",
+                path.display()
+            )))?;
         let stat = file
             .metadata()
-            .map_err(io_context(format!("fstat of {}", path.display())))?;
-        let server = FileMapping::map(
+            .map_err(ExperimentError::io(format!("fstat of {}", path.display())))?;
+        let mapping = FileMapping::map(
             file.as_fd(),
             nonzero(page)?,
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
@@ -148,46 +178,70 @@ impl Experiment for SharedFileMapping {
             0,
             page,
         )
-        .map_err(sys("mmap MAP_SHARED of the record file"))?;
+        .map_err(ExperimentError::sys("mmap MAP_SHARED of the record file"))?;
         drop(file);
-        let record = server.addr() as *mut Record;
+        let record = mapping.addr() as *mut Record;
         // SAFETY: the record lies in our own shared mapping of a page, and no one else maps
         // the file yet.
-        let init = unsafe { init_record(record) };
+        let init = call(unsafe { init_record(record) });
+        let server = Server {
+            dir,
+            path,
+            stat,
+            mapping,
+            record,
+        };
         lab.step(
             "server-ready",
-            Observation {
-                subjects: vec![server_view(&server)?],
-                outcomes: vec![
-                    (FILE_SIZE, pages_word(stat.len(), page)),
-                    (MUTEX_INIT, errno_word(init)),
-                ],
-            },
+            Observation::of([server.view()?]).with([
+                (FILE_SIZE, pages_word(server.stat.len(), page)),
+                (MUTEX_INIT, init.into()),
+            ]),
         )?;
-        if init != 0 {
-            return Err(ExperimentError::Sys {
-                what: "initialising the record's process-shared mutex".into(),
-                errno: Errno::from_raw(init),
-            });
-        }
+        init.map_err(ExperimentError::sys(
+            "initialising the record's process-shared mutex",
+        ))?;
+        Ok(server)
+    }
 
-        // The client maps the file at this address (MAP_FIXED over its copy of the slot),
-        // so the parent knows where to read the client's smaps record.
+    fn view(&self) -> Result<Subject, ExperimentError> {
+        Ok(Subject::of(SERVER, getpid(), &self.mapping)?)
+    }
+
+    fn close(self) -> Result<(), ExperimentError> {
+        drop(self.mapping);
+        self.dir.close()
+    }
+}
+
+/// The client: a forked child that maps the file itself, at an address the server chose.
+struct Client {
+    child: Child,
+    /// Where the client maps the file (MAP_FIXED over its copy of this slot), so the server
+    /// knows where to read the client's smaps record.
+    slot: Mapping,
+    page: usize,
+    /// The file's path as a C string, made before fork (the client may not allocate) and
+    /// kept alive while the client may use it.
+    _path: CString,
+}
+
+impl Client {
+    fn spawn(server: &Server, page: usize) -> Result<Client, ExperimentError> {
         let slot = Mapping::anonymous_isolated(
             nonzero(page)?,
             ProtFlags::PROT_NONE,
             MapFlags::MAP_PRIVATE,
         )?;
-        let client_addr = slot.addr();
-        // Made before fork: the client may not allocate.
-        let c_path =
-            CString::new(path.as_os_str().as_bytes()).map_err(|_| ExperimentError::Sys {
-                what: format!("{} as a C string", path.display()),
-                errno: Errno::EINVAL,
-            })?;
-        let path_ptr = c_path.as_ptr() as usize;
-        let server_addr = server.addr();
-        let mut client = Child::spawn(move |command| {
+        let path = CString::new(server.path.as_os_str().as_bytes()).map_err(|_| {
+            ExperimentError::Setup(format!(
+                "{} holds a NUL byte: it has no C string",
+                server.path.display()
+            ))
+        })?;
+        let (path_ptr, server_addr, client_addr) =
+            (path.as_ptr() as usize, server.mapping.addr(), slot.addr());
+        let child = Child::spawn(move |command| {
             // SAFETY: raw system calls and pthread calls on the shared record, which
             // allocate nothing and take no lock but the record's own; the path is the
             // child's copy of a C string the parent keeps alive.
@@ -201,105 +255,107 @@ impl Experiment for SharedFileMapping {
                 )
             }
         })?;
-        let client_pid = client.pid();
-        let both = |server: &FileMapping| -> Result<Vec<Subject>, ExperimentError> {
-            Ok(vec![
-                server_view(server)?,
-                Subject::plain(
-                    "client",
-                    client_pid,
-                    record_at(Proc::Pid(client_pid.as_raw()), client_addr, page)?,
-                ),
-            ])
-        };
+        Ok(Client {
+            child,
+            slot,
+            page,
+            _path: path,
+        })
+    }
 
-        expect_ok(
-            client.ask(FORGET_INHERITED)?,
-            "the client unmapping the server's mapping it inherited",
-        )?;
-        let write_only = client.ask(MAP_WRITE_ONLY)?;
-        let read_write = client.ask(MAP_READ_WRITE)?;
-        expect_ok(read_write, "the client mapping the file O_RDWR")?;
+    /// The server's and the client's view of the record's page.
+    fn both(&self, server: &Server) -> Result<Vec<Subject>, ExperimentError> {
+        let pid = self.child.pid();
+        let record = record_at(Proc::Pid(pid.as_raw()), self.slot.addr(), self.page)?;
+        Ok(vec![server.view()?, Subject::plain(CLIENT, pid, record)])
+    }
+
+    fn map_the_file(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
+        self.child
+            .call(FORGET_INHERITED)?
+            .map_err(ExperimentError::sys(
+                "the client unmapping the server's mapping it inherited",
+            ))?;
+        let write_only = self.child.call(MAP_WRITE_ONLY)?;
+        let read_write = self.child.call(MAP_READ_WRITE)?;
+        read_write.map_err(ExperimentError::sys("the client mapping the file O_RDWR"))?;
         lab.step(
             "client-mapped",
-            Observation {
-                subjects: both(&server)?,
-                outcomes: vec![
-                    (CLIENT_WRITE_ONLY, answer_word(write_only)),
-                    (CLIENT_READ_WRITE, answer_word(read_write)),
-                ],
-            },
-        )?;
+            Observation::of(self.both(server)?).with([
+                (CLIENT_WRITE_ONLY, write_only.into()),
+                (CLIENT_READ_WRITE, read_write.into()),
+            ]),
+        )
+    }
 
-        let wrote = client.ask(WRITE_RECORD)?;
+    fn write_record(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
+        let wrote = self.child.call(WRITE_RECORD)?;
         let deadline = Instant::now() + WAIT_LIMIT;
-        // SAFETY (both): the record lies in our live shared mapping.
-        let waited = unsafe { wait_for_record(record, deadline) };
-        let (name, value) = unsafe { read_record(record, deadline) }?;
-        let subjects = both(&server)?;
-        let same_file = same_file(&subjects[0].record, &subjects[1].record, &stat);
+        // SAFETY (both): the record lies in the server's live shared mapping.
+        let waited = unsafe { wait_for_record(server.record, deadline) };
+        let (name, value) = unsafe { read_record(server.record, deadline) }?;
+        let subjects = self.both(server)?;
+        let same_file = same_file(&subjects[0].record, &subjects[1].record, &server.stat);
+        let waited = if waited {
+            "set".to_owned()
+        } else {
+            format!("still 0 after {WAIT_LIMIT:?}")
+        };
         lab.step(
             "client-wrote",
-            Observation {
-                subjects,
-                outcomes: vec![
-                    (CLIENT_WRITES, answer_word(wrote)),
-                    (
-                        SERVER_WAITS,
-                        if waited {
-                            "set".into()
-                        } else {
-                            format!("still 0 after {WAIT_LIMIT:?}")
-                        },
-                    ),
-                    (SERVER_NAME, name),
-                    (SERVER_VALUE, value),
-                    (SAME_FILE, same_file),
-                ],
-            },
-        )?;
+            Observation::of(subjects).with([
+                (CLIENT_WRITES, wrote.into()),
+                (SERVER_WAITS, OutcomeValue::text(waited)),
+                (SERVER_NAME, OutcomeValue::text(name)),
+                (SERVER_VALUE, OutcomeValue::count(value)),
+                (SAME_FILE, same_file),
+            ]),
+        )
+    }
 
-        let client_locks = client.ask(LOCK_AND_HOLD)?;
-        // SAFETY (both): the record lies in our live shared mapping, which outlives the
-        // guard. Were the lock taken after all (the client did not get it), it is released
-        // at once.
+    fn hold_the_lock(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
+        let client_locks = self.child.call(LOCK_AND_HOLD)?;
+        let record = server.record;
+        // SAFETY (both): the record lies in the server's live shared mapping, which outlives
+        // the guard. Were the lock taken after all (the client did not get it), it is
+        // released at once.
         let trylock = unsafe { libc::pthread_mutex_trylock(&raw mut (*record).lock) };
         drop(unsafe { Held::taken(record, trylock) });
         lab.step(
             "client-holds-lock",
-            Observation {
-                subjects: both(&server)?,
-                outcomes: vec![
-                    (CLIENT_LOCKS, answer_word(client_locks)),
-                    (SERVER_TRYLOCK, errno_word(trylock)),
-                ],
-            },
-        )?;
+            Observation::of(self.both(server)?).with([
+                (CLIENT_LOCKS, client_locks.into()),
+                (SERVER_TRYLOCK, call(trylock).into()),
+            ]),
+        )
+    }
 
-        // The client exits on its own, the lock still held: nothing unlocked it.
-        client.finish()?;
-        // SAFETY (both): as above; `held` is dropped before `server`.
+    /// The client exits on its own, the lock still held: nothing unlocked it.
+    fn exit_holding_the_lock(
+        self,
+        lab: &mut Lab<'_>,
+        server: &Server,
+    ) -> Result<(), ExperimentError> {
+        self.child.finish()?;
+        let record = server.record;
+        // SAFETY (both): as above; `held` is dropped before the server's mapping.
         let locked = unsafe { lock_until(record, Instant::now() + WAIT_LIMIT) };
         let held = unsafe { Held::taken(record, locked) };
         let consistent = match &held {
             // SAFETY: we hold the lock, whose previous owner died.
-            Some(_) if locked == libc::EOWNERDEAD => {
-                errno_word(unsafe { libc::pthread_mutex_consistent(&raw mut (*record).lock) })
-            }
-            _ => "not called: the lock had no dead owner".into(),
+            Some(_) if locked == libc::EOWNERDEAD => OutcomeValue::Call(call(unsafe {
+                libc::pthread_mutex_consistent(&raw mut (*record).lock)
+            })),
+            _ => OutcomeValue::text("not called: the lock had no dead owner"),
         };
         drop(held);
         lab.step(
             "client-exited",
-            Observation {
-                subjects: vec![server_view(&server)?],
-                outcomes: vec![(SERVER_LOCKS, errno_word(locked)), (CONSISTENT, consistent)],
-            },
-        )?;
-        drop(server);
-        drop(c_path);
-        dir.close()
-            .map_err(io_context("removing the temporary directory".into()))
+            Observation::of([server.view()?]).with([
+                (SERVER_LOCKS, call(locked).into()),
+                (CONSISTENT, consistent),
+            ]),
+        )
     }
 }
 
@@ -351,9 +407,9 @@ unsafe fn client_command(
         match command {
             // A forked client inherited the server's mapping; an unrelated client would not
             // have it, and the lesson's client uses only the mapping it makes itself.
-            FORGET_INHERITED => status(libc::munmap(inherited as *mut libc::c_void, page)),
+            FORGET_INHERITED => reply::status(libc::munmap(inherited as *mut libc::c_void, page)),
             MAP_WRITE_ONLY => match map_file(path, libc::O_WRONLY, std::ptr::null_mut(), 0, page) {
-                Ok(addr) => status(libc::munmap(addr, page)),
+                Ok(addr) => reply::status(libc::munmap(addr, page)),
                 Err(errno) => errno,
             },
             MAP_READ_WRITE => {
@@ -374,7 +430,7 @@ unsafe fn client_command(
                 if rc == libc::EOWNERDEAD {
                     libc::pthread_mutex_consistent(lock);
                 } else if rc != 0 {
-                    return errno_byte(rc);
+                    return reply::code(rc);
                 }
                 let name = &raw mut (*record).name;
                 (name as *mut u8).copy_from_nonoverlapping(NAME.as_ptr(), NAME.len());
@@ -384,10 +440,10 @@ unsafe fn client_command(
                 valid_flag(record).store(1, Ordering::Release);
                 let rc = libc::pthread_mutex_unlock(lock);
                 futex_wake(record);
-                errno_byte(rc)
+                reply::code(rc)
             }
-            LOCK_AND_HOLD => errno_byte(libc::pthread_mutex_lock(&raw mut (*record).lock)),
-            _ => u8::MAX,
+            LOCK_AND_HOLD => reply::code(libc::pthread_mutex_lock(&raw mut (*record).lock)),
+            _ => reply::UNKNOWN,
         }
     }
 }
@@ -408,7 +464,7 @@ unsafe fn map_file(
     unsafe {
         let fd = libc::open(path, access | libc::O_CLOEXEC);
         if fd < 0 {
-            return Err(errno_byte(Errno::last_raw()));
+            return Err(reply::errno());
         }
         let mapped = libc::mmap(
             addr,
@@ -421,7 +477,7 @@ unsafe fn map_file(
         let errno = Errno::last_raw();
         libc::close(fd);
         if mapped == libc::MAP_FAILED {
-            Err(errno_byte(errno))
+            Err(reply::code(errno))
         } else {
             Ok(mapped)
         }
@@ -484,7 +540,7 @@ unsafe fn futex_wake(record: *mut Record) {
 unsafe fn read_record(
     record: *mut Record,
     deadline: Instant,
-) -> Result<(String, String), ExperimentError> {
+) -> Result<(String, u64), ExperimentError> {
     // SAFETY: see the contract.
     unsafe {
         let rc = lock_until(record, deadline);
@@ -497,10 +553,7 @@ unsafe fn read_record(
         let len = ((&raw const (*record).name_len).read() as usize).min(NAME_CAP);
         let name = (&raw const (*record).name).read();
         let value = (&raw const (*record).value).read();
-        Ok((
-            String::from_utf8_lossy(&name[..len]).into_owned(),
-            value.to_string(),
-        ))
+        Ok((String::from_utf8_lossy(&name[..len]).into_owned(), value))
     }
 }
 
@@ -562,20 +615,12 @@ unsafe fn valid_flag<'a>(record: *mut Record) -> &'a AtomicU32 {
     unsafe { AtomicU32::from_ptr(&raw mut (*record).valid) }
 }
 
-fn server_view(server: &FileMapping) -> Result<Subject, ExperimentError> {
-    Ok(Subject::plain(
-        "server",
-        getpid(),
-        server.smaps(Proc::SelfProcess)?,
-    ))
-}
-
 /// `yes` if the server's and the client's mappings show the same device and inode, and
 /// those are the file's (fstat).
-fn same_file(server: &SmapsRecord, client: &SmapsRecord, stat: &std::fs::Metadata) -> String {
+fn same_file(server: &SmapsRecord, client: &SmapsRecord, stat: &std::fs::Metadata) -> OutcomeValue {
     let id = |r: &SmapsRecord| (r.vma.device.major, r.vma.device.minor, r.vma.inode);
     let file = (libc::major(stat.dev()), libc::minor(stat.dev()), stat.ino());
-    if id(server) == file && id(client) == file {
+    OutcomeValue::text(if id(server) == file && id(client) == file {
         "yes".into()
     } else {
         format!(
@@ -583,58 +628,26 @@ fn same_file(server: &SmapsRecord, client: &SmapsRecord, stat: &std::fs::Metadat
             id(server),
             id(client)
         )
-    }
-}
-
-/// A size in pages, as the lesson writes it.
-fn pages_word(bytes: u64, page: usize) -> String {
-    let page = page as u64;
-    match (bytes / page, bytes % page) {
-        (1, 0) => "1 page".into(),
-        (n, 0) => format!("{n} pages"),
-        _ => format!("{bytes} bytes, not a whole number of pages"),
-    }
-}
-
-/// `ok` for 0, else the errno's name: pthread calls return their error.
-fn errno_word(rc: libc::c_int) -> String {
-    result_word(if rc == 0 {
-        Ok(())
-    } else {
-        Err(Errno::from_raw(rc))
     })
 }
 
-/// A child's answer: 0 for success, else the errno of its call.
-fn answer_word(answer: u8) -> String {
-    match answer {
-        u8::MAX => "no answer: the client did not know the command".into(),
-        errno => errno_word(libc::c_int::from(errno)),
-    }
+/// A size in pages, as the lesson writes it.
+fn pages_word(bytes: u64, page: usize) -> OutcomeValue {
+    let page = page as u64;
+    OutcomeValue::text(match (bytes / page, bytes % page) {
+        (1, 0) => "1 page".into(),
+        (n, 0) => format!("{n} pages"),
+        _ => format!("{bytes} bytes, not a whole number of pages"),
+    })
 }
 
-fn expect_ok(answer: u8, what: &'static str) -> Result<(), ExperimentError> {
-    match answer {
-        0 => Ok(()),
-        errno => Err(ExperimentError::Sys {
-            what: what.into(),
-            errno: Errno::from_raw(libc::c_int::from(errno)),
-        }),
-    }
-}
-
-/// 0 for a call that returned 0, else this thread's errno as the client's answer byte.
-fn status(rc: libc::c_int) -> u8 {
+/// What a pthread call returned: 0, or its error number.
+fn call(rc: libc::c_int) -> Result<(), Errno> {
     if rc == 0 {
-        0
+        Ok(())
     } else {
-        errno_byte(Errno::last_raw())
+        Err(Errno::from_raw(rc))
     }
-}
-
-/// errno fits a byte: Linux's largest is below 140.
-fn errno_byte(errno: libc::c_int) -> u8 {
-    u8::try_from(errno).unwrap_or(u8::MAX - 1)
 }
 
 /// nix converts for us: the width of `time_t` differs between libcs (and musl versions).

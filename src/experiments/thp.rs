@@ -2,34 +2,40 @@
 //! MADV_NOHUGEPAGE, in a process with PR_SET_THP_DISABLE, and in a range too small for a
 //! PMD-sized huge page (where multi-size THP may apply).
 
-use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Step, Subject, Vocabulary};
-use crate::kernel::procfs::Proc;
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, Step, Subject, SubjectName, Vocabulary,
+};
+use crate::memory::child::reply;
 use crate::memory::{Child, Mapping};
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise};
-use nix::unistd::{Pid, getpid};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
+use nix::unistd::getpid;
 use std::num::NonZeroUsize;
-use std::ptr::NonNull;
 
 pub struct Thp;
 
 const STEPS: &[Step] = &[
-    Step {
-        id: "advised-written",
-        title: "after one byte into a huge-page-aligned range advised MADV_HUGEPAGE",
-    },
-    Step {
-        id: "not-advised-written",
-        title: "after one byte into a huge-page-aligned range advised MADV_NOHUGEPAGE",
-    },
-    Step {
-        id: "disabled-written",
-        title: "after one byte written by a child that set PR_SET_THP_DISABLE",
-    },
-    Step {
-        id: "small-written",
-        title: "after one byte into an advised range half a huge page long",
-    },
+    Step::new(
+        "advised-written",
+        "after one byte into a huge-page-aligned range advised MADV_HUGEPAGE",
+    ),
+    Step::new(
+        "not-advised-written",
+        "after one byte into a huge-page-aligned range advised MADV_NOHUGEPAGE",
+    ),
+    Step::new(
+        "disabled-written",
+        "after one byte written by a child that set PR_SET_THP_DISABLE",
+    ),
+    Step::new(
+        "small-written",
+        "after one byte into an advised range half a huge page long",
+    ),
 ];
+
+const ADVISED: SubjectName = SubjectName("advised");
+const NOT_ADVISED: SubjectName = SubjectName("not-advised");
+const CHILD: SubjectName = SubjectName("child");
+const SMALL: SubjectName = SubjectName("small");
 
 /// The child's commands: switch THP off for itself, write one byte.
 const DISABLE_THP: u8 = 1;
@@ -43,7 +49,7 @@ impl Experiment for Thp {
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,
-            subjects: &["advised", "not-advised", "child", "small"],
+            subjects: &[ADVISED, NOT_ADVISED, CHILD, SMALL],
             outcomes: &[],
         }
     }
@@ -54,18 +60,20 @@ impl Experiment for Thp {
             .thp
             .as_ref()
             .map(|t| t.pmd_size.as_usize())
-            .ok_or_else(|| ExperimentError::Sys {
-                what: "the THP lesson needs transparent huge pages".into(),
-                errno: nix::errno::Errno::ENOTSUP,
+            .ok_or_else(|| {
+                ExperimentError::Setup("the THP lesson needs transparent huge pages".into())
             })?;
 
         let advised = aligned(huge, huge, MmapAdvise::MADV_HUGEPAGE)?;
         advised.write_byte(0, 1);
-        lab.step("advised-written", one("advised", &advised)?)?;
+        lab.step("advised-written", written_here(ADVISED, &advised)?)?;
 
         let not_advised = aligned(huge, huge, MmapAdvise::MADV_NOHUGEPAGE)?;
         not_advised.write_byte(0, 1);
-        lab.step("not-advised-written", one("not-advised", &not_advised)?)?;
+        lab.step(
+            "not-advised-written",
+            written_here(NOT_ADVISED, &not_advised)?,
+        )?;
 
         // PR_SET_THP_DISABLE is per process: a child sets it, so the tests' process keeps THP.
         let for_child = aligned(huge, huge, MmapAdvise::MADV_HUGEPAGE)?;
@@ -73,41 +81,25 @@ impl Experiment for Thp {
         let mut child = Child::spawn(move |command| match command {
             DISABLE_THP => {
                 // SAFETY: a plain system call.
-                let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-                if rc == 0 {
-                    0
-                } else {
-                    nix::errno::Errno::last_raw() as u8
-                }
+                reply::status(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) })
             }
             WRITE => {
                 // SAFETY: the child's copy of a live mapping at least a page long.
                 unsafe { (addr as *mut u8).write_volatile(1) };
                 0
             }
-            _ => u8::MAX,
+            _ => reply::UNKNOWN,
         })?;
         child.command(DISABLE_THP)?;
         child.command(WRITE)?;
-        let subject = view(
-            "child",
-            child.pid(),
-            &for_child,
-            Proc::Pid(child.pid().as_raw()),
-        )?;
+        let subject = Subject::of(CHILD, child.pid(), &for_child)?.writing_at(addr);
         child.finish()?;
-        lab.step(
-            "disabled-written",
-            Observation {
-                subjects: vec![subject],
-                outcomes: vec![],
-            },
-        )?;
+        lab.step("disabled-written", Observation::of([subject]))?;
 
         // Half a huge page, aligned to itself: no PMD-sized page fits, smaller folios may.
         let small = aligned(huge / 2, huge / 2, MmapAdvise::MADV_HUGEPAGE)?;
         small.write_byte(0, 1);
-        lab.step("small-written", one("small", &small)?)
+        lab.step("small-written", written_here(SMALL, &small)?)
     }
 }
 
@@ -119,31 +111,12 @@ fn aligned(len: usize, align: usize, advice: MmapAdvise) -> Result<Mapping, Expe
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
         MapFlags::MAP_PRIVATE,
     )?;
-    let ptr = NonNull::new(mapping.as_ptr().cast()).expect("mapped");
-    // SAFETY: advice on our own mapping; it changes no contents.
-    unsafe { madvise(ptr, mapping.mapped_len(), advice) }.map_err(|errno| {
-        ExperimentError::Sys {
-            what: format!("madvise({advice:?})"),
-            errno,
-        }
-    })?;
+    mapping.advise(advice)?;
     Ok(mapping)
 }
 
-fn view(
-    name: &'static str,
-    pid: Pid,
-    mapping: &Mapping,
-    proc: Proc,
-) -> Result<Subject, ExperimentError> {
-    let mut subject = Subject::plain(name, pid, mapping.smaps(proc)?);
-    subject.write_addr = Some(mapping.addr());
-    Ok(subject)
-}
-
-fn one(name: &'static str, mapping: &Mapping) -> Result<Observation, ExperimentError> {
-    Ok(Observation {
-        subjects: vec![view(name, getpid(), mapping, Proc::SelfProcess)?],
-        outcomes: vec![],
-    })
+/// This process's view of `mapping`, into whose first byte it wrote.
+fn written_here(name: SubjectName, mapping: &Mapping) -> Result<Observation, ExperimentError> {
+    let subject = Subject::of(name, getpid(), mapping)?.writing_at(mapping.addr());
+    Ok(Observation::of([subject]))
 }

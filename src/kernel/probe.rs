@@ -166,6 +166,12 @@ impl KernelProbe {
 }
 
 /// The page size, from sysconf(_SC_PAGESIZE).
+/// Whether the kernel has transparent huge pages at all (CONFIG_TRANSPARENT_HUGEPAGE; off in
+/// PREEMPT_RT kernels): without them its sysfs directory is missing.
+pub fn kernel_has_thp() -> bool {
+    Path::new(THP_DIR).is_dir()
+}
+
 pub fn page_size() -> Bytes {
     // sysconf(_SC_PAGESIZE) cannot fail on Linux (glibc answers from the auxiliary vector);
     // an error here means a broken libc, not a condition to report.

@@ -22,6 +22,31 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+/// The answers of a child's command function, for commands that make one system call.
+/// They run in the child, so they only read errno: no allocation, no lock.
+pub mod reply {
+    use nix::errno::Errno;
+
+    /// The answer to a command the child's function does not know.
+    pub const UNKNOWN: u8 = u8::MAX;
+
+    /// 0 for a call that returned 0, else this thread's errno.
+    pub fn status(rc: libc::c_int) -> u8 {
+        if rc == 0 { 0 } else { errno() }
+    }
+
+    /// This thread's errno as an answer byte.
+    pub fn errno() -> u8 {
+        code(Errno::last_raw())
+    }
+
+    /// An error number as an answer byte, for calls that return it (pthread's): Linux's
+    /// errnos all lie below 140.
+    pub fn code(errno: libc::c_int) -> u8 {
+        u8::try_from(errno).unwrap_or(UNKNOWN - 1)
+    }
+}
+
 /// Exit status of a child whose command function panicked.
 pub const PANIC_STATUS: i32 = 101;
 
@@ -51,6 +76,8 @@ pub enum ChildError {
     Died { pid: Pid, how: String },
     #[error("child {pid} answered command {command} with failure status {status}")]
     Failed { pid: Pid, command: u8, status: u8 },
+    #[error("child {pid} does not know command {command}")]
+    UnknownCommand { pid: Pid, command: u8 },
     #[error("child {pid} did not exit within {timeout:?} of its command pipe closing; killed it")]
     ExitTimeout { pid: Pid, timeout: Duration },
 }
@@ -143,6 +170,19 @@ impl Child {
                 command,
                 status,
             }),
+        }
+    }
+
+    /// Sends a command that makes one system call in the child and returns what the call
+    /// gave: the child answers with [`reply::status`] or [`reply::errno`].
+    pub fn call(&mut self, command: u8) -> Result<Result<(), Errno>, ChildError> {
+        match self.ask(command)? {
+            0 => Ok(Ok(())),
+            reply::UNKNOWN => Err(ChildError::UnknownCommand {
+                pid: self.pid,
+                command,
+            }),
+            errno => Ok(Err(Errno::from_raw(i32::from(errno)))),
         }
     }
 

@@ -6,7 +6,7 @@ use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use crate::kernel::procfs::{self, Proc, ProcError};
 use nix::errno::Errno;
-use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, munmap};
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -38,6 +38,13 @@ pub enum MappingError {
         "could not fence a {len}-byte mapping with guard pages of its own in {attempts} placements: the kernel kept placing it against other mappings"
     )]
     Unfenced { len: usize, attempts: usize },
+    #[error("madvise({advice:?}) of {len} bytes at {addr:#x}: {errno}")]
+    Madvise {
+        advice: MmapAdvise,
+        addr: usize,
+        len: usize,
+        errno: nix::Error,
+    },
 }
 
 pub struct Mapping {
@@ -138,6 +145,60 @@ impl Mapping {
             len: len.get(),
             attempts: ISOLATION_ATTEMPTS,
         }))
+    }
+
+    /// An isolated private read-write mapping of base pages: MADV_NOHUGEPAGE keeps huge
+    /// pages out of it, so that each page touched is one fault and one page of `Rss`
+    /// whatever the THP settings.
+    pub fn base_pages(len: NonZeroUsize, flags: MapFlags) -> Result<Mapping, MappingError> {
+        let mapping = Mapping::anonymous_isolated(
+            len,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            flags | MapFlags::MAP_PRIVATE,
+        )?;
+        match mapping.advise(MmapAdvise::MADV_NOHUGEPAGE) {
+            // A kernel without THP knows no such advice, and has base pages only anyway.
+            Err(MappingError::Madvise {
+                errno: Errno::EINVAL,
+                ..
+            }) if !probe::kernel_has_thp() => Ok(mapping),
+            advised => advised.map(|()| mapping),
+        }
+    }
+
+    /// madvise(2) of the whole mapping.
+    pub fn advise(&self, advice: MmapAdvise) -> Result<(), MappingError> {
+        // SAFETY: advice about our own pages, of which no Rust reference exists (they are
+        // only read and written through volatile accesses): even advice that drops their
+        // contents (MADV_DONTNEED) surprises no one.
+        unsafe { madvise(self.ptr, self.mapped_len, advice) }.map_err(|errno| {
+            MappingError::Madvise {
+                advice,
+                addr: self.addr(),
+                len: self.mapped_len,
+                errno,
+            }
+        })
+    }
+
+    /// Writes `value` into the first byte of every page: one write fault per new page.
+    pub fn write_every_page(&self, value: u8) {
+        for offset in (0..self.mapped_len).step_by(page()) {
+            self.write_byte(offset, value);
+        }
+    }
+
+    /// How many of its pages are resident (mincore).
+    pub fn resident_pages(&self) -> Result<usize, Errno> {
+        let mut vector = vec![0u8; self.mapped_len / page()];
+        super::counters::resident_pages(self.addr(), self.mapped_len, &mut vector)
+    }
+
+    /// How many of the pages `pages` (by index) hold `value` in their first byte.
+    pub fn pages_reading(&self, pages: std::ops::Range<usize>, value: u8) -> usize {
+        pages
+            .filter(|index| self.read_byte(index * page()) == value)
+            .count()
     }
 
     /// A mapping whose start is a multiple of `align` (a power of two, at least a page),
@@ -271,19 +332,25 @@ impl Mapping {
     /// The smaps record of this mapping's VMA in `proc`, checked to have exactly the
     /// mapping's bounds ([`MappingError::Merged`] otherwise).
     pub fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        let (start, end) = (self.addr(), self.addr() + self.mapped_len);
-        let record =
-            procfs::smaps_record(proc, start)?.ok_or(MappingError::NoVma { addr: start, proc })?;
-        if (record.vma.start, record.vma.end) != (start, end) {
-            return Err(MappingError::Merged {
-                start,
-                end,
-                vma_start: record.vma.start,
-                vma_end: record.vma.end,
-            });
-        }
-        Ok(record)
+        record_at(proc, self.addr(), self.mapped_len)
     }
+}
+
+/// The smaps record of the VMA that starts at `start` in `proc`, checked to span exactly
+/// `len` bytes: a VMA that merged with a neighbour would count the neighbour's pages too.
+pub fn record_at(proc: Proc, start: usize, len: usize) -> Result<SmapsRecord, MappingError> {
+    let record =
+        procfs::smaps_record(proc, start)?.ok_or(MappingError::NoVma { addr: start, proc })?;
+    let end = start + len;
+    if (record.vma.start, record.vma.end) != (start, end) {
+        return Err(MappingError::Merged {
+            start,
+            end,
+            vma_start: record.vma.start,
+            vma_end: record.vma.end,
+        });
+    }
+    Ok(record)
 }
 
 impl Drop for Mapping {

@@ -1,0 +1,108 @@
+//! Owned mappings of files: the file-mapping lessons map files with every combination of
+//! protections, flags and descriptors, and show what the kernel says about each.
+
+use super::mapping::{MappingError, record_at};
+use crate::kernel::SmapsRecord;
+use crate::kernel::procfs::Proc;
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, MsFlags, ProtFlags, mmap, msync, munmap};
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::os::fd::AsFd;
+use std::ptr::NonNull;
+
+/// An owned mapping of a file, unmapped on drop. The mapping holds its own reference to the
+/// open file: the descriptor it was made from may be closed right away.
+pub struct FileMapping {
+    ptr: NonNull<libc::c_void>,
+    /// Whole pages: what the kernel mapped, as smaps `Size` shows it.
+    mapped_len: usize,
+}
+
+impl FileMapping {
+    /// `mmap(NULL, len, prot, flags, fd, offset)`; the errno as it is, for lessons that show it.
+    pub fn map(
+        fd: impl AsFd,
+        len: NonZeroUsize,
+        prot: ProtFlags,
+        flags: MapFlags,
+        offset: u64,
+        page: usize,
+    ) -> Result<FileMapping, Errno> {
+        let offset = libc::off_t::try_from(offset).map_err(|_| Errno::EOVERFLOW)?;
+        // SAFETY: no address and no MAP_FIXED: the kernel picks a free range, so the new
+        // mapping replaces nothing.
+        let ptr = unsafe { mmap(None, len, prot, flags, fd, offset) }?;
+        Ok(FileMapping {
+            ptr,
+            mapped_len: len.get().next_multiple_of(page),
+        })
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    pub fn mapped_len(&self) -> usize {
+        self.mapped_len
+    }
+
+    /// Reads one byte with a volatile load. The byte must lie in a page that holds part of
+    /// the file: beyond the file's last page the kernel sends SIGBUS.
+    pub fn read_byte(&self, offset: usize) -> u8 {
+        self.check_offset(offset);
+        // SAFETY: inside pages this FileMapping owns and keeps mapped; no Rust reference
+        // to them exists.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(offset).read_volatile() }
+    }
+
+    /// Writes one byte with a volatile store; the mapping must be writable.
+    pub fn write_byte(&self, offset: usize, value: u8) {
+        self.check_offset(offset);
+        // SAFETY: as in `read_byte`.
+        unsafe {
+            self.ptr
+                .as_ptr()
+                .cast::<u8>()
+                .add(offset)
+                .write_volatile(value)
+        }
+    }
+
+    pub fn read_bytes(&self, range: Range<usize>) -> Vec<u8> {
+        range.map(|offset| self.read_byte(offset)).collect()
+    }
+
+    /// The bytes in `range` as text, the way lessons write what was read.
+    pub fn text(&self, range: Range<usize>) -> String {
+        String::from_utf8_lossy(&self.read_bytes(range)).into_owned()
+    }
+
+    /// msync(MS_SYNC) of the whole mapping: written back to the file before it returns.
+    pub fn msync(&self) -> Result<(), Errno> {
+        // SAFETY: our own mapping; msync changes no contents.
+        unsafe { msync(self.ptr, self.mapped_len, MsFlags::MS_SYNC) }
+    }
+
+    /// The smaps record of this mapping's VMA in `proc`, checked to have exactly its bounds.
+    pub fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
+        record_at(proc, self.addr(), self.mapped_len)
+    }
+
+    fn check_offset(&self, offset: usize) {
+        assert!(
+            offset < self.mapped_len,
+            "offset {offset} is outside the file mapping at {:#x} of {} bytes",
+            self.addr(),
+            self.mapped_len
+        );
+    }
+}
+
+impl Drop for FileMapping {
+    fn drop(&mut self) {
+        // SAFETY: owned by self and unmapped once, here; nothing useful can be done about an
+        // error in drop.
+        let _ = unsafe { munmap(self.ptr, self.mapped_len) };
+    }
+}
