@@ -10,67 +10,163 @@ use crate::names;
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A `when=` condition, by what it is about: each family is decided by its own rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Condition {
-    /// The subject's VMA is eligible for some THP size (smaps' `THPeligible`): the settings
-    /// allow the size, and an aligned range of it lies inside the VMA.
-    ThpEligible,
-    ThpNotEligible,
-    /// An aligned range of the PMD size lies inside the subject's VMA (or none does), whatever
-    /// the settings say: a VMA without one can never get a PMD-sized huge page.
-    HugePageFits,
-    HugePageDoesNotFit,
-    /// The subject's write fault is predicted to get one base page.
-    WriteFaultBasePage,
-    /// ... a PMD-sized THP.
-    WriteFaultPmdThp,
-    /// ... a multi-size THP smaller than the PMD size.
-    WriteFaultMthp,
-    /// The subject's read of an untouched page maps a zero page (allocates nothing).
-    ReadFaultZeroPage,
-    /// ... allocates a THP (use_zero_page=0).
-    ReadFaultAllocates,
-    /// vm.overcommit_memory is 0, 1 or 2.
-    OvercommitHeuristic,
-    OvercommitAlways,
-    OvercommitNever,
-    /// The process has CAP_IPC_LOCK in its effective set: RLIMIT_MEMLOCK does not bind it.
-    MemlockExempt,
-    /// It lacks CAP_IPC_LOCK: what it locks counts against RLIMIT_MEMLOCK.
-    MemlockEnforced,
-    /// It lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped (VmSize):
-    /// `mlockall(MCL_CURRENT)` cannot be granted.
-    MemlockBelowMapped,
+    /// About the subject's VMA and the THP settings.
+    Thp(ThpCondition),
+    /// What the subject's write fault is predicted to get.
+    WriteFault(WriteGets),
+    /// What the subject's read of an untouched page gets.
+    ReadFault(ReadGets),
+    /// vm.overcommit_memory is this mode.
+    Overcommit(OvercommitMode),
+    /// Whether RLIMIT_MEMLOCK binds the process.
+    Memlock(MemlockCondition),
 }
 
-const NAMES: &[(&str, Condition)] = &[
-    ("thp-eligible", Condition::ThpEligible),
-    ("thp-not-eligible", Condition::ThpNotEligible),
-    ("huge-page-fits", Condition::HugePageFits),
-    ("huge-page-does-not-fit", Condition::HugePageDoesNotFit),
-    ("write-fault-base-page", Condition::WriteFaultBasePage),
-    ("write-fault-pmd-thp", Condition::WriteFaultPmdThp),
-    ("write-fault-mthp", Condition::WriteFaultMthp),
-    ("read-fault-zero-page", Condition::ReadFaultZeroPage),
-    ("read-fault-allocates", Condition::ReadFaultAllocates),
-    ("overcommit-heuristic", Condition::OvercommitHeuristic),
-    ("overcommit-always", Condition::OvercommitAlways),
-    ("overcommit-never", Condition::OvercommitNever),
-    ("memlock-exempt", Condition::MemlockExempt),
-    ("memlock-enforced", Condition::MemlockEnforced),
-    ("memlock-below-mapped", Condition::MemlockBelowMapped),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThpCondition {
+    /// The VMA is (or is not) eligible for some THP size, as smaps' `THPeligible` says: the
+    /// settings allow the size, and an aligned range of it lies inside the VMA.
+    Eligible(bool),
+    /// An aligned range of the PMD size does (or does not) lie inside the VMA, whatever the
+    /// settings say: a VMA without one can never get a PMD-sized huge page.
+    HugePageFits(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteGets {
+    BasePage,
+    PmdThp,
+    /// A multi-size THP smaller than the PMD size.
+    Mthp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadGets {
+    /// A zero page: nothing is allocated.
+    ZeroPage,
+    /// A THP (use_zero_page=0).
+    Allocation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemlockCondition {
+    /// CAP_IPC_LOCK in the effective set: RLIMIT_MEMLOCK does not bind the process.
+    Exempt,
+    /// No CAP_IPC_LOCK: what it locks counts against RLIMIT_MEMLOCK.
+    Enforced,
+    /// No CAP_IPC_LOCK, and RLIMIT_MEMLOCK below all it has mapped (VmSize):
+    /// `mlockall(MCL_CURRENT)` cannot be granted.
+    BelowMapped,
+}
+
+/// Each condition's name in lessons, and what it means in plain words, for readers: the
+/// book and the terminal say "where ..." above a block with this condition.
+const NAMES: &[(&str, Condition, &str)] = &[
+    (
+        "thp-eligible",
+        Condition::Thp(ThpCondition::Eligible(true)),
+        "the THP settings allow a huge page size for this mapping and an aligned range of that size fits in it",
+    ),
+    (
+        "thp-not-eligible",
+        Condition::Thp(ThpCondition::Eligible(false)),
+        "no huge page size is both allowed by the THP settings and small enough to fit aligned in this mapping",
+    ),
+    (
+        "huge-page-fits",
+        Condition::Thp(ThpCondition::HugePageFits(true)),
+        "an aligned PMD-sized huge page fits inside this mapping",
+    ),
+    (
+        "huge-page-does-not-fit",
+        Condition::Thp(ThpCondition::HugePageFits(false)),
+        "no aligned PMD-sized huge page fits inside this mapping",
+    ),
+    (
+        "write-fault-base-page",
+        Condition::WriteFault(WriteGets::BasePage),
+        "the write gets one base page: no THP size applies to it",
+    ),
+    (
+        "write-fault-pmd-thp",
+        Condition::WriteFault(WriteGets::PmdThp),
+        "the write gets a PMD-sized huge page: THP allows it for this mapping and an aligned huge page fits",
+    ),
+    (
+        "write-fault-mthp",
+        Condition::WriteFault(WriteGets::Mthp),
+        "the write gets a multi-size THP folio smaller than a huge page",
+    ),
+    (
+        "read-fault-zero-page",
+        Condition::ReadFault(ReadGets::ZeroPage),
+        "a read of untouched memory maps a zero page and allocates nothing",
+    ),
+    (
+        "read-fault-allocates",
+        Condition::ReadFault(ReadGets::Allocation),
+        "a read of untouched memory allocates a huge page (use_zero_page is 0)",
+    ),
+    (
+        "overcommit-heuristic",
+        Condition::Overcommit(OvercommitMode::Heuristic),
+        "vm.overcommit_memory is 0 (heuristic)",
+    ),
+    (
+        "overcommit-always",
+        Condition::Overcommit(OvercommitMode::Always),
+        "vm.overcommit_memory is 1 (always grant)",
+    ),
+    (
+        "overcommit-never",
+        Condition::Overcommit(OvercommitMode::Never),
+        "vm.overcommit_memory is 2 (strict commit limit)",
+    ),
+    (
+        "memlock-exempt",
+        Condition::Memlock(MemlockCondition::Exempt),
+        "the process has CAP_IPC_LOCK, so RLIMIT_MEMLOCK does not bind it",
+    ),
+    (
+        "memlock-enforced",
+        Condition::Memlock(MemlockCondition::Enforced),
+        "the process lacks CAP_IPC_LOCK, so what it locks counts against RLIMIT_MEMLOCK",
+    ),
+    (
+        "memlock-below-mapped",
+        Condition::Memlock(MemlockCondition::BelowMapped),
+        "the process lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped",
+    ),
 ];
 
 impl FromStr for Condition {
     type Err = String;
     fn from_str(s: &str) -> Result<Condition, String> {
-        names::parse(NAMES, "condition", s)
+        let table: Vec<(&str, Condition)> = NAMES.iter().map(|(n, c, _)| (*n, *c)).collect();
+        names::parse(&table, "condition", s)
     }
 }
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(names::name_of(NAMES, self))
+        f.write_str(self.entry().0)
+    }
+}
+
+impl Condition {
+    /// What the condition means, in words a reader knows ("the write gets one base page").
+    pub fn meaning(self) -> &'static str {
+        self.entry().2
+    }
+
+    fn entry(self) -> &'static (&'static str, Condition, &'static str) {
+        NAMES
+            .iter()
+            .find(|(_, condition, _)| *condition == self)
+            .expect("every condition has a name (the unit test below checks the table)")
     }
 }
 
@@ -89,112 +185,110 @@ pub enum Branch {
 impl Condition {
     /// Decides the condition; those about a mapping need the block's `subject`.
     pub fn evaluate(self, probe: &KernelProbe, subject: Option<&Subject>) -> Branch {
-        let mode = match self {
-            Condition::OvercommitHeuristic => Some(OvercommitMode::Heuristic),
-            Condition::OvercommitAlways => Some(OvercommitMode::Always),
-            Condition::OvercommitNever => Some(OvercommitMode::Never),
-            _ => None,
+        let mapping = || {
+            subject.ok_or_else(|| {
+                Branch::Invalid(format!(
+                    "condition {self} is about a mapping, and this block shows none"
+                ))
+            })
         };
-        if let Some(mode) = mode {
-            return decide(
+        let decided = match self {
+            Condition::Overcommit(mode) => Ok(decide(
                 probe.overcommit == mode,
                 format!(
                     "/proc/sys/vm/overcommit_memory is {}",
                     probe.overcommit.number()
                 ),
-            );
-        }
-        if matches!(self, Condition::MemlockExempt | Condition::MemlockEnforced) {
-            return decide(
-                probe.memlock.can_exceed == (self == Condition::MemlockExempt),
-                memlock_why(probe),
-            );
-        }
-        if self == Condition::MemlockBelowMapped {
-            return below_mapped(probe);
-        }
-        let Some(subject) = subject else {
-            return Branch::Invalid(format!(
-                "condition {self} is about a mapping, and this block shows none"
-            ));
+            )),
+            Condition::Memlock(which) => Ok(memlock(probe, which)),
+            Condition::Thp(which) => mapping().map(|s| thp_condition(probe, s, which)),
+            Condition::WriteFault(gets) => mapping().map(|s| write_fault(probe, s, gets)),
+            Condition::ReadFault(gets) => mapping().map(|s| read_fault(probe, s, gets)),
         };
-        match self {
-            Condition::ThpEligible | Condition::ThpNotEligible => {
-                let eligible = thp::eligible_sizes(probe, &subject.record);
-                let holds = eligible.is_ok() == (self == Condition::ThpEligible);
-                let why = match eligible {
-                    Ok(sizes) => format!(
-                        "THP sizes this VMA is eligible for (allowed, and an aligned range fits): {}",
-                        sizes
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    Err(why) => why,
-                };
-                decide(holds, why)
-            }
-            Condition::HugePageFits | Condition::HugePageDoesNotFit => {
-                let Some(thp) = &probe.thp else {
-                    return Branch::DoesNotApply("the kernel has no transparent huge pages".into());
-                };
-                let fits = thp::fits_somewhere(&subject.record, thp.pmd_size);
-                let vma = &subject.record.vma;
-                decide(
-                    fits == (self == Condition::HugePageFits),
-                    format!(
-                        "an aligned {} range {} inside the {} VMA {:#x}-{:#x}",
-                        thp.pmd_size,
-                        if fits { "lies" } else { "does not lie" },
-                        vma.len(),
-                        vma.start,
-                        vma.end
-                    ),
-                )
-            }
-            Condition::WriteFaultBasePage
-            | Condition::WriteFaultPmdThp
-            | Condition::WriteFaultMthp => {
-                let Some(addr) = subject.write_addr else {
-                    return Branch::Invalid(format!(
-                        "condition {self} needs a write in `{}`, and this experiment makes none",
-                        subject.name
-                    ));
-                };
-                let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Write);
-                let holds = matches!(
-                    (self, prediction.folio),
-                    (Condition::WriteFaultBasePage, Folio::Base)
-                        | (Condition::WriteFaultPmdThp, Folio::Pmd(_))
-                        | (Condition::WriteFaultMthp, Folio::Mthp(_))
-                );
-                if holds && let Some(why) = not_obtained(subject, &prediction) {
-                    return Branch::Undecided(why);
-                }
-                decide(holds, prediction.why)
-            }
-            Condition::ReadFaultZeroPage | Condition::ReadFaultAllocates => {
-                let Some(addr) = subject.read_addr else {
-                    return Branch::Invalid(format!(
-                        "condition {self} needs a read in `{}`, and this experiment makes none",
-                        subject.name
-                    ));
-                };
-                let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Read);
-                let zero = prediction.folio == Folio::ZeroPage;
-                decide(
-                    zero == (self == Condition::ReadFaultZeroPage),
-                    prediction.why,
-                )
-            }
-            Condition::OvercommitHeuristic
-            | Condition::OvercommitAlways
-            | Condition::OvercommitNever
-            | Condition::MemlockExempt
-            | Condition::MemlockEnforced
-            | Condition::MemlockBelowMapped => unreachable!("decided above"),
+        decided.unwrap_or_else(|invalid| invalid)
+    }
+}
+
+fn thp_condition(probe: &KernelProbe, subject: &Subject, which: ThpCondition) -> Branch {
+    match which {
+        ThpCondition::Eligible(wanted) => {
+            let eligible = thp::eligible_sizes(probe, &subject.record);
+            let holds = eligible.is_ok() == wanted;
+            let why = match eligible {
+                Ok(sizes) => format!(
+                    "THP sizes this VMA is eligible for (allowed, and an aligned range fits): {}",
+                    sizes
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(why) => why,
+            };
+            decide(holds, why)
         }
+        ThpCondition::HugePageFits(wanted) => {
+            let Some(thp) = &probe.thp else {
+                return Branch::DoesNotApply("the kernel has no transparent huge pages".into());
+            };
+            let fits = thp::fits_somewhere(&subject.record, thp.pmd_size);
+            let vma = &subject.record.vma;
+            decide(
+                fits == wanted,
+                format!(
+                    "an aligned {} range {} inside the {} VMA {:#x}-{:#x}",
+                    thp.pmd_size,
+                    if fits { "lies" } else { "does not lie" },
+                    vma.len(),
+                    vma.start,
+                    vma.end
+                ),
+            )
+        }
+    }
+}
+
+fn write_fault(probe: &KernelProbe, subject: &Subject, gets: WriteGets) -> Branch {
+    let Some(addr) = subject.write_addr else {
+        return Branch::Invalid(format!(
+            "condition {} needs a write in `{}`, and this experiment makes none",
+            Condition::WriteFault(gets),
+            subject.name
+        ));
+    };
+    let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Write);
+    let holds = matches!(
+        (gets, prediction.folio),
+        (WriteGets::BasePage, Folio::Base)
+            | (WriteGets::PmdThp, Folio::Pmd(_))
+            | (WriteGets::Mthp, Folio::Mthp(_))
+    );
+    if holds && let Some(why) = not_obtained(subject, &prediction) {
+        return Branch::Undecided(why);
+    }
+    decide(holds, prediction.why)
+}
+
+fn read_fault(probe: &KernelProbe, subject: &Subject, gets: ReadGets) -> Branch {
+    let Some(addr) = subject.read_addr else {
+        return Branch::Invalid(format!(
+            "condition {} needs a read in `{}`, and this experiment makes none",
+            Condition::ReadFault(gets),
+            subject.name
+        ));
+    };
+    let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Read);
+    let zero = prediction.folio == Folio::ZeroPage;
+    decide(zero == (gets == ReadGets::ZeroPage), prediction.why)
+}
+
+fn memlock(probe: &KernelProbe, which: MemlockCondition) -> Branch {
+    match which {
+        MemlockCondition::Exempt | MemlockCondition::Enforced => decide(
+            probe.memlock.can_exceed == (which == MemlockCondition::Exempt),
+            memlock_why(probe),
+        ),
+        MemlockCondition::BelowMapped => below_mapped(probe),
     }
 }
 
@@ -258,5 +352,55 @@ fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
             prediction.why
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every condition there is, written out so that a new variant must be added here.
+    fn every_condition() -> Vec<Condition> {
+        let mut all = vec![];
+        for wanted in [true, false] {
+            all.push(Condition::Thp(ThpCondition::Eligible(wanted)));
+            all.push(Condition::Thp(ThpCondition::HugePageFits(wanted)));
+        }
+        for gets in [WriteGets::BasePage, WriteGets::PmdThp, WriteGets::Mthp] {
+            all.push(Condition::WriteFault(gets));
+        }
+        for gets in [ReadGets::ZeroPage, ReadGets::Allocation] {
+            all.push(Condition::ReadFault(gets));
+        }
+        for mode in [
+            OvercommitMode::Heuristic,
+            OvercommitMode::Always,
+            OvercommitMode::Never,
+        ] {
+            all.push(Condition::Overcommit(mode));
+        }
+        for which in [
+            MemlockCondition::Exempt,
+            MemlockCondition::Enforced,
+            MemlockCondition::BelowMapped,
+        ] {
+            all.push(Condition::Memlock(which));
+        }
+        all
+    }
+
+    #[test]
+    fn every_condition_has_one_name_and_a_meaning() {
+        let all = every_condition();
+        assert_eq!(
+            all.len(),
+            NAMES.len(),
+            "the table lists each condition once"
+        );
+        for condition in all {
+            let name = condition.to_string();
+            assert_eq!(name.parse::<Condition>(), Ok(condition), "{name}");
+            assert!(!condition.meaning().is_empty(), "{name}");
+        }
     }
 }

@@ -186,36 +186,48 @@ impl Experiment for FileMappings {
             Observation::of([Subject::of(SHARED, getpid(), &shared)?]).with(outcomes),
         )?;
 
-        let beyond = FileMapping::map(
-            ro_file.as_fd(),
-            nonzero(2 * page)?,
-            ProtFlags::PROT_READ,
-            MapFlags::MAP_PRIVATE,
-            0,
-            page,
-        );
-        let beyond_word = mapped(&beyond);
-        let beyond = beyond.map_err(ExperimentError::sys("mmap of two pages of a short file"))?;
-        let tail = beyond.read_bytes(size..page);
-        let nonzero_bytes = tail.iter().filter(|&&b| b != 0).count();
-        let tail_word = if nonzero_bytes == 0 {
-            "all zero".to_owned()
-        } else {
-            format!("{nonzero_bytes} of {} not zero", tail.len())
-        };
-        let write_read_only = end_of_child_touching(read_only.addr(), Access::Write)?;
-        let read_beyond = end_of_child_touching(beyond.addr() + page, Access::Read)?;
-        lab.step(
-            "faults",
-            Observation::outcomes([
-                (BEYOND_MAPPED, beyond_word),
-                (TAIL_ZEROS, OutcomeValue::text(tail_word)),
-                (WRITE_READ_ONLY, OutcomeValue::text(write_read_only)),
-                (READ_BEYOND, OutcomeValue::text(read_beyond)),
-            ]),
-        )?;
+        faults_step(lab, &ro_file, &read_only, size, page)?;
         dir.close()
     }
+}
+
+/// A mapping longer than its file, and the accesses that kill: a write to a read-only
+/// mapping, a read of a page wholly beyond the end of the file.
+fn faults_step(
+    lab: &mut Lab<'_>,
+    file: &std::fs::File,
+    read_only: &FileMapping,
+    size: usize,
+    page: usize,
+) -> Result<(), ExperimentError> {
+    let beyond = FileMapping::map(
+        file.as_fd(),
+        nonzero(2 * page)?,
+        ProtFlags::PROT_READ,
+        MapFlags::MAP_PRIVATE,
+        0,
+        page,
+    );
+    let beyond_word = mapped(&beyond);
+    let beyond = beyond.map_err(ExperimentError::sys("mmap of two pages of a short file"))?;
+    let tail = beyond.read_bytes(size..page);
+    let nonzero_bytes = tail.iter().filter(|&&b| b != 0).count();
+    let tail_word = if nonzero_bytes == 0 {
+        "all zero".to_owned()
+    } else {
+        format!("{nonzero_bytes} of {} not zero", tail.len())
+    };
+    let write_read_only = end_of_child_touching(read_only.addr(), Access::Write)?;
+    let read_beyond = end_of_child_touching(beyond.addr() + page, Access::Read)?;
+    lab.step(
+        "faults",
+        Observation::outcomes([
+            (BEYOND_MAPPED, beyond_word),
+            (TAIL_ZEROS, OutcomeValue::text(tail_word)),
+            (WRITE_READ_ONLY, OutcomeValue::text(write_read_only)),
+            (READ_BEYOND, OutcomeValue::text(read_beyond)),
+        ]),
+    )
 }
 
 /// Maps the greeting read-only and private, closes the descriptor at once, and reads the

@@ -72,30 +72,7 @@ impl Experiment for ForkCow {
         shared.write_byte(0, PARENT_VALUE);
         let huge = huge_page_mapping(lab)?;
         let huge_after_fault = huge.smaps(Proc::SelfProcess)?;
-        let addresses = (private.addr(), shared.addr(), huge.addr());
-        let mut child = Child::spawn(move |command| {
-            let (private, shared, huge) = addresses;
-            let byte = |addr: usize| addr as *mut u8;
-            // SAFETY: the child's copies of the parent's live mappings, at least a page each.
-            unsafe {
-                match command {
-                    READ_PRIVATE => byte(private).read_volatile(),
-                    WRITE_PRIVATE => {
-                        byte(private).write_volatile(CHILD_VALUE);
-                        0
-                    }
-                    WRITE_SHARED => {
-                        byte(shared).write_volatile(CHILD_VALUE);
-                        0
-                    }
-                    WRITE_HUGE => {
-                        byte(huge).write_volatile(CHILD_VALUE);
-                        0
-                    }
-                    _ => reply::UNKNOWN,
-                }
-            }
-        })?;
+        let mut child = spawn_child(private.addr(), shared.addr(), huge.addr())?;
         let child_pid = child.pid();
         let both = |mapping: &Mapping| -> Result<Vec<Subject>, ExperimentError> {
             Ok(vec![
@@ -141,6 +118,24 @@ impl Experiment for ForkCow {
         child.finish()?;
         lab.step("thp-child-wrote", Observation::of(subjects))
     }
+}
+
+/// The child, which reads and writes the parent's three mappings on command (its copies:
+/// it may not allocate, so they all exist before fork).
+fn spawn_child(private: usize, shared: usize, huge: usize) -> Result<Child, ExperimentError> {
+    let write = |addr: usize| {
+        // SAFETY: the child's copy of one of the parent's live mappings, a page or more.
+        unsafe { (addr as *mut u8).write_volatile(CHILD_VALUE) };
+        0
+    };
+    Ok(Child::spawn(move |command| match command {
+        // SAFETY: as for `write`.
+        READ_PRIVATE => unsafe { (private as *const u8).read_volatile() },
+        WRITE_PRIVATE => write(private),
+        WRITE_SHARED => write(shared),
+        WRITE_HUGE => write(huge),
+        _ => reply::UNKNOWN,
+    })?)
 }
 
 /// One huge page's worth of memory, aligned, advised MADV_HUGEPAGE and written once, so the
