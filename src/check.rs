@@ -13,16 +13,86 @@ use crate::lesson::value::{Expected, MapsPattern, PathPattern, Scale};
 use crate::lesson::{Claim, ClaimBlock, Expectation, Lesson, Need, Target};
 use serde::Serialize;
 
+/// Which of the three ends a claim came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum VerdictKind {
     Held,
     Failed,
     Skipped,
 }
 
-/// One claim's result, with everything a reader needs to find and judge it.
-#[derive(Clone, Debug, Serialize)]
+/// How a claim ended, with what a reader needs to judge it: what the kernel showed, why it
+/// failed or was skipped, and the `when=` branch that applied with why it applied here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Held {
+        observed: String,
+        branch: Option<String>,
+    },
+    Failed {
+        /// `None` where nothing was observed at all (a step never reached).
+        observed: Option<String>,
+        reason: String,
+        branch: Option<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn kind(&self) -> VerdictKind {
+        match self {
+            Verdict::Held { .. } => VerdictKind::Held,
+            Verdict::Failed { .. } => VerdictKind::Failed,
+            Verdict::Skipped { .. } => VerdictKind::Skipped,
+        }
+    }
+
+    pub fn observed(&self) -> Option<&str> {
+        match self {
+            Verdict::Held { observed, .. } => Some(observed),
+            Verdict::Failed { observed, .. } => observed.as_deref(),
+            Verdict::Skipped { .. } => None,
+        }
+    }
+
+    /// Why it failed or was skipped.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Verdict::Held { .. } => None,
+            Verdict::Failed { reason, .. } | Verdict::Skipped { reason } => Some(reason),
+        }
+    }
+
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            Verdict::Held { branch, .. } | Verdict::Failed { branch, .. } => branch.as_deref(),
+            Verdict::Skipped { .. } => None,
+        }
+    }
+
+    fn failed(reason: impl Into<String>) -> Verdict {
+        Verdict::Failed {
+            observed: None,
+            reason: reason.into(),
+            branch: None,
+        }
+    }
+
+    fn skipped(reason: impl Into<String>) -> Verdict {
+        Verdict::Skipped {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One claim's result, with everything a reader needs to find and judge it. Serialised flat
+/// (`verdict`, `observed`, `reason`, `branch` beside the claim's place), as result files and
+/// the kernel matrix read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(into = "FlatClaim", from = "FlatClaim")]
 pub struct ClaimResult {
     pub lesson: String,
     pub file: String,
@@ -32,12 +102,74 @@ pub struct ClaimResult {
     pub subject: String,
     pub field: String,
     pub expected: String,
-    pub observed: Option<String>,
     pub verdict: Verdict,
-    /// Why it was skipped or failed.
-    pub reason: Option<String>,
-    /// The `when=` branch that applied, and why it applied on this kernel.
-    pub branch: Option<String>,
+}
+
+/// [`ClaimResult`] as JSON has it.
+#[derive(Serialize, serde::Deserialize)]
+struct FlatClaim {
+    lesson: String,
+    file: String,
+    line: usize,
+    step: String,
+    subject: String,
+    field: String,
+    expected: String,
+    observed: Option<String>,
+    verdict: VerdictKind,
+    reason: Option<String>,
+    branch: Option<String>,
+}
+
+impl From<ClaimResult> for FlatClaim {
+    fn from(claim: ClaimResult) -> FlatClaim {
+        let (observed, reason, branch) = (
+            claim.verdict.observed().map(str::to_owned),
+            claim.verdict.reason().map(str::to_owned),
+            claim.verdict.branch().map(str::to_owned),
+        );
+        FlatClaim {
+            verdict: claim.verdict.kind(),
+            lesson: claim.lesson,
+            file: claim.file,
+            line: claim.line,
+            step: claim.step,
+            subject: claim.subject,
+            field: claim.field,
+            expected: claim.expected,
+            observed,
+            reason,
+            branch,
+        }
+    }
+}
+
+impl From<FlatClaim> for ClaimResult {
+    fn from(flat: FlatClaim) -> ClaimResult {
+        let reason = flat.reason.unwrap_or_default();
+        let verdict = match flat.verdict {
+            VerdictKind::Held => Verdict::Held {
+                observed: flat.observed.unwrap_or_default(),
+                branch: flat.branch,
+            },
+            VerdictKind::Failed => Verdict::Failed {
+                observed: flat.observed,
+                reason,
+                branch: flat.branch,
+            },
+            VerdictKind::Skipped => Verdict::Skipped { reason },
+        };
+        ClaimResult {
+            lesson: flat.lesson,
+            file: flat.file,
+            line: flat.line,
+            step: flat.step,
+            subject: flat.subject,
+            field: flat.field,
+            expected: flat.expected,
+            verdict,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -66,16 +198,16 @@ impl Counts {
     pub fn of_all(reports: &[LessonReport]) -> Counts {
         let mut counts = Counts::default();
         for claim in reports.iter().flat_map(|r| &r.claims) {
-            counts.add(claim.verdict);
+            counts.add(claim.verdict.kind());
         }
         counts
     }
 
-    fn add(&mut self, verdict: Verdict) {
+    fn add(&mut self, verdict: VerdictKind) {
         match verdict {
-            Verdict::Held => self.held += 1,
-            Verdict::Failed => self.failed += 1,
-            Verdict::Skipped => self.skipped += 1,
+            VerdictKind::Held => self.held += 1,
+            VerdictKind::Failed => self.failed += 1,
+            VerdictKind::Skipped => self.skipped += 1,
         }
     }
 }
@@ -83,7 +215,9 @@ impl Counts {
 impl LessonReport {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
-        self.claims.iter().for_each(|c| counts.add(c.verdict));
+        self.claims
+            .iter()
+            .for_each(|c| counts.add(c.verdict.kind()));
         counts
     }
 
@@ -103,30 +237,16 @@ pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, StepRe
 
 /// Runs the lesson's experiment on this kernel and checks every claim.
 pub fn check_lesson(lesson: &Lesson, probe: &KernelProbe) -> LessonReport {
-    let mut recorder = Recorder::default();
-    let error = match unmet_need(lesson, probe) {
-        Some(reason) => {
-            return skip_all(lesson, &reason);
-        }
-        None => match experiments::find(lesson.id()) {
-            Some(experiment) => run(experiment, probe, &mut recorder).err(),
-            None => Some(format!("no experiment performs lesson `{}`", lesson.id())),
-        },
-    };
-    let mut report = evaluate(lesson, probe, &recorder.steps);
-    if let Some(error) = error {
-        for claim in report
-            .claims
-            .iter_mut()
-            .filter(|c| c.verdict == Verdict::Failed && c.observed.is_none())
-        {
-            claim.reason = Some(format!(
-                "{} (the experiment stopped: {error})",
-                claim.reason.as_deref().unwrap_or("not evaluated")
-            ));
-        }
-        report.error = Some(error);
+    if let Some(reason) = unmet_need(lesson, probe) {
+        return skip_all(lesson, &reason);
     }
+    let mut recorder = Recorder::default();
+    let error = match experiments::find(lesson.id()) {
+        Some(experiment) => run(experiment, probe, &mut recorder).err(),
+        None => Some(format!("no experiment performs lesson `{}`", lesson.id())),
+    };
+    let mut report = judge_all(lesson, probe, &recorder.steps, error.as_deref());
+    report.error = error;
     report
 }
 
@@ -159,10 +279,11 @@ fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
         for claim in &block.claims {
-            let mut result = result_for(lesson, block, claim, default_subject(lesson, block));
-            result.verdict = Verdict::Skipped;
-            result.reason = Some(reason.to_owned());
-            report.claims.push(result);
+            let subject = default_subject(lesson, block);
+            let verdict = Verdict::skipped(reason);
+            report
+                .claims
+                .push(result_for(lesson, block, claim, subject, verdict));
         }
     }
     report
@@ -197,7 +318,13 @@ fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
     })
 }
 
-fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: String) -> ClaimResult {
+fn result_for(
+    lesson: &Lesson,
+    block: &ClaimBlock,
+    claim: &Claim,
+    subject: String,
+    verdict: Verdict,
+) -> ClaimResult {
     ClaimResult {
         lesson: lesson.id().to_owned(),
         file: shown_path(&lesson.path),
@@ -206,10 +333,7 @@ fn result_for(lesson: &Lesson, block: &ClaimBlock, claim: &Claim, subject: Strin
         subject,
         field: claim.target.to_string(),
         expected: claim.written.clone(),
-        observed: None,
-        verdict: Verdict::Failed,
-        reason: None,
-        branch: None,
+        verdict,
     }
 }
 
@@ -219,6 +343,16 @@ pub fn evaluate(
     probe: &KernelProbe,
     steps: &[(Step, StepReport)],
 ) -> LessonReport {
+    judge_all(lesson, probe, steps, None)
+}
+
+/// [`evaluate`], for an experiment that may have stopped early with `stopped`.
+fn judge_all(
+    lesson: &Lesson,
+    probe: &KernelProbe,
+    steps: &[(Step, StepReport)],
+    stopped: Option<&str>,
+) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
         let subject_name = default_subject(lesson, block);
@@ -226,40 +360,41 @@ pub fn evaluate(
             .iter()
             .find(|(s, _)| s.id == block.step)
             .map(|(_, r)| r);
-        let observation = match step_report {
-            Some(StepReport::Observed(observation)) => Some(observation),
-            _ => None,
-        };
-        let subject = observation.and_then(|o| o.subject(&subject_name));
-        let branch = match (step_report, subject) {
-            (None, _) => Err((
-                Verdict::Failed,
-                format!("the experiment never reached step `{}`", block.step),
-            )),
-            (Some(StepReport::Impossible(why)), _) => Err((
-                Verdict::Skipped,
-                format!("step `{}` is not possible here: {why}", block.step),
-            )),
-            // Outcome blocks need no subject; conditions that do say so themselves.
-            (Some(_), None) if block.kind != crate::lesson::BlockKind::Outcome => Err((
-                Verdict::Failed,
-                format!("step `{}` shows nothing of `{subject_name}`", block.step),
-            )),
-            _ => branch_of(block, probe, subject),
+        let judged = match step_report {
+            None => Err(Verdict::failed(match stopped {
+                Some(error) => format!(
+                    "the experiment never reached step `{}` (it stopped: {error})",
+                    block.step
+                ),
+                None => format!("the experiment never reached step `{}`", block.step),
+            })),
+            Some(StepReport::Impossible(why)) => Err(Verdict::skipped(format!(
+                "step `{}` is not possible here: {why}",
+                block.step
+            ))),
+            Some(StepReport::Observed(observation)) => {
+                let subject = observation.subject(&subject_name);
+                match subject {
+                    // Outcome blocks need no subject; conditions that do say so themselves.
+                    None if block.kind != crate::lesson::BlockKind::Outcome => {
+                        Err(Verdict::failed(format!(
+                            "step `{}` shows nothing of `{subject_name}`",
+                            block.step
+                        )))
+                    }
+                    _ => branch_of(block, probe, subject)
+                        .map(|branch| (branch, observation, subject)),
+                }
+            }
         };
         for claim in &block.claims {
-            let mut result = result_for(lesson, block, claim, subject_name.clone());
-            match (&branch, observation) {
-                (Err((verdict, reason)), _) => {
-                    result.verdict = *verdict;
-                    result.reason = Some(reason.clone());
+            let verdict = match &judged {
+                Err(verdict) => verdict.clone(),
+                Ok((branch, observation, subject)) => {
+                    judge(claim, probe, observation, *subject, branch.clone())
                 }
-                (Ok(branch), Some(observation)) => {
-                    result.branch = branch.clone();
-                    judge(&mut result, claim, probe, observation, subject);
-                }
-                (Ok(_), None) => unreachable!("a branch is only decided for an observed step"),
-            }
+            };
+            let result = result_for(lesson, block, claim, subject_name.clone(), verdict);
             report.claims.push(result);
         }
     }
@@ -272,7 +407,7 @@ fn branch_of(
     block: &ClaimBlock,
     probe: &KernelProbe,
     subject: Option<&Subject>,
-) -> Result<Option<String>, (Verdict, String)> {
+) -> Result<Option<String>, Verdict> {
     if block.when.is_empty() {
         return Ok(None);
     }
@@ -281,26 +416,25 @@ fn branch_of(
         match condition.evaluate(probe, subject) {
             Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
             Branch::DoesNotApply(why) => {
-                return Err((
-                    Verdict::Skipped,
-                    format!("branch when={condition} does not apply on this kernel: {why}"),
-                ));
+                return Err(Verdict::skipped(format!(
+                    "branch when={condition} does not apply on this kernel: {why}"
+                )));
             }
-            Branch::Undecided(why) => return Err((Verdict::Skipped, why)),
-            Branch::Invalid(why) => return Err((Verdict::Failed, why)),
+            Branch::Undecided(why) => return Err(Verdict::skipped(why)),
+            Branch::Invalid(why) => return Err(Verdict::failed(why)),
         }
     }
     Ok(Some(applied.join("; ")))
 }
 
 fn judge(
-    result: &mut ClaimResult,
     claim: &Claim,
     probe: &KernelProbe,
     observation: &Observation,
     subject: Option<&Subject>,
-) {
-    let outcome = match (&claim.target, &claim.expectation, subject) {
+    branch: Option<String>,
+) -> Verdict {
+    let judged = match (&claim.target, &claim.expectation, subject) {
         (Target::MapsLine, Expectation::Maps(pattern), Some(subject)) => {
             let line = &subject.record.vma;
             Judged::from_bool(matches_maps(pattern, line), line.to_string())
@@ -321,20 +455,14 @@ fn judge(
         },
         _ => Judged::Failed(None, "the claim does not fit what the step observed".into()),
     };
-    match outcome {
-        Judged::Held(observed) => {
-            result.verdict = Verdict::Held;
-            result.observed = Some(observed);
-        }
-        Judged::Failed(observed, reason) => {
-            result.verdict = Verdict::Failed;
-            result.observed = observed;
-            result.reason = Some(reason);
-        }
-        Judged::Skipped(reason) => {
-            result.verdict = Verdict::Skipped;
-            result.reason = Some(reason);
-        }
+    match judged {
+        Judged::Held(observed) => Verdict::Held { observed, branch },
+        Judged::Failed(observed, reason) => Verdict::Failed {
+            observed,
+            reason,
+            branch,
+        },
+        Judged::Skipped(reason) => Verdict::Skipped { reason },
     }
 }
 

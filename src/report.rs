@@ -74,11 +74,11 @@ pub fn write_kernel_summary(out: &mut dyn Write, probe: &KernelProbe) -> io::Res
     Ok(())
 }
 
-fn verdict_word(verdict: Verdict) -> (Style, &'static str) {
+fn verdict_word(verdict: &Verdict) -> (Style, &'static str) {
     match verdict {
-        Verdict::Held => (HELD, "held"),
-        Verdict::Failed => (FAILED, "FAILED"),
-        Verdict::Skipped => (SKIPPED, "skipped"),
+        Verdict::Held { .. } => (HELD, "held"),
+        Verdict::Failed { .. } => (FAILED, "FAILED"),
+        Verdict::Skipped { .. } => (SKIPPED, "skipped"),
     }
 }
 
@@ -118,32 +118,30 @@ pub fn write_text(out: &mut dyn Write, reports: &[LessonReport]) -> io::Result<(
 }
 
 fn write_claim(out: &mut dyn Write, claim: &ClaimResult, width: usize) -> io::Result<()> {
-    let (style, word) = verdict_word(claim.verdict);
+    let (style, word) = verdict_word(&claim.verdict);
     write!(
         out,
         "  {style}{word:<7}{style:#} {DIM}:{:<4}{DIM:#} {:<20} {:<width$}  {}",
         claim.line, claim.step, claim.field, claim.expected
     )?;
-    match claim.verdict {
-        Verdict::Held => writeln!(out)?,
-        Verdict::Failed => {
+    match &claim.verdict {
+        Verdict::Held { .. } => writeln!(out)?,
+        Verdict::Failed {
+            observed,
+            reason,
+            branch,
+        } => {
             writeln!(
                 out,
                 "\n          observed: {}",
-                claim.observed.as_deref().unwrap_or("nothing")
+                observed.as_deref().unwrap_or("nothing")
             )?;
-            if let Some(reason) = &claim.reason {
-                writeln!(out, "          why: {reason}")?;
-            }
-            if let Some(branch) = &claim.branch {
+            writeln!(out, "          why: {reason}")?;
+            if let Some(branch) = branch {
                 writeln!(out, "          branch: {branch}")?;
             }
         }
-        Verdict::Skipped => writeln!(
-            out,
-            "\n          {DIM}{}{DIM:#}",
-            claim.reason.as_deref().unwrap_or("")
-        )?,
+        Verdict::Skipped { reason } => writeln!(out, "\n          {DIM}{reason}{DIM:#}")?,
     }
     Ok(())
 }
@@ -163,25 +161,26 @@ pub fn failures(report: &LessonReport, probe: &KernelProbe) -> Option<String> {
     if let Some(error) = &report.error {
         text.push_str(&format!("the experiment stopped: {error}\n"));
     }
-    for claim in report
-        .claims
-        .iter()
-        .filter(|c| c.verdict == Verdict::Failed)
-    {
+    for claim in &report.claims {
+        let Verdict::Failed {
+            observed,
+            reason,
+            branch,
+        } = &claim.verdict
+        else {
+            continue;
+        };
         text.push_str(&format!(
-            "\n{}:{}: step `{}`, {} of {}\n    expected: {}\n    observed: {}\n",
+            "\n{}:{}: step `{}`, {} of {}\n    expected: {}\n    observed: {}\n    why: {reason}\n",
             claim.file,
             claim.line,
             claim.step,
             claim.field,
             claim.subject,
             claim.expected,
-            claim.observed.as_deref().unwrap_or("nothing"),
+            observed.as_deref().unwrap_or("nothing"),
         ));
-        if let Some(reason) = &claim.reason {
-            text.push_str(&format!("    why: {reason}\n"));
-        }
-        if let Some(branch) = &claim.branch {
+        if let Some(branch) = branch {
             text.push_str(&format!("    branch: {branch}\n"));
         }
     }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{catalog, probe};
 use pagelab::catalog::Catalog;
-use pagelab::check::{self, Verdict};
+use pagelab::check::{self, VerdictKind};
 use pagelab::kernel::KernelProbe;
 use pagelab::lesson::Lesson;
 use pagelab::report;
@@ -32,10 +32,10 @@ fn no_claim_of_any_lesson_goes_unevaluated(catalog: Catalog, probe: KernelProbe)
         for claim in report
             .claims
             .iter()
-            .filter(|c| c.verdict == Verdict::Skipped)
+            .filter(|c| c.verdict.kind() == VerdictKind::Skipped)
         {
             assert!(
-                claim.reason.as_deref().is_some_and(|r| !r.is_empty()),
+                claim.verdict.reason().is_some_and(|r| !r.is_empty()),
                 "{}:{} was skipped without a reason",
                 claim.file,
                 claim.line
@@ -78,7 +78,11 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
         let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
         let report = check::evaluate(lesson, &probe, &steps);
         let mut mutated = 0;
-        for claim in report.claims.iter().filter(|c| c.verdict == Verdict::Held) {
+        for claim in report
+            .claims
+            .iter()
+            .filter(|c| c.verdict.kind() == VerdictKind::Held)
+        {
             let Some(source) = mutate_line(&lesson.source, claim.line) else {
                 continue;
             };
@@ -93,10 +97,10 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
                 .claims
                 .iter()
                 .find(|c| c.line == claim.line)
-                .map(|c| c.verdict);
+                .map(|c| c.verdict.kind());
             assert_eq!(
                 verdict,
-                Some(Verdict::Failed),
+                Some(VerdictKind::Failed),
                 "{}:{}: changing `{}` did not fail the claim",
                 claim.file,
                 claim.line,

@@ -8,7 +8,7 @@
 mod common;
 
 use pagelab::Bytes;
-use pagelab::check::{self, LessonReport, Verdict};
+use pagelab::check::{self, LessonReport, VerdictKind};
 use pagelab::experiment::{Observation, OutcomeValue, Step, StepReport, Subject};
 use pagelab::experiments;
 use pagelab::kernel::probe::{
@@ -241,7 +241,7 @@ fn the_lesson_holds_where_it_was_measured(
     assert_no_failure(&report, config);
     for step in ["one-byte-written", "huge-page-byte-written"] {
         assert!(
-            common::verdicts(&report, step, "Rss").contains(&Verdict::Held),
+            common::verdicts(&report, step, "Rss").contains(&VerdictKind::Held),
             "one Rss claim after the write in {step} must hold: {:?}",
             common::verdicts(&report, step, "Rss")
         );
@@ -269,8 +269,8 @@ fn exactly_the_matching_branch_applies(
         let applied: Vec<&str> = report
             .claims
             .iter()
-            .filter(|c| c.step == step && c.field == "Rss" && c.verdict == Verdict::Held)
-            .filter_map(|c| c.branch.as_deref())
+            .filter(|c| c.step == step && c.field == "Rss" && c.verdict.kind() == VerdictKind::Held)
+            .filter_map(|c| c.verdict.branch())
             .collect();
         assert_eq!(applied.len(), 1, "{step}: branches that held: {applied:?}");
         assert!(
@@ -292,31 +292,31 @@ fn eligibility_needs_an_aligned_range_that_fits() {
         seen(ALIGNED, PAGE_16K, 0, 0),
         seen(HUGE_AT, PMD_16K, PMD_16K, 1),
     );
-    let eligible = |step: &str| -> Vec<(Verdict, Option<String>)> {
+    let eligible = |step: &str| -> Vec<(VerdictKind, Option<String>)> {
         report
             .claims
             .iter()
             .filter(|c| c.step == step && c.field == "THPeligible")
-            .map(|c| (c.verdict, c.reason.clone()))
+            .map(|c| (c.verdict.kind(), c.verdict.reason().map(str::to_owned)))
             .collect()
     };
     let mapped = eligible("mapped");
     assert!(
-        mapped.iter().any(|(v, _)| *v == Verdict::Held),
+        mapped.iter().any(|(v, _)| *v == VerdictKind::Held),
         "{mapped:?}"
     );
     assert!(
-        mapped.iter().any(|(v, reason)| *v == Verdict::Skipped
+        mapped.iter().any(|(v, reason)| *v == VerdictKind::Skipped
             && reason.as_deref().unwrap().contains("no aligned range")),
         "the thp-eligible branch must say why it does not apply: {mapped:?}"
     );
     assert_eq!(
         common::verdicts(&report, "one-byte-written", "AnonHugePages"),
         [
-            Verdict::Held,
-            Verdict::Skipped,
-            Verdict::Skipped,
-            Verdict::Held
+            VerdictKind::Held,
+            VerdictKind::Skipped,
+            VerdictKind::Skipped,
+            VerdictKind::Held
         ],
         "base-page branch and huge-page-does-not-fit held, the others skipped"
     );
@@ -325,7 +325,7 @@ fn eligibility_needs_an_aligned_range_that_fits() {
         seen(ALIGNED, PAGE_16K, 0, 1),
         seen(HUGE_AT, PMD_16K, PMD_16K, 1),
     );
-    assert!(common::verdicts(&wrong, "mapped", "THPeligible").contains(&Verdict::Failed));
+    assert!(common::verdicts(&wrong, "mapped", "THPeligible").contains(&VerdictKind::Failed));
 }
 
 /// A huge page was predicted but the kernel gave a base page (fragmentation): the huge-page
@@ -344,11 +344,11 @@ fn no_huge_page_obtained_is_a_skip_with_the_reason() {
             .iter()
             .find(|c| c.step == step && c.field == "Rss" && c.expected.contains("huge page"))
             .unwrap();
-        assert_eq!(rss.verdict, Verdict::Skipped);
+        assert_eq!(rss.verdict.kind(), VerdictKind::Skipped);
         assert!(
-            rss.reason.as_deref().unwrap().contains("best effort"),
+            rss.verdict.reason().unwrap().contains("best effort"),
             "{:?}",
-            rss.reason
+            rss.verdict.reason()
         );
     }
 }
@@ -362,7 +362,7 @@ fn no_huge_page_obtained_is_a_skip_with_the_reason() {
 fn a_kernel_that_disagrees_fails_the_claim(#[case] config: &Config, #[case] mapping: Seen) {
     let report = replay(config, mapping, seen(HUGE_AT, PAGE, 0, 0));
     assert!(
-        common::verdicts(&report, "one-byte-written", "Rss").contains(&Verdict::Failed),
+        common::verdicts(&report, "one-byte-written", "Rss").contains(&VerdictKind::Failed),
         "{:?}",
         common::verdicts(&report, "one-byte-written", "Rss")
     );

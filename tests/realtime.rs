@@ -2,7 +2,7 @@
 
 mod common;
 
-use pagelab::check::Verdict;
+use pagelab::check::VerdictKind;
 use rstest::rstest;
 
 /// The experiment forks (mlockall and RLIMIT_MEMLOCK are per process, so children do them):
@@ -60,8 +60,12 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
         let claims: Vec<_> = report.claims.iter().filter(|c| c.step == step).collect();
         assert!(!claims.is_empty(), "no claim at {step}");
         for claim in claims {
-            let reason = claim.reason.as_deref().unwrap_or_default();
-            assert_eq!(claim.verdict, Verdict::Skipped, "{step}: {reason}");
+            let reason = claim.verdict.reason().unwrap_or_default();
+            assert_eq!(
+                claim.verdict.kind(),
+                VerdictKind::Skipped,
+                "{step}: {reason}"
+            );
             assert!(
                 reason.contains("RLIMIT_MEMLOCK")
                     && reason.contains(&needed.to_string())
@@ -76,7 +80,7 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
         .filter(|c| c.step == "prefaulted-stack");
     assert!(stack.clone().count() > 0);
     assert!(
-        stack.clone().all(|c| c.verdict == Verdict::Held),
+        stack.clone().all(|c| c.verdict.kind() == VerdictKind::Held),
         "later steps ran"
     );
 }

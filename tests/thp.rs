@@ -2,7 +2,7 @@
 
 mod common;
 
-use pagelab::check::Verdict;
+use pagelab::check::VerdictKind;
 use rstest::rstest;
 
 /// The experiment forks (PR_SET_THP_DISABLE is per process, so a child sets it).
@@ -22,7 +22,7 @@ fn refusing_huge_pages_is_checked_not_skipped(#[case] step: &str, #[case] field:
     if common::probe().thp.is_none() {
         let verdicts = common::verdicts(&common::report("thp"), step, field);
         assert!(
-            verdicts.iter().all(|v| *v == Verdict::Skipped),
+            verdicts.iter().all(|v| *v == VerdictKind::Skipped),
             "without THP the lesson is skipped: {verdicts:?}"
         );
     } else {

@@ -7,7 +7,7 @@ pub mod configs;
 pub mod guest;
 pub mod table;
 
-use crate::check::Verdict;
+use crate::check::VerdictKind as Verdict;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

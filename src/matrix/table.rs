@@ -1,7 +1,7 @@
 //! The matrix as a terminal table and as a markdown report.
 
 use super::{ClaimRow, Column, all_claims, key};
-use crate::check::Verdict;
+use crate::check::VerdictKind as Verdict;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

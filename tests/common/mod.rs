@@ -8,7 +8,7 @@ pub mod locks;
 pub use locks::FORK;
 
 use pagelab::catalog::{Catalog, lessons_dir};
-use pagelab::check::{LessonReport, Verdict};
+use pagelab::check::{LessonReport, VerdictKind};
 use pagelab::kernel::KernelProbe;
 use pagelab::lesson::Lesson;
 use pagelab::report;
@@ -43,9 +43,9 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     for c in report
         .claims
         .iter()
-        .filter(|c| c.verdict == Verdict::Skipped)
+        .filter(|c| c.verdict.kind() == VerdictKind::Skipped)
     {
-        let reason = c.reason.clone().unwrap_or_default();
+        let reason = c.verdict.reason().map(str::to_owned).unwrap_or_default();
         match skipped.last_mut() {
             Some((step, lines, r)) if *step == c.step && *r == reason => lines.push(c.line),
             _ => skipped.push((c.step.clone(), vec![c.line], reason)),
@@ -113,19 +113,19 @@ pub fn all_claims_held(id: &str, step: &str, field: &str) {
         .claims
         .iter()
         .filter(|c| c.step == step && c.field == field)
-        .map(|c| c.reason.as_deref().unwrap_or_default())
+        .map(|c| c.verdict.reason().unwrap_or_default())
         .find(|reason| reason.starts_with(&impossible))
     {
         let _ = std::io::stderr()
             .write_all(format!("pagelab: `{field}` at `{step}` skipped: {reason}\n").as_bytes());
         assert!(
-            verdicts.iter().all(|v| *v == Verdict::Skipped),
+            verdicts.iter().all(|v| *v == VerdictKind::Skipped),
             "{verdicts:?}"
         );
         return;
     }
     assert!(
-        verdicts.iter().all(|v| *v == Verdict::Held),
+        verdicts.iter().all(|v| *v == VerdictKind::Held),
         "`{field}` at `{step}`: {verdicts:?}"
     );
 }
@@ -134,18 +134,18 @@ pub fn all_claims_held(id: &str, step: &str, field: &str) {
 pub fn a_claim_held(id: &str, step: &str, field: &str) {
     let verdicts = verdicts(&report(id), step, field);
     assert!(
-        verdicts.contains(&Verdict::Held),
+        verdicts.contains(&VerdictKind::Held),
         "no `{field}` claim at step `{step}` held: {verdicts:?}"
     );
 }
 
 /// The verdicts of the lesson's claims about `field` at `step`.
-pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<Verdict> {
+pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<VerdictKind> {
     report
         .claims
         .iter()
         .filter(|c| c.step == step && c.field == field)
-        .map(|c| c.verdict)
+        .map(|c| c.verdict.kind())
         .collect()
 }
 
