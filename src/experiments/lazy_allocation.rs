@@ -7,7 +7,6 @@ use crate::experiment::{
     SubjectName, Vocabulary,
 };
 use crate::kernel::meminfo::read_meminfo;
-use crate::memory::counters::minor_faults_during;
 use crate::memory::{Mapping, MappingError};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
@@ -75,7 +74,8 @@ impl Experiment for LazyAllocation {
                 .with([(RESIDENT, resident(&written)?)]),
         )?;
 
-        let faults = minor_faults_during(|| written.write_every_page(1))
+        let faults = written
+            .faults_writing_every_page()
             .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
         lab.step(
             "touched",
@@ -86,9 +86,10 @@ impl Experiment for LazyAllocation {
         )?;
 
         let read = Mapping::base_pages(len, MapFlags::MAP_PRIVATE)?;
-        let mut zeros = 0;
-        let faults = minor_faults_during(|| zeros = read.pages_reading(0..PAGES, 0))
+        let faults = read
+            .faults_reading_every_page()
             .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        let zeros = read.pages_reading(0..PAGES, 0);
         let all_zero = if zeros == PAGES { "0" } else { "not all 0" };
         lab.step(
             "read",

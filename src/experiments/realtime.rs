@@ -152,7 +152,8 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         Err(MappingError::Madvise { errno, .. }) => Err(errno),
         Err(e) => return Err(e.into()),
     };
-    let faults = minor_faults_during(|| mapping.write_every_page(1))
+    let faults = mapping
+        .faults_writing_every_page()
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "locked",
@@ -241,7 +242,8 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         MapFlags::MAP_PRIVATE | MapFlags::MAP_POPULATE,
     )?;
     let record = Subject::of(POPULATED, getpid(), &mapping)?;
-    let faults = minor_faults_during(|| mapping.write_every_page(1))
+    let faults = mapping
+        .faults_writing_every_page()
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "populated",

@@ -2,6 +2,7 @@
 //! so that they never merge with a neighbour's VMA (adjacent anonymous mappings with equal
 //! flags merge into one VMA, and another test's pages would show up in "our" smaps record).
 
+use super::counters;
 use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use crate::kernel::procfs::{self, Proc, ProcError};
@@ -188,10 +189,23 @@ impl Mapping {
         }
     }
 
+    /// The minor faults of writing the first byte of every page, and only those (see
+    /// [`counters::faults_of`]).
+    pub fn faults_writing_every_page(&self) -> Result<u64, Errno> {
+        // SAFETY: our own pages, reached only through volatile accesses.
+        unsafe { counters::faults_of(counters::write_first_bytes, self.addr(), self.mapped_len) }
+    }
+
+    /// The minor faults of reading the first byte of every page, and only those.
+    pub fn faults_reading_every_page(&self) -> Result<u64, Errno> {
+        // SAFETY: as above.
+        unsafe { counters::faults_of(counters::read_first_bytes, self.addr(), self.mapped_len) }
+    }
+
     /// How many of its pages are resident (mincore).
     pub fn resident_pages(&self) -> Result<usize, Errno> {
         let mut vector = vec![0u8; self.mapped_len / page()];
-        super::counters::resident_pages(self.addr(), self.mapped_len, &mut vector)
+        counters::resident_pages(self.addr(), self.mapped_len, &mut vector)
     }
 
     /// How many of the pages `pages` (by index) hold `value` in their first byte.

@@ -1,12 +1,12 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, minor_faults, page, pages};
+use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
+use crate::memory::counters;
 use nix::sys::mman::ProtFlags;
 use nix::sys::mman::munlock;
-use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -43,12 +43,10 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
             ),
         ))
     } else {
-        let before = minor_faults(UsageWho::RUSAGE_THREAD)?;
-        for i in 0..n {
-            // SAFETY: inside the region, which is ours.
-            unsafe { std::ptr::write_volatile(region.as_ptr().add(i * page()), 1) };
-        }
-        let faults = minor_faults(UsageWho::RUSAGE_THREAD)? - before;
+        // SAFETY: the region is the check's own mapping, n pages long.
+        let faults =
+            unsafe { counters::faults_of(counters::write_first_bytes, region.addr(), n * page()) }
+                .map_err(|e| Failure::setup("count this thread's page faults", e))?;
         if faults == 0 {
             Ok(Passed::Held(format!(
                 "Locked {locked} = Rss, VmFlags `lo`, writing {n} pages took no fault"
