@@ -54,6 +54,16 @@ fuzz cases="32768":
 speed:
     bash scripts/speed.sh
 
+# KTAP and JUnit read by their own consumers (the kernel's kunit.py, junitparser) must agree
+# with the JSON; fetches linux-source's tools/testing/kunit into target/ci-cache once
+formats:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python3 -c 'import junitparser' 2>/dev/null || pip install --quiet junitparser
+    kunit=$(bash scripts/kunit-tool.sh)
+    cargo build --quiet
+    python3 scripts/check_formats.py "$kunit" target/debug/pagelab
+
 # A student copy of the crate: exercises stubbed, solutions left out
 handout dir:
     cargo run --quiet -- handout {{dir}}

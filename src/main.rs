@@ -87,10 +87,14 @@ enum DevCommand {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// How results are written: for people, or for machines and CI (`ktap` as the kernel's
+/// selftests print it, `junit` XML as CI services read it).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
+    Ktap,
+    Junit,
 }
 
 /// Exit status for errors that are not claim failures: bad arguments, broken lessons.
@@ -137,14 +141,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
         Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
         Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
-        Some(Command::Exercise {
-            id,
-            format: Format::Text,
-        }) => homework::exercise(&catalog, id.as_deref()),
-        Some(Command::Exercise {
-            id,
-            format: Format::Json,
-        }) => homework::exercise_json(&catalog, id.as_deref()),
+        Some(Command::Exercise { id, format }) => match format {
+            Format::Text => homework::exercise(&catalog, id.as_deref()),
+            Format::Json => homework::exercise_json(&catalog, id.as_deref()),
+            Format::Ktap | Format::Junit => {
+                let suites = homework::exercise_suites(&catalog, id.as_deref())?;
+                write_suites(&mut stdout().lock(), &suites, format)?;
+                Ok(if suites.iter().any(|s| s.failed()) {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                })
+            }
+        },
         Some(Command::Hint { id }) => homework::hint(&catalog, &id),
         Some(Command::Watch) => homework::watch(),
         Some(Command::Handout { dir }) => homework::handout(&catalog, &dir),
@@ -294,6 +303,9 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
             let json = report::json(&probe, &reports);
             writeln!(out, "{json:#}").map_err(io_error)?;
         }
+        Format::Ktap | Format::Junit => {
+            write_suites(&mut out, &report::suites::of_lessons(&reports), format)?;
+        }
         Format::Text => {
             report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
             report::write_text(&mut out, &reports).map_err(io_error)?;
@@ -313,6 +325,19 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Suites as KTAP or as JUnit XML.
+fn write_suites(
+    out: &mut dyn Write,
+    suites: &[report::suites::Suite],
+    format: Format,
+) -> Result<(), String> {
+    match format {
+        Format::Ktap => report::ktap::write(out, suites),
+        _ => report::junit::write(out, suites),
+    }
+    .map_err(io_error)
 }
 
 fn eprint_progress(n: usize, total: usize, lesson: &Lesson) {

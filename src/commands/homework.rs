@@ -69,6 +69,19 @@ pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, St
     })
 }
 
+/// `pagelab exercise --format ktap|junit`: each exercise (or the one asked for) as a test
+/// case of its lesson's suite.
+pub fn exercise_suites(
+    catalog: &Catalog,
+    id: Option<&str>,
+) -> Result<Vec<pagelab::report::suites::Suite>, String> {
+    let outcomes: Vec<(&Exercise, Outcome)> = chosen(id)?
+        .into_iter()
+        .map(|e| (e, outcome::run(e)))
+        .collect();
+    Ok(pagelab::report::suites::of_exercises(catalog, &outcomes))
+}
+
 /// `pagelab hint <id>`: the task and every hint, with where the lesson sets it.
 pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, String> {
     let exercise = find(id)?;

@@ -1,4 +1,8 @@
-//! Renders verdicts as text for people and JSON for machines.
+//! Renders verdicts as text for people and as JSON, KTAP and JUnit XML for machines.
+
+pub mod junit;
+pub mod ktap;
+pub mod suites;
 
 use crate::check::{ClaimResult, Counts, LessonReport, Verdict};
 use crate::kernel::KernelProbe;

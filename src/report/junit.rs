@@ -1,0 +1,149 @@
+//! JUnit XML, the report CI services read: a `<testsuite>` per lesson, a `<testcase>` per
+//! claim (or exercise), `<skipped message=…>` with the reason, `<failure message=…>` with
+//! expected and observed in its text.
+
+use super::suites::{Case, Suite};
+use crate::check::VerdictKind;
+use std::io::{self, Write};
+
+pub fn write(out: &mut dyn Write, suites: &[Suite]) -> io::Result<()> {
+    let total = |end| suites.iter().map(|s| s.count(end)).sum::<usize>();
+    let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="pagelab" tests="{cases}" failures="{}" skipped="{}" errors="{}">"#,
+        total(VerdictKind::Failed),
+        total(VerdictKind::Skipped),
+        suites.iter().filter(|s| s.error.is_some()).count(),
+    )?;
+    for suite in suites {
+        write_suite(out, suite)?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+fn write_suite(out: &mut dyn Write, suite: &Suite) -> io::Result<()> {
+    writeln!(
+        out,
+        r#"  <testsuite name="{}" tests="{}" failures="{}" skipped="{}" errors="{}">"#,
+        escape(&suite.name),
+        suite.cases.len(),
+        suite.count(VerdictKind::Failed),
+        suite.count(VerdictKind::Skipped),
+        usize::from(suite.error.is_some()),
+    )?;
+    if let Some(error) = &suite.error {
+        writeln!(
+            out,
+            r#"    <system-err>the experiment stopped: {}</system-err>"#,
+            escape(error)
+        )?;
+    }
+    for case in &suite.cases {
+        write_case(out, &suite.name, case)?;
+    }
+    writeln!(out, "  </testsuite>")
+}
+
+fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
+    write!(
+        out,
+        r#"    <testcase classname="{}" name="{}" file="{}" line="{}""#,
+        escape(suite),
+        escape(&case.name),
+        escape(&case.file),
+        case.line
+    )?;
+    let reason = escape(case.reason.as_deref().unwrap_or(""));
+    match case.end {
+        VerdictKind::Held => writeln!(out, "/>"),
+        VerdictKind::Skipped => {
+            writeln!(
+                out,
+                ">\n      <skipped message=\"{reason}\"/>\n    </testcase>"
+            )
+        }
+        VerdictKind::Failed => {
+            let details: Vec<String> = case
+                .details
+                .iter()
+                .map(|(label, value)| format!("{label}: {}", escape(value)))
+                .collect();
+            writeln!(
+                out,
+                ">\n      <failure message=\"{reason}\">{}</failure>\n    </testcase>",
+                details.join("\n")
+            )
+        }
+    }
+}
+
+/// Text as XML 1.0 takes it in an attribute or an element: the five markup characters as
+/// entities, and control characters (which XML 1.0 cannot hold at all) as U+FFFD.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_and_control_characters_are_escaped() {
+        assert_eq!(
+            escape("a<b & \"c\" 'd'\n\u{1b}[1m"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&#10;\u{fffd}[1m"
+        );
+    }
+
+    #[test]
+    fn counts_and_elements_per_end() {
+        let case = |name: &str, end, reason: Option<&str>| Case {
+            name: name.into(),
+            file: "lessons/01-x.md".into(),
+            line: 3,
+            end,
+            reason: reason.map(Into::into),
+            details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
+        };
+        let suites = [Suite {
+            name: "x".into(),
+            cases: vec![
+                case("held", VerdictKind::Held, None),
+                case("failed", VerdictKind::Failed, Some("differs")),
+                case("skipped", VerdictKind::Skipped, Some("no <THP>")),
+            ],
+            error: None,
+        }];
+        let mut out = Vec::new();
+        write(&mut out, &suites).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(xml.contains(
+            r#"<testsuites name="pagelab" tests="3" failures="1" skipped="1" errors="0">"#
+        ));
+        assert!(
+            xml.contains(
+                r#"<testcase classname="x" name="held" file="lessons/01-x.md" line="3"/>"#
+            )
+        );
+        assert!(xml.contains(r#"<skipped message="no &lt;THP&gt;"/>"#));
+        assert!(
+            xml.contains("<failure message=\"differs\">expected: 1 page\nobserved: 8 kB</failure>")
+        );
+    }
+}

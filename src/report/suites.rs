@@ -1,0 +1,140 @@
+//! Results as test suites, the shape standard test reports share: a suite per lesson, a
+//! case per claim (or per exercise), each ending held, failed or skipped, with the lines a
+//! reader needs to judge a failure. KTAP and JUnit are written from this.
+
+use crate::catalog::Catalog;
+use crate::check::{ClaimResult, LessonReport, VerdictKind, shown_path};
+use crate::homework::{Exercise, Outcome};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suite {
+    /// The lesson's id.
+    pub name: String,
+    pub cases: Vec<Case>,
+    /// The experiment stopped with this error.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// `lessons/01-mmap-anon.md:117 one-byte-written mapping Rss`: where and what.
+    pub name: String,
+    /// The lesson file and line, for reports that keep them apart.
+    pub file: String,
+    pub line: usize,
+    pub end: VerdictKind,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Labelled details: step, subject, field, expected, observed, branch.
+    pub details: Vec<(&'static str, String)>,
+}
+
+impl Suite {
+    pub fn count(&self, end: VerdictKind) -> usize {
+        self.cases.iter().filter(|c| c.end == end).count()
+    }
+
+    /// Failed when a case failed or the experiment stopped.
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.count(VerdictKind::Failed) > 0
+    }
+}
+
+/// One suite per lesson, one case per claim.
+pub fn of_lessons(reports: &[LessonReport]) -> Vec<Suite> {
+    reports
+        .iter()
+        .map(|report| Suite {
+            name: report.id.clone(),
+            cases: report.claims.iter().map(claim_case).collect(),
+            error: report.error.clone(),
+        })
+        .collect()
+}
+
+fn claim_case(claim: &ClaimResult) -> Case {
+    let mut details = vec![
+        ("step", claim.step.clone()),
+        ("of", claim.subject.clone()),
+        ("field", claim.field.clone()),
+        ("expected", claim.expected.clone()),
+    ];
+    if let Some(observed) = claim.verdict.observed() {
+        details.push(("observed", observed.to_owned()));
+    }
+    if let Some(branch) = claim.verdict.branch() {
+        details.push(("branch", branch.to_owned()));
+    }
+    Case {
+        name: format!(
+            "{}:{} {} {} {}",
+            claim.file, claim.line, claim.step, claim.subject, claim.field
+        ),
+        file: claim.file.clone(),
+        line: claim.line,
+        end: claim.verdict.kind(),
+        reason: claim.verdict.reason().map(str::to_owned),
+        details,
+    }
+}
+
+/// One suite per lesson that sets exercises, one case per exercise: done is held, a check
+/// that cannot run here is skipped, anything else (to do, failing, panics) failed.
+pub fn of_exercises(catalog: &Catalog, outcomes: &[(&Exercise, Outcome)]) -> Vec<Suite> {
+    let mut suites: Vec<Suite> = Vec::new();
+    for (exercise, outcome) in outcomes {
+        let case = exercise_case(catalog, exercise, outcome);
+        match suites.last_mut() {
+            Some(suite) if suite.name == exercise.lesson => suite.cases.push(case),
+            _ => suites.push(Suite {
+                name: exercise.lesson.to_owned(),
+                cases: vec![case],
+                error: None,
+            }),
+        }
+    }
+    suites
+}
+
+fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> Case {
+    let (file, line) = exercise
+        .text(catalog)
+        .map(|(lesson, text)| (shown_path(&lesson.path), text.line))
+        .unwrap_or_else(|| (exercise.lesson.to_owned(), 0));
+    let (end, reason) = match outcome {
+        Outcome::Done { .. } => (VerdictKind::Held, None),
+        Outcome::Skipped { reason } => (VerdictKind::Skipped, Some(reason.clone())),
+        Outcome::Todo { at } => (
+            VerdictKind::Failed,
+            Some(format!("not done yet: {at} still calls todo!()")),
+        ),
+        Outcome::Failed(failure) => (
+            VerdictKind::Failed,
+            Some(format!("does not hold: {}", failure.showed)),
+        ),
+        Outcome::Panicked { message, at } => (
+            VerdictKind::Failed,
+            Some(format!("panicked at {at}: {message}")),
+        ),
+    };
+    let mut details = vec![(
+        "function",
+        format!("{}() in {}", exercise.function, exercise.file),
+    )];
+    match outcome {
+        Outcome::Done { showed } => details.push(("observed", showed.clone())),
+        Outcome::Failed(failure) => {
+            details.push(("expected", failure.expected.clone()));
+            details.push(("observed", failure.showed.clone()));
+        }
+        _ => {}
+    }
+    Case {
+        name: format!("{file}:{line} exercise {}", exercise.id),
+        file,
+        line,
+        end,
+        reason,
+        details,
+    }
+}
