@@ -19,14 +19,74 @@ pub struct CatalogError {
     pub errors: Vec<LessonError>,
 }
 
-/// Where lessons are read from: `$PAGELAB_LESSONS`, else this crate's `lessons/`.
+/// The lessons as they were when this binary was built (build.rs), so that it checks
+/// them wherever it runs, with no source tree.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+}
+
+/// The directory that holds the source tree's lessons: `$PAGELAB_LESSONS`, else this
+/// crate's `lessons/`. For the authors' tools (handout, dev check) and the tests.
 pub fn lessons_dir() -> PathBuf {
     std::env::var_os("PAGELAB_LESSONS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
 }
 
+/// Where the lessons a command checks come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A directory of lessons, named by `$PAGELAB_LESSONS` (authors, handouts under way).
+    Dir(PathBuf),
+    /// The lessons built into the binary.
+    Embedded,
+}
+
+impl Source {
+    /// `$PAGELAB_LESSONS` when it is set, else the built-in lessons.
+    pub fn from_env() -> Source {
+        match std::env::var_os("PAGELAB_LESSONS") {
+            Some(dir) => Source::Dir(PathBuf::from(dir)),
+            None => Source::Embedded,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Dir(dir) => write!(f, "the lessons in {}", dir.display()),
+            Source::Embedded => f.write_str("the lessons built into this binary"),
+        }
+    }
+}
+
 impl Catalog {
+    pub fn open(source: &Source) -> Result<Catalog, CatalogError> {
+        match source {
+            Source::Dir(dir) => Catalog::load(dir),
+            Source::Embedded => Catalog::embedded(),
+        }
+    }
+
+    /// The built-in lessons, named `lessons/NN-slug.md` as in the source tree.
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        let parsed = embedded::EMBEDDED.iter().map(|(name, text)| {
+            let path = Path::new("lessons").join(name);
+            (path.clone(), Lesson::parse(&path, (*text).to_owned()))
+        });
+        Catalog::gather(parsed).map_err(|mut e| {
+            if e.errors.is_empty() {
+                e.errors.push(LessonError {
+                    file: PathBuf::from("lessons"),
+                    line: 0,
+                    message: "no lessons were built into this binary".into(),
+                });
+            }
+            e
+        })
+    }
+
     pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
         let fail = |line, message: String| CatalogError {
             errors: vec![LessonError {
@@ -42,14 +102,31 @@ impl Catalog {
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
             .collect();
         paths.sort();
+        let loaded = paths.into_iter().map(|path| {
+            let lesson = Lesson::load(&path);
+            (path, lesson)
+        });
+        Catalog::gather(loaded).map_err(|mut e| {
+            if e.errors.is_empty() {
+                e.errors = fail(0, "no lessons (NN-slug.md files) found".into()).errors;
+            }
+            e
+        })
+    }
+
+    /// Lessons read one by one, checked as a whole: file names, unique ids, each against
+    /// its experiment. An empty error list means there were no lessons at all.
+    fn gather(
+        read: impl Iterator<Item = (PathBuf, Result<Lesson, LessonError>)>,
+    ) -> Result<Catalog, CatalogError> {
         let mut errors = Vec::new();
         let mut lessons: Vec<Lesson> = Vec::new();
-        for path in paths {
+        for (path, lesson) in read {
             if let Err(e) = check_file_name(&path) {
                 errors.push(e);
                 continue;
             }
-            match Lesson::load(&path) {
+            match lesson {
                 Ok(lesson) => {
                     if let Some(other) = lessons.iter().find(|l| l.id() == lesson.id()) {
                         errors.push(LessonError {
@@ -69,10 +146,7 @@ impl Catalog {
                 Err(e) => errors.push(e),
             }
         }
-        if lessons.is_empty() && errors.is_empty() {
-            return Err(fail(0, "no lessons (NN-slug.md files) found".into()));
-        }
-        if errors.is_empty() {
+        if errors.is_empty() && !lessons.is_empty() {
             Ok(Catalog { lessons })
         } else {
             Err(CatalogError { errors })

@@ -2,7 +2,7 @@
 
 use anstream::{eprintln, println, stdout};
 use clap::{Parser, Subcommand, ValueEnum};
-use pagelab::catalog::{Catalog, lessons_dir};
+use pagelab::catalog::{Catalog, Source, lessons_dir};
 use pagelab::check::{Counts, LessonReport, check_lesson};
 use pagelab::experiment::Lab;
 use pagelab::experiments;
@@ -116,8 +116,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    let source = Source::from_env();
+    let catalog = Catalog::open(&source).map_err(|e| format!("{source}:\n{e}"))?;
     let dir = lessons_dir();
-    let catalog = Catalog::load(&dir).map_err(|e| format!("lessons in {}:\n{e}", dir.display()))?;
     match cli.command {
         None => overview(&catalog),
         Some(Command::List) => {

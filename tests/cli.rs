@@ -130,6 +130,33 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
     );
 }
 
+/// The binary carries its lessons: from a directory with no lessons in reach and no
+/// PAGELAB_LESSONS, it checks the very lessons of the source tree.
+#[rstest]
+fn the_binary_checks_the_lessons_built_into_it(catalog: Catalog) {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .args(["check", "--format", "json"])
+        .env_remove("PAGELAB_LESSONS")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let lessons = json["lessons"].as_array().unwrap();
+    assert_eq!(lessons.len(), catalog.lessons.len());
+    for (checked, lesson) in lessons.iter().zip(&catalog.lessons) {
+        assert_eq!(checked["id"], lesson.id());
+        assert_eq!(
+            checked["claims"].as_array().unwrap().len(),
+            lesson.claim_count()
+        );
+    }
+    let built_in = Catalog::embedded().unwrap();
+    for (embedded, lesson) in built_in.lessons.iter().zip(&catalog.lessons) {
+        assert_eq!(embedded.source, lesson.source, "{}", lesson.id());
+    }
+}
+
 #[rstest]
 #[case::list(&["list"], "mmap-anon")]
 #[case::show(&["show", "mmap-anon"], "claim (smaps) step=mapped")]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// What the student gets: everything that builds and tests the crate. Not `.ci/` (it runs
 /// the authors' checks), not `target/`, not `.git/`.
 const COPIED: &[&str] = &[
+    "build.rs",
     "Cargo.toml",
     "Cargo.lock",
     "README.md",
