@@ -122,6 +122,11 @@ fn the_one_error(dir: &Path) -> String {
     "01-x.md:10:",
     "no closing fence inside its list item: markdown ends the block with the item after line 11"
 )]
+#[case::lone_carriage_return(
+    "lone-carriage-return",
+    "01-x.md:8:",
+    "a carriage return without a line feed"
+)]
 fn a_broken_lesson_names_file_line_and_problem(
     #[case] case: &str,
     #[case] location: &str,

@@ -19,6 +19,7 @@ pub(super) fn check(
     lines: &LineIndex,
     events: &[(Event, Range<usize>)],
 ) -> Result<(), Problem> {
+    lone_carriage_return(source, lines)?;
     let leaves = leaves(source, lines, events);
     let unclosed = leaves.iter().filter_map(|leaf| match &leaf.made {
         Made::Fenced { run, info } if names_claim(info) && !leaf.closed => {
@@ -31,6 +32,20 @@ pub(super) fn check(
         .filter_map(|fence| unread(&fence, &leaves, lines));
     match unclosed.chain(unread).min_by_key(|(line, _)| *line) {
         Some(problem) => Err(problem),
+        None => Ok(()),
+    }
+}
+
+/// Markdown ends a line at a carriage return without a line feed, but lines are numbered
+/// (and scanned here) by line feeds; and pulldown-cmark then reads a fence after one as
+/// paragraph text. Such text is refused rather than read with wrong lines and lost blocks.
+fn lone_carriage_return(source: &str, lines: &LineIndex) -> Result<(), Problem> {
+    let bytes = source.as_bytes();
+    match (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+        Some(at) => Err((
+            lines.line_of(at),
+            "a carriage return without a line feed: save the lesson with \\n (or \\r\\n) line endings".into(),
+        )),
         None => Ok(()),
     }
 }
