@@ -67,6 +67,66 @@ fn the_one_error(dir: &Path) -> String {
     "belongs to lesson `giving-memory-back`"
 )]
 #[case::exercise_twice("exercise-twice", "01-x.md:13:", "already set at line 8")]
+#[case::claim_in_list_item_indented_code(
+    "claim-in-list-item-indented-code",
+    "01-x.md:10:",
+    "a ```smaps fence inside a list item is read by markdown as an indented code block"
+)]
+#[case::claim_in_list_item_paragraph(
+    "claim-in-list-item-paragraph",
+    "01-x.md:9:",
+    "inside a list item is read by markdown as a line of the list item's text"
+)]
+#[case::exercise_in_list_item_indented_code(
+    "exercise-in-list-item-indented-code",
+    "01-x.md:10:",
+    "a ```exercise fence inside a list item is read by markdown as an indented code block"
+)]
+#[case::claim_indented_code(
+    "claim-indented-code",
+    "01-x.md:10:",
+    "a ```smaps fence is read by markdown as an indented code block"
+)]
+#[case::claim_in_paragraph(
+    "claim-in-paragraph",
+    "01-x.md:9:",
+    "read by markdown as a line of the paragraph above it"
+)]
+#[case::claim_in_blockquote_indented_code(
+    "claim-in-blockquote-indented-code",
+    "01-x.md:8:",
+    "inside a blockquote is read by markdown as an indented code block"
+)]
+#[case::claim_in_html_block(
+    "claim-in-html-block",
+    "01-x.md:9:",
+    "part of the HTML block that starts at line 8"
+)]
+#[case::claim_in_open_fence(
+    "claim-in-open-fence",
+    "01-x.md:11:",
+    "a line of the ``` block opened at line 8"
+)]
+#[case::claim_in_unclosed_example(
+    "claim-in-unclosed-example",
+    "01-x.md:9:",
+    "that block is never closed"
+)]
+#[case::claim_block_unclosed(
+    "claim-block-unclosed",
+    "01-x.md:8:",
+    "the ```smaps block is never closed"
+)]
+#[case::claim_block_cut_in_list_item(
+    "claim-block-cut-in-list-item",
+    "01-x.md:10:",
+    "no closing fence inside its list item: markdown ends the block with the item after line 11"
+)]
+#[case::lone_carriage_return(
+    "lone-carriage-return",
+    "01-x.md:8:",
+    "a carriage return without a line feed"
+)]
 fn a_broken_lesson_names_file_line_and_problem(
     #[case] case: &str,
     #[case] location: &str,
@@ -103,4 +163,83 @@ fn a_missing_lessons_directory_is_an_error() {
         error.contains("cannot read the lessons directory"),
         "{error}"
     );
+}
+
+const LESSON_01: &str = "lessons/01-mmap-anon.md";
+/// A block of lesson 01 that a paragraph leads into, and that holds claims on every kernel.
+const BLOCK_01: &str = "```smaps step=one-byte-written when=write-fault-base-page";
+
+/// Lesson 01 with the paragraph before `BLOCK_01` made a list item and the block indented
+/// by `indent` spaces under it, as an author tidying the prose might; no line moves. Also
+/// returns the block's line.
+fn lesson_01_with_block_in_list_item(indent: usize) -> (String, usize) {
+    let mut lines: Vec<String> = lesson_01().lines().map(str::to_owned).collect();
+    let fence = lines.iter().position(|l| l == BLOCK_01).expect("the block");
+    let close = fence
+        + lines[fence..]
+            .iter()
+            .position(|l| l == "```")
+            .expect("its end");
+    let paragraph = lines[..fence - 1]
+        .iter()
+        .rposition(String::is_empty)
+        .expect("a blank line before the paragraph")
+        + 1;
+    lines[paragraph].insert_str(0, "- ");
+    for line in &mut lines[fence..=close] {
+        line.insert_str(0, &" ".repeat(indent));
+    }
+    (lines.join("\n") + "\n", fence + 1)
+}
+
+fn lesson_01() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(LESSON_01))
+        .expect("lesson 01")
+}
+
+/// A directory holding `source` as its only lesson, lesson 01.
+fn as_lesson_01(source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a private temporary directory");
+    std::fs::write(dir.path().join("01-mmap-anon.md"), source).unwrap();
+    dir
+}
+
+fn load_as_lesson_01(source: &str) -> Result<Catalog, String> {
+    Catalog::load(as_lesson_01(source).path()).map_err(|e| e.to_string())
+}
+
+/// The line of every claim of the catalog's one lesson.
+fn claim_lines(catalog: &Catalog) -> Vec<usize> {
+    let lesson = &catalog.lessons[0];
+    lesson
+        .blocks
+        .iter()
+        .flat_map(|b| b.claims.iter().map(|c| c.line))
+        .collect()
+}
+
+#[test]
+fn lesson_01_with_a_block_indented_as_code_in_a_list_item_fails_at_the_block() {
+    let (source, line) = lesson_01_with_block_in_list_item(6);
+    let error = the_one_error(as_lesson_01(&source).path());
+    let at = format!("01-mmap-anon.md:{line}: ");
+    assert!(error.contains(&at), "`{error}` does not name {at}");
+    assert!(
+        error.contains("inside a list item is read by markdown as an indented code block"),
+        "{error}"
+    );
+}
+
+#[test]
+fn lesson_01_with_a_block_indented_under_a_list_item_keeps_every_claim() {
+    let original = load_as_lesson_01(&lesson_01()).unwrap_or_else(|e| panic!("{e}"));
+    for indent in [2, 3, 4, 5] {
+        let (source, _) = lesson_01_with_block_in_list_item(indent);
+        let indented = load_as_lesson_01(&source).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            claim_lines(&indented),
+            claim_lines(&original),
+            "indent {indent}"
+        );
+    }
 }

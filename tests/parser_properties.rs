@@ -17,6 +17,7 @@ use pagelab::Bytes;
 use pagelab::kernel::maps::{MapsLine, Pathname, Perms, header_range, parse_maps, parse_maps_line};
 use pagelab::kernel::smaps::{FieldValue, SmapsRecord, find_record, parse_smaps};
 use pagelab::kernel::{Device, ParseError};
+use pagelab::lesson::Lesson;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -695,5 +696,177 @@ fn the_corpus_parses_and_live_maps_lines_render_as_the_kernel_printed_them() {
     for line in live.lines() {
         let parsed = parse_maps_line(line).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.to_string(), line);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The lesson loader: whatever an author's editor leaves in a lesson, loading ends in a
+// lesson or a `file:line` error, never a panic; and where it loads, every block is read at
+// a fence line naming its tag, with its claims on the lines after it.
+
+fn lessons() -> &'static Vec<String> {
+    static LESSONS: OnceLock<Vec<String>> = OnceLock::new();
+    LESSONS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a lessons directory entry").path())
+            .filter(|path| path.extension().is_some_and(|x| x == "md"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| std::fs::read_to_string(path).expect("a lesson"))
+            .collect()
+    })
+}
+
+/// What an edit can put in front of lines: indentation, and the marks of the containers
+/// markdown reads a fence in (or swallows it into).
+const LESSON_PREFIXES: &[&str] = &[
+    " ", "  ", "    ", "      ", "\t", "- ", "* ", "1. ", "10) ", "> ", ">     ", "- > ",
+];
+
+/// Lines that open, close or confuse markdown blocks.
+const LESSON_LINES: &[&str] = &[
+    "",
+    "```",
+    "````",
+    "~~~",
+    "````markdown",
+    "```smaps step=mapped",
+    "```maps step=mapped",
+    "```outcome step=mapped",
+    "```exercise id=map-anonymous",
+    "```smaps step=mapped`",
+    "~~~smaps step=mapped when=thp-eligible",
+    "```c",
+    "<div>",
+    "<!--",
+    "-->",
+    "---",
+    "- a list item",
+    "> a quote",
+    "Rss: 1 page",
+    "task: map memory",
+    "\r",
+];
+
+#[derive(Clone, Debug)]
+enum LessonEdit {
+    Text(Mutation),
+    /// Puts `prefix` in front of `count` lines from the `Index`-th.
+    Prefix(Index, usize, &'static str),
+}
+
+fn lesson_edit() -> impl Strategy<Value = LessonEdit> {
+    prop_oneof![
+        2 => mutation().prop_map(LessonEdit::Text),
+        1 => (any::<Index>(), select(LESSON_LINES))
+            .prop_map(|(i, line)| LessonEdit::Text(Mutation::InsertLine(i, line.to_owned()))),
+        2 => (any::<Index>(), 1usize..12, select(LESSON_PREFIXES))
+            .prop_map(|(i, count, prefix)| LessonEdit::Prefix(i, count, prefix)),
+    ]
+}
+
+fn edited_lesson() -> impl Strategy<Value = String> {
+    (any::<Index>(), vec(lesson_edit(), 1..6)).prop_map(|(which, edits)| {
+        let mut text = which.get(lessons()).clone();
+        for edit in &edits {
+            match edit {
+                LessonEdit::Text(m) => apply(&mut text, m),
+                LessonEdit::Prefix(at, count, prefix) => {
+                    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+                    let first = at.index(lines.len());
+                    for line in lines.iter_mut().skip(first).take(*count) {
+                        line.insert_str(0, prefix);
+                    }
+                    text = lines.join("\n");
+                }
+            }
+        }
+        text
+    })
+}
+
+/// Text assembled from the pieces lessons are made of.
+fn lesson_like() -> impl Strategy<Value = String> {
+    const PIECES: &[&str] = &[
+        "---\nid: mmap-anon\ntitle: T\n---\n",
+        "\n",
+        "\r\n",
+        " ",
+        "    ",
+        "- ",
+        "1. ",
+        "> ",
+        "```",
+        "~~~",
+        "`",
+        "smaps",
+        "maps",
+        "outcome",
+        "exercise",
+        " step=mapped",
+        " when=thp-eligible",
+        " of=x",
+        " id=map-anonymous",
+        "Rss:",
+        " 1 page",
+        " 0 kB",
+        "*-* rw-p 00000000 00:00 0",
+        "VmFlags: rd wr *",
+        "task: t",
+        "hint: h",
+        "<div>",
+        "# ",
+        "é",
+        "\t",
+    ];
+    vec(select(PIECES), 0..60).prop_map(|pieces| pieces.concat())
+}
+
+fn check_lesson_loader(text: &str) -> Result<(), TestCaseError> {
+    let Ok(lesson) = Lesson::parse(std::path::Path::new("x.md"), text.to_owned()) else {
+        return Ok(());
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    for block in &lesson.blocks {
+        let fence = lines.get(block.line.wrapping_sub(1)).copied().unwrap_or("");
+        prop_assert!(
+            fence.contains(&format!("```{}", block.kind.tag()))
+                || fence.contains(&format!("~~~{}", block.kind.tag())),
+            "block read at line {} from {:?}",
+            block.line,
+            fence
+        );
+        for claim in &block.claims {
+            prop_assert!(
+                block.line < claim.line && claim.line <= lines.len(),
+                "claim at line {} of the block at line {}",
+                claim.line,
+                block.line
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_lesson_loader_never_panics_on_arbitrary_text(text in any::<String>()) {
+        check_lesson_loader(&text)?;
+    }
+
+    #[test]
+    fn the_lesson_loader_never_panics_on_lesson_like_text(text in lesson_like()) {
+        check_lesson_loader(&text)?;
+    }
+
+    #[test]
+    fn the_lesson_loader_never_panics_on_edited_lessons(text in edited_lesson()) {
+        check_lesson_loader(&text)?;
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod claim;
 pub mod exercise;
+mod fences;
 pub mod front_matter;
 pub mod value;
 
@@ -68,124 +69,34 @@ impl Lesson {
 
     /// Parses lesson markdown; `path` is only used in errors.
     pub fn parse(path: &Path, source: String) -> Result<Lesson, LessonError> {
-        let error = |line, message: String| LessonError {
+        let error = |(line, message)| LessonError {
             file: path.to_owned(),
             line,
             message,
         };
         let lines = LineIndex::new(&source);
-        let mut front = None;
-        let mut blocks = Vec::new();
-        let mut exercises: Vec<ExerciseText> = Vec::new();
-        let mut open: Option<Open> = None;
         let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
-        for (event, range) in Parser::new_ext(&source, options).into_offset_iter() {
-            match event {
-                Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => {
-                    open = Some(Open::FrontMatter {
-                        // The YAML starts on the line after the opening `---`.
-                        first: lines.line_of(range.start) + 1,
-                        text: String::new(),
-                    });
-                }
-                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                    let line = lines.line_of(range.start);
-                    open = match open_block(&info).map_err(|m| error(line, m))? {
-                        Some(Fence::Claims(kind, attributes)) => Some(Open::Claims {
-                            line,
-                            kind,
-                            attributes,
-                            claims: Vec::new(),
-                        }),
-                        Some(Fence::Exercise(id)) => {
-                            if let Some(other) = exercises.iter().find(|e| e.id == id) {
-                                return Err(error(
-                                    line,
-                                    format!(
-                                        "exercise `{id}` is already set at line {}",
-                                        other.line
-                                    ),
-                                ));
-                            }
-                            Some(Open::Exercise(ExerciseText {
-                                id,
-                                line,
-                                task: String::new(),
-                                hints: Vec::new(),
-                            }))
-                        }
-                        None => None,
-                    };
-                }
-                Event::Text(text) => match &mut open {
-                    Some(Open::FrontMatter { text: yaml, .. }) => yaml.push_str(&text),
-                    Some(Open::Claims { kind, claims, .. }) => {
-                        let first = lines.line_of(range.start);
-                        for (i, text_line) in text.lines().enumerate() {
-                            if let Some(c) = claim::parse_line(*kind, text_line, first + i)
-                                .map_err(|m| error(first + i, m))?
-                            {
-                                claims.push(c);
-                            }
-                        }
-                    }
-                    Some(Open::Exercise(exercise)) => {
-                        let first = lines.line_of(range.start);
-                        for (i, text_line) in text.lines().enumerate() {
-                            exercise::add_line(exercise, text_line)
-                                .map_err(|m| error(first + i, m))?;
-                        }
-                    }
-                    None => {}
-                },
-                Event::End(TagEnd::MetadataBlock(_)) => {
-                    if let Some(Open::FrontMatter { first, text }) = open.take() {
-                        front =
-                            Some(front_matter::parse(&text).map_err(|(at, m)| {
-                                error(at.map_or(first, |l| first + l - 1), m)
-                            })?);
-                    }
-                }
-                Event::End(TagEnd::CodeBlock) => match open.take() {
-                    Some(Open::Exercise(done)) => {
-                        exercise::finish(&done).map_err(|m| error(done.line, m))?;
-                        exercises.push(done);
-                    }
-                    Some(Open::Claims {
-                        line,
-                        kind,
-                        attributes,
-                        claims,
-                    }) => {
-                        if claims.is_empty() {
-                            return Err(error(line, "claim block claims nothing".into()));
-                        }
-                        if kind == BlockKind::Maps && claims.len() > 1 {
-                            return Err(error(
-                                line,
-                                "a maps block holds one line: the subject's mapping".into(),
-                            ));
-                        }
-                        blocks.push(ClaimBlock {
-                            kind,
-                            line,
-                            step: attributes.step,
-                            of: attributes.of,
-                            when: attributes.when,
-                            claims,
-                        });
-                    }
-                    // A code block cannot end inside front matter; nothing else is open.
-                    other => open = other,
-                },
-                _ => {}
-            }
+        let events: Vec<_> = Parser::new_ext(&source, options)
+            .into_offset_iter()
+            .collect();
+        fences::check(&source, &lines, &events).map_err(error)?;
+        let mut reader = Reader::default();
+        for (event, range) in events {
+            reader
+                .event(event, lines.line_of(range.start))
+                .map_err(error)?;
         }
+        let Reader {
+            front,
+            blocks,
+            exercises,
+            ..
+        } = reader;
         let front = front.ok_or_else(|| {
-            error(
+            error((
                 1,
                 "no front matter: a lesson starts with `---`, id:, title:, `---`".into(),
-            )
+            ))
         })?;
         Ok(Lesson {
             path: path.to_owned(),
@@ -202,6 +113,136 @@ impl Lesson {
 
     pub fn claim_count(&self) -> usize {
         self.blocks.iter().map(|b| b.claims.len()).sum()
+    }
+}
+
+/// A problem at a 1-based line of the lesson, before it is given the file's path.
+type Problem = (usize, String);
+
+/// What the loader has read so far, fed one markdown event at a time.
+#[derive(Default)]
+struct Reader {
+    front: Option<FrontMatter>,
+    blocks: Vec<ClaimBlock>,
+    exercises: Vec<ExerciseText>,
+    open: Option<Open>,
+}
+
+impl Reader {
+    /// Takes one event that starts at `line`.
+    fn event(&mut self, event: Event, line: usize) -> Result<(), Problem> {
+        match event {
+            Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => {
+                self.open = Some(Open::FrontMatter {
+                    // The YAML starts on the line after the opening `---`.
+                    first: line + 1,
+                    text: String::new(),
+                });
+            }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                self.open_fence(&info, line)?;
+            }
+            Event::Text(text) => self.text(&text, line)?,
+            Event::End(TagEnd::MetadataBlock(_)) => self.end_front_matter()?,
+            Event::End(TagEnd::CodeBlock) => self.end_code_block()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn open_fence(&mut self, info: &str, line: usize) -> Result<(), Problem> {
+        self.open = match open_block(info).map_err(|m| (line, m))? {
+            Some(Fence::Claims(kind, attributes)) => Some(Open::Claims {
+                line,
+                kind,
+                attributes,
+                claims: Vec::new(),
+            }),
+            Some(Fence::Exercise(id)) => {
+                if let Some(other) = self.exercises.iter().find(|e| e.id == id) {
+                    return Err((
+                        line,
+                        format!("exercise `{id}` is already set at line {}", other.line),
+                    ));
+                }
+                Some(Open::Exercise(ExerciseText {
+                    id,
+                    line,
+                    task: String::new(),
+                    hints: Vec::new(),
+                }))
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Text whose first line is `first`, inside whatever is open.
+    fn text(&mut self, text: &str, first: usize) -> Result<(), Problem> {
+        match &mut self.open {
+            Some(Open::FrontMatter { text: yaml, .. }) => yaml.push_str(text),
+            Some(Open::Claims { kind, claims, .. }) => {
+                for (i, text_line) in text.lines().enumerate() {
+                    if let Some(c) = claim::parse_line(*kind, text_line, first + i)
+                        .map_err(|m| (first + i, m))?
+                    {
+                        claims.push(c);
+                    }
+                }
+            }
+            Some(Open::Exercise(exercise)) => {
+                for (i, text_line) in text.lines().enumerate() {
+                    exercise::add_line(exercise, text_line).map_err(|m| (first + i, m))?;
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn end_front_matter(&mut self) -> Result<(), Problem> {
+        if let Some(Open::FrontMatter { first, text }) = self.open.take() {
+            let front = front_matter::parse(&text)
+                .map_err(|(at, m)| (at.map_or(first, |l| first + l - 1), m))?;
+            self.front = Some(front);
+        }
+        Ok(())
+    }
+
+    fn end_code_block(&mut self) -> Result<(), Problem> {
+        match self.open.take() {
+            Some(Open::Exercise(done)) => {
+                exercise::finish(&done).map_err(|m| (done.line, m))?;
+                self.exercises.push(done);
+            }
+            Some(Open::Claims {
+                line,
+                kind,
+                attributes,
+                claims,
+            }) => {
+                if claims.is_empty() {
+                    return Err((line, "claim block claims nothing".into()));
+                }
+                if kind == BlockKind::Maps && claims.len() > 1 {
+                    return Err((
+                        line,
+                        "a maps block holds one line: the subject's mapping".into(),
+                    ));
+                }
+                self.blocks.push(ClaimBlock {
+                    kind,
+                    line,
+                    step: attributes.step,
+                    of: attributes.of,
+                    when: attributes.when,
+                    claims,
+                });
+            }
+            // A code block cannot end inside front matter; nothing else is open.
+            other => self.open = other,
+        }
+        Ok(())
     }
 }
 
@@ -225,10 +266,24 @@ enum Fence {
     Exercise(String),
 }
 
+/// Whether a fence's info string opens a claim or exercise block, or means to (a tag with
+/// attributes). The loader reads every such fenced block, and the raw-line scan in `fences`
+/// asks the same question, so that the two agree on what a claim fence is.
+fn names_claim(info: &str) -> bool {
+    let mut words = info.split_whitespace();
+    let Some(tag) = words.next() else {
+        return false;
+    };
+    tag == "exercise" || BlockKind::from_tag(tag).is_some() || words.any(|w| w.contains('='))
+}
+
 /// Decides from a fence's info string whether it opens a claim or exercise block. A block
 /// with attributes must be one of those; they must have attributes. Other fenced blocks
 /// (```c, ```console) are prose.
 fn open_block(info: &str) -> Result<Option<Fence>, String> {
+    if !names_claim(info) {
+        return Ok(None);
+    }
     let words: Vec<&str> = info.split_whitespace().collect();
     let Some((tag, attributes)) = words.split_first() else {
         return Ok(None);
@@ -241,10 +296,9 @@ fn open_block(info: &str) -> Result<Option<Fence>, String> {
             kind,
             claim::parse_attributes(attributes)?,
         ))),
-        None if attributes.iter().any(|w| w.contains('=')) => Err(format!(
+        None => Err(format!(
             "unknown tag `{tag}` on a block with attributes: blocks are smaps, maps, outcome or exercise"
         )),
-        None => Ok(None),
     }
 }
 
