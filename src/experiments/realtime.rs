@@ -410,6 +410,10 @@ struct StackRun {
 /// `std::thread` would not do: glibc caches the stacks of finished threads and hands them
 /// to new ones, so a "new" stack may already be resident.
 fn stack(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    // Once here, on this thread's own stack, so that the instructions of the deep call are
+    // mapped before the fresh thread counts its faults: a first run can fault on its own
+    // code (a guest once counted 65 faults for 64 new stack pages).
+    reach_deep_into_stack(page);
     let (faults, resident) = run_on_own_stack(page, false)?.counts()?;
     lab.step(
         "fresh-stack",
