@@ -20,7 +20,10 @@ fn main() {
         .iter()
         .map(|name| {
             let path = dir.join(name);
-            format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string())
+            format!(
+                "    ({name:?}, include_str!({:?})),\n",
+                path.display().to_string()
+            )
         })
         .collect();
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("lessons.rs");

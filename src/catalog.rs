@@ -5,7 +5,8 @@
 use crate::experiment::Experiment;
 use crate::experiments;
 use crate::homework;
-use crate::lesson::{BlockKind, Lesson, LessonError, Target};
+use crate::lesson::value::OutcomeExpected;
+use crate::lesson::{BlockKind, Claimed, Lesson, LessonError};
 use std::path::{Path, PathBuf};
 
 pub struct Catalog {
@@ -280,7 +281,11 @@ fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonE
         }
         if block.kind == BlockKind::Outcome {
             for claim in &block.claims {
-                let Target::Outcome(name) = &claim.target else {
+                let Claimed::Outcome {
+                    key: name,
+                    expected,
+                } = &claim.claimed
+                else {
                     continue;
                 };
                 match vocabulary.outcome(name) {
@@ -296,7 +301,9 @@ fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonE
                         );
                     }
                     Some(key) => {
-                        if let Err(why) = key.kind.accepts(&claim.written) {
+                        if let OutcomeExpected::Is(written) = expected
+                            && let Err(why) = key.kind.accepts(written)
+                        {
                             error(claim.line, format!("outcome `{name}`: {why}"));
                         }
                     }

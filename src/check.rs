@@ -3,14 +3,17 @@
 //! Every claim ends in exactly one verdict: held, failed, or skipped with a reason. A claim
 //! whose step the experiment never reached fails; nothing is dropped silently.
 
+use crate::Bytes;
 use crate::condition::Branch;
 use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
 use crate::kernel::smaps_fields::known_field;
 use crate::kernel::thp::{self, Access, Folio};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
-use crate::lesson::value::{Expected, MapsPattern, PathPattern, Scale};
-use crate::lesson::{Claim, ClaimBlock, Expectation, Lesson, Need, Target};
+use crate::lesson::value::{
+    Cmp, FieldExpected, MapsPattern, OutcomeExpected, PathPattern, Quantity, Scale, Unit,
+};
+use crate::lesson::{Claim, ClaimBlock, Claimed, Lesson, Need};
 use serde::Serialize;
 
 /// Which of the three ends a claim came to.
@@ -331,7 +334,7 @@ fn result_for(
         line: claim.line,
         step: block.step.clone(),
         subject,
-        field: claim.target.to_string(),
+        field: claim.target().to_owned(),
         expected: claim.written.clone(),
         verdict,
     }
@@ -434,26 +437,28 @@ fn judge(
     subject: Option<&Subject>,
     branch: Option<String>,
 ) -> Verdict {
-    let judged = match (&claim.target, &claim.expectation, subject) {
-        (Target::MapsLine, Expectation::Maps(pattern), Some(subject)) => {
+    let judged = match (&claim.claimed, subject) {
+        (Claimed::MapsLine(pattern), Some(subject)) => {
             let line = &subject.record.vma;
             Judged::from_bool(matches_maps(pattern, line), line.to_string())
         }
-        (Target::Field(name), Expectation::Value(expected), Some(subject)) => {
+        (Claimed::Field { name, expected }, Some(subject)) => {
             judge_field(name, expected, probe, subject)
         }
-        (Target::Outcome(key), Expectation::Value(expected), _) => match observation.outcome(key) {
+        (Claimed::Outcome { key, expected }, _) => match observation.outcome(key) {
             None => Judged::Failed(None, format!("the experiment reported no `{key}`")),
             Some(observed) => {
-                let held = match expected {
-                    Expected::Any => true,
-                    Expected::Text(text) => *text == observed.to_string(),
-                    _ => false,
-                };
-                Judged::from_bool(held, observed.to_string())
+                let observed = observed.to_string();
+                match expected {
+                    OutcomeExpected::Any => Judged::Held(observed),
+                    OutcomeExpected::Is(text) => Judged::from_bool(*text == observed, observed),
+                    OutcomeExpected::Unwritten => Judged::Unwritten(observed),
+                }
             }
         },
-        _ => Judged::Failed(None, "the claim does not fit what the step observed".into()),
+        (Claimed::MapsLine(_) | Claimed::Field { .. }, None) => {
+            Judged::Failed(None, "the step shows no mapping for this claim".into())
+        }
     };
     match judged {
         Judged::Held(observed) => Verdict::Held { observed, branch },
@@ -463,6 +468,13 @@ fn judge(
             branch,
         },
         Judged::Skipped(reason) => Verdict::Skipped { reason },
+        Judged::Unwritten(value) => Verdict::Failed {
+            reason: format!(
+                "not written yet: `pagelab check --bless` writes `{value}` in place of `?`"
+            ),
+            observed: Some(value),
+            branch,
+        },
     }
 }
 
@@ -470,6 +482,8 @@ enum Judged {
     Held(String),
     Failed(Option<String>, String),
     Skipped(String),
+    /// A `?` claim, and the value the kernel showed, as the claim's unit writes it.
+    Unwritten(String),
 }
 
 impl Judged {
@@ -482,7 +496,12 @@ impl Judged {
     }
 }
 
-fn judge_field(name: &str, expected: &Expected, probe: &KernelProbe, subject: &Subject) -> Judged {
+fn judge_field(
+    name: &str,
+    expected: &FieldExpected,
+    probe: &KernelProbe,
+    subject: &Subject,
+) -> Judged {
     let record = &subject.record;
     let absent = || {
         let reason = known_field(name)
@@ -495,47 +514,38 @@ fn judge_field(name: &str, expected: &Expected, probe: &KernelProbe, subject: &S
             return absent();
         };
         let observed = flags.join(" ");
-        let Expected::Flags {
-            tokens,
-            others_allowed,
-        } = expected
-        else {
-            return Judged::Failed(Some(observed), "VmFlags takes flag tokens".into());
+        return match expected {
+            FieldExpected::Flags {
+                tokens,
+                others_allowed,
+            } => {
+                let all_present = tokens.iter().all(|t| flags.contains(t));
+                let no_others = *others_allowed || flags.iter().all(|f| tokens.contains(f));
+                Judged::from_bool(all_present && no_others, observed)
+            }
+            FieldExpected::Unwritten(_) => Judged::Unwritten(observed),
+            _ => Judged::Failed(Some(observed), "VmFlags takes flag tokens".into()),
         };
-        let all_present = tokens.iter().all(|t| flags.contains(t));
-        let no_others = *others_allowed || flags.iter().all(|f| tokens.contains(f));
-        return Judged::from_bool(all_present && no_others, observed);
     }
     let Some(value) = record.field(name) else {
         return absent();
     };
     match (value, expected) {
-        (FieldValue::Size(size), Expected::Any) | (FieldValue::Size(size), Expected::Text(_)) => {
-            Judged::Held(size.to_string())
+        (FieldValue::Size(size), FieldExpected::Any) => Judged::Held(size.to_string()),
+        (FieldValue::Number(n), FieldExpected::Any) => Judged::Held(n.to_string()),
+        (FieldValue::Size(size), FieldExpected::Size(cmp, quantity)) => {
+            judge_size(size, *cmp, quantity, &scale(probe, subject))
         }
-        (FieldValue::Number(n), Expected::Any) => Judged::Held(n.to_string()),
-        (FieldValue::Size(size), Expected::Size(cmp, quantity)) => {
-            let scale = scale(probe, subject);
-            match quantity.resolve(&scale) {
-                Ok(bytes) => {
-                    let judged = Judged::from_bool(cmp.holds(size, bytes), size.to_string());
-                    match judged {
-                        Judged::Failed(observed, _) => Judged::Failed(
-                            observed,
-                            format!(
-                                "expected {} = {bytes} on this kernel",
-                                quantity_words(quantity, cmp)
-                            ),
-                        ),
-                        held => held,
-                    }
-                }
-                Err(why) => Judged::Skipped(why),
+        (FieldValue::Size(size), FieldExpected::Unwritten(unit)) => {
+            match in_unit(size, *unit, &scale(probe, subject)) {
+                Ok(text) => Judged::Unwritten(text),
+                Err(why) => Judged::Failed(None, why),
             }
         }
-        (FieldValue::Number(n), Expected::Number(cmp, want)) => {
+        (FieldValue::Number(n), FieldExpected::Number(cmp, want)) => {
             Judged::from_bool(cmp.holds(n, *want), n.to_string())
         }
+        (FieldValue::Number(n), FieldExpected::Unwritten(None)) => Judged::Unwritten(n.to_string()),
         (observed, _) => Judged::Failed(
             Some(format!("{observed:?}")),
             "the kernel prints this field in another form than the lesson wrote".into(),
@@ -543,8 +553,47 @@ fn judge_field(name: &str, expected: &Expected, probe: &KernelProbe, subject: &S
     }
 }
 
-fn quantity_words(q: &crate::lesson::value::Quantity, cmp: &crate::lesson::value::Cmp) -> String {
-    use crate::lesson::value::Cmp;
+fn judge_size(size: Bytes, cmp: Cmp, quantity: &Quantity, scale: &Scale) -> Judged {
+    match quantity.resolve(scale) {
+        Ok(bytes) => match Judged::from_bool(cmp.holds(size, bytes), size.to_string()) {
+            Judged::Failed(observed, _) => Judged::Failed(
+                observed,
+                format!(
+                    "expected {} = {bytes} on this kernel",
+                    quantity_words(quantity, &cmp)
+                ),
+            ),
+            held => held,
+        },
+        Err(why) => Judged::Skipped(why),
+    }
+}
+
+/// `size` written in `unit` as a lesson would (`16 pages`, `1 huge page`, `4 kB` without a
+/// unit), or why it is no whole number of them.
+fn in_unit(size: Bytes, unit: Option<Unit>, scale: &Scale) -> Result<String, String> {
+    let unit = unit.unwrap_or(Unit::Fixed(1024));
+    let one = Quantity {
+        count: 1,
+        divisor: 1,
+        unit,
+    }
+    .resolve(scale)?;
+    if one.get() == 0 || size.get() % one.get() != 0 {
+        return Err(format!(
+            "the kernel shows {size}, which is no whole number of {unit}s ({one}): write `?` in another unit"
+        ));
+    }
+    let count = size.get() / one.get();
+    let plural = if count == 1 || matches!(unit, Unit::Fixed(_)) {
+        ""
+    } else {
+        "s"
+    };
+    Ok(format!("{count} {unit}{plural}"))
+}
+
+fn quantity_words(q: &Quantity, cmp: &Cmp) -> String {
     let op = match cmp {
         Cmp::Eq => "",
         Cmp::Lt => "< ",

@@ -55,21 +55,20 @@ pub enum OutcomeKind {
 
 impl OutcomeKind {
     /// Whether a lesson may write `written` for an outcome of this kind: a count is a
-    /// number, a call `ok` or an errno's name, a ratio a number or `n/m`. `*` fits all.
+    /// number, a call `ok` or an errno's name, a ratio a number or `n/m`.
     pub fn accepts(self, written: &str) -> Result<(), String> {
         let number = |text: &str| text.parse::<u64>().is_ok();
-        let fits = written == "*"
-            || match self {
-                OutcomeKind::Count => number(written),
-                OutcomeKind::Call => written == "ok" || errno_named(written).is_some(),
-                OutcomeKind::Ratio => {
-                    number(written)
-                        || written
-                            .split_once('/')
-                            .is_some_and(|(a, b)| number(a) && number(b))
-                }
-                OutcomeKind::Text => true,
-            };
+        let fits = match self {
+            OutcomeKind::Count => number(written),
+            OutcomeKind::Call => written == "ok" || errno_named(written).is_some(),
+            OutcomeKind::Ratio => {
+                number(written)
+                    || written
+                        .split_once('/')
+                        .is_some_and(|(a, b)| number(a) && number(b))
+            }
+            OutcomeKind::Text => true,
+        };
         let form = match self {
             OutcomeKind::Count => "a number",
             OutcomeKind::Call => "`ok` or an errno name such as `EINVAL`",

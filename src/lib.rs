@@ -6,7 +6,9 @@
 //! - [`experiments`] holds one experiment per lesson, as named steps producing observations.
 //! - [`exercises`] holds the student's homework; [`homework`] checks it on the kernel.
 //! - [`check`] evaluates a lesson's claims against the observations; [`report`] renders verdicts.
+//! - [`bless`] writes the kernel's values into a lesson's `?` claims, for its author.
 
+pub mod bless;
 pub mod catalog;
 pub mod check;
 pub mod condition;

@@ -45,6 +45,10 @@ enum Command {
         lessons: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Write the kernel's values into the lessons' `?` claims (in lessons/, or in
+        /// $PAGELAB_LESSONS), for review; refused while a claim with a value fails.
+        #[arg(long, conflicts_with = "format")]
+        bless: bool,
     },
     /// Check one exercise (by id), or the first one not done yet; exit status 1 unless done.
     Exercise {
@@ -140,7 +144,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
-        Some(Command::Check { lessons, format }) => check(&catalog, &lessons, format),
+        Some(Command::Check { lessons, bless, .. }) if bless => bless_lessons(&dir, &lessons),
+        Some(Command::Check {
+            lessons, format, ..
+        }) => check(&catalog, &lessons, format),
         Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
         Some(Command::Exercise { id, format }) => match format {
             Format::Text => homework::exercise(&catalog, id.as_deref()),
@@ -326,6 +333,45 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `check --bless`: the lessons' files themselves, blessed and written back, then checked.
+fn bless_lessons(dir: &std::path::Path, names: &[String]) -> Result<ExitCode, String> {
+    let catalog = Catalog::load(dir).map_err(|e| format!("lessons in {}:\n{e}", dir.display()))?;
+    let lessons: Vec<&Lesson> = if names.is_empty() {
+        catalog.lessons.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| find(&catalog, n))
+            .collect::<Result<_, _>>()?
+    };
+    let probe = probe()?;
+    let mut out = stdout().lock();
+    let mut code = ExitCode::SUCCESS;
+    for lesson in lessons {
+        let file = lesson.path.display();
+        let blessed = pagelab::bless::bless(lesson, &check_lesson(lesson, &probe))
+            .map_err(|e| format!("{file}: {e}"))?;
+        if !blessed.written.is_empty() {
+            std::fs::write(&lesson.path, &blessed.text)
+                .map_err(|e| format!("writing {file}: {e}"))?;
+        }
+        writeln!(out, "{file}: {} value(s) written", blessed.written.len()).map_err(io_error)?;
+        for (line, value) in &blessed.written {
+            writeln!(out, "  {line}: {value}").map_err(io_error)?;
+        }
+        for (line, why) in &blessed.left {
+            writeln!(out, "  {line}: left `?`: {why}").map_err(io_error)?;
+        }
+        let again = Lesson::load(&lesson.path).map_err(|e| e.to_string())?;
+        let report = check_lesson(&again, &probe);
+        writeln!(out, "  now: {}", report::counts_line(report.counts())).map_err(io_error)?;
+        if !report.passed() {
+            code = ExitCode::FAILURE;
+        }
+    }
+    Ok(code)
 }
 
 /// Suites as KTAP or as JUnit XML.

@@ -1,7 +1,7 @@
 //! Claim blocks: fenced blocks whose info string carries `step=` (and optionally `of=`,
 //! `when=`). Their body reads like what the kernel prints; every line in it is one claim.
 
-use super::value::{self, Expected, MapsPattern};
+use super::value::{self, FieldExpected, MapsPattern, OutcomeExpected};
 use crate::condition::Condition;
 use crate::kernel::smaps_fields::{FieldKind, known_field};
 
@@ -35,30 +35,20 @@ impl BlockKind {
     }
 }
 
-/// What one claim line is about.
+/// What one claim line says: about the subject's maps line, one of its smaps fields, or an
+/// outcome of the step, each with the kind of value it can expect.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// The subject's maps line.
-    MapsLine,
+pub enum Claimed {
+    MapsLine(MapsPattern),
     /// An smaps field (VmFlags included).
-    Field(String),
-    /// An outcome key.
-    Outcome(String),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::MapsLine => f.write_str("maps line"),
-            Target::Field(name) | Target::Outcome(name) => f.write_str(name),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expectation {
-    Maps(MapsPattern),
-    Value(Expected),
+    Field {
+        name: String,
+        expected: FieldExpected,
+    },
+    Outcome {
+        key: String,
+        expected: OutcomeExpected,
+    },
 }
 
 /// One line of a claim block: one claim.
@@ -66,10 +56,34 @@ pub enum Expectation {
 pub struct Claim {
     /// 1-based line in the lesson file.
     pub line: usize,
-    pub target: Target,
-    pub expectation: Expectation,
+    pub claimed: Claimed,
     /// The value as the lesson wrote it, for reports.
     pub written: String,
+}
+
+impl Claim {
+    /// What the claim is about, as reports name it: `maps line`, the field or the outcome.
+    pub fn target(&self) -> &str {
+        match &self.claimed {
+            Claimed::MapsLine(_) => "maps line",
+            Claimed::Field { name, .. } => name,
+            Claimed::Outcome { key, .. } => key,
+        }
+    }
+
+    /// Whether the lesson left its value to be written by `pagelab check --bless` (`?`).
+    pub fn is_unwritten(&self) -> bool {
+        matches!(
+            self.claimed,
+            Claimed::Field {
+                expected: FieldExpected::Unwritten(_),
+                ..
+            } | Claimed::Outcome {
+                expected: OutcomeExpected::Unwritten,
+                ..
+            }
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,20 +147,15 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
     }
     // Column alignment is for the eye; reports show values with single spaces.
     let single_spaced = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let claim = |target, expectation, written: &str| {
+    let claim = |claimed, written: &str| {
         Ok(Some(Claim {
             line,
-            target,
-            expectation,
+            claimed,
             written: single_spaced(written),
         }))
     };
     if kind != BlockKind::Outcome && value::looks_like_maps_line(text) {
-        return claim(
-            Target::MapsLine,
-            Expectation::Maps(value::parse_maps_pattern(text)?),
-            text,
-        );
+        return claim(Claimed::MapsLine(value::parse_maps_pattern(text)?), text);
     }
     if kind == BlockKind::Maps {
         return Err(format!(
@@ -158,16 +167,11 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         .ok_or_else(|| format!("`{text}` is not a `Field: value` line"))?;
     let (key, raw) = (key.trim(), raw.trim());
     if kind == BlockKind::Outcome {
-        let expected = if raw == "*" {
-            Expected::Any
-        } else {
-            Expected::Text(raw.to_owned())
+        let claimed = Claimed::Outcome {
+            key: key.to_owned(),
+            expected: value::parse_outcome(raw),
         };
-        return claim(
-            Target::Outcome(key.to_owned()),
-            Expectation::Value(expected),
-            raw,
-        );
+        return claim(claimed, raw);
     }
     let field = known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
     let expected = match field.kind {
@@ -176,11 +180,11 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         FieldKind::Flags => value::parse_flags(raw),
     }
     .map_err(|e| format!("{key}: {e}"))?;
-    claim(
-        Target::Field(key.to_owned()),
-        Expectation::Value(expected),
-        raw,
-    )
+    let claimed = Claimed::Field {
+        name: key.to_owned(),
+        expected,
+    };
+    claim(claimed, raw)
 }
 
 /// Drops a trailing `# comment` (as in `Rss: 0 kB   # nothing allocated yet`).

@@ -10,7 +10,7 @@ mod fences;
 pub mod front_matter;
 pub mod value;
 
-pub use claim::{BlockKind, Claim, ClaimBlock, Expectation, Target};
+pub use claim::{BlockKind, Claim, ClaimBlock, Claimed};
 pub use exercise::ExerciseText;
 pub use front_matter::{FrontMatter, Need};
 

@@ -91,9 +91,14 @@ impl Cmp {
     }
 }
 
-/// A size or number claim: `16384 kB`, `1 page`, `>= 1 huge page`, `0`, or `*`.
+/// The value a lesson has not written yet: `?`, which `pagelab check --bless` replaces
+/// with what the kernel showed.
+pub const UNWRITTEN: &str = "?";
+
+/// What a claim expects of an smaps field: `16384 kB`, `1 page`, `>= 1 huge page`, `0`,
+/// VmFlags tokens, or `*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expected {
+pub enum FieldExpected {
     /// `*`: present, any value (addresses, PIDs, inode numbers).
     Any,
     Size(Cmp, Quantity),
@@ -103,22 +108,56 @@ pub enum Expected {
         tokens: Vec<String>,
         others_allowed: bool,
     },
-    /// Outcome text compared as written (after trimming).
-    Text(String),
+    /// `?`, for a size `? kB` or `? pages`: the unit to write the kernel's value in.
+    Unwritten(Option<Unit>),
 }
 
-pub fn parse_size(text: &str) -> Result<Expected, String> {
-    if text == "*" {
-        return Ok(Expected::Any);
+/// What a claim expects of an outcome: the value as written, `*`, or `?`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutcomeExpected {
+    Any,
+    Is(String),
+    Unwritten,
+}
+
+pub fn parse_outcome(text: &str) -> OutcomeExpected {
+    match text {
+        "*" => OutcomeExpected::Any,
+        UNWRITTEN => OutcomeExpected::Unwritten,
+        text => OutcomeExpected::Is(text.to_owned()),
+    }
+}
+
+pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
+    match text {
+        "*" => return Ok(FieldExpected::Any),
+        // In kB, as smaps prints sizes.
+        UNWRITTEN => return Ok(FieldExpected::Unwritten(None)),
+        _ => {}
     }
     let (cmp, rest) = Cmp::split(text);
     let (count, unit) = rest.split_once(char::is_whitespace).ok_or_else(|| {
         format!("`{text}` is not a size: write a number and a unit, e.g. `4 kB`, `1 page`, `1 huge page`")
     })?;
+    let unit = parse_unit(unit.trim(), text)?;
+    if count == UNWRITTEN && cmp == Cmp::Eq {
+        return Ok(FieldExpected::Unwritten(Some(unit)));
+    }
     let (count, divisor) = parse_count(count).ok_or_else(|| {
         format!("`{count}` in `{text}` is not a whole number or a fraction like 1/2")
     })?;
-    let unit = match unit.trim() {
+    Ok(FieldExpected::Size(
+        cmp,
+        Quantity {
+            count,
+            divisor,
+            unit,
+        },
+    ))
+}
+
+fn parse_unit(unit: &str, text: &str) -> Result<Unit, String> {
+    Ok(match unit {
         "B" => Unit::Fixed(1),
         "kB" => Unit::Fixed(1 << 10),
         "MB" => Unit::Fixed(1 << 20),
@@ -131,15 +170,7 @@ pub fn parse_size(text: &str) -> Result<Expected, String> {
                 "unknown unit `{other}` in `{text}`: use B, kB, MB, GB, page(s), huge page(s) or folio(s)"
             ));
         }
-    };
-    Ok(Expected::Size(
-        cmp,
-        Quantity {
-            count,
-            divisor,
-            unit,
-        },
-    ))
+    })
 }
 
 /// `3` or `1/2`; the divisor is never 0.
@@ -154,17 +185,22 @@ fn parse_count(text: &str) -> Option<(u64, u64)> {
     }
 }
 
-pub fn parse_number(text: &str) -> Result<Expected, String> {
-    if text == "*" {
-        return Ok(Expected::Any);
+pub fn parse_number(text: &str) -> Result<FieldExpected, String> {
+    match text {
+        "*" => return Ok(FieldExpected::Any),
+        UNWRITTEN => return Ok(FieldExpected::Unwritten(None)),
+        _ => {}
     }
     let (cmp, rest) = Cmp::split(text);
     rest.parse()
-        .map(|n| Expected::Number(cmp, n))
+        .map(|n| FieldExpected::Number(cmp, n))
         .map_err(|_| format!("`{text}` is not a number (this field has no unit)"))
 }
 
-pub fn parse_flags(text: &str) -> Result<Expected, String> {
+pub fn parse_flags(text: &str) -> Result<FieldExpected, String> {
+    if text == UNWRITTEN {
+        return Ok(FieldExpected::Unwritten(None));
+    }
     let mut tokens: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
     let others_allowed = tokens.last().is_some_and(|t| t == "*");
     if others_allowed {
@@ -180,7 +216,7 @@ pub fn parse_flags(text: &str) -> Result<Expected, String> {
             "`{bad}` is not a VmFlags token (two lowercase letters, e.g. rd, wr, mr)"
         ));
     }
-    Ok(Expected::Flags {
+    Ok(FieldExpected::Flags {
         tokens,
         others_allowed,
     })
@@ -298,7 +334,7 @@ mod tests {
     fn sizes_in_kb_and_pages() {
         assert_eq!(
             parse_size("16384 kB"),
-            Ok(Expected::Size(
+            Ok(FieldExpected::Size(
                 Cmp::Eq,
                 Quantity {
                     count: 16384,
@@ -309,7 +345,7 @@ mod tests {
         );
         assert_eq!(
             parse_size(">= 2 huge pages"),
-            Ok(Expected::Size(
+            Ok(FieldExpected::Size(
                 Cmp::Ge,
                 Quantity {
                     count: 2,
@@ -355,7 +391,7 @@ mod tests {
     fn flags_with_and_without_wildcard() {
         assert_eq!(
             parse_flags("rd wr *"),
-            Ok(Expected::Flags {
+            Ok(FieldExpected::Flags {
                 tokens: vec!["rd".into(), "wr".into()],
                 others_allowed: true
             })
