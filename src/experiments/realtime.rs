@@ -31,6 +31,10 @@ const STACK_LEN: usize = 4 * STACK_DEPTH;
 
 const STEPS: &[Step] = &[
     Step::new("locked", "after mlock() of 16 pages nobody had touched"),
+    Step::new(
+        "forked-while-locked",
+        "after fork(), while the child lives, the parent wrote its locked pages again",
+    ),
     Step::new("unlocked", "after munlock() of the same 16 pages"),
     Step::new(
         "mlockall",
@@ -63,6 +67,8 @@ const POPULATED: SubjectName = SubjectName("populated");
 const WITHIN_LIMIT: SubjectName = SubjectName("within-limit");
 
 const FAULTS_WRITING: OutcomeKey = OutcomeKey::count("minor faults writing every page");
+const FAULTS_AFTER_FORK: OutcomeKey =
+    OutcomeKey::count("minor faults writing every locked page after fork");
 const DONTNEED_LOCKED: OutcomeKey = OutcomeKey::call("madvise(MADV_DONTNEED) on the locked pages");
 const MLOCKALL: OutcomeKey = OutcomeKey::call("mlockall(MCL_CURRENT | MCL_FUTURE)");
 const LOCK_LIMIT: OutcomeKey = OutcomeKey::call("mlock of as much as the limit");
@@ -105,6 +111,7 @@ impl Experiment for Realtime {
             subjects: &[LOCKED, EXISTING, NEW, POPULATED, WITHIN_LIMIT],
             outcomes: &[
                 FAULTS_WRITING,
+                FAULTS_AFTER_FORK,
                 DONTNEED_LOCKED,
                 MLOCKALL,
                 LOCK_LIMIT,
@@ -137,8 +144,10 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         .refuses(lab.probe.page_size * PAGES as u64)
     {
         let why = format!("mlock() of {PAGES} pages: {why}");
-        lab.impossible("locked", why.clone())?;
-        return lab.impossible("unlocked", why);
+        for step in ["locked", "forked-while-locked", "unlocked"] {
+            lab.impossible(step, why.clone())?;
+        }
+        return Ok(());
     }
     let mapping = pages(PAGES, page, MapFlags::empty())?;
     let (ptr, len) = (start(&mapping), mapping.mapped_len());
@@ -161,6 +170,18 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
             (FAULTS_WRITING, OutcomeValue::count(faults)),
             (DONTNEED_LOCKED, dontneed.into()),
         ]),
+    )?;
+    // A child shares every private page copy-on-write, locked ones too: the parent's next
+    // write to each is a fault that copies it, lock or no lock. The child only waits.
+    let child = Child::spawn(|_| 0)?;
+    let faults = mapping
+        .faults_writing_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    let record = Subject::of(LOCKED, getpid(), &mapping)?;
+    child.finish()?;
+    lab.step(
+        "forked-while-locked",
+        Observation::of([record]).with([(FAULTS_AFTER_FORK, OutcomeValue::count(faults))]),
     )?;
     // SAFETY: as for mlock.
     unsafe { munlock(ptr, len) }.map_err(ExperimentError::sys("munlock of our own 16 pages"))?;
