@@ -21,6 +21,10 @@ fn every_claim_of_the_lesson_holds_on_this_kernel() {
 #[case::mlock_makes_the_range_resident("locked", "Rss")]
 #[case::mlock_locks_the_range("locked", "Locked")]
 #[case::locked_pages_take_no_fault("locked", "minor faults writing every page")]
+#[case::a_locked_page_faults_after_fork(
+    "forked-while-locked",
+    "minor faults writing every locked page after fork"
+)]
 #[case::munlock_keeps_the_pages("unlocked", "Rss")]
 #[case::map_populate_makes_the_range_resident("populated", "Rss")]
 #[case::populated_pages_take_no_fault("populated", "minor faults writing every page")]
@@ -52,6 +56,7 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
     assert_eq!(report.error, None, "the experiment ran to its end");
     let needs = [
         ("locked", page * 16),
+        ("forked-while-locked", page * 16),
         ("unlocked", page * 16),
         ("limit-lowered", page * 4),
         ("capability-dropped", page * 4),
