@@ -23,6 +23,16 @@ pub enum Condition {
     Overcommit(OvercommitMode),
     /// Whether RLIMIT_MEMLOCK binds the process.
     Memlock(MemlockCondition),
+    /// Whether the experiments' temporary files live in memory (tmpfs) or on a disk.
+    TempFiles(FilesLiveIn),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilesLiveIn {
+    /// tmpfs or ramfs: nothing is ever written back, a written page stays dirty.
+    Memory,
+    /// A disk filesystem: writeback and `msync(MS_SYNC)` make a written page clean.
+    Disk,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +146,16 @@ const NAMES: &[(&str, Condition, &str)] = &[
         "the process lacks CAP_IPC_LOCK, so what it locks counts against RLIMIT_MEMLOCK",
     ),
     (
+        "files-in-memory",
+        Condition::TempFiles(FilesLiveIn::Memory),
+        "the lesson's files live in memory (tmpfs), where nothing is ever written back",
+    ),
+    (
+        "files-on-disk",
+        Condition::TempFiles(FilesLiveIn::Disk),
+        "the lesson's files live on a disk, where writeback and msync() save written pages",
+    ),
+    (
         "memlock-below-mapped",
         Condition::Memlock(MemlockCondition::BelowMapped),
         "the process lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped",
@@ -201,6 +221,17 @@ impl Condition {
                 ),
             )),
             Condition::Memlock(which) => Ok(memlock(probe, which)),
+            Condition::TempFiles(lives) => {
+                let files = &probe.temp_files;
+                Ok(decide(
+                    files.in_memory == (lives == FilesLiveIn::Memory),
+                    format!(
+                        "the temporary directory {} is on {}",
+                        files.dir.display(),
+                        files.filesystem
+                    ),
+                ))
+            }
             Condition::Thp(which) => mapping().map(|s| thp_condition(probe, s, which)),
             Condition::WriteFault(gets) => mapping().map(|s| write_fault(probe, s, gets)),
             Condition::ReadFault(gets) => mapping().map(|s| read_fault(probe, s, gets)),
@@ -378,6 +409,9 @@ mod tests {
             OvercommitMode::Never,
         ] {
             all.push(Condition::Overcommit(mode));
+        }
+        for lives in [FilesLiveIn::Memory, FilesLiveIn::Disk] {
+            all.push(Condition::TempFiles(lives));
         }
         for which in [
             MemlockCondition::Exempt,

@@ -12,7 +12,7 @@ use pagelab::check::{self, LessonReport, VerdictKind};
 use pagelab::experiment::{Observation, OutcomeValue, Step, StepReport, Subject};
 use pagelab::experiments;
 use pagelab::kernel::probe::{
-    KernelProbe, MemlockLimit, OvercommitMode, PerSizeMode, ThpMode, ThpSettings,
+    KernelProbe, MemlockLimit, OvercommitMode, PerSizeMode, TempFiles, ThpMode, ThpSettings,
 };
 use pagelab::kernel::smaps::parse_smaps;
 use rstest::rstest;
@@ -65,6 +65,11 @@ fn probe(config: &Config) -> KernelProbe {
             hard: Some(Bytes(8192 * KIB)),
             can_exceed: true,
             vm_size: Some(Bytes(1200 * 1024 * KIB)),
+        },
+        temp_files: TempFiles {
+            dir: "/tmp".into(),
+            filesystem: "tmpfs".into(),
+            in_memory: true,
         },
     }
 }

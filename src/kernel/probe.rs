@@ -109,6 +109,54 @@ pub struct KernelProbe {
     /// Whether PR_SET_VMA_ANON_NAME works (CONFIG_ANON_VMA_NAME).
     pub anon_vma_names: bool,
     pub memlock: MemlockLimit,
+    /// Where the experiments' temporary files live.
+    pub temp_files: TempFiles,
+}
+
+/// The filesystem of the directory temporary files go to (`TMPDIR`, else `/tmp`): on tmpfs
+/// (Debian 13's `/tmp`, the kernel matrix's guests) a file's pages live in memory only, and
+/// nothing ever writes them back, so they stay dirty; on a disk they turn clean once
+/// written back.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TempFiles {
+    pub dir: PathBuf,
+    /// Its name as `statfs` tells it (`tmpfs`, `ext4`), or the magic number in hex.
+    pub filesystem: String,
+    /// tmpfs or ramfs.
+    pub in_memory: bool,
+}
+
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+
+impl TempFiles {
+    pub fn probe() -> Result<TempFiles, ProbeError> {
+        use nix::sys::statfs::{self, FsType};
+        let dir = std::env::temp_dir();
+        let fs = statfs::statfs(&dir)
+            .map_err(|e| ProbeError::new(format!("statfs of {}", dir.display()), e))?
+            .filesystem_type();
+        let names: &[(FsType, &str)] = &[
+            (statfs::TMPFS_MAGIC, "tmpfs"),
+            (statfs::EXT4_SUPER_MAGIC, "ext4"),
+            (statfs::BTRFS_SUPER_MAGIC, "btrfs"),
+            (statfs::XFS_SUPER_MAGIC, "xfs"),
+            (statfs::OVERLAYFS_SUPER_MAGIC, "overlayfs"),
+            (statfs::NFS_SUPER_MAGIC, "nfs"),
+        ];
+        // include/uapi/linux/magic.h; nix names no constant for it. The initramfs root a
+        // guest boots into is ramfs.
+        let ramfs = fs.0 as u64 == RAMFS_MAGIC;
+        let filesystem = match names.iter().find(|(magic, _)| *magic == fs) {
+            Some((_, name)) => (*name).to_owned(),
+            None if ramfs => "ramfs".to_owned(),
+            None => format!("{:#x}", fs.0 as u64),
+        };
+        Ok(TempFiles {
+            dir,
+            in_memory: fs == statfs::TMPFS_MAGIC || ramfs,
+            filesystem,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +209,7 @@ impl KernelProbe {
             overcommit: read_overcommit()?,
             anon_vma_names: anon_vma_names_supported()?,
             memlock: read_memlock(cap_eff, status_vm_size(&status))?,
+            temp_files: TempFiles::probe()?,
         })
     }
 }
