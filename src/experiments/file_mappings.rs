@@ -7,10 +7,11 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
     SubjectName, Vocabulary,
 };
-use crate::experiments::support::{TempDir, nonzero, open, pread_text, write_file};
+use crate::experiments::support::{
+    Access, TempDir, end_of_child_touching, nonzero, open, pread_text, write_file,
+};
 use crate::kernel::{Pathname, SmapsRecord};
-use crate::memory::child::{End, reply};
-use crate::memory::{Child, ChildError, FileMapping};
+use crate::memory::FileMapping;
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::unistd::getpid;
@@ -62,9 +63,6 @@ const SHARED_LETTER: u8 = b'C';
 const PAGE_LETTERS: [u8; 2] = [b'A', b'B'];
 /// An offset that is not a multiple of any page size.
 const MISALIGNED_OFFSET: u64 = 123;
-
-/// The command of a fault child: touch the address it was given.
-const TOUCH: u8 = 1;
 
 const CLOSE: OutcomeKey = OutcomeKey::call("close(fd) right after mmap");
 const READ_MAPPING: OutcomeKey = OutcomeKey::text("read through the mapping");
@@ -350,79 +348,9 @@ fn shared_mappings(
     Ok((shared, outcomes))
 }
 
-#[derive(Clone, Copy)]
-enum Access {
-    Read,
-    Write,
-}
-
-/// Forks a child that touches `addr` and reports how it ended: `killed by SIGSEGV`, or what
-/// happened instead.
-fn end_of_child_touching(addr: usize, access: Access) -> Result<String, ExperimentError> {
-    let mut child = Child::spawn(move |command| {
-        if command != TOUCH {
-            return reply::UNKNOWN;
-        }
-        // SAFETY: plain system calls, then a deliberate access to the child's copy of a live
-        // mapping: the kernel either allows it or kills the child with a signal. std's
-        // SIGSEGV/SIGBUS handler finds no stack guard at the address, restores the default
-        // action and returns, so the access faults again and the default action kills.
-        unsafe {
-            no_core_dump();
-            let byte = addr as *mut u8;
-            match access {
-                Access::Read => {
-                    byte.read_volatile();
-                }
-                Access::Write => byte.write_volatile(SHARED_LETTER),
-            }
-        }
-        0
-    })?;
-    match child.ask(TOUCH) {
-        Ok(_) => {
-            child.finish()?;
-            Ok("not killed: the access worked".into())
-        }
-        Err(ChildError::Died { .. } | ChildError::Panicked { .. }) => Ok(match child.end() {
-            Some(end) => end_words(end),
-            None => "ended, but how is unknown".into(),
-        }),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Whether the mmap worked, or its errno.
 fn mapped(result: &Result<FileMapping, Errno>) -> OutcomeValue {
     OutcomeValue::Call(result.as_ref().map(|_| ()).map_err(|e| *e))
-}
-
-/// How a child ended, as the lesson words it.
-pub fn end_words(end: End) -> String {
-    match end {
-        End::Exited(status) => format!("exited with status {status}"),
-        End::Signaled(signal, _) => format!("killed by {}", signal.as_str()),
-        End::Lost(errno) => format!("could not be reaped: {errno}"),
-    }
-}
-
-/// A child that is meant to crash must leave no core file behind (with `core_pattern`
-/// `core` it would land in the working directory, the repository): a limit of 0 stops a
-/// plain core file, and not being dumpable also stops a core_pattern pipe handler, which
-/// ignores the limit.
-///
-/// # Safety
-/// Call only in a forked child: it changes process-wide settings.
-unsafe fn no_core_dump() {
-    let zero = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain system calls on a stack value.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &zero);
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-    }
 }
 
 /// `yes` if the mapping's path column names the file, else what it names.

@@ -5,6 +5,7 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
     SubjectName, Vocabulary,
 };
+use crate::experiments::support::no_core_dump;
 use crate::kernel::procfs::{self, Proc};
 use crate::memory::child::reply;
 use crate::memory::{Child, ChildError, Mapping, MappingError};
@@ -139,7 +140,7 @@ fn unmap_in_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
                 TOUCH => {
                     // No core dump of a copy of the whole test process; set only now, since
                     // a non-dumpable process's /proc files are closed to its parent.
-                    libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+                    no_core_dump();
                     (addr as *const u8).read_volatile();
                     0
                 }

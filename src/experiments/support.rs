@@ -1,7 +1,10 @@
-//! What the file experiments share besides mappings: a private temporary directory, and
-//! file calls whose errors say which file and what was being done.
+//! What experiments share besides mappings: a private temporary directory, file calls
+//! whose errors say which file and what was being done, and a child that touches memory it
+//! may not touch.
 
 use crate::experiment::ExperimentError;
+use crate::memory::child::{End, reply};
+use crate::memory::{Child, ChildError};
 use std::fs::{File, OpenOptions};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::FileExt;
@@ -56,4 +59,75 @@ pub fn pread_text(file: &File, path: &Path, size: usize) -> Result<String, Exper
 pub fn nonzero(len: usize) -> Result<NonZeroUsize, ExperimentError> {
     NonZeroUsize::new(len)
         .ok_or_else(|| ExperimentError::Setup("a mapping of 0 bytes was asked for".into()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// The command of a fault child: touch the address it was given.
+const TOUCH: u8 = 1;
+
+/// Forks a child that reads or writes `addr` (its copy of a mapping of ours) and reports
+/// how it ended as the lessons word it: `killed by SIGSEGV`, or what happened instead.
+pub fn end_of_child_touching(addr: usize, access: Access) -> Result<String, ExperimentError> {
+    let mut child = Child::spawn(move |command| {
+        if command != TOUCH {
+            return reply::UNKNOWN;
+        }
+        no_core_dump();
+        // SAFETY: a deliberate access to the child's copy of a live mapping: the kernel
+        // either allows it or kills the child with a signal. std's SIGSEGV/SIGBUS handler
+        // finds no stack guard at the address, restores the default action and returns, so
+        // the access faults again and the default action kills.
+        unsafe {
+            let byte = addr as *mut u8;
+            match access {
+                Access::Read => {
+                    byte.read_volatile();
+                }
+                Access::Write => byte.write_volatile(0),
+            }
+        }
+        0
+    })?;
+    match child.ask(TOUCH) {
+        Ok(_) => {
+            child.finish()?;
+            Ok("not killed: the access worked".into())
+        }
+        Err(ChildError::Died { .. } | ChildError::Panicked { .. }) => Ok(match child.end() {
+            Some(end) => end_words(end),
+            None => "ended, but how is unknown".into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How a child ended, as the lesson words it.
+pub fn end_words(end: End) -> String {
+    match end {
+        End::Exited(status) => format!("exited with status {status}"),
+        End::Signaled(signal, _) => format!("killed by {}", signal.as_str()),
+        End::Lost(errno) => format!("could not be reaped: {errno}"),
+    }
+}
+
+/// A child that is meant to crash must leave no core file behind (with `core_pattern`
+/// `core` it would land in the working directory, the repository): a limit of 0 stops a
+/// plain core file, and not being dumpable also stops a core_pattern pipe handler, which
+/// ignores the limit. Only for forked children: it changes process-wide settings. Plain
+/// system calls, async-signal-safe.
+pub fn no_core_dump() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a stack value.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
