@@ -7,6 +7,7 @@ pub mod probe;
 pub mod procfs;
 pub mod smaps;
 pub mod smaps_fields;
+pub mod status;
 pub mod thp;
 
 pub use maps::{Device, MapsLine, Pathname, Perms};

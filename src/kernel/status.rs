@@ -1,0 +1,45 @@
+//! `/proc/PID/status`: a process's counters. Lessons read its sizes (`VmRSS:  1234 kB`,
+//! `RssShmem`); lines that are not sizes (`Name:`, `Uid:`, `Cpus_allowed:`) are left out.
+
+use crate::Bytes;
+use crate::kernel::procfs::Proc;
+use std::collections::BTreeMap;
+
+pub type Sizes = BTreeMap<String, Bytes>;
+
+/// The `Key:  N kB` lines of status text, as bytes.
+pub fn parse_sizes(text: &str) -> Sizes {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            let kib: u64 = value.trim().strip_suffix(" kB")?.trim().parse().ok()?;
+            Some((key.trim().to_owned(), Bytes(kib.checked_mul(1024)?)))
+        })
+        .collect()
+}
+
+/// The sizes in a process's status file.
+pub fn read_sizes(proc: Proc) -> Result<Sizes, String> {
+    let path = match proc {
+        Proc::SelfProcess => "/proc/self/status".to_owned(),
+        Proc::Pid(pid) => format!("/proc/{pid}/status"),
+    };
+    std::fs::read_to_string(&path)
+        .map(|text| parse_sizes(&text))
+        .map_err(|e| format!("reading {path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_only() {
+        let sizes = parse_sizes(
+            "Name:\tpagelab\nVmRSS:\t    1234 kB\nRssShmem:\t       4 kB\nThreads:\t3\nUid:\t0\t0\t0\t0\n",
+        );
+        assert_eq!(sizes.len(), 2);
+        assert_eq!(sizes["VmRSS"], Bytes::from_kib(1234));
+        assert_eq!(sizes["RssShmem"], Bytes::from_kib(4));
+    }
+}
