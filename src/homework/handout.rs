@@ -23,10 +23,6 @@ const COPIED: &[&str] = &[
     "tests",
 ];
 
-/// Left out: the authors' own tests of the checks, whose fakes (mlock for a populate, MADV_FREE
-/// for a give-back, MAP_SHARED where MAP_PRIVATE was asked) are other exercises' solutions.
-const AUTHORS_ONLY: &[&str] = &["tests/exercise_cheats.rs"];
-
 /// Put at the top of the handout's README, which otherwise speaks of the solutions.
 const HANDOUT_NOTE: &str = "> **This is a handout.** The exercises in `src/exercises/` are \
 `todo!()` stubs: `cargo test` fails once for each until you write it. `cargo run` shows your \
@@ -85,7 +81,7 @@ pub fn write(
                 source.display()
             ));
         }
-        copy_tree(&from, &dest.join(name), Path::new(name), &mut handout.files)?;
+        copy_tree(&from, &dest.join(name), &mut handout.files)?;
     }
     let exercises = dest.join(EXERCISES_DIR);
     for path in rust_files(&exercises)? {
@@ -114,11 +110,8 @@ pub fn write(
     Ok(handout)
 }
 
-/// Copies `from` to `to`; `rel` is its path in the crate, matched against [`AUTHORS_ONLY`].
-fn copy_tree(from: &Path, to: &Path, rel: &Path, files: &mut usize) -> Result<(), String> {
-    if AUTHORS_ONLY.iter().any(|skip| rel == Path::new(skip)) {
-        return Ok(());
-    }
+/// Copies `from` to `to`, counting the files.
+fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
     let meta = std::fs::metadata(from).map_err(|e| format!("{}: {e}", from.display()))?;
     if meta.is_dir() {
         std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
@@ -129,7 +122,7 @@ fn copy_tree(from: &Path, to: &Path, rel: &Path, files: &mut usize) -> Result<()
         entries.sort();
         for entry in entries {
             let name = entry.file_name().unwrap_or_default();
-            copy_tree(&entry, &to.join(name), &rel.join(name), files)?;
+            copy_tree(&entry, &to.join(name), files)?;
         }
     } else {
         std::fs::copy(from, to)
