@@ -106,13 +106,21 @@ macro_rules! kebab {
 }
 pub(crate) use kebab;
 
-/// `shared` or `exclusive`; any other word is a compile error at that word.
+/// `shared` or `exclusive`; any other word is a compile error that says so.
 macro_rules! fork_lock {
     (shared) => {
         $crate::homework::ForkLock::Shared
     };
     (exclusive) => {
         $crate::homework::ForkLock::Exclusive
+    };
+    ($other:ident) => {
+        compile_error!(concat!(
+            "fork_lock: `",
+            stringify!($other),
+            "`: write `shared` (the check reads its own pages' smaps fields) or `exclusive` \
+             (it forks, or uses process-wide state)"
+        ))
     };
 }
 pub(crate) use fork_lock;
