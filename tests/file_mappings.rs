@@ -37,19 +37,3 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.exclusive();
     common::all_claims_held("file-mappings", step, field);
 }
-
-// Exercises: the student's functions in src/exercises/file_mappings.rs, checked on this kernel.
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_read_through_mapping() {
-    let _fork = common::FORK.shared();
-    common::exercise("read-through-mapping");
-}
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_write_through_mapping() {
-    let _fork = common::FORK.shared();
-    common::exercise("write-through-mapping");
-}

@@ -24,19 +24,3 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.exclusive();
     common::all_claims_held("fork-cow", step, field);
 }
-
-// Exercises: the student's functions in src/exercises/fork_cow.rs, checked on this kernel.
-
-/// Its check forks: it must not overlap the lesson's experiment.
-#[test]
-fn exercise_write_in_child() {
-    let _fork = common::FORK.exclusive();
-    common::exercise("write-in-child");
-}
-
-/// Its check forks a child that shares the pages.
-#[test]
-fn exercise_rss_and_pss() {
-    let _fork = common::FORK.exclusive();
-    common::exercise("rss-and-pss");
-}

@@ -31,19 +31,3 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.exclusive();
     common::all_claims_held("giving-memory-back", step, field);
 }
-
-// Exercises: the student's functions in src/exercises/giving_memory_back.rs, checked on this kernel.
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_give_back() {
-    let _fork = common::FORK.shared();
-    common::exercise("give-back");
-}
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_give_back_lazily() {
-    let _fork = common::FORK.shared();
-    common::exercise("give-back-lazily");
-}

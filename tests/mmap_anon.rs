@@ -21,19 +21,3 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.shared();
     common::a_claim_held("mmap-anon", step, field);
 }
-
-// Exercises: the student's functions in src/exercises/mmap_anon.rs, checked on this kernel.
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_map_anonymous() {
-    let _fork = common::FORK.shared();
-    common::exercise("map-anonymous");
-}
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_touch_every_page() {
-    let _fork = common::FORK.shared();
-    common::exercise("touch-every-page");
-}

@@ -89,19 +89,3 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
         "later steps ran"
     );
 }
-
-// Exercises: the student's functions in src/exercises/realtime.rs, checked on this kernel.
-
-/// Shares this process's RLIMIT_MEMLOCK budget with the lesson's experiment.
-#[test]
-fn exercise_lock_in_ram() {
-    let _fork = common::FORK.exclusive();
-    common::exercise("lock-in-ram");
-}
-
-/// Reads its own mapping's Locked and residency.
-#[test]
-fn exercise_map_populated() {
-    let _fork = common::FORK.shared();
-    common::exercise("map-populated");
-}

@@ -29,19 +29,3 @@ fn core_claim_held(#[case] step: &str, #[case] field: &str) {
     let _fork = common::FORK.exclusive();
     common::all_claims_held("shared-file-mapping", step, field);
 }
-
-// Exercises: the student's functions in src/exercises/shared_file_mapping.rs, checked on this kernel.
-
-/// Its check forks: it must not overlap the lesson's experiment.
-#[test]
-fn exercise_map_file_shared() {
-    let _fork = common::FORK.exclusive();
-    common::exercise("map-file-shared");
-}
-
-/// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
-#[test]
-fn exercise_create_shared_file() {
-    let _fork = common::FORK.shared();
-    common::exercise("create-shared-file");
-}

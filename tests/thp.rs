@@ -29,19 +29,3 @@ fn refusing_huge_pages_is_checked_not_skipped(#[case] step: &str, #[case] field:
         common::all_claims_held("thp", step, field);
     }
 }
-
-// Exercises: the student's functions in src/exercises/thp.rs, checked on this kernel.
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_advise_huge_pages() {
-    let _fork = common::FORK.shared();
-    common::exercise("advise-huge-pages");
-}
-
-/// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
-#[test]
-fn exercise_map_aligned() {
-    let _fork = common::FORK.shared();
-    common::exercise("map-aligned");
-}

@@ -1,14 +1,17 @@
-//! `pagelab dev check`, the authors' check: every exercise is set by its lesson's markdown
-//! and has its solution markers, its function and its test; ids are unique, valid and
-//! stable (listed in `lessons/exercise-ids.txt`); every lesson has its test file. With the
-//! build step, a handout is made and tested: every stub must fail, with one clear failure
-//! per exercise and nothing else failing, and with the reference solutions put back every
-//! exercise test must pass.
+//! `pagelab dev check`, the authors' check. It reads the registry (`homework::ALL`, built
+//! from each lesson's `exercises!` declaration), never test source: every exercise is set by
+//! its lesson's markdown, has its solution markers and its function, and has fakes; every
+//! exercise block is declared; ids are unique, valid and stable (listed in
+//! `lessons/exercise-ids.txt`); the lessons' order is the registry's; every lesson has its
+//! test file. The tests themselves are generated from the registry (`tests/exercises.rs`).
+//! With the build step, a handout is made and tested: every stub must fail, with one clear
+//! failure per exercise and nothing else failing, no fake may be left in it, and with the
+//! reference solutions put back every exercise test must pass.
 
-use super::handout::{self, EXERCISES_DIR};
+use super::handout::{self, BEGIN_FAKES, CHECKS_DIR, END_FAKES, EXERCISES_DIR};
 use super::registry::{ALL, Exercise};
 use crate::catalog::Catalog;
-use crate::lesson::ExerciseText;
+use crate::lesson::{ExerciseText, Lesson};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -31,55 +34,29 @@ pub fn check_sources(crate_dir: &Path, catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     for exercise in ALL {
+        let declared = exercise.declared_in();
         if !seen.insert(exercise.id) {
-            problems.push(format!(
-                "src/homework/registry.rs: exercise id `{}` twice",
-                exercise.id
-            ));
+            problems.push(format!("{declared}: exercise `{}` twice", exercise.id));
         }
         if !crate::lesson::exercise::is_valid_id(exercise.id) {
             problems.push(format!(
-                "src/homework/registry.rs: `{}` is not a valid id",
+                "{declared}: `{}` (from the function `{}`) is not a valid id",
+                exercise.id, exercise.function
+            ));
+        }
+        if exercise.fakes.is_empty() {
+            problems.push(format!(
+                "{declared}: exercise `{}` has no fakes: a check that nothing tried to fool \
+                 proves little (add `fakes: [...]` between `{BEGIN_FAKES}` and `{END_FAKES}`)",
                 exercise.id
             ));
         }
-        match catalog.find(exercise.lesson) {
-            None => problems.push(format!(
-                "src/homework/registry.rs: exercise `{}` names lesson `{}`, which does not exist",
-                exercise.id, exercise.lesson
-            )),
-            Some(lesson) if !lesson.exercises.iter().any(|e| e.id == exercise.id) => {
-                problems.push(format!(
-                    "{}: sets no exercise `{}` (add an ```exercise id={}``` block)",
-                    lesson.path.display(),
-                    exercise.id,
-                    exercise.id
-                ))
-            }
-            Some(_) => {}
-        }
+        problems.extend(check_lesson_sets(catalog, exercise));
         problems.extend(check_source_file(crate_dir, exercise));
-        problems.extend(check_test(crate_dir, exercise));
     }
+    problems.extend(check_lesson_order(catalog));
     for lesson in &catalog.lessons {
-        for text in &lesson.exercises {
-            match super::find(&text.id) {
-                None => problems.push(format!(
-                    "{}:{}: exercise `{}` has no check in src/homework/registry.rs",
-                    lesson.path.display(),
-                    text.line,
-                    text.id
-                )),
-                Some(e) if e.lesson != lesson.id() => problems.push(format!(
-                    "{}:{}: exercise `{}` belongs to lesson `{}` in the registry",
-                    lesson.path.display(),
-                    text.line,
-                    text.id,
-                    e.lesson
-                )),
-                Some(_) => {}
-            }
-        }
+        problems.extend(check_blocks_declared(lesson));
         let test = crate_dir.join(format!("tests/{}.rs", lesson.id().replace('-', "_")));
         if !test.exists() {
             problems.push(format!(
@@ -89,8 +66,98 @@ pub fn check_sources(crate_dir: &Path, catalog: &Catalog) -> Vec<String> {
             ));
         }
     }
+    problems.extend(check_fake_markers(crate_dir));
     problems.extend(check_ids_file(crate_dir));
     problems
+}
+
+/// The exercise's lesson exists and has its ```` ```exercise ```` block.
+fn check_lesson_sets(catalog: &Catalog, exercise: &Exercise) -> Option<String> {
+    match catalog.find(exercise.lesson) {
+        None => Some(format!(
+            "{}: exercise `{}` is declared for lesson `{}`, which does not exist",
+            exercise.declared_in(),
+            exercise.id,
+            exercise.lesson
+        )),
+        Some(lesson) if !lesson.exercises.iter().any(|e| e.id == exercise.id) => Some(format!(
+            "{}: sets no exercise `{}` (add an ```exercise id={}``` block)",
+            lesson.path.display(),
+            exercise.id,
+            exercise.id
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Every ```` ```exercise ```` block of the lesson is declared, by the lesson's own module.
+fn check_blocks_declared(lesson: &Lesson) -> Vec<String> {
+    let module = lesson.id().replace('-', "_");
+    lesson
+        .exercises
+        .iter()
+        .filter_map(|text| {
+            let at = format!("{}:{}", lesson.path.display(), text.line);
+            match super::find(&text.id) {
+                None => Some(format!(
+                    "{at}: exercise `{}` is not declared: add `{} {{ fork_lock: … }}` to the \
+                     exercises! of src/homework/checks/{module}.rs",
+                    text.id,
+                    text.id.replace('-', "_")
+                )),
+                Some(e) if e.lesson != lesson.id() => Some(format!(
+                    "{at}: exercise `{}` is declared for lesson `{}`, in {}",
+                    text.id,
+                    e.lesson,
+                    e.declared_in()
+                )),
+                Some(_) => None,
+            }
+        })
+        .collect()
+}
+
+/// `ALL` follows the lessons' order (students get "the next exercise" from it): the lesson
+/// modules in `checks/mod.rs` are listed in the order of the lesson files.
+fn check_lesson_order(catalog: &Catalog) -> Vec<String> {
+    let position = |id: &str| catalog.lessons.iter().position(|l| l.id() == id);
+    let mut problems = Vec::new();
+    for pair in ALL.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if let (Some(i), Some(j)) = (position(a.lesson), position(b.lesson)) {
+            if i > j {
+                problems.push(format!(
+                    "{CHECKS_DIR}/mod.rs: lesson `{}` is listed before `{}`, but {} comes after {}",
+                    a.lesson,
+                    b.lesson,
+                    catalog.lessons[i].path.display(),
+                    catalog.lessons[j].path.display()
+                ));
+            }
+        }
+    }
+    problems.dedup();
+    problems
+}
+
+/// The fake markers of every check file balance (a handout could not strip them otherwise).
+fn check_fake_markers(crate_dir: &Path) -> Vec<String> {
+    let files = match handout::rust_files(&crate_dir.join(CHECKS_DIR)) {
+        Ok(files) => files,
+        Err(e) => return vec![e],
+    };
+    files
+        .iter()
+        .filter_map(|path| {
+            let shown = Path::new(CHECKS_DIR).join(path.file_name().unwrap_or_default());
+            match std::fs::read_to_string(path) {
+                Err(e) => Some(format!("{}: {e}", shown.display())),
+                Ok(text) => handout::fake_regions(&text)
+                    .err()
+                    .map(|e| format!("{}:{e}", shown.display())),
+            }
+        })
+        .collect()
 }
 
 fn check_source_file(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
@@ -135,39 +202,6 @@ fn check_source_file(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
     problems
 }
 
-fn check_test(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
-    let file = exercise.test_file();
-    let text = std::fs::read_to_string(crate_dir.join(&file)).unwrap_or_default();
-    let wanted = format!("fn {}()", exercise.test_name());
-    let call = format!("exercise(\"{}\")", exercise.id);
-    let Some(at) = text.find(&wanted).filter(|_| text.contains(&call)) else {
-        return vec![format!(
-            "{file}: no test `{wanted}` calling `common::{call}` for exercise `{}`",
-            exercise.id
-        )];
-    };
-    // The test's first statement takes the fork lock.
-    let body = &text[at..];
-    let first = body
-        .find("{\n")
-        .map(|b| body[b + 2..].trim_start())
-        .unwrap_or_default();
-    let lock = if exercise.serial {
-        "let _fork = common::FORK.exclusive();"
-    } else {
-        "let _fork = common::FORK.shared();"
-    };
-    if first.starts_with(lock) {
-        Vec::new()
-    } else {
-        vec![format!(
-            "{file}: test `{}` needs `{lock}` (the registry says serial: {})",
-            exercise.test_name(),
-            exercise.serial
-        )]
-    }
-}
-
 fn check_ids_file(crate_dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(crate_dir.join(IDS_FILE)).unwrap_or_default();
     let published: BTreeSet<&str> = text
@@ -199,8 +233,9 @@ pub struct TestResult {
     pub output: String,
 }
 
-/// Reads `test NAME ... ok|FAILED` lines and the `---- NAME stdout ----` sections of
-/// libtest's output.
+/// Reads `test NAME ... ok|FAILED` lines and the failures' sections of libtest's output
+/// (`---- NAME stdout ----`) and of libtest-mimic's, which runs the generated exercise tests
+/// (`---- NAME ----`, the message the test failed with).
 pub fn parse_test_output(text: &str) -> Vec<TestResult> {
     let mut results: Vec<TestResult> = text
         .lines()
@@ -221,10 +256,10 @@ pub fn parse_test_output(text: &str) -> Vec<TestResult> {
         .collect();
     let mut current: Option<usize> = None;
     for line in text.lines() {
-        if let Some(name) = line
-            .strip_prefix("---- ")
-            .and_then(|l| l.strip_suffix(" stdout ----"))
-        {
+        if let Some(name) = line.strip_prefix("---- ").and_then(|l| {
+            l.strip_suffix(" stdout ----")
+                .or_else(|| l.strip_suffix(" ----"))
+        }) {
             current = results.iter().position(|r| r.name == name && !r.passed);
             continue;
         }
@@ -279,69 +314,20 @@ pub fn check_handout(
         .prefix("handout-check-")
         .tempdir_in(&target)
         .map_err(|e| fail(format!("temporary directory in {}: {e}", target.display())))?;
-    let texts = texts(catalog);
     progress(&format!("writing a handout into {}", dir.path().display()));
-    let made = handout::write(crate_dir, dir.path(), &texts).map_err(fail)?;
-    let mut problems = Vec::new();
-    let expected: BTreeSet<String> = ALL.iter().map(Exercise::test_name).collect();
+    let made = handout::write(crate_dir, dir.path(), &texts(catalog)).map_err(fail)?;
     let stubbed: BTreeSet<&str> = made.stubbed.iter().map(String::as_str).collect();
-    for exercise in ALL {
-        if !stubbed.contains(exercise.id) {
-            problems.push(format!(
-                "exercise `{}` was not stubbed in the handout",
-                exercise.id
-            ));
-        }
-    }
+    let mut problems: Vec<String> = ALL
+        .iter()
+        .filter(|e| !stubbed.contains(e.id))
+        .map(|e| format!("exercise `{}` was not stubbed in the handout", e.id))
+        .collect();
     // Shared with later runs, so only this crate is rebuilt, not its dependencies.
     let shared_target = target.join("handout-check");
     progress("cargo test in the handout (every exercise must fail)");
     let output = cargo_test(dir.path(), &shared_target, None).map_err(fail)?;
-    let results = parse_test_output(&output);
-    for result in &results {
-        let base = result.name.rsplit("::").next().unwrap_or(&result.name);
-        let is_exercise = expected.contains(base);
-        if is_exercise && result.passed {
-            problems.push(format!(
-                "handout: `{}` passes with the stub: its check proves nothing",
-                result.name
-            ));
-        }
-        if !is_exercise && !result.passed {
-            problems.push(format!(
-                "handout: `{}` fails, but it is not an exercise:\n{}",
-                result.name, result.output
-            ));
-        }
-        if is_exercise && !result.passed {
-            let exercise = ALL
-                .iter()
-                .find(|e| e.test_name() == base)
-                .expect("expected");
-            for needed in [
-                format!("exercise `{}`", exercise.id),
-                "hint:".into(),
-                "is not done yet".into(),
-            ] {
-                if !result.output.contains(&needed) {
-                    problems.push(format!(
-                        "handout: the failure of `{}` does not say `{needed}`:\n{}",
-                        result.name, result.output
-                    ));
-                }
-            }
-        }
-    }
-    let failed: BTreeSet<&str> = results
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|r| r.name.rsplit("::").next().unwrap_or(&r.name))
-        .collect();
-    for name in &expected {
-        if !failed.contains(name.as_str()) && !results.iter().any(|r| &r.name == name) {
-            problems.push(format!("handout: test `{name}` did not run"));
-        }
-    }
+    problems.extend(build_warnings(&output));
+    problems.extend(stubs_fail(&parse_test_output(&output)));
     // Put the reference solutions back and run only the exercise tests.
     for file in handout::rust_files(&crate_dir.join(EXERCISES_DIR)).map_err(fail)? {
         let to = dir
@@ -352,12 +338,94 @@ pub fn check_handout(
     }
     progress("cargo test exercise_ with the reference solutions back (every exercise must pass)");
     let output = cargo_test(dir.path(), &shared_target, Some("exercise_")).map_err(fail)?;
-    let results = parse_test_output(&output);
-    for name in &expected {
-        match results
-            .iter()
-            .find(|r| r.name.rsplit("::").next() == Some(name.as_str()))
-        {
+    problems.extend(solutions_pass(&parse_test_output(&output)));
+    if problems.is_empty() {
+        Ok(format!(
+            "handout: {} files, {} exercises, {} fake regions left out; each stub fails with its hint, each reference solution passes",
+            made.files,
+            made.stubbed.len(),
+            made.fake_regions
+        ))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The handout must build without a warning: a student should see only their own. (A
+/// fake's `use` or helper left outside its markers would be unused there.)
+fn build_warnings(output: &str) -> Option<String> {
+    let warnings: Vec<&str> = output
+        .lines()
+        .filter(|l| l.starts_with("warning:") && !l.contains("generated"))
+        .collect();
+    (!warnings.is_empty()).then(|| {
+        format!(
+            "handout: the build warns (was something that only the fakes use left outside \
+             `{BEGIN_FAKES}`?):\n{}",
+            warnings.join("\n")
+        )
+    })
+}
+
+/// A test's name without its module path: what the registry names it.
+fn base_name(result: &TestResult) -> &str {
+    result.name.rsplit("::").next().unwrap_or(&result.name)
+}
+
+/// The handout's own `cargo test`: every exercise test fails, saying which exercise, that it
+/// is not done and the hint; nothing else fails; no fake test runs (fakes are not shipped).
+fn stubs_fail(results: &[TestResult]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for result in results {
+        let base = base_name(result);
+        let exercise = ALL.iter().find(|e| e.test_name() == base);
+        if ALL.iter().any(|e| e.fakes_test_name() == base) {
+            problems.push(format!(
+                "handout: `{}` ran: the handout ships the fakes of its check",
+                result.name
+            ));
+        }
+        match exercise {
+            Some(_) if result.passed => problems.push(format!(
+                "handout: `{}` passes with the stub: its check proves nothing",
+                result.name
+            )),
+            None if !result.passed => problems.push(format!(
+                "handout: `{}` fails, but it is not an exercise:\n{}",
+                result.name, result.output
+            )),
+            Some(exercise) if !result.passed => {
+                for needed in [
+                    format!("exercise `{}`", exercise.id),
+                    "hint:".into(),
+                    "is not done yet".into(),
+                ] {
+                    if !result.output.contains(&needed) {
+                        problems.push(format!(
+                            "handout: the failure of `{}` does not say `{needed}`:\n{}",
+                            result.name, result.output
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for exercise in ALL {
+        let name = exercise.test_name();
+        if !results.iter().any(|r| base_name(r) == name) {
+            problems.push(format!("handout: test `{name}` did not run"));
+        }
+    }
+    problems
+}
+
+/// `cargo test exercise_` with the reference solutions back: every exercise test passes.
+fn solutions_pass(results: &[TestResult]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for exercise in ALL {
+        let name = exercise.test_name();
+        match results.iter().find(|r| base_name(r) == name) {
             Some(r) if r.passed => {}
             Some(r) => problems.push(format!(
                 "reference solution of `{name}` fails:\n{}",
@@ -368,15 +436,7 @@ pub fn check_handout(
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(format!(
-            "handout: {} files, {} exercises; each stub fails with its hint, each reference solution passes",
-            made.files,
-            made.stubbed.len()
-        ))
-    } else {
-        Err(problems)
-    }
+    problems
 }
 
 #[cfg(test)]
@@ -392,6 +452,24 @@ mod tests {
         assert_eq!(
             results[1].output,
             "exercise `b` is not done yet\n  hint: x\n\n"
+        );
+    }
+
+    /// libtest-mimic, which runs the generated exercise tests, pads the names and heads a
+    /// failure's message with `---- NAME ----`.
+    #[test]
+    fn reads_libtest_mimic_output() {
+        let text = "\nrunning 3 tests\ntest exercise_a             ... ok\ntest a_rejects_fakes        ... ok\ntest exercise_give_back     ... FAILED\n\nfailures:\n\n---- exercise_give_back ----\nexercise `give-back` (lesson `l`, lessons/09-l.md:3) is not done yet\n  hint:     x\n\n\nfailures:\n    exercise_give_back\n\ntest result: FAILED. 2 passed; 1 failed; 0 ignored; 0 filtered out; finished in 0.01s\n";
+        let results = parse_test_output(text);
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["exercise_a", "a_rejects_fakes", "exercise_give_back"]
+        );
+        assert!(results[0].passed && results[1].passed && !results[2].passed);
+        assert_eq!(
+            results[2].output,
+            "exercise `give-back` (lesson `l`, lessons/09-l.md:3) is not done yet\n  hint:     x\n\n\n"
         );
     }
 }

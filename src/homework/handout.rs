@@ -1,6 +1,9 @@
 //! `pagelab handout <dir>`: the student's copy of the crate. The same crate, with every
 //! exercise's solution (between `// BEGIN SOLUTION <id>` and `// END SOLUTION` in
-//! `src/exercises/`) replaced by a `todo!()` stub under the task and first hint.
+//! `src/exercises/`) replaced by a `todo!()` stub under the task and first hint, and the
+//! fakes the checks must reject (between `// BEGIN FAKES` and `// END FAKES` in
+//! `src/homework/checks/`) left out: they are often other exercises' solutions (mlock for a
+//! populate, MADV_FREE for a give-back, MAP_SHARED where MAP_PRIVATE was asked).
 
 use crate::lesson::ExerciseText;
 use std::collections::BTreeMap;
@@ -20,10 +23,6 @@ const COPIED: &[&str] = &[
     "tests",
 ];
 
-/// Left out: the authors' own tests of the checks, whose fakes (mlock for a populate, MADV_FREE
-/// for a give-back, MAP_SHARED where MAP_PRIVATE was asked) are other exercises' solutions.
-const AUTHORS_ONLY: &[&str] = &["tests/exercise_cheats.rs"];
-
 /// Put at the top of the handout's README, which otherwise speaks of the solutions.
 const HANDOUT_NOTE: &str = "> **This is a handout.** The exercises in `src/exercises/` are \
 `todo!()` stubs: `cargo test` fails once for each until you write it. `cargo run` shows your \
@@ -36,11 +35,19 @@ pub const EXERCISES_DIR: &str = "src/exercises";
 pub const BEGIN: &str = "// BEGIN SOLUTION ";
 pub const END: &str = "// END SOLUTION";
 
+/// Where the checks are declared with their fakes; every `.rs` file there loses its fakes.
+pub const CHECKS_DIR: &str = "src/homework/checks";
+
+pub const BEGIN_FAKES: &str = "// BEGIN FAKES";
+pub const END_FAKES: &str = "// END FAKES";
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Handout {
     pub files: usize,
     /// Exercise ids stubbed, in file order.
     pub stubbed: Vec<String>,
+    /// How many `// BEGIN FAKES` regions were left out.
+    pub fake_regions: usize,
 }
 
 /// Writes the handout of the crate at `source` into `dest`, which must not exist or be empty.
@@ -63,6 +70,7 @@ pub fn write(
     let mut handout = Handout {
         files: 0,
         stubbed: Vec::new(),
+        fake_regions: 0,
     };
     for name in COPIED {
         let from = source.join(name);
@@ -73,7 +81,7 @@ pub fn write(
                 source.display()
             ));
         }
-        copy_tree(&from, &dest.join(name), Path::new(name), &mut handout.files)?;
+        copy_tree(&from, &dest.join(name), &mut handout.files)?;
     }
     let exercises = dest.join(EXERCISES_DIR);
     for path in rust_files(&exercises)? {
@@ -83,6 +91,14 @@ pub fn write(
         let (stubbed, ids) = stub(&text, texts).map_err(|e| format!("{}:{e}", shown.display()))?;
         std::fs::write(&path, stubbed).map_err(|e| format!("{}: {e}", path.display()))?;
         handout.stubbed.extend(ids);
+    }
+    for path in rust_files(&dest.join(CHECKS_DIR))? {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let shown = Path::new(CHECKS_DIR).join(path.file_name().unwrap_or_default());
+        let (kept, regions) = strip_fakes(&text).map_err(|e| format!("{}:{e}", shown.display()))?;
+        std::fs::write(&path, kept).map_err(|e| format!("{}: {e}", path.display()))?;
+        handout.fake_regions += regions;
     }
     std::fs::write(dest.join(".gitignore"), "/target\n")
         .map_err(|e| format!("{}: {e}", dest.display()))?;
@@ -94,11 +110,8 @@ pub fn write(
     Ok(handout)
 }
 
-/// Copies `from` to `to`; `rel` is its path in the crate, matched against [`AUTHORS_ONLY`].
-fn copy_tree(from: &Path, to: &Path, rel: &Path, files: &mut usize) -> Result<(), String> {
-    if AUTHORS_ONLY.iter().any(|skip| rel == Path::new(skip)) {
-        return Ok(());
-    }
+/// Copies `from` to `to`, counting the files.
+fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
     let meta = std::fs::metadata(from).map_err(|e| format!("{}: {e}", from.display()))?;
     if meta.is_dir() {
         std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
@@ -109,7 +122,7 @@ fn copy_tree(from: &Path, to: &Path, rel: &Path, files: &mut usize) -> Result<()
         entries.sort();
         for entry in entries {
             let name = entry.file_name().unwrap_or_default();
-            copy_tree(&entry, &to.join(name), &rel.join(name), files)?;
+            copy_tree(&entry, &to.join(name), files)?;
         }
     } else {
         std::fs::copy(from, to)
@@ -160,6 +173,54 @@ pub fn solutions(text: &str) -> Result<Vec<(String, usize)>, String> {
         return Err(format!("{at}: solution `{id}` is not closed"));
     }
     Ok(found)
+}
+
+/// The fake regions of a check file: the lines (1-based) of each `// BEGIN FAKES` and its
+/// `// END FAKES`. Errors name the line (`12: …`) of an unbalanced marker.
+pub fn fake_regions(text: &str) -> Result<Vec<(usize, usize)>, String> {
+    let mut found = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        match (line.trim(), open) {
+            (BEGIN_FAKES, Some(at)) => {
+                return Err(format!(
+                    "{}: `{BEGIN_FAKES}` inside the fakes opened at line {at}",
+                    i + 1
+                ));
+            }
+            (BEGIN_FAKES, None) => open = Some(i + 1),
+            (END_FAKES, Some(at)) => {
+                found.push((at, i + 1));
+                open = None;
+            }
+            (END_FAKES, None) => {
+                return Err(format!("{}: `{END_FAKES}` without a BEGIN", i + 1));
+            }
+            _ => {}
+        }
+    }
+    match open {
+        Some(at) => Err(format!("{at}: `{BEGIN_FAKES}` is not closed")),
+        None => Ok(found),
+    }
+}
+
+/// The check file without its fake regions (markers included), and how many there were.
+pub fn strip_fakes(text: &str) -> Result<(String, usize), String> {
+    let regions = fake_regions(text)?;
+    let inside = |line: usize| {
+        regions
+            .iter()
+            .any(|&(begin, end)| (begin..=end).contains(&line))
+    };
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if !inside(i + 1) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok((out, regions.len()))
 }
 
 /// Replaces each solution by a stub with the task and first hint as comments. The file then
@@ -235,6 +296,27 @@ mod tests {
         assert!(
             !out.contains("then c"),
             "only the first hint goes in the source"
+        );
+    }
+
+    #[test]
+    fn fakes_are_left_out_with_their_markers() {
+        let src = "a! {\n    f {\n        lock,\n        // BEGIN FAKES\n        fakes: [x],\n        // END FAKES\n    }\n}\n// BEGIN FAKES\nmod fake;\n// END FAKES\n";
+        let (out, regions) = strip_fakes(src).unwrap();
+        assert_eq!(out, "a! {\n    f {\n        lock,\n    }\n}\n");
+        assert_eq!(regions, 2);
+        assert_eq!(
+            fake_regions("x\n// BEGIN FAKES\n").unwrap_err(),
+            "2: `// BEGIN FAKES` is not closed"
+        );
+        assert_eq!(
+            fake_regions("// END FAKES\n").unwrap_err(),
+            "1: `// END FAKES` without a BEGIN"
+        );
+        assert!(
+            fake_regions("// BEGIN FAKES\n// BEGIN FAKES\n")
+                .unwrap_err()
+                .starts_with("2:")
         );
     }
 

@@ -2,14 +2,19 @@
 //! kernel shows after the student's function ran (Rss, smaps fields, maps lines, file
 //! contents, fault counts), never by comparing a return value with a constant.
 //!
-//! - [`registry`] lists every exercise: its id, lesson, where it is written and its check.
+//! - [`declare`] is how an exercise is declared: once, by its function's name, in its
+//!   lesson's check module, with the fakes its check must reject.
+//! - [`registry`] holds [`ALL`], every exercise, built from those declarations.
 //! - [`checks`] holds the checks, one module per lesson.
-//! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result.
+//! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result;
+//!   [`fakes`] runs a check on its fakes.
 //! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`; [`watch`]
 //!   reruns the current exercise when a file changes; [`report`] gives outcomes as JSON.
 
 pub mod authors;
 pub mod checks;
+pub mod declare;
+pub mod fakes;
 pub mod handout;
 pub mod outcome;
 pub mod registry;
@@ -17,4 +22,4 @@ pub mod report;
 pub mod watch;
 
 pub use outcome::{Failure, Outcome, Passed};
-pub use registry::{ALL, Exercise, find};
+pub use registry::{ALL, Exercise, Fake, ForkLock, find};

@@ -122,10 +122,16 @@ fn install_hook() {
 
 /// Runs the exercise's check on this thread.
 pub fn run(exercise: &Exercise) -> Outcome {
+    run_check(exercise.check)
+}
+
+/// Runs a check (an exercise's, or the same check fed a fake) on this thread, catching a
+/// `todo!()` stub or another panic.
+pub fn run_check(check: fn() -> Result<Passed, Failure>) -> Outcome {
     install_hook();
     let pid = std::process::id();
     CAPTURING.with(|c| c.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(exercise.check));
+    let result = panic::catch_unwind(AssertUnwindSafe(check));
     CAPTURING.with(|c| c.set(false));
     if std::process::id() != pid {
         // A forked child of the student's code came back here (it returned or panicked
@@ -202,4 +208,34 @@ pub fn describe(exercise: &Exercise, catalog: &Catalog, outcome: &Outcome) -> St
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stub() -> Result<Passed, Failure> {
+        todo!()
+    }
+
+    fn crash() -> Result<Passed, Failure> {
+        panic!("index out of bounds")
+    }
+
+    /// A `todo!()` stub is "to do", with the stub's location; another panic is a panic;
+    /// neither prints the default panic message.
+    #[test]
+    fn stubs_and_panics_are_told_apart() {
+        let todo = run_check(stub);
+        let Outcome::Todo { at } = &todo else {
+            panic!("{todo:?}")
+        };
+        assert!(at.starts_with(file!()), "{at}");
+        let panicked = run_check(crash);
+        assert!(
+            matches!(&panicked, Outcome::Panicked { message, .. } if message == "index out of bounds"),
+            "{panicked:?}"
+        );
+        assert!(!todo.is_done() && !panicked.is_done());
+    }
 }

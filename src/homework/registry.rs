@@ -1,26 +1,54 @@
-//! Every exercise, in lesson order. The id is the one the lesson's ```` ```exercise ````
-//! block names; `pagelab dev check` keeps the two in step.
+//! Every exercise, in lesson order. Nothing here is written by hand: each lesson's check
+//! module declares its exercises with [`declare::exercises!`](super::declare), which derives
+//! every field below from the function's name and the lesson's module. The id is the one the
+//! lesson's ```` ```exercise ```` block names; `pagelab dev check` keeps the two in step.
 
 use super::checks;
+use super::declare;
 use super::outcome::{Failure, Passed};
 use crate::catalog::Catalog;
-use crate::exercises;
 use crate::lesson::{ExerciseText, Lesson};
 
+#[derive(Clone, Copy)]
 pub struct Exercise {
-    /// Stable: students type it (`pagelab hint <id>`), tests are named after it.
+    /// Stable: students type it (`pagelab hint <id>`), tests are named after it. The
+    /// function's name in kebab case.
     pub id: &'static str,
-    /// The id of the lesson that sets it.
+    /// The id of the lesson that sets it: its check module's name in kebab case.
     pub lesson: &'static str,
     /// Where the student writes it, relative to the crate.
     pub file: &'static str,
     pub function: &'static str,
-    /// Whether its test holds the tests' `fork` lock exclusively (`common::FORK.exclusive()`):
-    /// the check forks, or shares process-wide state (the RLIMIT_MEMLOCK budget) with the
-    /// lesson's experiment. Otherwise the test holds it shared: it reads its own pages'
-    /// smaps fields, which another test's fork would turn shared.
-    pub serial: bool,
+    /// How its test (and the test of its fakes) holds the tests' fork lock.
+    pub fork_lock: ForkLock,
     /// Calls the student's function and checks what the kernel shows.
+    pub check: fn() -> Result<Passed, Failure>,
+    /// The same check called with stand-ins that must not pass. Empty in a handout.
+    pub fakes: &'static [Fake],
+}
+
+/// How an exercise's test shares its process with the other exercise tests, which
+/// `cargo test` runs as threads of one process. While a forked child lives, every private
+/// page of the process is shared copy-on-write, which changes Pss and Private_*/Shared_* in
+/// every other test's mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkLock {
+    /// The check reads its own pages' smaps fields, which another test's fork would turn
+    /// shared: it runs beside other shared holders, never beside an exclusive one.
+    Shared,
+    /// The check forks, or uses process-wide state (the RLIMIT_MEMLOCK budget): it runs alone.
+    Exclusive,
+}
+
+/// A stand-in for the student's function that returns a plausible value, skips the system
+/// call or makes the wrong one. The exercise's check must not let it pass.
+#[derive(Clone, Copy)]
+pub struct Fake {
+    /// What it does instead, in a few words: "a heap allocation", "MADV_FREE".
+    pub name: &'static str,
+    /// Words the check's failure must contain: it must fail for this reason, not another.
+    pub must_say: Option<&'static str>,
+    /// The exercise's check, called with this fake.
     pub check: fn() -> Result<Passed, Failure>,
 }
 
@@ -39,186 +67,22 @@ impl Exercise {
         Some((lesson, text))
     }
 
-    /// The test file of its lesson, `tests/<lesson in snake case>.rs`.
-    pub fn test_file(&self) -> String {
-        format!("tests/{}.rs", self.lesson.replace('-', "_"))
+    /// Where it is declared: its lesson's check module.
+    pub fn declared_in(&self) -> String {
+        format!("src/homework/checks/{}.rs", self.lesson.replace('-', "_"))
+    }
+
+    /// The generated test that feeds the check its fakes: `<id in snake case>_rejects_fakes`.
+    /// It does not match `cargo test exercise_`, which runs the exercises alone.
+    pub fn fakes_test_name(&self) -> String {
+        format!("{}_rejects_fakes", self.id.replace('-', "_"))
     }
 }
 
-pub const ALL: &[Exercise] = &[
-    Exercise {
-        id: "map-anonymous",
-        lesson: "mmap-anon",
-        file: "src/exercises/mmap_anon.rs",
-        function: "map_anonymous",
-        serial: false,
-        check: || checks::mmap_anon::map_anonymous(exercises::mmap_anon::map_anonymous),
-    },
-    Exercise {
-        id: "touch-every-page",
-        lesson: "mmap-anon",
-        file: "src/exercises/mmap_anon.rs",
-        function: "touch_every_page",
-        serial: false,
-        check: || checks::mmap_anon::touch_every_page(exercises::mmap_anon::touch_every_page),
-    },
-    Exercise {
-        id: "resident-pages",
-        lesson: "pages",
-        file: "src/exercises/pages.rs",
-        function: "resident_pages",
-        serial: false,
-        check: || checks::pages::resident_pages(exercises::pages::resident_pages),
-    },
-    Exercise {
-        id: "smaps-record",
-        lesson: "pages",
-        file: "src/exercises/pages.rs",
-        function: "smaps_record",
-        serial: false,
-        check: || checks::pages::smaps_record(exercises::pages::smaps_record),
-    },
-    Exercise {
-        id: "reserve-without-commit",
-        lesson: "lazy-allocation",
-        file: "src/exercises/lazy_allocation.rs",
-        function: "reserve_without_commit",
-        serial: false,
-        check: || {
-            checks::lazy_allocation::reserve_without_commit(
-                exercises::lazy_allocation::reserve_without_commit,
-            )
-        },
-    },
-    Exercise {
-        id: "count-first-touch-faults",
-        lesson: "lazy-allocation",
-        file: "src/exercises/lazy_allocation.rs",
-        function: "count_first_touch_faults",
-        serial: false,
-        check: || {
-            checks::lazy_allocation::count_first_touch_faults(
-                exercises::lazy_allocation::count_first_touch_faults,
-            )
-        },
-    },
-    Exercise {
-        id: "write-in-child",
-        lesson: "fork-cow",
-        file: "src/exercises/fork_cow.rs",
-        function: "write_in_child",
-        serial: true,
-        check: || checks::fork_cow::write_in_child(exercises::fork_cow::write_in_child),
-    },
-    Exercise {
-        id: "rss-and-pss",
-        lesson: "fork-cow",
-        file: "src/exercises/fork_cow.rs",
-        function: "rss_and_pss",
-        serial: true,
-        check: || checks::fork_cow::rss_and_pss(exercises::fork_cow::rss_and_pss),
-    },
-    Exercise {
-        id: "read-through-mapping",
-        lesson: "file-mappings",
-        file: "src/exercises/file_mappings.rs",
-        function: "read_through_mapping",
-        serial: false,
-        check: || {
-            checks::file_mappings::read_through_mapping(
-                exercises::file_mappings::read_through_mapping,
-            )
-        },
-    },
-    Exercise {
-        id: "write-through-mapping",
-        lesson: "file-mappings",
-        file: "src/exercises/file_mappings.rs",
-        function: "write_through_mapping",
-        serial: false,
-        check: || {
-            checks::file_mappings::write_through_mapping(
-                exercises::file_mappings::write_through_mapping,
-            )
-        },
-    },
-    Exercise {
-        id: "map-file-shared",
-        lesson: "shared-file-mapping",
-        file: "src/exercises/shared_file_mapping.rs",
-        function: "map_file_shared",
-        serial: true,
-        check: || {
-            checks::shared_file_mapping::map_file_shared(
-                exercises::shared_file_mapping::map_file_shared,
-            )
-        },
-    },
-    Exercise {
-        id: "create-shared-file",
-        lesson: "shared-file-mapping",
-        file: "src/exercises/shared_file_mapping.rs",
-        function: "create_shared_file",
-        serial: false,
-        check: || {
-            checks::shared_file_mapping::create_shared_file(
-                exercises::shared_file_mapping::create_shared_file,
-            )
-        },
-    },
-    Exercise {
-        id: "lock-in-ram",
-        lesson: "realtime",
-        file: "src/exercises/realtime.rs",
-        function: "lock_in_ram",
-        serial: true,
-        check: || checks::realtime::lock_in_ram(exercises::realtime::lock_in_ram),
-    },
-    Exercise {
-        id: "map-populated",
-        lesson: "realtime",
-        file: "src/exercises/realtime.rs",
-        function: "map_populated",
-        serial: false,
-        check: || checks::realtime::map_populated(exercises::realtime::map_populated),
-    },
-    Exercise {
-        id: "advise-huge-pages",
-        lesson: "thp",
-        file: "src/exercises/thp.rs",
-        function: "advise_huge_pages",
-        serial: false,
-        check: || checks::thp::advise_huge_pages(exercises::thp::advise_huge_pages),
-    },
-    Exercise {
-        id: "map-aligned",
-        lesson: "thp",
-        file: "src/exercises/thp.rs",
-        function: "map_aligned",
-        serial: false,
-        check: || checks::thp::map_aligned(exercises::thp::map_aligned),
-    },
-    Exercise {
-        id: "give-back",
-        lesson: "giving-memory-back",
-        file: "src/exercises/giving_memory_back.rs",
-        function: "give_back",
-        serial: false,
-        check: || checks::giving_memory_back::give_back(exercises::giving_memory_back::give_back),
-    },
-    Exercise {
-        id: "give-back-lazily",
-        lesson: "giving-memory-back",
-        file: "src/exercises/giving_memory_back.rs",
-        function: "give_back_lazily",
-        serial: false,
-        check: || {
-            checks::giving_memory_back::give_back_lazily(
-                exercises::giving_memory_back::give_back_lazily,
-            )
-        },
-    },
-];
+/// Every exercise, in lesson order: each lesson's `exercises!` declaration
+/// (`src/homework/checks/<lesson>.rs`), lessons in the order `checks/mod.rs` lists them.
+pub const ALL: &[Exercise] =
+    &declare::concat::<{ declare::total(checks::BY_LESSON) }>(checks::BY_LESSON);
 
 pub fn find(id: &str) -> Option<&'static Exercise> {
     ALL.iter().find(|e| e.id == id)

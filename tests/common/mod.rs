@@ -148,20 +148,3 @@ pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<VerdictKi
         .map(|c| c.verdict.kind())
         .collect()
 }
-
-/// Runs the exercise's check on the student's function: passes when done, tells on stderr
-/// when it cannot be checked here and why, and otherwise fails with the lesson (file:line),
-/// the task, what was expected, what the kernel showed and the first hint.
-pub fn exercise(id: &str) {
-    use pagelab::homework::{self, Outcome, outcome};
-    let exercise = homework::find(id).unwrap_or_else(|| panic!("no exercise `{id}`"));
-    let result = outcome::run(exercise);
-    match &result {
-        Outcome::Done { .. } => {}
-        Outcome::Skipped { reason } => {
-            let _ = std::io::stderr()
-                .write_all(format!("pagelab: exercise `{id}` skipped: {reason}\n").as_bytes());
-        }
-        _ => panic!("\n{}", outcome::describe(exercise, &catalog(), &result)),
-    }
-}

@@ -4,6 +4,38 @@ use super::{Rng, page};
 use crate::homework::{Failure, Passed};
 use std::path::Path;
 
+crate::homework::declare::exercises! {
+    lesson: file_mappings;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    read_through_mapping {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "read(2)" => |p| std::fs::read(p),
+            "nothing" => |_| Ok(Vec::new()),
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    write_through_mapping {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "pwrite(2)" => |p, offset, data| {
+                use std::os::unix::fs::FileExt;
+                std::fs::File::options()
+                    .write(true)
+                    .open(p)?
+                    .write_all_at(data, offset)
+            },
+            "nothing" => |_, _, _| Ok(()),
+        ],
+        // END FAKES
+    }
+}
+
 /// `rchar` and `wchar` of /proc/thread-self/io: bytes this thread passed through read(2)
 /// and write(2) (and their kin). A mapping's page faults count in neither.
 fn io_counters() -> Option<(u64, u64)> {

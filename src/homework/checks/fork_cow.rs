@@ -6,6 +6,49 @@ use crate::homework::{Failure, Passed};
 use crate::memory::Child;
 use nix::sys::resource::UsageWho;
 
+crate::homework::declare::exercises! {
+    lesson: fork_cow;
+
+    /// Its check forks: it must not overlap another test that reads its pages' sharing.
+    write_in_child {
+        fork_lock: exclusive,
+        // BEGIN FAKES
+        fakes: [
+            "answering without forking" => |page, value| {
+                Ok(Views {
+                    child_read: value,
+                    parent_read: page[0],
+                })
+            },
+            "writing in the parent" => |page, value| {
+                page[0] = value;
+                Ok(Views {
+                    child_read: value,
+                    parent_read: value,
+                })
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Its check forks a child that shares the pages.
+    rss_and_pss {
+        fork_lock: exclusive,
+        // BEGIN FAKES
+        fakes: [
+            "zeros" => |_| Ok((0, 0)),
+            "Rss as Pss" => |addr| {
+                let record = super::record_at(addr)
+                    .map_err(|f| std::io::Error::other(f.showed))?
+                    .ok_or_else(|| std::io::Error::other("no smaps record"))?;
+                let rss = size(&record, "Rss").0;
+                Ok((rss, rss))
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// A private page holding a random byte, a random other byte for the child to write: the
 /// child must have read its own write, the parent must still see the old byte (in what it
 /// returned and in memory), and a child must have been reaped: its page faults, the

@@ -4,6 +4,42 @@ use super::{Rng, bytes_of, page, pages, record_at, region, size};
 use crate::homework::{Failure, Passed};
 use crate::memory::Mapping;
 
+crate::homework::declare::exercises! {
+    lesson: giving_memory_back;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    give_back {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "nothing" => |_| Ok(()),
+            "MADV_FREE" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_FREE),
+            // The check must notice before it reads the region, and take the range back
+            // before anything else can land there.
+            "munmap" saying "no longer mapped" => |r| {
+                let len = r.len();
+                // SAFETY: the fake unmaps the check's region, which the check then reads
+                // only after it has seen that the region is gone.
+                unsafe { nix::sys::mman::munmap(std::ptr::NonNull::from(r).cast(), len) }
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    give_back_lazily {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "nothing" => |_| Ok(()),
+            "MADV_DONTNEED" => |r| {
+                super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_DONTNEED)
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// A fenced region of random size, every page written with a non-zero byte.
 fn written_region(rng: &mut Rng) -> Result<(Mapping, usize), Failure> {
     let n = rng.between(3, 24);

@@ -10,6 +10,37 @@ use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
+crate::homework::declare::exercises! {
+    lesson: lazy_allocation;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    reserve_without_commit {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "a mapping without MAP_NORESERVE" => super::fake::plain_mmap,
+        ],
+        // END FAKES
+    }
+
+    /// Counts its own thread's faults and reads its own pages' Rss.
+    count_first_touch_faults {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "one fault per page, resident or not" => |r| {
+                for i in (0..r.len()).step_by(page()) {
+                    r[i] = 1;
+                }
+                Ok((r.len() / page()) as u64)
+            },
+            "0 and no writes" => |_| Ok(0),
+            "a large count" => |_| Ok(1 << 20),
+        ],
+        // END FAKES
+    }
+}
+
 /// Twice the machine's RAM and swap: the mapping must exist, carry VmFlags `nr` (no
 /// reservation), be read-write and private, and hold nothing yet.
 pub fn reserve_without_commit(

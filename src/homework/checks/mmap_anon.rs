@@ -7,6 +7,39 @@ use nix::sys::mman::ProtFlags;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
+crate::homework::declare::exercises! {
+    lesson: mmap_anon;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    map_anonymous {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "a dangling pointer" => |_, _| Ok(NonNull::dangling()),
+            "a heap allocation" => |len, _| {
+                let layout = std::alloc::Layout::from_size_align(len.get(), page())
+                    .map_err(|_| nix::errno::Errno::EINVAL)?;
+                // SAFETY: a non-zero size; the fake leaks the allocation.
+                NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
+                    .ok_or(nix::errno::Errno::ENOMEM)
+            },
+            "read-write whatever was asked" => |len, _| super::fake::plain_mmap(len),
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    touch_every_page {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "touching nothing" => |_| {},
+            "touching the first page only" => |r| r[0] = 1,
+        ],
+        // END FAKES
+    }
+}
+
 /// Three mappings of random lengths, inaccessible, read-only, then read-write (the cases a
 /// heap allocation cannot fake come first): each must be mapped where the function says,
 /// with those permissions, anonymous, over the whole length rounded up to pages, and not

@@ -5,16 +5,22 @@
 //!
 //! Regions the check owns are isolated by guard pages so that they cannot merge with a
 //! neighbour, and kept out of transparent huge pages where a page count must be exact.
+//!
+//! Each lesson's module declares its exercises (`exercises!`, see [`super::declare`]); the
+//! list below registers the modules, in lesson order, which is the order of
+//! [`super::ALL`].
 
-pub mod file_mappings;
-pub mod fork_cow;
-pub mod giving_memory_back;
-pub mod lazy_allocation;
-pub mod mmap_anon;
-pub mod pages;
-pub mod realtime;
-pub mod shared_file_mapping;
-pub mod thp;
+super::declare::lessons! {
+    mmap_anon,
+    pages,
+    lazy_allocation,
+    fork_cow,
+    file_mappings,
+    shared_file_mapping,
+    realtime,
+    thp,
+    giving_memory_back,
+}
 
 use super::outcome::Failure;
 use crate::Bytes;
@@ -199,3 +205,28 @@ pub(crate) fn anonymous_mapping_with(
 pub(crate) fn page_round(len: usize) -> usize {
     len.div_ceil(page()) * page()
 }
+
+// BEGIN FAKES
+/// What the fakes of several lessons share. Stripped from the handout with the fakes.
+pub(crate) mod fake {
+    use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
+    use std::num::NonZeroUsize;
+    use std::ptr::NonNull;
+
+    pub(crate) fn rw() -> ProtFlags {
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+    }
+
+    /// A private read-write mapping the kernel places, and nothing more; never unmapped.
+    pub(crate) fn plain_mmap(len: NonZeroUsize) -> nix::Result<NonNull<u8>> {
+        // SAFETY: without MAP_FIXED the kernel picks a free range: nothing is replaced.
+        unsafe { mmap_anonymous(None, len, rw(), MapFlags::MAP_PRIVATE) }.map(NonNull::cast)
+    }
+
+    pub(crate) fn advise(region: &mut [u8], advice: MmapAdvise) -> nix::Result<()> {
+        let len = region.len();
+        // SAFETY: advice about the check's own region, which the slice covers.
+        unsafe { madvise(NonNull::from(region).cast(), len, advice) }
+    }
+}
+// END FAKES

@@ -4,6 +4,39 @@ use super::{Rng, bytes_of, page, pages, record_at, record_of, region, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::smaps::parse_smaps;
 
+crate::homework::declare::exercises! {
+    lesson: pages;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    resident_pages {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "0" => |_| Ok(0),
+            "3" => |_| Ok(3),
+            "every page" => |r| Ok(r.len() / page()),
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    smaps_record {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "None" => |_| Ok(None),
+            "the whole file" => |_| {
+                std::fs::read_to_string("/proc/self/smaps").map(Some)
+            },
+            "the first record's first lines" => |_| {
+                let text = std::fs::read_to_string("/proc/self/smaps")?;
+                Ok(Some(text.split_inclusive('\n').take(3).collect()))
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// Twice, a region of random size with a random set of pages written: the count must be the
 /// one smaps' Rss shows for the region. The two rounds write different numbers of pages,
 /// never none and never all, so that no constant and no "every page" can pass (the soak

@@ -10,6 +10,43 @@ use nix::sys::mman::munlock;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
+crate::homework::declare::exercises! {
+    lesson: realtime;
+
+    /// Uses this process's RLIMIT_MEMLOCK budget, which no other test may spend meanwhile.
+    lock_in_ram {
+        fork_lock: exclusive,
+        // BEGIN FAKES
+        fakes: [
+            "nothing" => |_| Ok(()),
+            "touching every page" => |region| {
+                for i in (0..region.len()).step_by(page()) {
+                    // SAFETY: inside the region.
+                    unsafe { std::ptr::read_volatile(region.as_ptr().add(i)) };
+                }
+                Ok(())
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own mapping's Locked and residency.
+    map_populated {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "a plain mmap" => super::fake::plain_mmap,
+            "mlock" => |len| {
+                let start = super::fake::plain_mmap(len)?;
+                // SAFETY: the mapping just made.
+                unsafe { nix::sys::mman::mlock(start.cast(), len.get()) }?;
+                Ok(start)
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// An untouched region of up to 4 pages (as many as RLIMIT_MEMLOCK allows): afterwards all
 /// of it is Locked and resident, VmFlags has `lo`, and writing every page takes no fault.
 pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {

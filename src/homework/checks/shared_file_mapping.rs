@@ -9,6 +9,49 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::ptr::NonNull;
 
+crate::homework::declare::exercises! {
+    lesson: shared_file_mapping;
+
+    /// Its check forks: it must not overlap another test that reads its pages' sharing.
+    map_file_shared {
+        fork_lock: exclusive,
+        // BEGIN FAKES
+        fakes: [
+            "MAP_PRIVATE" => |file| {
+                let len = file.metadata().map_err(|_| nix::errno::Errno::EIO)?.len();
+                let len = NonZeroUsize::new(len as usize).ok_or(nix::errno::Errno::EINVAL)?;
+                let (prot, flags) = (super::fake::rw(), nix::sys::mman::MapFlags::MAP_PRIVATE);
+                // SAFETY: a fresh mapping the kernel places.
+                unsafe { nix::sys::mman::mmap(None, len, prot, flags, file, 0) }.map(NonNull::cast)
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
+    create_shared_file {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "no ftruncate" => |path, len| {
+                // No set_len: the file stays empty (the check must not touch the mapping).
+                let file = File::options().read(true).write(true).create_new(true).open(path)?;
+                let (prot, flags) = (super::fake::rw(), nix::sys::mman::MapFlags::MAP_SHARED);
+                // SAFETY: a fresh mapping the kernel places.
+                Ok(unsafe { nix::sys::mman::mmap(None, len, prot, flags, &file, 0) }?.cast())
+            },
+            "MAP_PRIVATE" => |path, len| {
+                let file = File::options().read(true).write(true).create_new(true).open(path)?;
+                file.set_len(len.get() as u64)?;
+                let (prot, flags) = (super::fake::rw(), nix::sys::mman::MapFlags::MAP_PRIVATE);
+                // SAFETY: a fresh mapping the kernel places.
+                Ok(unsafe { nix::sys::mman::mmap(None, len, prot, flags, &file, 0) }?.cast())
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// A file of random length and contents: its mapping must be `rw-s` on the file's inode,
 /// cover the file, and a forked child's write through it must show in the parent's mapping
 /// and in the file.

@@ -9,6 +9,40 @@ use nix::sys::mman::ProtFlags;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
+crate::homework::declare::exercises! {
+    lesson: thp;
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    advise_huge_pages {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "nothing" => |_| Ok(()),
+            "MADV_NOHUGEPAGE" => |r| {
+                super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE)
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
+    map_aligned {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            // Aligned, then one page off: deterministic, unlike a plain mmap that is aligned
+            // by luck once in a while.
+            "one page past the alignment" => |len, align| {
+                let total = len.saturating_add(align + page());
+                let base = super::fake::plain_mmap(total)?.as_ptr() as usize;
+                NonNull::new((base.next_multiple_of(align) + page()) as *mut u8)
+                    .ok_or(nix::errno::Errno::EFAULT)
+            },
+        ],
+        // END FAKES
+    }
+}
+
 /// A fenced region: afterwards its VmFlags carry `hg` (VM_HUGEPAGE).
 pub fn advise_huge_pages(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     if pmd_size().is_none() {
