@@ -218,7 +218,7 @@ fn validate_exercises(lesson: &Lesson) -> Vec<LessonError> {
         .filter_map(|text| {
             let message = match homework::find(&text.id) {
                 None => format!(
-                    "exercise `{}` has no check: src/homework/registry.rs lists {}",
+                    "exercise `{}` has no check: no `exercises!` declaration in src/homework/checks/ names it; declared are {}",
                     text.id,
                     homework::ALL
                         .iter()
