@@ -229,6 +229,81 @@ impl LessonReport {
     }
 }
 
+/// How the checker words the skips that say a claim could not be decided here for a reason
+/// outside the claim: the lesson's needs, a limit that makes its step impossible, and a
+/// `when=` branch that does not apply.
+const NEEDS: &str = "the lesson needs";
+const IMPOSSIBLE: &str = "is not possible here";
+const NOT_APPLYING: &str = "does not apply on this kernel";
+
+/// What a lesson's `core` blocks leave undecided on this kernel, one line each: a core block
+/// whose branch applies must hold claim for claim, and among a step's core blocks with
+/// `when=` one must apply and hold. A lesson this kernel cannot run (its `needs:`), and a
+/// step a limit makes impossible, are exempt: their skips say why.
+pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
+    let verdict = |line: usize| report.claims.iter().find(|c| c.line == line);
+    let exempt = |reason: &str| reason.starts_with(NEEDS) || reason.contains(IMPOSSIBLE);
+    let mut problems = Vec::new();
+    let mut branched_steps: Vec<&str> = Vec::new();
+    for block in lesson.blocks.iter().filter(|b| b.core) {
+        let mut held = true;
+        for claim in &block.claims {
+            let Some(result) = verdict(claim.line) else {
+                problems.push(format!("{}:{}: not evaluated", report.file, claim.line));
+                continue;
+            };
+            match &result.verdict {
+                Verdict::Held { .. } => {}
+                Verdict::Skipped { reason } if exempt(reason) => {}
+                Verdict::Skipped { reason }
+                    if !block.when.is_empty() && reason.contains(NOT_APPLYING) =>
+                {
+                    held = false;
+                }
+                other => {
+                    held = false;
+                    problems.push(format!(
+                        "{}:{}: core claim {} at `{}` did not hold: {}",
+                        report.file,
+                        claim.line,
+                        claim.target(),
+                        block.step,
+                        other.reason().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+        if !block.when.is_empty() && !branched_steps.contains(&block.step.as_str()) && !held {
+            branched_steps.push(&block.step);
+        }
+    }
+    // A step whose core branches all failed to hold: unless one of them held after all.
+    for step in branched_steps {
+        let branches = lesson
+            .blocks
+            .iter()
+            .filter(|b| b.core && !b.when.is_empty() && b.step == step);
+        let decided = branches.clone().any(|b| {
+            b.claims.iter().all(|c| {
+                verdict(c.line).is_some_and(|r| match &r.verdict {
+                    Verdict::Held { .. } => true,
+                    Verdict::Skipped { reason } => exempt(reason),
+                    Verdict::Failed { .. } => false,
+                })
+            })
+        });
+        if !decided {
+            let lines: Vec<String> = branches.map(|b| b.line.to_string()).collect();
+            problems.push(format!(
+                "{}: step `{step}`: none of its core branches (blocks at lines {}) applies and holds on this kernel",
+                report.file,
+                lines.join(", ")
+            ));
+        }
+    }
+    problems
+}
+
 /// Runs the lesson's experiment and returns what each step observed.
 pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, StepReport)>, String> {
     let experiment = experiments::find(lesson.id())
@@ -271,7 +346,7 @@ fn unmet_need(lesson: &Lesson, probe: &KernelProbe) -> Option<String> {
         };
         missing.then(|| {
             format!(
-                "the lesson needs {need}, which this kernel ({}) lacks",
+                "{NEEDS} {need}, which this kernel ({}) lacks",
                 probe.release
             )
         })
@@ -372,7 +447,7 @@ fn judge_all(
                 None => format!("the experiment never reached step `{}`", block.step),
             })),
             Some(StepReport::Impossible(why)) => Err(Verdict::skipped(format!(
-                "step `{}` is not possible here: {why}",
+                "step `{}` {IMPOSSIBLE}: {why}",
                 block.step
             ))),
             Some(StepReport::Observed(observation)) => {
@@ -420,7 +495,7 @@ fn branch_of(
             Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
             Branch::DoesNotApply(why) => {
                 return Err(Verdict::skipped(format!(
-                    "branch when={condition} does not apply on this kernel: {why}"
+                    "branch when={condition} {NOT_APPLYING}: {why}"
                 )));
             }
             Branch::Undecided(why) => return Err(Verdict::skipped(why)),

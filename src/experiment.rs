@@ -235,6 +235,10 @@ pub trait Experiment: Sync {
     /// The id of the lesson this experiment performs.
     fn id(&self) -> &'static str;
     fn vocabulary(&self) -> Vocabulary;
+    /// Whether it forks a child: while one lives, every private page of the process is
+    /// shared, so tests that read their own pages' `Pss`/`Private_*` must not run beside
+    /// it. `tests/all_lessons.rs` holds each experiment to what it says here.
+    fn forks(&self) -> bool;
     /// Performs the experiment, reporting each step to `lab` in the order of `steps`.
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError>;
 }

@@ -13,42 +13,6 @@ use pagelab::report;
 use rstest::rstest;
 use std::path::Path;
 
-/// Runs every experiment; some fork, which makes this process's private pages shared for a
-/// moment, so it must not overlap tests that read their own Pss/Private_* fields.
-#[rstest]
-fn no_claim_of_any_lesson_goes_unevaluated(catalog: Catalog, probe: KernelProbe) {
-    let _fork = common::FORK.exclusive();
-    let mut total = 0;
-    for lesson in &catalog.lessons {
-        let report = check::check_lesson(lesson, &probe);
-        let expected = lesson.claim_count();
-        assert_eq!(
-            report.claims.len(),
-            expected,
-            "lesson `{}` has {expected} claims, {} were evaluated",
-            lesson.id(),
-            report.claims.len()
-        );
-        for claim in report
-            .claims
-            .iter()
-            .filter(|c| c.verdict.kind() == VerdictKind::Skipped)
-        {
-            assert!(
-                claim.verdict.reason().is_some_and(|r| !r.is_empty()),
-                "{}:{} was skipped without a reason",
-                claim.file,
-                claim.line
-            );
-        }
-        if let Some(failures) = report::failures(&report, &probe) {
-            panic!("{failures}");
-        }
-        total += expected;
-    }
-    assert!(total > 0, "the lessons make no claims at all");
-}
-
 #[rstest]
 fn every_lesson_has_its_test_file(catalog: Catalog) {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
@@ -67,7 +31,9 @@ fn every_lesson_has_its_test_file(catalog: Catalog) {
 
 /// Changes each held claim's expected value in the markdown, one at a time, and checks that
 /// the very same observations now fail that claim at that line: the markdown, not Rust
-/// code, holds the expected values.
+/// code, holds the expected values. (Each lesson's own test checks that every claim gets a
+/// verdict; this one also holds each experiment to what it says of forking, which decides
+/// the lock its test takes.)
 #[rstest]
 fn changing_an_expected_value_in_the_markdown_fails_that_claim(
     catalog: Catalog,
@@ -75,7 +41,16 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
 ) {
     let _fork = common::FORK.exclusive();
     for lesson in &catalog.lessons {
+        let forked_before = pagelab::memory::child::spawned();
         let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
+        let forked = pagelab::memory::child::spawned() > forked_before;
+        let says = pagelab::experiments::find(lesson.id()).unwrap().forks();
+        assert_eq!(
+            forked,
+            says,
+            "experiment `{}` says forks() is {says}",
+            lesson.id()
+        );
         let report = check::evaluate(lesson, &probe, &steps);
         let mut mutated = 0;
         for claim in report
@@ -248,4 +223,48 @@ fn blank(line: &str) -> Option<String> {
     }
     let padded = format!("{}?", " ".repeat(number_len - 1));
     Some(format!("{head}:{}{padded}{after}", &rest[..value_start]))
+}
+
+/// A `core` block is the heart of its lesson: where no core branch of its step applies and
+/// holds, the lesson's test fails, though every claim ended held or skipped.
+#[rstest]
+fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
+    let _fork = common::FORK.shared();
+    let lesson = common::lesson("mmap-anon");
+    let steps = check::observe(&lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
+    let problems = |source: String| {
+        let changed = Lesson::parse(&lesson.path, source).unwrap();
+        check::core_problems(&changed, &check::evaluate(&changed, &probe, &steps))
+    };
+    assert_eq!(problems(lesson.source.clone()), Vec::<String>::new());
+    // The two THPeligible branches of the first step: exactly one applies on any kernel.
+    let fences = [
+        "```smaps step=mapped when=thp-not-eligible\n",
+        "```smaps step=mapped when=thp-eligible\n",
+    ];
+    let core = |fence: &str| fence.replace("\n", " core\n");
+    let both = lesson
+        .source
+        .replace(fences[0], &core(fences[0]))
+        .replace(fences[1], &core(fences[1]));
+    assert_eq!(problems(both), Vec::<String>::new(), "one branch decides");
+    let report = check::evaluate(&lesson, &probe, &steps);
+    let applies = |fence: &str| {
+        let line = 1 + lesson.source[..lesson.source.find(fence).unwrap()]
+            .matches('\n')
+            .count();
+        report
+            .claims
+            .iter()
+            .any(|c| c.line == line + 1 && c.verdict.kind() == VerdictKind::Held)
+    };
+    let idle = fences
+        .into_iter()
+        .find(|f| !applies(f))
+        .expect("one branch does not apply");
+    let found = problems(lesson.source.replace(idle, &core(idle)));
+    assert!(
+        found.len() == 1 && found[0].contains("none of its core branches"),
+        "{found:?}"
+    );
 }

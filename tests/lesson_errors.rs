@@ -167,7 +167,7 @@ fn a_missing_lessons_directory_is_an_error() {
 
 const LESSON_01: &str = "lessons/01-mmap-anon.md";
 /// A block of lesson 01 that a paragraph leads into, and that holds claims on every kernel.
-const BLOCK_01: &str = "```smaps step=one-byte-written when=write-fault-base-page";
+const BLOCK_01: &str = "```smaps step=one-byte-written when=write-fault-base-page core";
 
 /// Lesson 01 with the paragraph before `BLOCK_01` made a list item and the block indented
 /// by `indent` spaces under it, as an author tidying the prose might; no line moves. Also

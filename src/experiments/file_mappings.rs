@@ -101,6 +101,10 @@ impl Experiment for FileMappings {
         "file-mappings"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -49,6 +49,10 @@ impl Experiment for ForkCow {
         "fork-cow"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -62,6 +62,10 @@ impl Experiment for GivingMemoryBack {
         "giving-memory-back"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -49,6 +49,10 @@ impl Experiment for LazyAllocation {
         "lazy-allocation"
     }
 
+    fn forks(&self) -> bool {
+        false
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -50,6 +50,10 @@ impl Experiment for MmapAnon {
         "mmap-anon"
     }
 
+    fn forks(&self) -> bool {
+        false
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -54,6 +54,10 @@ impl Experiment for Pages {
         "pages"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -105,6 +105,10 @@ impl Experiment for Realtime {
         "realtime"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

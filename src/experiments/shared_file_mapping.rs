@@ -101,6 +101,10 @@ impl Experiment for SharedFileMapping {
         "shared-file-mapping"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

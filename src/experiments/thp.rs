@@ -46,6 +46,10 @@ impl Experiment for Thp {
         "thp"
     }
 
+    fn forks(&self) -> bool {
+        true
+    }
+
     fn vocabulary(&self) -> Vocabulary {
         Vocabulary {
             steps: STEPS,

@@ -96,6 +96,8 @@ pub struct ClaimBlock {
     pub of: Option<String>,
     /// All must apply for the block to be checked.
     pub when: Vec<Condition>,
+    /// The heart of the lesson (`core`): it must be decided on every kernel, not skipped.
+    pub core: bool,
     pub claims: Vec<Claim>,
 }
 
@@ -104,14 +106,22 @@ pub struct Attributes {
     pub step: String,
     pub of: Option<String>,
     pub when: Vec<Condition>,
+    pub core: bool,
 }
 
-/// Parses `step=... of=... when=a,b`. Errors name the offending attribute.
+/// Parses `step=... of=... when=a,b core`. Errors name the offending attribute.
 pub fn parse_attributes(words: &[&str]) -> Result<Attributes, String> {
-    let (mut step, mut of, mut when) = (None, None, Vec::new());
+    let (mut step, mut of, mut when, mut core) = (None, None, Vec::new(), false);
     for word in words {
+        if *word == "core" {
+            if core {
+                return Err("attribute `core` given twice".into());
+            }
+            core = true;
+            continue;
+        }
         let (key, value) = word.split_once('=').ok_or_else(|| {
-            format!("`{word}` is not an attribute: claim blocks take step=, of= and when=")
+            format!("`{word}` is not an attribute: claim blocks take step=, of=, when= and core")
         })?;
         if value.is_empty() {
             return Err(format!("attribute `{key}=` has no value"));
@@ -127,7 +137,7 @@ pub fn parse_attributes(words: &[&str]) -> Result<Attributes, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown attribute `{other}=`: claim blocks take step=, of= and when="
+                    "unknown attribute `{other}=`: claim blocks take step=, of=, when= and core"
                 ));
             }
         };
@@ -136,7 +146,12 @@ pub fn parse_attributes(words: &[&str]) -> Result<Attributes, String> {
         }
     }
     let step = step.ok_or("claim block has no step= attribute: which step does it show?")?;
-    Ok(Attributes { step, of, when })
+    Ok(Attributes {
+        step,
+        of,
+        when,
+        core,
+    })
 }
 
 /// Parses one body line of a block. `Ok(None)` for lines that claim nothing (blank, `...`).

@@ -236,6 +236,7 @@ impl Reader {
                     step: attributes.step,
                     of: attributes.of,
                     when: attributes.when,
+                    core: attributes.core,
                     claims,
                 });
             }

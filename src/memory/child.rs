@@ -47,6 +47,14 @@ pub mod reply {
     }
 }
 
+/// How many children this process has forked (tests hold experiments to what they say
+/// of forking).
+static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn spawned() -> usize {
+    SPAWNED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Exit status of a child whose command function panicked.
 pub const PANIC_STATUS: i32 = 101;
 
@@ -118,6 +126,7 @@ impl Child {
         let mut live = live_pipe_ends();
         let (command_read, command_write) = pipe2(OFlag::O_CLOEXEC).map_err(ChildError::Pipe)?;
         let (answer_read, answer_write) = pipe2(OFlag::O_CLOEXEC).map_err(ChildError::Pipe)?;
+        SPAWNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // SAFETY: the child runs only `serve`, which makes raw system calls and never
         // returns; see the module documentation for its panic path.
         match unsafe { fork() }.map_err(ChildError::Fork)? {

@@ -33,3 +33,9 @@ impl TestLock {
 }
 
 pub static FORK: TestLock = TestLock::new();
+
+/// Either guard of the lock, for tests that take the one their subject needs.
+pub enum Held {
+    Exclusive(RwLockWriteGuard<'static, ()>),
+    Shared(RwLockReadGuard<'static, ()>),
+}

@@ -81,13 +81,35 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     );
 }
 
-/// The lesson's experiment performed on this kernel, every claim evaluated.
-pub fn report(id: &str) -> LessonReport {
-    pagelab::check::check_lesson(&lesson(id), &probe())
+/// A lesson's test file is this one line: a test that performs its experiment once, with
+/// the fork lock the experiment needs, and holds it to everything [`lesson_holds`] checks.
+#[macro_export]
+macro_rules! lesson_test {
+    ($id:literal) => {
+        #[test]
+        fn every_claim_of_the_lesson_holds_on_this_kernel() {
+            let _fork = common::fork_lock($id);
+            common::lesson_holds($id);
+        }
+    };
 }
 
-/// Every claim of the lesson gets a verdict, none fails, and at least one holds.
-pub fn every_claim_holds(id: &str) {
+/// The fork lock an experiment needs: exclusive when it forks (its child shares every
+/// private page of this process), shared otherwise (it reads its own pages' Pss).
+pub fn fork_lock(id: &str) -> locks::Held {
+    let experiment =
+        pagelab::experiments::find(id).unwrap_or_else(|| panic!("no experiment `{id}`"));
+    if experiment.forks() {
+        locks::Held::Exclusive(FORK.exclusive())
+    } else {
+        locks::Held::Shared(FORK.shared())
+    }
+}
+
+/// The lesson's experiment, performed once on this kernel: every claim gets a verdict, every
+/// skip has its reason, none fails, at least one holds, and its `core` blocks are decided
+/// (see `check::core_problems`).
+pub fn lesson_holds(id: &str) {
     let (lesson, probe) = (lesson(id), probe());
     let report = pagelab::check::check_lesson(&lesson, &probe);
     assert_eq!(
@@ -95,48 +117,19 @@ pub fn every_claim_holds(id: &str) {
         lesson.claim_count(),
         "every claim gets a verdict"
     );
-    assert_holds(&report, &probe);
-}
-
-/// The heart of a lesson, which no kernel configuration may skip: the lesson makes claims
-/// about `field` at `step` and every one of them holds.
-/// Only a limit that makes the whole step impossible here may skip them, and that is said.
-pub fn all_claims_held(id: &str, step: &str, field: &str) {
-    let report = report(id);
-    let verdicts = verdicts(&report, step, field);
-    assert!(
-        !verdicts.is_empty(),
-        "the lesson makes no `{field}` claim at `{step}`"
-    );
-    let impossible = format!("step `{step}` is not possible here");
-    if let Some(reason) = report
-        .claims
-        .iter()
-        .filter(|c| c.step == step && c.field == field)
-        .map(|c| c.verdict.reason().unwrap_or_default())
-        .find(|reason| reason.starts_with(&impossible))
-    {
-        let _ = std::io::stderr()
-            .write_all(format!("pagelab: `{field}` at `{step}` skipped: {reason}\n").as_bytes());
-        assert!(
-            verdicts.iter().all(|v| *v == VerdictKind::Skipped),
-            "{verdicts:?}"
-        );
-        return;
+    for claim in &report.claims {
+        if claim.verdict.kind() == VerdictKind::Skipped {
+            assert!(
+                claim.verdict.reason().is_some_and(|r| !r.is_empty()),
+                "{}:{} was skipped without a reason",
+                claim.file,
+                claim.line
+            );
+        }
     }
-    assert!(
-        verdicts.iter().all(|v| *v == VerdictKind::Held),
-        "`{field}` at `{step}`: {verdicts:?}"
-    );
-}
-
-/// For claims with one branch per configuration: the branch that applies here holds.
-pub fn a_claim_held(id: &str, step: &str, field: &str) {
-    let verdicts = verdicts(&report(id), step, field);
-    assert!(
-        verdicts.contains(&VerdictKind::Held),
-        "no `{field}` claim at step `{step}` held: {verdicts:?}"
-    );
+    assert_holds(&report, &probe);
+    let problems = pagelab::check::core_problems(&lesson, &report);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// The verdicts of the lesson's claims about `field` at `step`.
