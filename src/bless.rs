@@ -30,6 +30,10 @@ pub enum BlessError {
     /// write values next to claims nobody can trust.
     #[error("{} claim(s) with a value fail, so nothing was written:\n{}", .0.len(), .0.join("\n"))]
     Failing(Vec<String>),
+    /// `?` claims whose value cannot be written as the line asks (a size that is no whole
+    /// number of its unit).
+    #[error("{} `?` claim(s) cannot be written as they stand, so nothing was written:\n{}", .0.len(), .0.join("\n"))]
+    Unwritable(Vec<String>),
 }
 
 /// The lesson with the kernel's values in its `?` claims, from a report of this lesson.
@@ -44,26 +48,41 @@ pub fn bless(lesson: &Lesson, report: &LessonReport) -> Result<Blessed, BlessErr
         .filter(|c| c.is_unwritten())
         .map(|c| c.line)
         .collect();
-    let mut failing = Vec::new();
+    let (mut failing, mut unwritable) = (Vec::new(), Vec::new());
     let mut values = Vec::new();
     let mut left = Vec::new();
     for claim in &report.claims {
         let is_unwritten = unwritten.contains(&claim.line);
+        let place = || {
+            format!(
+                "{}:{}: {} {}",
+                claim.file, claim.line, claim.step, claim.field
+            )
+        };
         match &claim.verdict {
             Verdict::Failed {
                 observed: Some(value),
                 ..
             } if is_unwritten => values.push((claim.line, value.clone())),
+            Verdict::Failed { reason, .. } if is_unwritten => {
+                unwritable.push(format!("{}: {reason}", place()));
+            }
             Verdict::Skipped { reason } if is_unwritten => left.push((claim.line, reason.clone())),
-            Verdict::Failed { reason, .. } => failing.push(format!(
-                "{}:{}: {} {}: expected {}, {reason}",
-                claim.file, claim.line, claim.step, claim.field, claim.expected
-            )),
+            Verdict::Failed { reason, .. } => {
+                failing.push(format!(
+                    "{}: expected {}, {reason}",
+                    place(),
+                    claim.expected
+                ));
+            }
             Verdict::Held { .. } | Verdict::Skipped { .. } => {}
         }
     }
     if !failing.is_empty() {
         return Err(BlessError::Failing(failing));
+    }
+    if !unwritable.is_empty() {
+        return Err(BlessError::Unwritable(unwritable));
     }
     let mut lines: Vec<String> = lesson
         .source

@@ -644,8 +644,8 @@ fn judge_size(size: Bytes, cmp: Cmp, quantity: &Quantity, scale: &Scale) -> Judg
     }
 }
 
-/// `size` written in `unit` as a lesson would (`16 pages`, `1 huge page`, `4 kB` without a
-/// unit), or why it is no whole number of them.
+/// `size` written in `unit` as a lesson would (`16 pages`, `1 huge page`, `1/2 page` for a
+/// share of a page, `4 kB` without a unit), or why it is no such number of them.
 fn in_unit(size: Bytes, unit: Option<Unit>, scale: &Scale) -> Result<String, String> {
     let unit = unit.unwrap_or(Unit::Fixed(1024));
     let one = Quantity {
@@ -654,18 +654,24 @@ fn in_unit(size: Bytes, unit: Option<Unit>, scale: &Scale) -> Result<String, Str
         unit,
     }
     .resolve(scale)?;
-    if one.get() == 0 || size.get() % one.get() != 0 {
+    // Pss divides a page among the processes that map it: halves, thirds...
+    let shares = if matches!(unit, Unit::Fixed(_)) { 1 } else { 8 };
+    let divisor = (1..=shares).find(|d| one.get() != 0 && (size.get() * d) % one.get() == 0);
+    let Some(divisor) = divisor else {
         return Err(format!(
             "the kernel shows {size}, which is no whole number of {unit}s ({one}): write `?` in another unit"
         ));
-    }
-    let count = size.get() / one.get();
-    let plural = if count == 1 || matches!(unit, Unit::Fixed(_)) {
+    };
+    let count = size.get() * divisor / one.get();
+    let plural = if count <= divisor || matches!(unit, Unit::Fixed(_)) {
         ""
     } else {
         "s"
     };
-    Ok(format!("{count} {unit}{plural}"))
+    Ok(match divisor {
+        1 => format!("{count} {unit}{plural}"),
+        _ => format!("{count}/{divisor} {unit}{plural}"),
+    })
 }
 
 fn quantity_words(q: &Quantity, cmp: &Cmp) -> String {
@@ -716,4 +722,30 @@ fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
         PathPattern::Exact(text) => line.pathname.to_string() == *text,
     };
     perms_ok && offset_ok && device_ok && inode_ok && path_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blessed_size_is_written_in_the_unit_the_line_asks_for() {
+        let scale = Scale {
+            page: Bytes(4096),
+            huge_page: Some(Bytes(2 << 20)),
+            folio: None,
+        };
+        let written = |size: u64, unit| in_unit(Bytes(size), unit, &scale);
+        assert_eq!(written(4096, Some(Unit::Page)).as_deref(), Ok("1 page"));
+        assert_eq!(written(65536, Some(Unit::Page)).as_deref(), Ok("16 pages"));
+        assert_eq!(written(2048, Some(Unit::Page)).as_deref(), Ok("1/2 page"));
+        assert_eq!(written(6144, Some(Unit::Page)).as_deref(), Ok("3/2 pages"));
+        assert_eq!(
+            written(2 << 20, Some(Unit::HugePage)).as_deref(),
+            Ok("1 huge page")
+        );
+        assert_eq!(written(4096, None).as_deref(), Ok("4 kB"));
+        assert!(written(1000, Some(Unit::Page)).is_err());
+        assert!(written(512, None).is_err(), "no half kB");
+    }
 }

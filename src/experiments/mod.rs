@@ -8,6 +8,7 @@ pub mod giving_memory_back;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
+pub mod posix_shm;
 pub mod realtime;
 pub mod shared_file_mapping;
 pub mod support;
@@ -24,6 +25,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &thp::Thp,
     &realtime::Realtime,
     &giving_memory_back::GivingMemoryBack,
+    &posix_shm::PosixShm,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {

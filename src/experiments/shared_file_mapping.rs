@@ -9,7 +9,7 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
     SubjectName, Vocabulary,
 };
-use crate::experiments::support::{TempDir, nonzero, open};
+use crate::experiments::support::{TempDir, nonzero, open, pages_word};
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
 use crate::memory::child::reply;
@@ -632,16 +632,6 @@ fn same_file(server: &SmapsRecord, client: &SmapsRecord, stat: &std::fs::Metadat
             id(server),
             id(client)
         )
-    })
-}
-
-/// A size in pages, as the lesson writes it.
-fn pages_word(bytes: u64, page: usize) -> OutcomeValue {
-    let page = page as u64;
-    OutcomeValue::text(match (bytes / page, bytes % page) {
-        (1, 0) => "1 page".into(),
-        (n, 0) => format!("{n} pages"),
-        _ => format!("{bytes} bytes, not a whole number of pages"),
     })
 }
 

@@ -55,6 +55,17 @@ pub fn pread_text(file: &File, path: &Path, size: usize) -> Result<String, Exper
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// A size in pages, as lessons write it (`1 page`, `2 pages`), or in bytes where it is no
+/// whole number of pages.
+pub fn pages_word(bytes: u64, page: usize) -> crate::experiment::OutcomeValue {
+    let page = page as u64;
+    crate::experiment::OutcomeValue::text(match (bytes / page, bytes % page) {
+        (1, 0) => "1 page".into(),
+        (n, 0) => format!("{n} pages"),
+        _ => format!("{bytes} bytes, not a whole number of pages"),
+    })
+}
+
 /// A mapping length the experiment computed; a zero one is the experiment's own mistake.
 pub fn nonzero(len: usize) -> Result<NonZeroUsize, ExperimentError> {
     NonZeroUsize::new(len)

@@ -126,34 +126,36 @@ pub struct TempFiles {
     pub in_memory: bool,
 }
 
-const RAMFS_MAGIC: u64 = 0x8584_58f6;
+/// Filesystem magic numbers by name (include/uapi/linux/magic.h): nix names only some of
+/// them, and not the same ones for every libc.
+const FILESYSTEMS: &[(u64, &str)] = &[
+    (0x0102_1994, "tmpfs"),
+    (0x8584_58f6, "ramfs"),
+    (0xef53, "ext4"),
+    (0x9123_683e, "btrfs"),
+    (0x5846_5342, "xfs"),
+    (0x794c_7630, "overlayfs"),
+    (0x6969, "nfs"),
+];
+
+/// The name of the filesystem `path` lives on (`tmpfs`, `ext4`), or its magic in hex.
+pub fn filesystem_of(path: &Path) -> nix::Result<String> {
+    let magic = nix::sys::statfs::statfs(path)?.filesystem_type().0 as u64;
+    Ok(FILESYSTEMS
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map_or_else(|| format!("{magic:#x}"), |(_, name)| (*name).to_owned()))
+}
 
 impl TempFiles {
     pub fn probe() -> Result<TempFiles, ProbeError> {
-        use nix::sys::statfs::{self, FsType};
         let dir = std::env::temp_dir();
-        let fs = statfs::statfs(&dir)
-            .map_err(|e| ProbeError::new(format!("statfs of {}", dir.display()), e))?
-            .filesystem_type();
-        let names: &[(FsType, &str)] = &[
-            (statfs::TMPFS_MAGIC, "tmpfs"),
-            (statfs::EXT4_SUPER_MAGIC, "ext4"),
-            (statfs::BTRFS_SUPER_MAGIC, "btrfs"),
-            (statfs::XFS_SUPER_MAGIC, "xfs"),
-            (statfs::OVERLAYFS_SUPER_MAGIC, "overlayfs"),
-            (statfs::NFS_SUPER_MAGIC, "nfs"),
-        ];
-        // include/uapi/linux/magic.h; nix names no constant for it. The initramfs root a
-        // guest boots into is ramfs.
-        let ramfs = fs.0 as u64 == RAMFS_MAGIC;
-        let filesystem = match names.iter().find(|(magic, _)| *magic == fs) {
-            Some((_, name)) => (*name).to_owned(),
-            None if ramfs => "ramfs".to_owned(),
-            None => format!("{:#x}", fs.0 as u64),
-        };
+        let filesystem = filesystem_of(&dir)
+            .map_err(|e| ProbeError::new(format!("statfs of {}", dir.display()), e))?;
         Ok(TempFiles {
             dir,
-            in_memory: fs == statfs::TMPFS_MAGIC || ramfs,
+            // The initramfs root a guest boots into is ramfs.
+            in_memory: filesystem == "tmpfs" || filesystem == "ramfs",
             filesystem,
         })
     }

@@ -1,0 +1,364 @@
+//! Lesson `posix-shm`: POSIX shared memory. A producer (this process) creates an object with
+//! shm_open, sizes it with ftruncate and writes through a MAP_SHARED mapping; a consumer (a
+//! forked child) opens it read-only and maps it PROT_READ. Then what kills: a write to the
+//! read-only mapping (SIGSEGV), a page past the object's end (SIGBUS); shm_unlink; and
+//! memfd_create, the same memory without a name.
+
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
+use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word};
+use crate::kernel::procfs::Proc;
+use crate::kernel::{Pathname, status};
+use crate::memory::child::reply;
+use crate::memory::{Child, FileMapping, Mapping, record_at};
+use nix::fcntl::OFlag;
+use nix::sys::mman::{MapFlags, ProtFlags, shm_open, shm_unlink};
+use nix::sys::stat::{Mode, fstat};
+use nix::unistd::getpid;
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub struct PosixShm;
+
+const STEPS: &[Step] = &[
+    Step::new(
+        "created",
+        "after shm_open(O_CREAT | O_EXCL | O_RDWR) of a new object",
+    ),
+    Step::new("sized", "after ftruncate() of the object to one page"),
+    Step::new(
+        "producer-wrote",
+        "after the producer mapped it MAP_SHARED and wrote a byte",
+    ),
+    Step::new(
+        "consumer-read",
+        "after a consumer opened it O_RDONLY, mapped it PROT_READ and read the byte",
+    ),
+    Step::new(
+        "faults",
+        "after children wrote to a read-only mapping and read past the object's end",
+    ),
+    Step::new("unlinked", "after shm_unlink() of the object, still mapped"),
+    Step::new(
+        "memfd",
+        "after memfd_create(), ftruncate() and a write through a MAP_SHARED mapping",
+    ),
+];
+
+const PRODUCER: SubjectName = SubjectName("producer");
+const CONSUMER: SubjectName = SubjectName("consumer");
+const MEMFD: SubjectName = SubjectName("memfd");
+
+const SIZE_CREATED: OutcomeKey = OutcomeKey::count("size after shm_open, in bytes");
+const IN_DEV_SHM: OutcomeKey = OutcomeKey::text("the object is a file in /dev/shm");
+const DEV_SHM_FS: OutcomeKey = OutcomeKey::text("the filesystem of /dev/shm");
+const SIZE_SIZED: OutcomeKey = OutcomeKey::text("size after ftruncate");
+const BLOCKS: OutcomeKey = OutcomeKey::text("memory the object holds (st_blocks)");
+const MAPPED_PATH: OutcomeKey = OutcomeKey::text("the mapping's path is the object's");
+const RSS_SHMEM: OutcomeKey = OutcomeKey::text("RssShmem of the consumer");
+const CONSUMER_READS: OutcomeKey = OutcomeKey::count("consumer reads");
+const WRITABLE_FROM_RDONLY: OutcomeKey =
+    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_SHARED of the O_RDONLY descriptor");
+const WRITE_READ_ONLY: OutcomeKey = OutcomeKey::text("write to the consumer's PROT_READ mapping");
+const PAST_THE_END: OutcomeKey = OutcomeKey::text("read of a page past the object's end");
+const UNLINK: OutcomeKey = OutcomeKey::call("shm_unlink");
+const PRODUCER_READS: OutcomeKey = OutcomeKey::count("producer still reads");
+
+/// What the producer writes and the consumer reads back.
+const VALUE: u8 = 42;
+
+/// The consumer's commands: open and map the object read-only, read its first byte.
+const MAP_READ_ONLY: u8 = 1;
+const READ: u8 = 2;
+
+impl Experiment for PosixShm {
+    fn id(&self) -> &'static str {
+        "posix-shm"
+    }
+
+    fn forks(&self) -> bool {
+        true
+    }
+
+    fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            steps: STEPS,
+            subjects: &[PRODUCER, CONSUMER, MEMFD],
+            outcomes: &[
+                SIZE_CREATED,
+                IN_DEV_SHM,
+                DEV_SHM_FS,
+                SIZE_SIZED,
+                BLOCKS,
+                MAPPED_PATH,
+                RSS_SHMEM,
+                CONSUMER_READS,
+                WRITABLE_FROM_RDONLY,
+                WRITE_READ_ONLY,
+                PAST_THE_END,
+                UNLINK,
+                PRODUCER_READS,
+            ],
+        }
+    }
+
+    fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+        let page = lab.probe.page_size.as_usize();
+        let object = Object::create()?;
+        lab.step(
+            "created",
+            Observation::outcomes([
+                (SIZE_CREATED, OutcomeValue::count(object.size()?)),
+                (IN_DEV_SHM, yes_no(object.path.exists())),
+                (DEV_SHM_FS, filesystem(Path::new("/dev/shm"))),
+            ]),
+        )?;
+        nix::unistd::ftruncate(&object.fd, page as i64)
+            .map_err(ExperimentError::sys("ftruncate of the object"))?;
+        lab.step(
+            "sized",
+            Observation::outcomes([
+                (SIZE_SIZED, pages_word(object.size()?, page)),
+                (BLOCKS, pages_word(object.blocks()?, page)),
+            ]),
+        )?;
+        let producer = object.map(page, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE)?;
+        producer.write_byte(0, VALUE);
+        let seen = Subject::of(PRODUCER, getpid(), &producer)?;
+        let same = yes_no(names(&seen.record.vma.pathname, &object.path, false));
+        lab.step(
+            "producer-wrote",
+            Observation::of([seen]).with([
+                (MAPPED_PATH, same),
+                (BLOCKS, pages_word(object.blocks()?, page)),
+            ]),
+        )?;
+        consumer_read(lab, &object, page)?;
+        faults(lab, &object, page)?;
+        let unlinked = shm_unlink(object.name.as_c_str());
+        let seen = Subject::of(PRODUCER, getpid(), &producer)?;
+        let same = yes_no(names(&seen.record.vma.pathname, &object.path, true));
+        lab.step(
+            "unlinked",
+            Observation::of([seen]).with([
+                (UNLINK, unlinked.into()),
+                (IN_DEV_SHM, yes_no(object.path.exists())),
+                (MAPPED_PATH, same),
+                (PRODUCER_READS, OutcomeValue::count(producer.read_byte(0))),
+            ]),
+        )?;
+        drop(producer);
+        memfd(lab, page)
+    }
+}
+
+/// A shared memory object of this run, unlinked on every way out. The name is this
+/// process's and unique within it: tests run the experiment on several threads at once.
+struct Object {
+    name: CString,
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+impl Object {
+    fn create() -> Result<Object, ExperimentError> {
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "/pagelab-{}-{}",
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        );
+        let fd = shm_open(
+            name.as_str(),
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR,
+            Mode::S_IRUSR | Mode::S_IWUSR,
+        )
+        .map_err(ExperimentError::sys(format!("shm_open of {name}")))?;
+        // Linux keeps POSIX shared memory objects as files of the tmpfs at /dev/shm
+        // (shm_overview(7)), under the name without its leading slash.
+        let path = Path::new("/dev/shm").join(&name[1..]);
+        let name = CString::new(name).expect("no NUL in the name");
+        Ok(Object { name, path, fd })
+    }
+
+    fn size(&self) -> Result<u64, ExperimentError> {
+        let stat = fstat(&self.fd).map_err(ExperimentError::sys("fstat of the object"))?;
+        Ok(stat.st_size as u64)
+    }
+
+    /// The memory the object holds, from the 512-byte blocks fstat counts.
+    fn blocks(&self) -> Result<u64, ExperimentError> {
+        let stat = fstat(&self.fd).map_err(ExperimentError::sys("fstat of the object"))?;
+        Ok(stat.st_blocks as u64 * 512)
+    }
+
+    fn map(&self, len: usize, prot: ProtFlags) -> Result<FileMapping, ExperimentError> {
+        let page = crate::kernel::probe::page_size().as_usize();
+        FileMapping::map(
+            self.fd.as_fd(),
+            nonzero(len)?,
+            prot,
+            MapFlags::MAP_SHARED,
+            0,
+            page,
+        )
+        .map_err(ExperimentError::sys("mmap MAP_SHARED of the object"))
+    }
+}
+
+impl Drop for Object {
+    fn drop(&mut self) {
+        // Gone already where the lesson unlinked it; nothing to do about an error here.
+        let _ = shm_unlink(self.name.as_c_str());
+    }
+}
+
+/// A consumer opens the object by its name, read-only, and maps it where the parent chose
+/// (MAP_FIXED over its copy of a slot), so the parent can read its smaps record.
+fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), ExperimentError> {
+    let slot =
+        Mapping::anonymous_isolated(nonzero(page)?, ProtFlags::PROT_NONE, MapFlags::MAP_PRIVATE)?;
+    let at = slot.addr();
+    let name = object.name.as_ptr() as usize;
+    let mut child = Child::spawn(move |command| match command {
+        MAP_READ_ONLY => map_read_only(name as *const libc::c_char, at, page),
+        // SAFETY: the consumer's own mapping of a page, made by MAP_READ_ONLY.
+        READ => unsafe { (at as *const u8).read_volatile() },
+        _ => reply::UNKNOWN,
+    })?;
+    let pid = child.pid();
+    child
+        .call(MAP_READ_ONLY)?
+        .map_err(ExperimentError::sys("the consumer's shm_open and mmap"))?;
+    let read = child.ask(READ)?;
+    let record = record_at(Proc::Pid(pid.as_raw()), at, page)?;
+    let sizes = status::read_sizes(Proc::Pid(pid.as_raw())).map_err(ExperimentError::Setup)?;
+    let shmem = sizes
+        .get("RssShmem")
+        .map_or(OutcomeValue::text("not in /proc/PID/status"), |b| {
+            pages_word(b.get(), page)
+        });
+    child.finish()?;
+    drop(slot);
+    lab.step(
+        "consumer-read",
+        Observation::of([Subject::plain(CONSUMER, pid, record)]).with([
+            (CONSUMER_READS, OutcomeValue::count(read)),
+            (RSS_SHMEM, shmem),
+        ]),
+    )
+}
+
+/// In the consumer: shm_open(name, O_RDONLY) and mmap PROT_READ, MAP_SHARED at `at`. Plain
+/// calls (shm_open builds its path on the stack), async-signal-safe.
+fn map_read_only(name: *const libc::c_char, at: usize, len: usize) -> u8 {
+    // SAFETY: `name` is the consumer's copy of a C string the parent keeps alive.
+    let fd = unsafe { libc::shm_open(name, libc::O_RDONLY, 0) };
+    if fd < 0 {
+        return reply::errno();
+    }
+    // SAFETY: MAP_FIXED replaces only the consumer's copy of the slot at `at`.
+    let mapped = unsafe {
+        libc::mmap(
+            at as *mut libc::c_void,
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+            fd,
+            0,
+        )
+    };
+    let errno = reply::errno();
+    // SAFETY: our own descriptor; the mapping keeps the object open.
+    unsafe { libc::close(fd) };
+    if mapped == libc::MAP_FAILED { errno } else { 0 }
+}
+
+/// The accesses that kill, each in a child of its own; and the write access a read-only
+/// descriptor cannot give.
+fn faults(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), ExperimentError> {
+    let read_only = nix::fcntl::open(
+        &object.path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(ExperimentError::sys("opening the object O_RDONLY"))?;
+    let writable = FileMapping::map(
+        read_only.as_fd(),
+        nonzero(page)?,
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+        MapFlags::MAP_SHARED,
+        0,
+        page,
+    );
+    let consumer = FileMapping::map(
+        read_only.as_fd(),
+        nonzero(page)?,
+        ProtFlags::PROT_READ,
+        MapFlags::MAP_SHARED,
+        0,
+        page,
+    )
+    .map_err(ExperimentError::sys(
+        "mmap PROT_READ, MAP_SHARED of the O_RDONLY descriptor",
+    ))?;
+    let two_pages = object.map(2 * page, ProtFlags::PROT_READ)?;
+    let write = end_of_child_touching(consumer.addr(), Access::Write)?;
+    let past = end_of_child_touching(two_pages.addr() + page, Access::Read)?;
+    lab.step(
+        "faults",
+        Observation::outcomes([
+            (
+                WRITABLE_FROM_RDONLY,
+                OutcomeValue::Call(writable.map(|_| ())),
+            ),
+            (WRITE_READ_ONLY, OutcomeValue::text(write)),
+            (PAST_THE_END, OutcomeValue::text(past)),
+        ]),
+    )
+}
+
+/// memfd_create: the same shared memory, with no name in any directory; the descriptor is
+/// what processes pass on.
+fn memfd(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+    let fd = memfd_create("pagelab", MFdFlags::MFD_CLOEXEC)
+        .map_err(ExperimentError::sys("memfd_create"))?;
+    nix::unistd::ftruncate(&fd, page as i64)
+        .map_err(ExperimentError::sys("ftruncate of the memfd"))?;
+    let mapping = FileMapping::map(
+        fd.as_fd(),
+        nonzero(page)?,
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+        MapFlags::MAP_SHARED,
+        0,
+        page,
+    )
+    .map_err(ExperimentError::sys("mmap MAP_SHARED of the memfd"))?;
+    mapping.write_byte(0, VALUE);
+    lab.step(
+        "memfd",
+        Observation::of([Subject::of(MEMFD, getpid(), &mapping)?]),
+    )
+}
+
+/// Whether a maps path names the object (as deleted, once unlinked).
+fn names(pathname: &Pathname, object: &Path, deleted: bool) -> bool {
+    matches!(pathname, Pathname::File { path, deleted: d } if path == object && *d == deleted)
+}
+
+fn yes_no(yes: bool) -> OutcomeValue {
+    OutcomeValue::text(if yes { "yes" } else { "no" })
+}
+
+/// A directory's filesystem by name (`tmpfs`), as statfs tells it.
+fn filesystem(dir: &Path) -> OutcomeValue {
+    OutcomeValue::text(match crate::kernel::probe::filesystem_of(dir) {
+        Ok(name) => name,
+        Err(errno) => format!("statfs failed: {errno}"),
+    })
+}
