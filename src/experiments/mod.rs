@@ -9,6 +9,7 @@ pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
 pub mod posix_shm;
+pub mod process;
 pub mod realtime;
 pub mod shared_file_mapping;
 pub mod support;
@@ -26,6 +27,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &realtime::Realtime,
     &giving_memory_back::GivingMemoryBack,
     &posix_shm::PosixShm,
+    &process::Process,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
