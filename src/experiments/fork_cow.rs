@@ -7,7 +7,7 @@ use crate::experiment::{
 };
 use crate::kernel::procfs::Proc;
 use crate::memory::child::reply;
-use crate::memory::{Child, Mapping};
+use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;

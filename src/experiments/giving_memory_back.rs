@@ -8,7 +8,7 @@ use crate::experiment::{
 use crate::experiments::support::no_core_dump;
 use crate::kernel::procfs::{self, Proc};
 use crate::memory::child::reply;
-use crate::memory::{Child, ChildError, Mapping, MappingError};
+use crate::memory::{Child, ChildError, Mapped, Mapping, MappingError};
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
 use nix::sys::mman::{MapFlags, MmapAdvise};
 use nix::unistd::{Pid, getpid};

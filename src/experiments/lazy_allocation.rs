@@ -7,7 +7,7 @@ use crate::experiment::{
     SubjectName, Vocabulary,
 };
 use crate::kernel::meminfo::read_meminfo;
-use crate::memory::{Mapping, MappingError};
+use crate::memory::{Mapped, Mapping, MappingError};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
@@ -80,6 +80,7 @@ impl Experiment for LazyAllocation {
 
         let faults = written
             .faults_writing_every_page()
+            .map(|f| f.minor)
             .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
         lab.step(
             "touched",
@@ -92,6 +93,7 @@ impl Experiment for LazyAllocation {
         let read = Mapping::base_pages(len, MapFlags::MAP_PRIVATE)?;
         let faults = read
             .faults_reading_every_page()
+            .map(|f| f.minor)
             .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
         let zeros = read.pages_reading(0..PAGES, 0);
         let all_zero = if zeros == PAGES { "0" } else { "not all 0" };

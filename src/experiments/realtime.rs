@@ -8,7 +8,7 @@ use crate::experiment::{
 };
 use crate::memory::child::reply;
 use crate::memory::counters::{minor_faults_during, resident_pages};
-use crate::memory::{Child, Mapping, MappingError};
+use crate::memory::{Child, Mapped, Mapping, MappingError};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, mlock, munlock};
 use nix::unistd::{Pid, getpid};
@@ -167,6 +167,7 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     };
     let faults = mapping
         .faults_writing_every_page()
+        .map(|f| f.minor)
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "locked",
@@ -180,6 +181,7 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let child = Child::spawn(|_| 0)?;
     let faults = mapping
         .faults_writing_every_page()
+        .map(|f| f.minor)
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     let record = Subject::of(LOCKED, getpid(), &mapping)?;
     child.finish()?;
@@ -269,6 +271,7 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let record = Subject::of(POPULATED, getpid(), &mapping)?;
     let faults = mapping
         .faults_writing_every_page()
+        .map(|f| f.minor)
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step(
         "populated",

@@ -6,7 +6,7 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, Step, Subject, SubjectName, Vocabulary,
 };
 use crate::memory::child::reply;
-use crate::memory::{Child, Mapping};
+use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;

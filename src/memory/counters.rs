@@ -19,13 +19,30 @@ pub fn resident_pages(addr: usize, len: usize, vector: &mut [u8]) -> Result<usiz
     Ok(vector.iter().filter(|v| **v & 1 == 1).count())
 }
 
-/// The minor faults this thread took while `touch` ran; other threads' faults (other tests)
-/// are not in it.
-pub fn minor_faults_during(touch: impl FnOnce()) -> Result<u64, Errno> {
-    let before = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
+/// The page faults this thread took: minor ones (the page was in memory, or none was
+/// needed yet) and major ones (it had to be read in: from a file, or from swap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Faults {
+    pub minor: u64,
+    pub major: u64,
+}
+
+/// The faults this thread took while `touch` ran; other threads' faults (other tests) are
+/// not in it.
+pub fn faults_during(touch: impl FnOnce()) -> Result<Faults, Errno> {
+    let before = getrusage(UsageWho::RUSAGE_THREAD)?;
     touch();
-    let after = getrusage(UsageWho::RUSAGE_THREAD)?.minor_page_faults();
-    Ok(u64::try_from(after - before).unwrap_or(0))
+    let after = getrusage(UsageWho::RUSAGE_THREAD)?;
+    let grew = |a: i64, b: i64| u64::try_from(a - b).unwrap_or(0);
+    Ok(Faults {
+        minor: grew(after.minor_page_faults(), before.minor_page_faults()),
+        major: grew(after.major_page_faults(), before.major_page_faults()),
+    })
+}
+
+/// The minor faults this thread took while `touch` ran.
+pub fn minor_faults_during(touch: impl FnOnce()) -> Result<u64, Errno> {
+    faults_during(touch).map(|f| f.minor)
 }
 
 /// Code that touches the first byte of every page of `[addr, addr + len)`.
@@ -58,7 +75,7 @@ pub fn read_first_bytes(addr: usize, len: usize) {
 /// # Safety
 /// The range must be memory of the caller's, mapped (and writable for a writing `touch`),
 /// that nothing else accesses while this runs.
-pub unsafe fn faults_of(touch: Touch, addr: usize, len: usize) -> Result<u64, Errno> {
+pub unsafe fn faults_of(touch: Touch, addr: usize, len: usize) -> Result<Faults, Errno> {
     let mut scratch = vec![0u8; page()];
     scratch.fill(1);
     measured(touch, scratch.as_mut_ptr() as usize, scratch.len())?;
@@ -66,8 +83,8 @@ pub unsafe fn faults_of(touch: Touch, addr: usize, len: usize) -> Result<u64, Er
 }
 
 #[inline(never)]
-fn measured(touch: Touch, addr: usize, len: usize) -> Result<u64, Errno> {
-    minor_faults_during(|| touch(addr, len))
+fn measured(touch: Touch, addr: usize, len: usize) -> Result<Faults, Errno> {
+    faults_during(|| touch(addr, len))
 }
 
 fn page() -> usize {

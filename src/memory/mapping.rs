@@ -7,7 +7,7 @@ use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use crate::kernel::procfs::{self, Proc, ProcError};
 use nix::errno::Errno;
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, munmap};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, mmap_anonymous, munmap};
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -157,7 +157,7 @@ impl Mapping {
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
             flags | MapFlags::MAP_PRIVATE,
         )?;
-        match mapping.advise(MmapAdvise::MADV_NOHUGEPAGE) {
+        match super::Mapped::advise(&mapping, MmapAdvise::MADV_NOHUGEPAGE) {
             // A kernel without THP knows no such advice, and has base pages only anyway.
             Err(MappingError::Madvise {
                 errno: Errno::EINVAL,
@@ -167,39 +167,11 @@ impl Mapping {
         }
     }
 
-    /// madvise(2) of the whole mapping.
-    pub fn advise(&self, advice: MmapAdvise) -> Result<(), MappingError> {
-        // SAFETY: advice about our own pages, of which no Rust reference exists (they are
-        // only read and written through volatile accesses): even advice that drops their
-        // contents (MADV_DONTNEED) surprises no one.
-        unsafe { madvise(self.ptr, self.mapped_len, advice) }.map_err(|errno| {
-            MappingError::Madvise {
-                advice,
-                addr: self.addr(),
-                len: self.mapped_len,
-                errno,
-            }
-        })
-    }
-
     /// Writes `value` into the first byte of every page: one write fault per new page.
     pub fn write_every_page(&self, value: u8) {
         for offset in (0..self.mapped_len).step_by(page()) {
             self.write_byte(offset, value);
         }
-    }
-
-    /// The minor faults of writing the first byte of every page, and only those (see
-    /// [`counters::faults_of`]).
-    pub fn faults_writing_every_page(&self) -> Result<u64, Errno> {
-        // SAFETY: our own pages, reached only through volatile accesses.
-        unsafe { counters::faults_of(counters::write_first_bytes, self.addr(), self.mapped_len) }
-    }
-
-    /// The minor faults of reading the first byte of every page, and only those.
-    pub fn faults_reading_every_page(&self) -> Result<u64, Errno> {
-        // SAFETY: as above.
-        unsafe { counters::faults_of(counters::read_first_bytes, self.addr(), self.mapped_len) }
     }
 
     /// How many of its pages are resident (mincore).

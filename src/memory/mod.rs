@@ -11,13 +11,18 @@ pub use mapping::{Mapping, MappingError, record_at};
 
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
+use nix::sys::mman::{MmapAdvise, madvise};
 use nix::unistd::{Pid, getpid};
+use std::ptr::NonNull;
 
-/// What the lessons read of any mapping they own.
+/// What the lessons do with any mapping they own, anonymous or of a file.
 pub trait Mapped {
     fn addr(&self) -> usize;
+    /// Whole pages: what the kernel mapped.
+    fn mapped_len(&self) -> usize;
     /// Its smaps record in `proc`, checked to have exactly the mapping's bounds.
     fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError>;
+
     /// Its record as process `pid` sees it: this process's own, or a child's copy.
     fn smaps_of(&self, pid: Pid) -> Result<SmapsRecord, MappingError> {
         let proc = if pid == getpid() {
@@ -27,11 +32,42 @@ pub trait Mapped {
         };
         self.smaps(proc)
     }
+
+    /// madvise(2) of the whole mapping.
+    fn advise(&self, advice: MmapAdvise) -> Result<(), MappingError> {
+        let (addr, len) = (self.addr(), self.mapped_len());
+        let ptr = NonNull::new(addr as *mut libc::c_void).expect("a mapping is not at 0");
+        // SAFETY: advice about pages this mapping owns, of which no Rust reference exists
+        // (they are only read and written through volatile accesses): even advice that drops
+        // their contents (MADV_DONTNEED, MADV_PAGEOUT) surprises no one.
+        unsafe { madvise(ptr, len, advice) }.map_err(|errno| MappingError::Madvise {
+            advice,
+            addr,
+            len,
+            errno,
+        })
+    }
+
+    /// The faults of writing the first byte of every page, and only those (see
+    /// [`counters::faults_of`]); the mapping must be writable.
+    fn faults_writing_every_page(&self) -> Result<counters::Faults, nix::Error> {
+        // SAFETY: our own pages, reached only through volatile accesses.
+        unsafe { counters::faults_of(counters::write_first_bytes, self.addr(), self.mapped_len()) }
+    }
+
+    /// The faults of reading the first byte of every page, and only those.
+    fn faults_reading_every_page(&self) -> Result<counters::Faults, nix::Error> {
+        // SAFETY: as above.
+        unsafe { counters::faults_of(counters::read_first_bytes, self.addr(), self.mapped_len()) }
+    }
 }
 
 impl Mapped for Mapping {
     fn addr(&self) -> usize {
         Mapping::addr(self)
+    }
+    fn mapped_len(&self) -> usize {
+        Mapping::mapped_len(self)
     }
     fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
         Mapping::smaps(self, proc)
@@ -41,6 +77,9 @@ impl Mapped for Mapping {
 impl Mapped for FileMapping {
     fn addr(&self) -> usize {
         FileMapping::addr(self)
+    }
+    fn mapped_len(&self) -> usize {
+        FileMapping::mapped_len(self)
     }
     fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
         FileMapping::smaps(self, proc)

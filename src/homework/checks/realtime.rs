@@ -83,7 +83,8 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
         // SAFETY: the region is the check's own mapping, n pages long.
         let faults =
             unsafe { counters::faults_of(counters::write_first_bytes, region.addr(), n * page()) }
-                .map_err(|e| Failure::setup("count this thread's page faults", e))?;
+                .map_err(|e| Failure::setup("count this thread's page faults", e))?
+        .minor;
         if faults == 0 {
             Ok(Passed::Held(format!(
                 "Locked {locked} = Rss, VmFlags `lo`, writing {n} pages took no fault"
