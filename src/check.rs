@@ -343,6 +343,7 @@ fn unmet_need(lesson: &Lesson, probe: &KernelProbe) -> Option<String> {
             Need::Thp => probe.thp.is_none(),
             Need::MultiSizeThp => probe.thp.as_ref().is_none_or(|t| t.per_size.is_empty()),
             Need::AnonVmaNames => !probe.anon_vma_names,
+            Need::Hugetlb => probe.hugetlb.is_none(),
         };
         missing.then(|| {
             format!(
@@ -702,6 +703,7 @@ fn scale(probe: &KernelProbe, subject: &Subject) -> Scale {
     Scale {
         page: probe.page_size,
         huge_page: probe.thp.as_ref().map(|t| t.pmd_size),
+        hugetlb_page: probe.hugetlb.as_ref().map(|h| h.page_size),
         folio,
     }
 }
@@ -733,6 +735,7 @@ mod tests {
         let scale = Scale {
             page: Bytes(4096),
             huge_page: Some(Bytes(2 << 20)),
+            hugetlb_page: None,
             folio: None,
         };
         let written = |size: u64, unit| in_unit(Bytes(size), unit, &scale);

@@ -25,6 +25,16 @@ pub enum Condition {
     Memlock(MemlockCondition),
     /// Whether the experiments' temporary files live in memory (tmpfs) or on a disk.
     TempFiles(FilesLiveIn),
+    /// Whether the pool of explicit huge pages has one free (at probe time).
+    HugetlbPool(PoolHas),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolHas {
+    /// At least one free huge page of the default size.
+    Free,
+    /// None: nobody reserved any, or they are taken.
+    None,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +166,16 @@ const NAMES: &[(&str, Condition, &str)] = &[
         "the lesson's files live on a disk, where writeback and msync() save written pages",
     ),
     (
+        "hugetlb-page-free",
+        Condition::HugetlbPool(PoolHas::Free),
+        "the pool of explicit huge pages has a free page (vm.nr_hugepages reserved some)",
+    ),
+    (
+        "no-hugetlb-page-free",
+        Condition::HugetlbPool(PoolHas::None),
+        "the pool of explicit huge pages has no free page (none reserved, the default)",
+    ),
+    (
         "memlock-below-mapped",
         Condition::Memlock(MemlockCondition::BelowMapped),
         "the process lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped",
@@ -221,6 +241,20 @@ impl Condition {
                 ),
             )),
             Condition::Memlock(which) => Ok(memlock(probe, which)),
+            Condition::HugetlbPool(has) => Ok(match &probe.hugetlb {
+                None => Branch::DoesNotApply("the kernel has no hugetlbfs".into()),
+                Some(pool) => decide(
+                    match has {
+                        PoolHas::Free => pool.free > 0,
+                        // Surplus pages (vm.nr_overcommit_hugepages) may be allocated anyway.
+                        PoolHas::None => pool.free == 0 && pool.overcommit == 0,
+                    },
+                    format!(
+                        "HugePages_Free is {} of HugePages_Total {} ({} pages), vm.nr_overcommit_hugepages {}",
+                        pool.free, pool.total, pool.page_size, pool.overcommit
+                    ),
+                ),
+            }),
             Condition::TempFiles(lives) => {
                 let files = &probe.temp_files;
                 Ok(decide(
@@ -412,6 +446,9 @@ mod tests {
         }
         for lives in [FilesLiveIn::Memory, FilesLiveIn::Disk] {
             all.push(Condition::TempFiles(lives));
+        }
+        for has in [PoolHas::Free, PoolHas::None] {
+            all.push(Condition::HugetlbPool(has));
         }
         for which in [
             MemlockCondition::Exempt,

@@ -71,6 +71,7 @@ fn probe(config: &Config) -> KernelProbe {
             filesystem: "tmpfs".into(),
             in_memory: true,
         },
+        hugetlb: None,
     }
 }
 

@@ -5,6 +5,7 @@ use crate::experiment::Experiment;
 pub mod file_mappings;
 pub mod fork_cow;
 pub mod giving_memory_back;
+pub mod hugetlb;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
@@ -27,6 +28,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &realtime::Realtime,
     &giving_memory_back::GivingMemoryBack,
     &posix_shm::PosixShm,
+    &hugetlb::Hugetlb,
     &process::Process,
 ];
 

@@ -37,6 +37,24 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
     Ok(fields)
 }
 
+/// The unitless lines of meminfo text, counts such as `HugePages_Free:  4`; other lines are
+/// left out (parse_meminfo reports garbage).
+pub fn parse_counts(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            Some((key.trim().to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The counts of `/proc/meminfo` (HugePages_Total, _Free, _Rsvd, _Surp).
+pub fn read_counts() -> Result<BTreeMap<String, u64>, String> {
+    std::fs::read_to_string("/proc/meminfo")
+        .map(|text| parse_counts(&text))
+        .map_err(|e| format!("reading /proc/meminfo: {e}"))
+}
+
 /// Reads and parses `/proc/meminfo`.
 pub fn read_meminfo() -> Result<Meminfo, String> {
     let text = std::fs::read_to_string("/proc/meminfo")
@@ -57,6 +75,13 @@ mod tests {
         assert_eq!(info["MemTotal"], Bytes::from_kib(24_000_000));
         assert_eq!(info["SwapTotal"], Bytes::ZERO);
         assert!(!info.contains_key("HugePages_Total"));
+    }
+
+    #[test]
+    fn counts_are_the_lines_without_a_unit() {
+        let counts = parse_counts("MemTotal: 4 kB\nHugePages_Free:       3\nHugePages_Rsvd: 1\n");
+        assert_eq!(counts.len(), 2);
+        assert_eq!(counts["HugePages_Free"], 3);
     }
 
     #[test]

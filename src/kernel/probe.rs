@@ -111,6 +111,43 @@ pub struct KernelProbe {
     pub memlock: MemlockLimit,
     /// Where the experiments' temporary files live.
     pub temp_files: TempFiles,
+    /// The hugetlbfs pool of the default huge page size; `None` without hugetlbfs
+    /// (CONFIG_HUGETLBFS).
+    pub hugetlb: Option<HugetlbPool>,
+}
+
+/// The pool of explicit huge pages (`/proc/meminfo`: `Hugepagesize`, `HugePages_Free`):
+/// reserved by the administrator (`vm.nr_hugepages`, or `hugepages=` at boot), not by
+/// programs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HugetlbPool {
+    pub page_size: Bytes,
+    pub total: u64,
+    pub free: u64,
+    /// `vm.nr_overcommit_hugepages`: surplus pages the kernel may allocate beyond the pool.
+    pub overcommit: u64,
+}
+
+impl HugetlbPool {
+    fn probe() -> Result<Option<HugetlbPool>, ProbeError> {
+        let text = read_text(Path::new("/proc/meminfo"))?;
+        let sizes = crate::kernel::meminfo::parse_meminfo(&text)
+            .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))?;
+        let counts = crate::kernel::meminfo::parse_counts(&text);
+        let Some(page_size) = sizes.get("Hugepagesize").copied() else {
+            return Ok(None);
+        };
+        let count = |name: &str| counts.get(name).copied().unwrap_or(0);
+        let overcommit = read_optional(Path::new("/proc/sys/vm/nr_overcommit_hugepages"))?
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        Ok(Some(HugetlbPool {
+            page_size,
+            total: count("HugePages_Total"),
+            free: count("HugePages_Free"),
+            overcommit,
+        }))
+    }
 }
 
 /// The filesystem of the directory temporary files go to (`TMPDIR`, else `/tmp`): on tmpfs
@@ -212,6 +249,7 @@ impl KernelProbe {
             anon_vma_names: anon_vma_names_supported()?,
             memlock: read_memlock(cap_eff, status_vm_size(&status))?,
             temp_files: TempFiles::probe()?,
+            hugetlb: HugetlbPool::probe()?,
         })
     }
 }

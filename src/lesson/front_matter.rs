@@ -26,12 +26,15 @@ pub enum Need {
     MultiSizeThp,
     /// PR_SET_VMA_ANON_NAME works (CONFIG_ANON_VMA_NAME).
     AnonVmaNames,
+    /// Explicit huge pages (CONFIG_HUGETLBFS): `Hugepagesize` in /proc/meminfo.
+    Hugetlb,
 }
 
 const NEEDS: &[(&str, Need)] = &[
     ("thp", Need::Thp),
     ("multi-size-thp", Need::MultiSizeThp),
     ("anon-vma-names", Need::AnonVmaNames),
+    ("hugetlb", Need::Hugetlb),
 ];
 
 impl FromStr for Need {

@@ -14,6 +14,9 @@ pub enum Unit {
     Page,
     /// `hpage_pmd_size`.
     HugePage,
+    /// The default size of explicit huge pages (`Hugepagesize` in /proc/meminfo): the PMD
+    /// size on Debian's kernels, 1 GiB where `default_hugepagesz=1G` is booted.
+    HugetlbPage,
     /// The folio size predicted for the subject's write fault (multi-size THP).
     Folio,
 }
@@ -31,6 +34,7 @@ pub struct Quantity {
 pub struct Scale {
     pub page: Bytes,
     pub huge_page: Option<Bytes>,
+    pub hugetlb_page: Option<Bytes>,
     pub folio: Option<Bytes>,
 }
 
@@ -43,6 +47,9 @@ impl Quantity {
             Unit::HugePage => scale
                 .huge_page
                 .ok_or("this kernel has no transparent huge pages (no hpage_pmd_size)")?,
+            Unit::HugetlbPage => scale.hugetlb_page.ok_or(
+                "this kernel has no explicit huge pages (no Hugepagesize in /proc/meminfo)",
+            )?,
             Unit::Folio => scale
                 .folio
                 .ok_or("no large folio size is predicted for this mapping's fault")?,
@@ -164,10 +171,11 @@ fn parse_unit(unit: &str, text: &str) -> Result<Unit, String> {
         "GB" => Unit::Fixed(1 << 30),
         "page" | "pages" => Unit::Page,
         "huge page" | "huge pages" => Unit::HugePage,
+        "hugetlb page" | "hugetlb pages" => Unit::HugetlbPage,
         "folio" | "folios" => Unit::Folio,
         other => {
             return Err(format!(
-                "unknown unit `{other}` in `{text}`: use B, kB, MB, GB, page(s), huge page(s) or folio(s)"
+                "unknown unit `{other}` in `{text}`: use B, kB, MB, GB, page(s), huge page(s), hugetlb page(s) or folio(s)"
             ));
         }
     })
@@ -321,6 +329,7 @@ impl fmt::Display for Unit {
             Unit::Fixed(n) => write!(f, "x{n} B"),
             Unit::Page => f.write_str("page"),
             Unit::HugePage => f.write_str("huge page"),
+            Unit::HugetlbPage => f.write_str("hugetlb page"),
             Unit::Folio => f.write_str("folio"),
         }
     }
@@ -365,6 +374,7 @@ mod tests {
         let scale = Scale {
             page: Bytes(16384),
             huge_page: None,
+            hugetlb_page: None,
             folio: None,
         };
         let q = Quantity {
