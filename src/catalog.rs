@@ -2,7 +2,7 @@
 //! unique, each lesson has its experiment, every step, subject and outcome a block names
 //! exists there.
 
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, OutcomeKind};
 use crate::experiments;
 use crate::homework;
 use crate::lesson::value::OutcomeExpected;
@@ -301,9 +301,14 @@ fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonE
                         );
                     }
                     Some(key) => {
-                        if let OutcomeExpected::Is(written) = expected
-                            && let Err(why) = key.kind.accepts(written)
-                        {
+                        let problem = match expected {
+                            OutcomeExpected::Is(written) => key.kind.accepts(written).err(),
+                            OutcomeExpected::Compare(..) if key.kind != OutcomeKind::Count => Some(
+                                format!("`{}` compares, and only counts compare", claim.written),
+                            ),
+                            _ => None,
+                        };
+                        if let Some(why) = problem {
                             error(claim.line, format!("outcome `{name}`: {why}"));
                         }
                     }

@@ -528,6 +528,13 @@ fn judge(
                 match expected {
                     OutcomeExpected::Any => Judged::Held(observed),
                     OutcomeExpected::Is(text) => Judged::from_bool(*text == observed, observed),
+                    OutcomeExpected::Compare(cmp, want) => match observed.parse::<u64>() {
+                        Ok(n) => Judged::from_bool(cmp.holds(n, *want), observed),
+                        Err(_) => Judged::Failed(
+                            Some(observed),
+                            "a comparison needs a count, and this outcome is no number".into(),
+                        ),
+                    },
                     OutcomeExpected::Unwritten => Judged::Unwritten(observed),
                 }
             }

@@ -27,6 +27,8 @@ pub enum Condition {
     TempFiles(FilesLiveIn),
     /// Whether the pool of explicit huge pages has one free (at probe time).
     HugetlbPool(PoolHas),
+    /// Whether swap is on (SwapTotal above 0).
+    Swap(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +168,16 @@ const NAMES: &[(&str, Condition, &str)] = &[
         "the lesson's files live on a disk, where writeback and msync() save written pages",
     ),
     (
+        "swap-on",
+        Condition::Swap(true),
+        "swap is on: anonymous and shared memory can be paged out to it",
+    ),
+    (
+        "swap-off",
+        Condition::Swap(false),
+        "there is no swap: anonymous and shared memory cannot be paged out",
+    ),
+    (
         "hugetlb-page-free",
         Condition::HugetlbPool(PoolHas::Free),
         "the pool of explicit huge pages has a free page (vm.nr_hugepages reserved some)",
@@ -241,6 +253,10 @@ impl Condition {
                 ),
             )),
             Condition::Memlock(which) => Ok(memlock(probe, which)),
+            Condition::Swap(on) => Ok(decide(
+                (probe.swap.get() > 0) == on,
+                format!("SwapTotal in /proc/meminfo is {}", probe.swap),
+            )),
             Condition::HugetlbPool(has) => Ok(match &probe.hugetlb {
                 None => Branch::DoesNotApply("the kernel has no hugetlbfs".into()),
                 Some(pool) => decide(
@@ -449,6 +465,9 @@ mod tests {
         }
         for has in [PoolHas::Free, PoolHas::None] {
             all.push(Condition::HugetlbPool(has));
+        }
+        for on in [true, false] {
+            all.push(Condition::Swap(on));
         }
         for which in [
             MemlockCondition::Exempt,

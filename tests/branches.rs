@@ -72,6 +72,7 @@ fn probe(config: &Config) -> KernelProbe {
             in_memory: true,
         },
         hugetlb: None,
+        swap: Bytes(0),
     }
 }
 

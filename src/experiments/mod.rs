@@ -12,6 +12,7 @@ pub mod pages;
 pub mod posix_shm;
 pub mod process;
 pub mod realtime;
+pub mod reclaim;
 pub mod shared_file_mapping;
 pub mod support;
 pub mod thp;
@@ -27,6 +28,7 @@ pub static ALL: &[&dyn Experiment] = &[
     &thp::Thp,
     &realtime::Realtime,
     &giving_memory_back::GivingMemoryBack,
+    &reclaim::Reclaim,
     &posix_shm::PosixShm,
     &hugetlb::Hugetlb,
     &process::Process,

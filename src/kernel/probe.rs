@@ -114,6 +114,8 @@ pub struct KernelProbe {
     /// The hugetlbfs pool of the default huge page size; `None` without hugetlbfs
     /// (CONFIG_HUGETLBFS).
     pub hugetlb: Option<HugetlbPool>,
+    /// `SwapTotal` of /proc/meminfo: 0 where no swap device or file is on.
+    pub swap: Bytes,
 }
 
 /// The pool of explicit huge pages (`/proc/meminfo`: `Hugepagesize`, `HugePages_Free`):
@@ -174,6 +176,13 @@ const FILESYSTEMS: &[(u64, &str)] = &[
     (0x794c_7630, "overlayfs"),
     (0x6969, "nfs"),
 ];
+
+fn read_swap_total() -> Result<Bytes, ProbeError> {
+    let text = read_text(Path::new("/proc/meminfo"))?;
+    let sizes = crate::kernel::meminfo::parse_meminfo(&text)
+        .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))?;
+    Ok(sizes.get("SwapTotal").copied().unwrap_or_default())
+}
 
 /// The name of the filesystem `path` lives on (`tmpfs`, `ext4`), or its magic in hex.
 pub fn filesystem_of(path: &Path) -> nix::Result<String> {
@@ -250,6 +259,7 @@ impl KernelProbe {
             memlock: read_memlock(cap_eff, status_vm_size(&status))?,
             temp_files: TempFiles::probe()?,
             hugetlb: HugetlbPool::probe()?,
+            swap: read_swap_total()?,
         })
     }
 }

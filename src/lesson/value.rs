@@ -119,11 +119,13 @@ pub enum FieldExpected {
     Unwritten(Option<Unit>),
 }
 
-/// What a claim expects of an outcome: the value as written, `*`, or `?`.
+/// What a claim expects of an outcome: the value as written, a comparison with a number
+/// (`>= 1`, for counts), `*`, or `?`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutcomeExpected {
     Any,
     Is(String),
+    Compare(Cmp, u64),
     Unwritten,
 }
 
@@ -131,7 +133,13 @@ pub fn parse_outcome(text: &str) -> OutcomeExpected {
     match text {
         "*" => OutcomeExpected::Any,
         UNWRITTEN => OutcomeExpected::Unwritten,
-        text => OutcomeExpected::Is(text.to_owned()),
+        text => match Cmp::split(text) {
+            (cmp, number) if cmp != Cmp::Eq => match number.parse() {
+                Ok(n) => OutcomeExpected::Compare(cmp, n),
+                Err(_) => OutcomeExpected::Is(text.to_owned()),
+            },
+            _ => OutcomeExpected::Is(text.to_owned()),
+        },
     }
 }
 

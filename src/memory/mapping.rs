@@ -2,7 +2,6 @@
 //! so that they never merge with a neighbour's VMA (adjacent anonymous mappings with equal
 //! flags merge into one VMA, and another test's pages would show up in "our" smaps record).
 
-use super::counters;
 use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use crate::kernel::procfs::{self, Proc, ProcError};
@@ -172,12 +171,6 @@ impl Mapping {
         for offset in (0..self.mapped_len).step_by(page()) {
             self.write_byte(offset, value);
         }
-    }
-
-    /// How many of its pages are resident (mincore).
-    pub fn resident_pages(&self) -> Result<usize, Errno> {
-        let mut vector = vec![0u8; self.mapped_len / page()];
-        counters::resident_pages(self.addr(), self.mapped_len, &mut vector)
     }
 
     /// How many of the pages `pages` (by index) hold `value` in their first byte.

@@ -48,6 +48,13 @@ pub trait Mapped {
         })
     }
 
+    /// How many of its pages are resident (mincore): for a file, in the page cache.
+    fn resident_pages(&self) -> Result<usize, nix::Error> {
+        let page = crate::kernel::probe::page_size().as_usize();
+        let mut vector = vec![0u8; self.mapped_len().div_ceil(page)];
+        counters::resident_pages(self.addr(), self.mapped_len(), &mut vector)
+    }
+
     /// The faults of writing the first byte of every page, and only those (see
     /// [`counters::faults_of`]); the mapping must be writable.
     fn faults_writing_every_page(&self) -> Result<counters::Faults, nix::Error> {

@@ -1,0 +1,163 @@
+//! Lesson `reclaim`: pages the kernel takes back and what it costs to get them again.
+//! MADV_PAGEOUT reclaims a range at once, as memory pressure would: clean file pages leave
+//! the page cache and come back with a major fault (read from the disk); anonymous pages can
+//! only go to swap, and stay where there is none. MADV_COLD only marks pages as the first
+//! to go.
+
+use crate::experiment::{
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
+    SubjectName, Vocabulary,
+};
+use crate::experiments::support::{TempDir, nonzero, open, write_file};
+use crate::memory::{FileMapping, Mapped, Mapping, MappingError};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
+use nix::unistd::getpid;
+use std::fs::OpenOptions;
+use std::os::fd::AsFd;
+
+pub struct Reclaim;
+
+/// How many pages the file and the anonymous mapping have.
+const PAGES: usize = 16;
+
+const STEPS: &[Step] = &[
+    Step::new(
+        "file-read",
+        "after reading every page of a 16-page file through a mapping",
+    ),
+    Step::new(
+        "file-paged-out",
+        "after madvise(MADV_PAGEOUT) on the file mapping",
+    ),
+    Step::new("file-read-again", "after reading every page of it again"),
+    Step::new(
+        "anon-written",
+        "after writing every page of 16 anonymous pages",
+    ),
+    Step::new("anon-cold", "after madvise(MADV_COLD) on them"),
+    Step::new("anon-paged-out", "after madvise(MADV_PAGEOUT) on them"),
+    Step::new("anon-read-again", "after reading every page of them again"),
+];
+
+const FILE: SubjectName = SubjectName("file");
+const ANON: SubjectName = SubjectName("anonymous");
+
+const PAGEOUT: OutcomeKey = OutcomeKey::call("madvise(MADV_PAGEOUT)");
+const COLD: OutcomeKey = OutcomeKey::call("madvise(MADV_COLD)");
+const RESIDENT: OutcomeKey = OutcomeKey::count("pages resident (mincore)");
+const MAJOR: OutcomeKey = OutcomeKey::count("major faults reading every page");
+
+impl Experiment for Reclaim {
+    fn id(&self) -> &'static str {
+        "reclaim"
+    }
+
+    fn forks(&self) -> bool {
+        false
+    }
+
+    fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            steps: STEPS,
+            subjects: &[FILE, ANON],
+            outcomes: &[PAGEOUT, COLD, RESIDENT, MAJOR],
+        }
+    }
+
+    fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+        let page = lab.probe.page_size.as_usize();
+        let dir = TempDir::new("pagelab-reclaim-")?;
+        file_pages(lab, &dir, page)?;
+        anonymous_pages(lab, page)?;
+        dir.close()
+    }
+}
+
+/// A file written and synced to its disk (so its pages are clean), mapped, read, paged out
+/// and read again.
+fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), ExperimentError> {
+    let path = dir.path().join("pages.bin");
+    write_file(&path, &vec![1u8; PAGES * page])?;
+    // MADV_PAGEOUT reclaims file pages only where the caller could write the file (since
+    // 5.19, against a side channel): open it read-write, as its owner may.
+    let file = open(&path, OpenOptions::new().read(true).write(true))?;
+    file.sync_all()
+        .map_err(ExperimentError::io(format!("fsync of {}", path.display())))?;
+    let mapping = FileMapping::map(
+        file.as_fd(),
+        nonzero(PAGES * page)?,
+        ProtFlags::PROT_READ,
+        MapFlags::MAP_SHARED,
+        0,
+        page,
+    )
+    .map_err(ExperimentError::sys("mmap of the file"))?;
+    drop(file);
+    mapping
+        .faults_reading_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    lab.step("file-read", observed(FILE, &mapping, [])?)?;
+    let pageout = advised(&mapping, MmapAdvise::MADV_PAGEOUT)?;
+    lab.step(
+        "file-paged-out",
+        observed(FILE, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
+    )?;
+    let faults = mapping
+        .faults_reading_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    lab.step(
+        "file-read-again",
+        observed(
+            FILE,
+            &mapping,
+            [
+                (MAJOR, OutcomeValue::count(faults.major)),
+                resident(&mapping)?,
+            ],
+        )?,
+    )
+}
+
+fn anonymous_pages(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    let mapping = Mapping::base_pages(nonzero(PAGES * page)?, MapFlags::empty())?;
+    mapping.write_every_page(1);
+    lab.step("anon-written", observed(ANON, &mapping, [])?)?;
+    let cold = advised(&mapping, MmapAdvise::MADV_COLD)?;
+    lab.step("anon-cold", observed(ANON, &mapping, [(COLD, cold)])?)?;
+    let pageout = advised(&mapping, MmapAdvise::MADV_PAGEOUT)?;
+    lab.step(
+        "anon-paged-out",
+        observed(ANON, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
+    )?;
+    let faults = mapping
+        .faults_reading_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    lab.step(
+        "anon-read-again",
+        observed(ANON, &mapping, [(MAJOR, OutcomeValue::count(faults.major))])?,
+    )
+}
+
+/// madvise, its errno being what the lesson shows.
+fn advised(mapping: &impl Mapped, advice: MmapAdvise) -> Result<OutcomeValue, ExperimentError> {
+    match mapping.advise(advice) {
+        Ok(()) => Ok(OutcomeValue::Call(Ok(()))),
+        Err(MappingError::Madvise { errno, .. }) => Ok(OutcomeValue::Call(Err(errno))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn resident(mapping: &impl Mapped) -> Result<(OutcomeKey, OutcomeValue), ExperimentError> {
+    let pages = mapping
+        .resident_pages()
+        .map_err(ExperimentError::sys("mincore"))?;
+    Ok((RESIDENT, OutcomeValue::count(pages)))
+}
+
+fn observed<const N: usize>(
+    name: SubjectName,
+    mapping: &impl Mapped,
+    outcomes: [(OutcomeKey, OutcomeValue); N],
+) -> Result<Observation, ExperimentError> {
+    Ok(Observation::of([Subject::of(name, getpid(), mapping)?]).with(outcomes))
+}
