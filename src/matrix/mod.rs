@@ -3,6 +3,7 @@
 //! and `exercise --format json`, so the matrix checks exactly what the lesson tests check:
 //! every claim, and every exercise's check on the reference solution.
 
+pub mod apt;
 pub mod configs;
 pub mod guest;
 pub mod table;
