@@ -6,6 +6,7 @@
 pub mod apt;
 pub mod configs;
 pub mod guest;
+pub mod kernels;
 pub mod table;
 
 use crate::check::Verdict;
