@@ -4,10 +4,12 @@
 //! every claim, and every exercise's check on the reference solution.
 
 pub mod apt;
+pub mod build;
 pub mod configs;
 pub mod guest;
 pub mod kernels;
 pub mod table;
+pub mod tools;
 
 use crate::check::Verdict;
 use serde::Deserialize;
