@@ -343,6 +343,7 @@ impl KernelCache {
             }
             let _ = std::fs::remove_dir_all(&debs_dir);
         }
+        let mut warned = Vec::new();
         requests
             .iter()
             .zip(errors)
@@ -353,7 +354,8 @@ impl KernelCache {
                     .find_map(|b| self.cached(b));
                 match (chosen, builds.first()) {
                     (Some(kernel), Some(newest)) => {
-                        if kernel.package.name != newest.name {
+                        if kernel.package.name != newest.name && !warned.contains(&newest.name) {
+                            warned.push(newest.name.clone());
                             eprintln!(
                                 "warning: the mirror does not serve {}; using {}",
                                 newest.name, kernel.package.name
