@@ -611,7 +611,7 @@ impl Apt {
         let mut command = Command::new("apt-get");
         command
             .args(self.options(&self.install_sources(), &[]))
-            .args(["install", "-y", "-q", "--no-install-recommends"]);
+            .args(["install", "-y", "-q", "--no-install-recommends", "--no-remove"]);
         if let Some(suite) = mirrors.install_suite() {
             command.args(["-t", &suite]);
         }
