@@ -318,24 +318,45 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
         tools::install_missing(&tools::needed(&arches, &targets, host_arch), &apt, &mirrors)?;
         tools::add_rust_targets(&targets, request.manifest_dir)
     })?;
-    let binaries = phases.time("guest builds", || {
-        targets
-            .iter()
-            .map(|t| {
-                eprintln!("building the static pagelab for {t}...");
-                build::build(request.manifest_dir, *t, host_arch).map(|path| (*t, path))
-            })
-            .collect::<Result<BTreeMap<_, _>, String>>()
-    })?;
-
     let kernel_cache = kernels::KernelCache {
         dir: cache.join("kernels"),
     };
+    let guest_cache = guest::GuestCache { dir: cache.clone() };
     let requests: Vec<Vec<kernels::KernelPackage>> = candidates
         .iter()
         .map(|(_, _, builds)| builds.clone())
         .collect();
-    let fetched = phases.time("kernels", || kernel_cache.fetch(&apt, &requests));
+    // The builds keep both cores busy but leave gaps (a single crate compiling, the
+    // link); downloads wait on the network and unpack on one core: side by side they take
+    // little more than the builds alone.
+    let (binaries, fetched) = std::thread::scope(|scope| {
+        let downloads = scope.spawn(|| {
+            let started = Instant::now();
+            let fetched = kernel_cache.fetch(&apt, &requests);
+            let busyboxes: BTreeMap<Arch, Result<PathBuf, String>> = arches
+                .iter()
+                .map(|a| (*a, guest_cache.busybox(&apt, *a)))
+                .collect();
+            ((fetched, busyboxes), started.elapsed().as_secs_f64())
+        });
+        let binaries = phases.time("guest builds", || {
+            targets
+                .iter()
+                .map(|t| {
+                    eprintln!("building the static pagelab for {t}...");
+                    build::build(request.manifest_dir, *t, host_arch).map(|path| (*t, path))
+                })
+                .collect::<Result<BTreeMap<_, _>, String>>()
+        });
+        let fetched = downloads.join().map(|(fetched, seconds)| {
+            phases.0.push(("downloads (alongside)", seconds));
+            fetched
+        });
+        (binaries, fetched)
+    });
+    let binaries = binaries?;
+    let (fetched, busyboxes) =
+        fetched.map_err(|_| "fetching kernels and busybox failed unexpectedly".to_owned())?;
 
     let mut planned: Vec<(usize, Planned)> = Vec::new();
     for ((i, spec, builds), kernel) in candidates.iter().zip(fetched) {
@@ -385,16 +406,15 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
         ));
     }
 
-    let guest_cache = guest::GuestCache { dir: cache.clone() };
     let initrds = phases.time("initramfs", || {
         let mut initrds = BTreeMap::new();
         for (_, p) in &planned {
             if initrds.contains_key(&p.target) {
                 continue;
             }
-            let busybox = guest_cache.busybox(&apt, p.arch)?;
+            let busybox = busyboxes[&p.arch].as_ref().map_err(String::clone)?;
             let initrd =
-                guest_cache.initramfs(p.target, &busybox, &binaries[&p.target], request.lessons)?;
+                guest_cache.initramfs(p.target, busybox, &binaries[&p.target], request.lessons)?;
             initrds.insert(p.target, initrd);
         }
         Ok::<_, String>(initrds)
