@@ -617,25 +617,40 @@ impl Apt {
         self.dir.join("unavailable.txt")
     }
 
-    /// Installs packages on this machine from its own release (backports first), through
-    /// the private lists: the machine's sources stay as they are.
-    pub fn install(&self, mirrors: &Mirrors, packages: &[&str]) -> Result<(), String> {
-        let mut command = Command::new("apt-get");
-        command
-            .args(self.options(&self.install_sources(), &[]))
-            .args([
+    /// The apt-get arguments that install `packages` on this machine from its own release
+    /// (backports first), through the private lists: the machine's sources stay as they
+    /// are, and nothing is removed.
+    pub fn install_arguments(&self, mirrors: &Mirrors, packages: &[&str]) -> Vec<String> {
+        let mut args = self.options(&self.install_sources(), &[]);
+        args.extend(
+            [
                 "install",
                 "-y",
                 "-q",
                 "--no-install-recommends",
                 "--no-remove",
-            ]);
+            ]
+            .map(String::from),
+        );
         if let Some(suite) = mirrors.install_suite() {
-            command.args(["-t", &suite]);
+            args.extend(["-t".to_owned(), suite]);
         }
-        command
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive");
+        args.extend(packages.iter().map(|p| (*p).to_owned()));
+        args
+    }
+
+    /// Installs packages (see [`Apt::install_arguments`]); through `sudo -n` when `sudo`.
+    pub fn install(&self, mirrors: &Mirrors, packages: &[&str], sudo: bool) -> Result<(), String> {
+        let mut command = if sudo {
+            let mut command = Command::new("sudo");
+            command.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+            command
+        } else {
+            let mut command = Command::new("apt-get");
+            command.env("DEBIAN_FRONTEND", "noninteractive");
+            command
+        };
+        command.args(self.install_arguments(mirrors, packages));
         let result = run(&mut command, &format!("installing {}", packages.join(" ")));
         // The downloaded .debs are of no further use; they would only fill the cache.
         if let Ok(entries) = std::fs::read_dir(self.dir.join("cache/archives")) {
@@ -808,6 +823,37 @@ Components: main
         assert_eq!(
             mirrors.install_suite().as_deref(),
             Some("bookworm-backports")
+        );
+    }
+
+    #[test]
+    fn installing_uses_the_private_install_sources_and_removes_nothing() {
+        let sources = parse_one_line(ONE_LINE, "sources.list").unwrap();
+        let mirrors = mirrors(&sources).unwrap();
+        let apt = Apt {
+            dir: PathBuf::from("/cache/apt"),
+        };
+        let args = apt
+            .install_arguments(&mirrors, &["qemu-system-arm"])
+            .join(" ");
+        for part in [
+            "Dir::Etc::SourceList=/cache/apt/install.sources",
+            "Dir::Etc::SourceParts=/dev/null",
+            "Dir::State::Lists=/cache/apt/lists",
+            "Dir::Cache::pkgcache=/cache/apt/cache/install.bin",
+            "install -y -q --no-install-recommends --no-remove -t bookworm-backports qemu-system-arm",
+        ] {
+            assert!(args.contains(part), "{part}: {args}");
+        }
+        assert!(!args.contains("APT::Architectures"), "{args}");
+        let kernel = apt.kernel_options().join(" ");
+        assert!(
+            kernel.contains("APT::Architectures::=amd64 -o APT::Architectures::=arm64"),
+            "{kernel}"
+        );
+        assert!(
+            kernel.contains("Dir::Cache::pkgcache=/cache/apt/cache/kernels.bin"),
+            "{kernel}"
         );
     }
 

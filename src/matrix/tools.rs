@@ -119,19 +119,26 @@ pub fn install_missing(tools: &[Tool], apt: &Apt, mirrors: &Mirrors) -> Result<(
         return Ok(());
     }
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    let root = unsafe { libc::geteuid() } == 0;
+    let sudo = !root
+        && which("sudo").is_some()
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !root && !sudo {
         return Err(format!(
-            "missing tools; as root, `just kernels` installs them itself, or install them with: \
-             apt-get install {}{}",
-            mirrors
-                .install_suite()
-                .map(|s| format!("-t {s} "))
-                .unwrap_or_default(),
-            missing.join(" ")
+            "missing tools; as root (or with passwordless sudo) pagelab installs them itself, \
+             or run as root: apt-get {}",
+            apt.install_arguments(mirrors, &missing).join(" ")
         ));
     }
-    eprintln!("installing {}...", missing.join(" "));
-    apt.install(mirrors, &missing)?;
+    eprintln!(
+        "installing {}{}...",
+        missing.join(" "),
+        if sudo { " (sudo)" } else { "" }
+    );
+    apt.install(mirrors, &missing, sudo)?;
     match tools.iter().find(|t| which(t.file).is_none()) {
         Some(tool) => Err(format!(
             "{} was installed but {} is still missing",
