@@ -406,6 +406,13 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
         ));
     }
 
+    if planned.is_empty() && columns_without_kernel.is_empty() {
+        return Err(format!(
+            "no configuration matches all of `{}` once the kernels' THP defaults are known",
+            request.only.join(" ")
+        ));
+    }
+
     let initrds = phases.time("initramfs", || {
         let mut initrds = BTreeMap::new();
         for (_, p) in &planned {
