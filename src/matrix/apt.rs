@@ -622,6 +622,9 @@ impl Apt {
     /// are, and nothing is removed.
     pub fn install_arguments(&self, mirrors: &Mirrors, packages: &[&str]) -> Vec<String> {
         let mut args = self.options(&self.install_sources(), &[]);
+        // Another apt or dpkg at work (an unattended upgrade, a second install) is waited
+        // for, not a failure.
+        args.extend(["-o".to_owned(), "DPkg::Lock::Timeout=300".to_owned()]);
         args.extend(
             [
                 "install",
