@@ -155,7 +155,9 @@ pub fn append(arch: Arch, thp: Option<&str>, init: &[&str]) -> String {
         Arch::X86_64 => "ttyS0",
         Arch::Aarch64 => "ttyAMA0",
     };
-    let mut line = format!("console={console} quiet loglevel=0 panic=-1");
+    // loglevel=2: only emergencies and alerts, so that a panic or an oops still reaches the
+    // console (and the broken column's tail) while boot messages do not.
+    let mut line = format!("console={console} quiet loglevel=2 panic=-1");
     if let Some(thp) = thp {
         line.push_str(&format!(" transparent_hugepage={thp}"));
     }
@@ -326,10 +328,37 @@ fn between<'a>(console: &'a str, begin: &str, end: &str, what: &str) -> Result<&
     Ok(console[start..stop].trim())
 }
 
-/// The last lines of a console, for a report.
+/// The last lines of a console, for a report, without terminal control sequences (the
+/// x86 firmware clears the screen), which would garble a terminal or a markdown report.
 pub fn tail(console: &str) -> String {
-    let lines: Vec<&str> = console.lines().collect();
+    let console = printable(console);
+    let lines: Vec<&str> = console.lines().map(str::trim_end).collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                // A control sequence ends with its final byte, `@` to `~`.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            '\u{1b}' => {
+                chars.next();
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -352,6 +381,17 @@ mod tests {
     }
 
     #[test]
+    fn a_console_tail_has_no_terminal_control_sequences() {
+        let console = "\u{1b}c\u{1b}[?7l\u{1b}[2J\u{1b}[0mSeaBIOS\r\nBooting from ROM..\u{1b}c\u{1b}[?7l\u{1b}[2J[    1.8] Kernel panic - not syncing\n";
+        assert_eq!(
+            tail(console),
+            "SeaBIOS\nBooting from ROM..[    1.8] Kernel panic - not syncing"
+        );
+        let long: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        assert!(tail(&long).starts_with("line 10\n"));
+    }
+
+    #[test]
     fn settings_the_guest_could_not_apply_are_errors() {
         let console = "x\nPAGELAB-CONFIG-ERROR no /sys/kernel/mm/transparent_hugepage/hugepages-256kB/enabled\ny\n";
         assert_eq!(
@@ -366,7 +406,7 @@ mod tests {
         let line = append(Arch::Aarch64, Some("madvise"), &["PAGELAB_OVERCOMMIT=2"]);
         assert_eq!(
             line,
-            "console=ttyAMA0 quiet loglevel=0 panic=-1 transparent_hugepage=madvise PAGELAB_OVERCOMMIT=2"
+            "console=ttyAMA0 quiet loglevel=2 panic=-1 transparent_hugepage=madvise PAGELAB_OVERCOMMIT=2"
         );
         assert!(append(Arch::X86_64, None, &[]).starts_with("console=ttyS0 "));
         let (program, args) = qemu_command(Arch::Aarch64, Path::new("/k"), Path::new("/i"), "a");
