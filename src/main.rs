@@ -68,14 +68,20 @@ enum Command {
         #[command(subcommand)]
         command: DevCommand,
     },
-    /// Boot Debian kernels under QEMU in several configurations and check every lesson in
-    /// each (needs qemu-system-x86, busybox-static, cpio; `just kernels` installs them).
+    /// Boot Debian kernels (x86-64 and arm64, 4 kB and 16 kB pages, glibc and musl) under
+    /// QEMU in many configurations and check every lesson in each. Installs the tools it
+    /// lacks (QEMU, the aarch64 cross linker, cpio: as root) and fetches kernels through a
+    /// private apt state under cargo's target directory.
     Kernels {
-        /// Only the configurations whose name contains one of these words.
+        /// Only the configurations that match every one of these words: a word of the
+        /// name (`arm64`, `16k`, `musl`, `x86`, `7.2`, `never`, ...) or a kernel version prefix.
         only: Vec<String>,
-        /// Where to write the markdown report.
-        #[arg(long, default_value = "target/kernel-matrix.md")]
-        report: std::path::PathBuf,
+        /// Where to write the markdown report [default: <target dir>/kernel-matrix.md].
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Refresh the private package lists even if they are less than a day old.
+        #[arg(long)]
+        refresh: bool,
     },
 }
 
@@ -148,7 +154,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Check {
             lessons, format, ..
         }) => check(&catalog, &lessons, format),
-        Some(Command::Kernels { only, report }) => kernels(&catalog, &dir, &only, &report),
+        Some(Command::Kernels {
+            only,
+            report,
+            refresh,
+        }) => kernels(&catalog, &dir, &only, report, refresh),
         Some(Command::Exercise { id, format }) => match format {
             Format::Text => homework::exercise(&catalog, id.as_deref()),
             Format::Json => homework::exercise_json(&catalog, id.as_deref()),
@@ -395,7 +405,8 @@ fn kernels(
     catalog: &Catalog,
     lessons_dir: &std::path::Path,
     only: &[String],
-    report_path: &std::path::Path,
+    report_path: Option<std::path::PathBuf>,
+    refresh: bool,
 ) -> Result<ExitCode, String> {
     use pagelab::matrix::{self, Column};
     let started = std::time::Instant::now();
@@ -412,13 +423,23 @@ fn kernels(
     let all: Vec<_> = pagelab::homework::ALL.iter().collect();
     host.add_exercises(&pagelab::homework::report::json(catalog, &all).0.to_string())?;
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let columns = matrix::run(manifest_dir, lessons_dir, host, only)?;
+    let report_path = match report_path {
+        Some(path) => path,
+        None => matrix::cache_dir(manifest_dir)?.with_file_name("kernel-matrix.md"),
+    };
+    let request = matrix::Request {
+        manifest_dir,
+        lessons: lessons_dir,
+        only,
+        refresh,
+    };
+    let columns = matrix::run(&request, host)?;
     let mut out = stdout().lock();
     writeln!(out, "{}", matrix::table::terminal(&columns)).map_err(io_error)?;
     if let Some(parent) = report_path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    std::fs::write(report_path, matrix::table::markdown(&columns))
+    std::fs::write(&report_path, matrix::table::markdown(&columns))
         .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
     writeln!(
         out,

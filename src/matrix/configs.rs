@@ -1,70 +1,435 @@
-//! The configurations the matrix boots. Each names a Debian kernel series, the THP mode it
-//! boots with, and what the guest's init changes before the checks run.
+//! The configurations the matrix boots. Each is a row of [`specs`]: a Debian kernel
+//! flavour and series, the libc of the pagelab it runs, the THP mode it boots with, and
+//! what the guest's init changes before the checks run. Series and THP modes are resolved
+//! from the package index and the kernel's own config, never written down here.
 
-/// Which Debian kernel package: `linux-image-<series>.*-<flavour>-amd64-unsigned`.
+use super::build::{Arch, GuestTarget, Libc};
+use super::kernels::{self, KernelPackage, Series};
+
+/// Which series of a flavour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Kernel {
-    /// `6.1` or `6.12`.
-    pub series: &'static str,
-    /// `cloud` or `rt` (PREEMPT_RT).
-    pub flavour: &'static str,
+pub enum Pick {
+    Named(Series),
+    /// The highest series the index has.
+    Newest,
+    /// The lowest series the index has: the oldest LTS Debian still serves.
+    Oldest,
 }
 
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub name: &'static str,
-    pub kernel: Kernel,
-    /// `transparent_hugepage=` on the command line; `None` keeps the kernel's default.
-    pub thp: Option<&'static str>,
+/// The THP mode a configuration boots with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Thp {
+    /// The kernel's default: no `transparent_hugepage=` on the command line.
+    Default,
+    /// Whichever of `always` and `madvise` the kernel does not default to.
+    OtherThanDefault,
+    Set(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// Debian's kernel flavour: `cloud-amd64`, `rt-amd64`, `arm64`, `arm64-16k`.
+    pub flavour: &'static str,
+    pub series: Pick,
+    pub libc: Libc,
+    pub thp: Thp,
+    /// What the configuration changes besides THP, as its name says it.
+    pub setting: Option<&'static str>,
     /// `KEY=value` words for the kernel command line; the kernel hands them to /init as
     /// environment variables (see init.sh).
     pub init: &'static [&'static str],
 }
 
-const DEBIAN_6_1: Kernel = Kernel {
-    series: "6.1",
-    flavour: "cloud",
-};
-const DEBIAN_6_12: Kernel = Kernel {
-    series: "6.12",
-    flavour: "cloud",
-};
-const DEBIAN_6_12_RT: Kernel = Kernel {
-    series: "6.12",
-    flavour: "rt",
-};
+const V6_1: Pick = Pick::Named(Series(6, 1));
+const V6_12: Pick = Pick::Named(Series(6, 12));
 
-pub fn all() -> Vec<Config> {
-    let config = |name, kernel, thp, init| Config {
-        name,
-        kernel,
+/// Multi-size THP, in sizes relative to the page: every size off, then 16 pages (64 kB on
+/// 4 kB pages, 256 kB on 16 kB pages) always. The PMD size is off with the rest.
+const MTHP: &[&str] = &["PAGELAB_MTHP=all:never,16p:always"];
+const OVERCOMMIT_2: &[&str] = &["PAGELAB_OVERCOMMIT=2"];
+const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
+
+/// Every configuration, in the order of the table.
+pub fn specs() -> Vec<Spec> {
+    use Libc::{Glibc, Musl};
+    use Thp::{Default, OtherThanDefault as Other, Set};
+    let spec = |flavour, series, libc, thp, setting, init| Spec {
+        flavour,
+        series,
+        libc,
         thp,
+        setting,
         init,
     };
+    let x86 = "cloud-amd64";
+    let arm = "arm64";
+    let arm16k = "arm64-16k";
     vec![
-        config("6.1 always", DEBIAN_6_1, None, &[]),
-        config("6.1 madvise", DEBIAN_6_1, Some("madvise"), &[]),
-        config("6.12 always", DEBIAN_6_12, None, &[]),
-        config("6.12 madvise", DEBIAN_6_12, Some("madvise"), &[]),
-        config("6.12 never", DEBIAN_6_12, Some("never"), &[]),
-        config(
-            "6.12 mTHP 64k",
-            DEBIAN_6_12,
-            None,
-            &["PAGELAB_MTHP=64:always,2048:never"],
+        spec(x86, Pick::Oldest, Glibc, Default, None, &[]),
+        spec(x86, Pick::Oldest, Glibc, Other, None, &[]),
+        spec(x86, V6_1, Glibc, Default, None, &[]),
+        spec(x86, V6_1, Glibc, Other, None, &[]),
+        spec(x86, V6_12, Glibc, Default, None, &[]),
+        spec(x86, V6_12, Glibc, Other, None, &[]),
+        spec(x86, V6_12, Glibc, Set("never"), None, &[]),
+        spec(x86, V6_12, Glibc, Default, Some("mTHP 16 pages"), MTHP),
+        spec(
+            x86,
+            V6_12,
+            Glibc,
+            Default,
+            Some("overcommit 2"),
+            OVERCOMMIT_2,
         ),
-        config(
-            "6.12 overcommit 2",
-            DEBIAN_6_12,
-            None,
-            &["PAGELAB_OVERCOMMIT=2"],
+        spec("rt-amd64", V6_12, Glibc, Default, Some("PREEMPT_RT"), &[]),
+        spec(
+            x86,
+            V6_12,
+            Glibc,
+            Default,
+            Some("nobody, memlock 64 KiB"),
+            NOBODY,
         ),
-        config("6.12 PREEMPT_RT", DEBIAN_6_12_RT, None, &[]),
-        config(
-            "6.12 user, memlock 64k",
-            DEBIAN_6_12,
-            None,
-            &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"],
+        spec(x86, Pick::Newest, Glibc, Default, None, &[]),
+        spec(x86, Pick::Newest, Glibc, Other, None, &[]),
+        spec(x86, V6_12, Musl, Default, None, &[]),
+        spec(arm, V6_12, Glibc, Default, None, &[]),
+        spec(arm, V6_12, Glibc, Other, None, &[]),
+        spec(arm, V6_12, Musl, Default, None, &[]),
+        spec(arm, Pick::Newest, Glibc, Default, None, &[]),
+        spec(arm, Pick::Newest, Glibc, Other, None, &[]),
+        spec(arm16k, V6_12, Glibc, Default, None, &[]),
+        spec(arm16k, V6_12, Glibc, Other, None, &[]),
+        spec(arm16k, V6_12, Glibc, Set("never"), None, &[]),
+        spec(arm16k, V6_12, Glibc, Default, Some("mTHP 16 pages"), MTHP),
+        spec(
+            arm16k,
+            V6_12,
+            Glibc,
+            Default,
+            Some("overcommit 2"),
+            OVERCOMMIT_2,
         ),
+        spec(
+            arm16k,
+            V6_12,
+            Glibc,
+            Default,
+            Some("nobody, memlock 64 KiB"),
+            NOBODY,
+        ),
+        spec(arm16k, Pick::Newest, Glibc, Default, None, &[]),
+        spec(arm16k, Pick::Newest, Glibc, Other, None, &[]),
     ]
+}
+
+/// The THP modes a name can say.
+const THP_WORDS: &[&str] = &["always", "madvise", "never"];
+
+/// The mode `OtherThanDefault` boots with.
+fn other_than(default: Option<&str>) -> &'static str {
+    match default {
+        Some("always") => "madvise",
+        _ => "always",
+    }
+}
+
+impl Spec {
+    pub fn arch(&self) -> Arch {
+        Arch::of_debian(kernels::debian_arch(self.flavour)).expect("a flavour of a matrix arch")
+    }
+
+    pub fn target(&self) -> GuestTarget {
+        GuestTarget {
+            arch: self.arch(),
+            libc: self.libc,
+        }
+    }
+
+    /// `x86` for every amd64 flavour (the setting names rt), the flavour's words otherwise.
+    fn platform(&self) -> String {
+        match self.arch() {
+            Arch::X86_64 => "x86".to_owned(),
+            Arch::Aarch64 => self.flavour.trim_start_matches("cloud-").to_owned(),
+        }
+    }
+
+    /// The kernel's series, resolved from the index.
+    pub fn series(&self, index: &std::collections::BTreeSet<Series>) -> Option<Series> {
+        match self.series {
+            Pick::Named(series) => Some(series),
+            Pick::Newest => index.last().copied(),
+            Pick::Oldest => index.first().copied(),
+        }
+    }
+
+    /// `transparent_hugepage=` for the command line; `default` is the kernel's default
+    /// mode (`None` while its config is not at hand, `Some(None)` for a kernel without THP).
+    pub fn thp_argument(&self, default: Option<&str>) -> Option<&'static str> {
+        match self.thp {
+            Thp::Default => None,
+            Thp::OtherThanDefault => Some(other_than(default)),
+            Thp::Set(mode) => Some(mode),
+        }
+    }
+
+    /// The configuration's name: platform, libc when not glibc, series, and the setting or
+    /// the THP mode. Before the kernel's config is read (`default` is `None`) the THP
+    /// mode of `Default` and `OtherThanDefault` is not known and reads `default`/`other`.
+    pub fn name(&self, series: Series, default: Option<Option<&str>>) -> String {
+        let mut name = self.platform();
+        if self.libc != Libc::Glibc {
+            name.push(' ');
+            name.push_str(self.libc.name());
+        }
+        name.push_str(&format!(" {series} "));
+        let thp = match (self.thp, default) {
+            (Thp::Set(mode), _) => mode,
+            (Thp::Default, Some(Some(mode))) => mode,
+            (Thp::Default, Some(None)) => "no THP",
+            (Thp::Default, None) => "default",
+            (Thp::OtherThanDefault, Some(known)) => other_than(known),
+            (Thp::OtherThanDefault, None) => "other",
+        };
+        match self.setting {
+            Some(setting) if self.thp == Thp::Default => name.push_str(setting),
+            Some(setting) => name.push_str(&format!("{setting}, THP {thp}")),
+            None => name.push_str(thp),
+        }
+        name
+    }
+
+    /// Whether every selection word matches this configuration (its name's words, its
+    /// kernel version, libc, architecture and flavour). `default` as for [`Spec::name`]:
+    /// while it is unknown a THP word may still match.
+    pub fn selected(
+        &self,
+        words: &[String],
+        package: &KernelPackage,
+        default: Option<Option<&str>>,
+    ) -> bool {
+        self.selected_as(words, package.series(), &package.version, default)
+    }
+
+    /// [`Spec::selected`] for a kernel known by its series and version only.
+    pub fn selected_as(
+        &self,
+        words: &[String],
+        series: Series,
+        version: &str,
+        default: Option<Option<&str>>,
+    ) -> bool {
+        let name = self.name(series, default);
+        let mut words_of = tokens(&name);
+        words_of.extend(tokens(self.flavour));
+        words_of.push(self.libc.name().to_owned());
+        words_of.push(self.arch().name().to_owned());
+        let thp_pending = default.is_none()
+            && match self.thp {
+                Thp::Set(_) => false,
+                Thp::Default => self.setting.is_none(),
+                Thp::OtherThanDefault => true,
+            };
+        words
+            .iter()
+            .flat_map(|w| w.split_whitespace())
+            .all(|word| word_matches(word, &words_of, version, thp_pending))
+    }
+}
+
+/// A name's words, lower case: split at spaces, commas and hyphens (`arm64-16k` is
+/// `arm64` and `16k`).
+pub fn tokens(name: &str) -> Vec<String> {
+    name.split([' ', ',', '-'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// A selection word matches a token, or a prefix of the kernel version that ends at a
+/// number's end (`6.1` is not a prefix of `6.12.118`), or, while the THP mode is not
+/// known yet, any THP mode.
+fn word_matches(word: &str, tokens: &[String], version: &str, thp_pending: bool) -> bool {
+    let word = word.to_ascii_lowercase();
+    tokens.contains(&word)
+        || version
+            .strip_prefix(word.as_str())
+            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
+        || (thp_pending && THP_WORDS.contains(&word.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::kernels::parse_package;
+
+    fn package(name: &str) -> KernelPackage {
+        parse_package(name).unwrap()
+    }
+
+    fn find(flavour: &str, pick: Pick, libc: Libc, thp: Thp, setting: Option<&str>) -> Spec {
+        specs()
+            .into_iter()
+            .find(|s| {
+                s.flavour == flavour
+                    && s.series == pick
+                    && s.libc == libc
+                    && s.thp == thp
+                    && s.setting == setting
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn at_least_22_configurations_with_distinct_shapes() {
+        let specs = specs();
+        assert!(specs.len() >= 22, "{}", specs.len());
+        for (i, a) in specs.iter().enumerate() {
+            assert!(!specs[i + 1..].contains(a), "{a:?} twice");
+        }
+    }
+
+    #[test]
+    fn names_say_platform_libc_series_and_setting() {
+        let arm16k = find(
+            "arm64-16k",
+            Pick::Newest,
+            Libc::Glibc,
+            Thp::OtherThanDefault,
+            None,
+        );
+        assert_eq!(arm16k.name(Series(7, 2), None), "arm64-16k 7.2 other");
+        assert_eq!(
+            arm16k.name(Series(7, 2), Some(Some("always"))),
+            "arm64-16k 7.2 madvise"
+        );
+        assert_eq!(
+            arm16k.name(Series(7, 2), Some(Some("madvise"))),
+            "arm64-16k 7.2 always"
+        );
+        let musl = find("cloud-amd64", V6_12, Libc::Musl, Thp::Default, None);
+        assert_eq!(
+            musl.name(Series(6, 12), Some(Some("always"))),
+            "x86 musl 6.12 always"
+        );
+        let rt = find(
+            "rt-amd64",
+            V6_12,
+            Libc::Glibc,
+            Thp::Default,
+            Some("PREEMPT_RT"),
+        );
+        assert_eq!(
+            rt.name(Series(6, 12), Some(Some("always"))),
+            "x86 6.12 PREEMPT_RT"
+        );
+        let never = find("arm64-16k", V6_12, Libc::Glibc, Thp::Set("never"), None);
+        assert_eq!(never.name(Series(6, 12), None), "arm64-16k 6.12 never");
+        assert_eq!(never.thp_argument(None), Some("never"));
+        let old = find("cloud-amd64", Pick::Oldest, Libc::Glibc, Thp::Default, None);
+        assert_eq!(old.name(Series(5, 10), Some(None)), "x86 5.10 no THP");
+        assert_eq!(old.thp_argument(Some("always")), None);
+    }
+
+    #[test]
+    fn series_resolve_from_the_index() {
+        let index = [Series(5, 10), Series(6, 1), Series(6, 12), Series(7, 2)].into();
+        let newest = find("arm64", Pick::Newest, Libc::Glibc, Thp::Default, None);
+        let oldest = find("cloud-amd64", Pick::Oldest, Libc::Glibc, Thp::Default, None);
+        assert_eq!(newest.series(&index), Some(Series(7, 2)));
+        assert_eq!(oldest.series(&index), Some(Series(5, 10)));
+        assert_eq!(newest.series(&Default::default()), None);
+    }
+
+    #[test]
+    fn selection_words_match_name_words_version_and_flavour() {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let k16 = package("linux-binary-7.2.13+deb14-arm64-16k");
+        let arm16k = find("arm64-16k", Pick::Newest, Libc::Glibc, Thp::Default, None);
+        let known = Some(Some("always"));
+        for selection in [
+            &["arm64"][..],
+            &["16k"],
+            &["7.2"],
+            &["7.2.13"],
+            &["ARM64", "7.2"],
+            &["always"],
+        ] {
+            assert!(
+                arm16k.selected(&words(selection), &k16, known),
+                "{selection:?}"
+            );
+        }
+        for selection in [
+            &["x86"][..],
+            &["musl"],
+            &["6.12"],
+            &["7.2.1"],
+            &["arm64", "madvise"],
+        ] {
+            assert!(
+                !arm16k.selected(&words(selection), &k16, known),
+                "{selection:?}"
+            );
+        }
+        let k4 = package("linux-image-6.12.118+deb13-arm64-unsigned");
+        let arm4k = find("arm64", V6_12, Libc::Glibc, Thp::Default, None);
+        assert!(!arm4k.selected(&words(&["16k"]), &k4, known));
+        assert!(arm4k.selected(&words(&["arm64 6.12"]), &k4, known));
+        let k510 = package("linux-image-5.10.0-46-cloud-amd64-unsigned");
+        let old = find(
+            "cloud-amd64",
+            Pick::Oldest,
+            Libc::Glibc,
+            Thp::OtherThanDefault,
+            None,
+        );
+        assert!(old.selected(&words(&["5.10"]), &k510, known));
+        assert!(!old.selected(&words(&["6.1"]), &k510, known));
+        let musl = find("cloud-amd64", V6_12, Libc::Musl, Thp::Default, None);
+        let k612 = package("linux-image-6.12.118+deb13-cloud-amd64-unsigned");
+        assert!(musl.selected(&words(&["musl"]), &k612, known));
+        let rt = find(
+            "rt-amd64",
+            V6_12,
+            Libc::Glibc,
+            Thp::Default,
+            Some("PREEMPT_RT"),
+        );
+        assert!(rt.selected(
+            &words(&["rt"]),
+            &package("linux-image-6.12.118+deb13-rt-amd64-unsigned"),
+            known
+        ));
+    }
+
+    #[test]
+    fn a_thp_word_keeps_a_configuration_until_its_kernel_tells_the_default() {
+        let words = vec!["madvise".to_owned()];
+        let k = package("linux-image-5.10.0-46-cloud-amd64-unsigned");
+        let default = find("cloud-amd64", Pick::Oldest, Libc::Glibc, Thp::Default, None);
+        let other = find(
+            "cloud-amd64",
+            Pick::Oldest,
+            Libc::Glibc,
+            Thp::OtherThanDefault,
+            None,
+        );
+        assert!(default.selected(&words, &k, None));
+        assert!(other.selected(&words, &k, None));
+        assert!(!default.selected(&words, &k, Some(Some("always"))));
+        assert!(other.selected(&words, &k, Some(Some("always"))));
+        let overcommit = find(
+            "cloud-amd64",
+            V6_12,
+            Libc::Glibc,
+            Thp::Default,
+            Some("overcommit 2"),
+        );
+        let k612 = package("linux-image-6.12.118+deb13-cloud-amd64-unsigned");
+        assert!(
+            !overcommit.selected(&words, &k612, None),
+            "its name says no THP mode"
+        );
+    }
 }

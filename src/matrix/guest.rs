@@ -1,39 +1,44 @@
-//! Guests: Debian kernels fetched and unpacked into a cache, this binary linked statically
-//! into a busybox initramfs, and a QEMU boot per configuration with a timeout.
+//! Guests: a busybox initramfs per architecture and libc with the static pagelab in it,
+//! and a QEMU boot per configuration with a timeout.
 
 use super::Column;
-use super::configs::{Config, Kernel};
+use super::apt::Apt;
+use super::build::{Arch, GuestTarget};
+use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
-
-/// How long one guest may take from boot to power-off before it counts as hung.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 const BEGIN: &str = "PAGELAB-JSON-BEGIN";
 const END: &str = "PAGELAB-JSON-END rc=";
 const EXERCISES_BEGIN: &str = "PAGELAB-EXERCISES-BEGIN";
 const EXERCISES_END: &str = "PAGELAB-EXERCISES-END rc=";
+/// What init.sh prints when it cannot apply a setting of the configuration.
+const CONFIG_ERROR: &str = "PAGELAB-CONFIG-ERROR ";
 const INIT: &str = include_str!("init.sh");
 /// Busybox applets the init script uses.
 const APPLETS: &[&str] = &["sh", "mount", "cat", "echo", "tr", "su", "poweroff"];
-/// The tools the matrix needs, and the Debian packages that have them.
-const TOOLS: &[(&str, &str)] = &[
-    ("qemu-system-x86_64", "qemu-system-x86"),
-    ("busybox", "busybox-static"),
-    ("cpio", "cpio"),
-    ("apt-get", "apt"),
-    ("dpkg", "dpkg"),
-];
 
-fn run(command: &mut Command, what: &str) -> Result<String, String> {
+/// How long a guest may take from boot to power-off, checks included, before it counts as
+/// hung. Measured on 2 cores with two guests at a time and a build running beside them:
+/// x86 3-15 s, arm64 (every instruction emulated) 4-11 s; the limits leave ten times that
+/// for slower machines, more for arm64, whose emulation slows most with a slower host.
+pub fn timeout(arch: Arch) -> Duration {
+    match arch {
+        Arch::X86_64 => Duration::from_secs(120),
+        Arch::Aarch64 => Duration::from_secs(180),
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let output = command
         .output()
         .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
     if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        Ok(())
     } else {
         Err(format!(
             "{what}: {:?} failed ({}): {}",
@@ -44,155 +49,61 @@ fn run(command: &mut Command, what: &str) -> Result<String, String> {
     }
 }
 
-/// Fails with the packages to install when a tool is missing.
-pub fn check_tools() -> Result<(), String> {
-    let missing: Vec<&str> = TOOLS
-        .iter()
-        .filter(|(tool, _)| which(tool).is_none())
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "missing tools; install them with: apt-get install {}",
-            missing.join(" ")
-        ))
-    }
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|path| path.is_file())
-    })
-}
-
-/// The package name of a kernel of this series and flavour, newest first by version.
-pub fn package_name(version: &str, kernel: Kernel) -> String {
-    format!("linux-image-{version}-{}-amd64-unsigned", kernel.flavour)
-}
-
-/// Picks the newest `<version>` of `linux-image-<version>-<flavour>-amd64-unsigned` lines
-/// (as `apt-cache search --names-only` prints them) in the series.
-pub fn newest_version(search_output: &str, kernel: Kernel) -> Option<String> {
-    let suffix = format!("-{}-amd64-unsigned", kernel.flavour);
-    let prefix = format!("linux-image-{}.", kernel.series);
-    search_output
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .filter_map(|name| {
-            name.strip_prefix("linux-image-")?
-                .strip_suffix(&suffix)
-                .map(str::to_owned)
-        })
-        .filter(|version| format!("linux-image-{version}").starts_with(&prefix))
-        .max_by(|a, b| version_key(a).cmp(&version_key(b)))
-}
-
-/// `6.12.117+deb12` -> [6, 12, 117, 12]: numbers compared as numbers.
-fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect()
-}
-
-/// The cache of downloaded packages, unpacked kernels and built images.
-pub struct Cache {
+/// The guest-side part of the cache: busybox per architecture, initramfs per target.
+pub struct GuestCache {
     pub dir: PathBuf,
 }
 
-impl Cache {
-    /// Resolves the newest kernel of the series from the package index, downloads it unless
-    /// cached, and returns its vmlinuz. Offline, the newest cached one of the series is used.
-    pub fn kernel(&self, kernel: Kernel) -> Result<(String, PathBuf), String> {
-        let search = run(
-            Command::new("apt-cache").args([
-                "search",
-                "--names-only",
-                &format!(
-                    "^linux-image-{}\\..*-{}-amd64-unsigned$",
-                    kernel.series, kernel.flavour
-                ),
-            ]),
-            "looking up kernels",
-        )
-        .unwrap_or_default();
-        let version = match newest_version(&search, kernel) {
-            Some(version) => version,
-            None => self.newest_cached(kernel).ok_or_else(|| {
-                format!(
-                    "no linux-image-{}.*-{}-amd64-unsigned in the package index (run apt-get update) and none cached",
-                    kernel.series, kernel.flavour
-                )
-            })?,
-        };
-        let unpacked = self
-            .dir
-            .join("kernels")
-            .join(package_name(&version, kernel));
-        let vmlinuz = unpacked
-            .join("boot")
-            .join(format!("vmlinuz-{version}-{}-amd64", kernel.flavour));
-        if vmlinuz.is_file() {
-            return Ok((version, vmlinuz));
+impl GuestCache {
+    /// Debian's static busybox for `arch`, fetched and unpacked into the cache unless
+    /// there (never installed: the host's own busybox may be another architecture or
+    /// dynamically linked).
+    pub fn busybox(&self, apt: &Apt, arch: Arch) -> Result<PathBuf, String> {
+        let dir = self.dir.join("busybox").join(arch.debian());
+        let busybox = dir.join("busybox");
+        if busybox.is_file() {
+            return Ok(busybox);
         }
-        let debs = self.dir.join("debs");
-        std::fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
-        let package = package_name(&version, kernel);
-        run(
-            Command::new("apt-get")
-                .args(["download", "-q", &package])
-                .current_dir(&debs),
-            "downloading a kernel",
-        )?;
-        let deb = std::fs::read_dir(&debs)
-            .map_err(|e| format!("{}: {e}", debs.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{package}_")))
-            })
-            .ok_or_else(|| {
-                format!(
-                    "apt-get download left no {package}_*.deb in {}",
-                    debs.display()
-                )
-            })?;
-        std::fs::create_dir_all(&unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
+        let staging = dir.join("unpacking");
+        let _ = std::fs::remove_dir_all(&staging);
+        let mut debs = apt.download(&[("busybox-static".to_owned(), arch.debian())], &staging)?;
+        let deb = debs.pop().expect("one result per package")?;
+        let unpacked = staging.join("root");
         run(
             Command::new("dpkg").arg("-x").arg(&deb).arg(&unpacked),
-            "unpacking a kernel",
+            &format!("unpacking {}", deb.display()),
         )?;
-        if vmlinuz.is_file() {
-            Ok((version, vmlinuz))
-        } else {
-            Err(format!("{} has no {}", deb.display(), vmlinuz.display()))
-        }
+        let found = ["bin/busybox", "usr/bin/busybox"]
+            .iter()
+            .map(|p| unpacked.join(p))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("busybox-static:{} has no busybox binary", arch.debian()))?;
+        std::fs::rename(&found, &busybox)
+            .map_err(|e| format!("{} -> {}: {e}", found.display(), busybox.display()))?;
+        std::fs::remove_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        Ok(busybox)
     }
 
-    fn newest_cached(&self, kernel: Kernel) -> Option<String> {
-        let names: String = std::fs::read_dir(self.dir.join("kernels"))
-            .ok()?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .map(|n| n + "\n")
-            .collect();
-        newest_version(&names, kernel)
-    }
-
-    /// Builds the guest's initramfs: busybox, the init script, `binary` and the lessons.
-    pub fn initramfs(&self, binary: &Path, lessons: &Path) -> Result<PathBuf, String> {
-        let root = self.dir.join("root");
+    /// Builds the initramfs of a target: its busybox, the init script, its pagelab and
+    /// the lessons. Rebuilt on every run (under a second): nothing can be stale.
+    pub fn initramfs(
+        &self,
+        target: GuestTarget,
+        busybox: &Path,
+        binary: &Path,
+        lessons: &Path,
+    ) -> Result<PathBuf, String> {
+        let base = self.dir.join("initramfs");
+        let root = base.join(target.triple());
         let _ = std::fs::remove_dir_all(&root);
-        let io = |what: &str, e: std::io::Error| format!("building the initramfs ({what}): {e}");
+        let io = |what: &str, e: std::io::Error| {
+            format!("building the initramfs of {target} ({what}): {e}")
+        };
         for dir in ["bin", "etc", "proc", "sys", "tmp", "dev", "lessons"] {
             std::fs::create_dir_all(root.join(dir)).map_err(|e| io(dir, e))?;
         }
-        let busybox = which("busybox").ok_or("busybox is not installed")?;
-        std::fs::copy(&busybox, root.join("bin/busybox")).map_err(|e| io("busybox", e))?;
+        std::fs::copy(busybox, root.join("bin/busybox"))
+            .map_err(|e| io(&busybox.display().to_string(), e))?;
         for applet in APPLETS {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
                 .map_err(|e| io(applet, e))?;
@@ -205,135 +116,186 @@ impl Cache {
         std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")
             .map_err(|e| io("group", e))?;
         std::fs::write(root.join("init"), INIT).map_err(|e| io("init", e))?;
-        std::fs::copy(binary, root.join("pagelab")).map_err(|e| io("pagelab", e))?;
+        std::fs::copy(binary, root.join("pagelab"))
+            .map_err(|e| io(&binary.display().to_string(), e))?;
         for entry in std::fs::read_dir(lessons).map_err(|e| io("lessons", e))? {
             let path = entry.map_err(|e| io("lessons", e))?.path();
-            if path.extension().is_some_and(|x| x == "md") {
-                let name = path.file_name().expect("a file");
+            if let (Some(name), true) = (
+                path.file_name(),
+                path.extension().is_some_and(|x| x == "md"),
+            ) {
                 std::fs::copy(&path, root.join("lessons").join(name))
-                    .map_err(|e| io("lesson", e))?;
+                    .map_err(|e| io(&path.display().to_string(), e))?;
             }
         }
         use std::os::unix::fs::PermissionsExt;
-        for file in ["init", "pagelab"] {
+        for file in ["init", "pagelab", "bin/busybox"] {
             std::fs::set_permissions(root.join(file), std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| io(file, e))?;
         }
-        let initrd = self.dir.join("initrd.gz");
+        let initrd = base.join(format!("{}.gz", target.triple()));
+        // gzip -1: a few percent bigger than -9, several times faster to pack, and the
+        // guest unpacks either in the same time.
         run(
             Command::new("sh")
                 .arg("-c")
-                .arg(format!(
-                    "find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
-                    initrd.display()
-                ))
+                .arg("find . | cpio -o -H newc --quiet | gzip -1 > \"$0\"")
+                .arg(&initrd)
                 .current_dir(&root),
-            "packing the initramfs",
+            &format!("packing the initramfs of {target}"),
         )?;
+        std::fs::remove_dir_all(&root).map_err(|e| io("cleaning up", e))?;
         Ok(initrd)
     }
 }
 
-/// Builds this crate's binary statically, so it runs in a guest with no libraries.
-pub fn static_binary(manifest_dir: &Path) -> Result<PathBuf, String> {
-    let target = "x86_64-unknown-linux-gnu";
-    run(
-        Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--bin",
-                "pagelab",
-                "--target",
-                target,
-            ])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static")
-            .current_dir(manifest_dir),
-        "building the static guest binary",
-    )?;
-    Ok(manifest_dir
-        .join("target")
-        .join(target)
-        .join("release/pagelab"))
+/// The kernel command line of a guest.
+pub fn append(arch: Arch, thp: Option<&str>, init: &[&str]) -> String {
+    let console = match arch {
+        Arch::X86_64 => "ttyS0",
+        Arch::Aarch64 => "ttyAMA0",
+    };
+    // loglevel=2: only emergencies and alerts, so that a panic or an oops still reaches the
+    // console (and the broken column's tail) while boot messages do not.
+    let mut line = format!("console={console} quiet loglevel=2 panic=-1");
+    if let Some(thp) = thp {
+        line.push_str(&format!(" transparent_hugepage={thp}"));
+    }
+    for word in init {
+        line.push(' ');
+        line.push_str(word);
+    }
+    line
 }
 
-/// Boots one configuration and returns its column; never hangs past [`BOOT_TIMEOUT`].
-pub fn boot(config: &Config, vmlinuz: &Path, initrd: &Path) -> Column {
+/// The QEMU command of a guest: program and arguments.
+pub fn qemu_command(
+    arch: Arch,
+    vmlinuz: &Path,
+    initrd: &Path,
+    append: &str,
+) -> (&'static str, Vec<OsString>) {
+    // TCG everywhere: /dev/kvm exists on the development machine but KVM guests hung
+    // there, and arm64 guests are emulated anyway. `-cpu max` has every feature QEMU
+    // emulates (on arm64 the 16K translation granule that arm64-16k kernels need).
+    let (program, machine): (&str, &[&str]) = match arch {
+        // 1 GiB: with 512 MiB or less the kernel switches THP off at boot.
+        Arch::X86_64 => (
+            "qemu-system-x86_64",
+            &["-accel", "tcg", "-cpu", "max", "-m", "1024"],
+        ),
+        // 2 GiB: room for 32 MiB huge pages of 16 kB-page kernels.
+        Arch::Aarch64 => (
+            "qemu-system-aarch64",
+            &["-M", "virt", "-accel", "tcg", "-cpu", "max", "-m", "2048"],
+        ),
+    };
+    let mut args: Vec<OsString> = machine.iter().map(OsString::from).collect();
+    args.extend(["-nographic", "-no-reboot", "-kernel"].map(OsString::from));
+    args.push(vmlinuz.into());
+    args.push("-initrd".into());
+    args.push(initrd.into());
+    args.push("-append".into());
+    args.push(append.into());
+    (program, args)
+}
+
+/// Reads a pipe to its end into a shared buffer, so a hung guest's console so far can
+/// still be shown after it is killed.
+fn drain(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, mpsc::Receiver<()>) {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let (done, finished) = mpsc::channel();
+    let shared = Arc::clone(&buffer);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = done.send(());
+    });
+    (buffer, finished)
+}
+
+fn text(buffer: &Mutex<Vec<u8>>) -> String {
+    let bytes = buffer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&bytes).replace('\r', "")
+}
+
+/// Boots one guest and returns its column; never runs past `timeout`: a guest still
+/// running then is killed and is a broken column with its console so far.
+pub fn boot(arch: Arch, vmlinuz: &Path, initrd: &Path, append: &str, timeout: Duration) -> Column {
     let started = Instant::now();
-    let mut append = String::from("console=ttyS0 quiet loglevel=0 panic=-1");
-    if let Some(thp) = config.thp {
-        append.push_str(&format!(" transparent_hugepage={thp}"));
-    }
-    for word in config.init {
-        append.push(' ');
-        append.push_str(word);
-    }
-    // TCG: /dev/kvm exists on the development machine but KVM guests hung there.
-    // 1 GiB: with 512 MiB or less the kernel switches THP off at boot.
-    let spawned = Command::new("qemu-system-x86_64")
-        .args([
-            "-accel",
-            "tcg",
-            "-cpu",
-            "max",
-            "-m",
-            "1024",
-            "-nographic",
-            "-no-reboot",
-        ])
-        .arg("-kernel")
-        .arg(vmlinuz)
-        .arg("-initrd")
-        .arg(initrd)
-        .args(["-append", &append])
+    let (program, args) = qemu_command(arch, vmlinuz, initrd, append);
+    let mut command = Command::new(program);
+    command
+        .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+        .stderr(Stdio::piped());
+    // A guest must not outlive the matrix: if pagelab dies (Ctrl-C, a kill), the kernel
+    // kills its QEMU too.
+    // SAFETY: prctl is async-signal-safe and changes only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let spawned = command.spawn();
     let mut qemu = match spawned {
         Ok(qemu) => qemu,
         Err(e) => {
             return Column::Broken {
-                why: format!("cannot start qemu-system-x86_64: {e}"),
+                why: format!("cannot start {program}: {e}"),
                 console_tail: String::new(),
                 seconds: 0.0,
             };
         }
     };
-    let mut stdout = qemu.stdout.take().expect("piped");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut console = Vec::new();
-        let _ = stdout.read_to_end(&mut console);
-        let _ = sender.send(console);
-    });
-    let console = receiver.recv_timeout(BOOT_TIMEOUT);
-    let timed_out = console.is_err();
+    let (console, console_done) = drain(qemu.stdout.take().expect("piped"));
+    let (stderr, stderr_done) = drain(qemu.stderr.take().expect("piped"));
+    let timed_out = console_done.recv_timeout(timeout).is_err();
     if timed_out {
         let _ = qemu.kill();
     }
-    let _ = qemu.wait();
+    let status = qemu.wait();
+    let _ = console_done.recv_timeout(Duration::from_secs(5));
+    let _ = stderr_done.recv_timeout(Duration::from_secs(5));
     let seconds = started.elapsed().as_secs_f64();
-    let console = match console {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).replace('\r', ""),
-        Err(_) => {
-            return Column::Broken {
-                why: format!("no power-off within {}s: killed", BOOT_TIMEOUT.as_secs()),
-                console_tail: String::new(),
-                seconds,
-            };
-        }
+    let console = text(&console);
+    let stderr = text(&stderr);
+    let broken = |why: String| Column::Broken {
+        why,
+        console_tail: tail(&format!("{console}{stderr}")),
+        seconds,
     };
+    if timed_out {
+        return broken(format!(
+            "no power-off within {}s: killed",
+            timeout.as_secs()
+        ));
+    }
     let column = parse_console(&console).and_then(|(checks, exercises)| {
         let mut column = Column::from_json(checks, seconds)?;
         column.add_exercises(exercises)?;
+        column.add_errors(config_errors(&console));
         Ok(column)
     });
-    column.unwrap_or_else(|why| Column::Broken {
-        why,
-        console_tail: tail(&console),
-        seconds,
+    column.unwrap_or_else(|why| {
+        let status = status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|e| e.to_string());
+        broken(format!("{why} (qemu: {status})"))
     })
 }
 
@@ -343,6 +305,15 @@ pub fn parse_console(console: &str) -> Result<(&str, &str), String> {
     let checks = between(console, BEGIN, END, "the checks")?;
     let exercises = between(console, EXERCISES_BEGIN, EXERCISES_END, "the exercises")?;
     Ok((checks, exercises))
+}
+
+/// Settings init.sh could not apply: the configuration is not what its name says.
+pub fn config_errors(console: &str) -> Vec<String> {
+    console
+        .lines()
+        .filter_map(|l| l.strip_prefix(CONFIG_ERROR))
+        .map(|e| format!("configuration: {}", e.trim()))
+        .collect()
 }
 
 fn between<'a>(console: &'a str, begin: &str, end: &str, what: &str) -> Result<&'a str, String> {
@@ -357,36 +328,42 @@ fn between<'a>(console: &'a str, begin: &str, end: &str, what: &str) -> Result<&
     Ok(console[start..stop].trim())
 }
 
-/// The last lines of a console, for a report.
+/// The last lines of a console, for a report, without terminal control sequences (the
+/// x86 firmware clears the screen), which would garble a terminal or a markdown report.
 pub fn tail(console: &str) -> String {
-    let lines: Vec<&str> = console.lines().collect();
+    let console = printable(console);
+    let lines: Vec<&str> = console.lines().map(str::trim_end).collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                // A control sequence ends with its final byte, `@` to `~`.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            '\u{1b}' => {
+                chars.next();
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn newest_version_compares_numbers() {
-        let kernel = Kernel {
-            series: "6.12",
-            flavour: "cloud",
-        };
-        let index = "linux-image-6.12.9+deb12-cloud-amd64-unsigned - Linux\n\
-                     linux-image-6.12.117+deb12-cloud-amd64-unsigned - Linux\n\
-                     linux-image-6.12.117+deb12-rt-amd64-unsigned - Linux\n\
-                     linux-image-6.1.0-56-cloud-amd64-unsigned - Linux\n";
-        assert_eq!(
-            newest_version(index, kernel).as_deref(),
-            Some("6.12.117+deb12")
-        );
-        let old = Kernel {
-            series: "6.1",
-            flavour: "cloud",
-        };
-        assert_eq!(newest_version(index, old).as_deref(), Some("6.1.0-56"));
-    }
 
     #[test]
     fn console_markers() {
@@ -401,5 +378,55 @@ mod tests {
                 .unwrap_err()
                 .contains("exercises")
         );
+    }
+
+    #[test]
+    fn a_console_tail_has_no_terminal_control_sequences() {
+        let console = "\u{1b}c\u{1b}[?7l\u{1b}[2J\u{1b}[0mSeaBIOS\r\nBooting from ROM..\u{1b}c\u{1b}[?7l\u{1b}[2J[    1.8] Kernel panic - not syncing\n";
+        assert_eq!(
+            tail(console),
+            "SeaBIOS\nBooting from ROM..[    1.8] Kernel panic - not syncing"
+        );
+        let long: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        assert!(tail(&long).starts_with("line 10\n"));
+    }
+
+    #[test]
+    fn settings_the_guest_could_not_apply_are_errors() {
+        let console = "x\nPAGELAB-CONFIG-ERROR no /sys/kernel/mm/transparent_hugepage/hugepages-256kB/enabled\ny\n";
+        assert_eq!(
+            config_errors(console),
+            ["configuration: no /sys/kernel/mm/transparent_hugepage/hugepages-256kB/enabled"]
+        );
+        assert!(config_errors("PAGELAB-JSON-BEGIN").is_empty());
+    }
+
+    #[test]
+    fn qemu_and_console_per_architecture() {
+        let line = append(Arch::Aarch64, Some("madvise"), &["PAGELAB_OVERCOMMIT=2"]);
+        assert_eq!(
+            line,
+            "console=ttyAMA0 quiet loglevel=2 panic=-1 transparent_hugepage=madvise PAGELAB_OVERCOMMIT=2"
+        );
+        assert!(append(Arch::X86_64, None, &[]).starts_with("console=ttyS0 "));
+        let (program, args) = qemu_command(Arch::Aarch64, Path::new("/k"), Path::new("/i"), "a");
+        assert_eq!(program, "qemu-system-aarch64");
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(&args[..2], ["-M", "virt"]);
+        assert!(args.windows(2).any(|w| w == ["-cpu", "max"]));
+        assert!(args.ends_with(&[
+            "-kernel".into(),
+            "/k".into(),
+            "-initrd".into(),
+            "/i".into(),
+            "-append".into(),
+            "a".into()
+        ]));
+        let (program, _) = qemu_command(Arch::X86_64, Path::new("/k"), Path::new("/i"), "a");
+        assert_eq!(program, "qemu-system-x86_64");
+        assert!(timeout(Arch::Aarch64) > timeout(Arch::X86_64));
     }
 }

@@ -7,11 +7,37 @@ mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t devtmpfs dev /dev 2>/dev/null
 if [ -n "$PAGELAB_OVERCOMMIT" ]; then
-    echo "$PAGELAB_OVERCOMMIT" > /proc/sys/vm/overcommit_memory
+    echo "$PAGELAB_OVERCOMMIT" > /proc/sys/vm/overcommit_memory ||
+        echo "PAGELAB-CONFIG-ERROR writing $PAGELAB_OVERCOMMIT to overcommit_memory failed"
 fi
-# PAGELAB_MTHP is a comma-separated list of SIZE_KB:MODE, e.g. 64:always,2048:never.
+# PAGELAB_MTHP is a comma-separated list of SIZE:MODE applied in order. SIZE is relative
+# to this kernel's pages, whose size differs between kernels: `16p` is 16 pages, `pmd` the
+# PMD-sized huge page, `all` every size with an `enabled` control (7.x also lists a
+# 2-page size without one). A size the kernel lacks is reported, never silently dropped.
+thp=/sys/kernel/mm/transparent_hugepage
+if [ -n "$PAGELAB_MTHP" ]; then
+    page_kb=
+    while read -r key value unit; do
+        if [ "$key" = KernelPageSize: ]; then page_kb=$value; break; fi
+    done < /proc/self/smaps
+    pmd_kb=$(( $(cat $thp/hpage_pmd_size) / 1024 ))
+fi
 for pair in $(echo "$PAGELAB_MTHP" | tr ',' ' '); do
-    echo "${pair#*:}" > "/sys/kernel/mm/transparent_hugepage/hugepages-${pair%%:*}kB/enabled"
+    size=${pair%%:*}
+    mode=${pair#*:}
+    case $size in
+        all) controls=$(echo $thp/hugepages-*kB/enabled) ;;
+        pmd) controls=$thp/hugepages-${pmd_kb}kB/enabled ;;
+        *p) controls=$thp/hugepages-$(( ${size%p} * page_kb ))kB/enabled ;;
+        *) controls=unknown-size-$size ;;
+    esac
+    for control in $controls; do
+        if [ -f "$control" ]; then
+            echo "$mode" > "$control" || echo "PAGELAB-CONFIG-ERROR writing $mode to $control failed"
+        else
+            echo "PAGELAB-CONFIG-ERROR no $control (PAGELAB_MTHP=$PAGELAB_MTHP)"
+        fi
+    done
 done
 export PAGELAB_LESSONS=/lessons NO_COLOR=1
 cd /

@@ -3,13 +3,19 @@
 //! and `exercise --format json`, so the matrix checks exactly what the lesson tests check:
 //! every claim, and every exercise's check on the reference solution.
 
+pub mod apt;
+pub mod build;
 pub mod configs;
 pub mod guest;
+pub mod kernels;
 pub mod table;
+pub mod tools;
 
 use crate::check::VerdictKind as Verdict;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// One claim's result in one configuration, as `check --format json` reports it.
 #[derive(Clone, Debug, Deserialize)]
@@ -37,6 +43,9 @@ struct LessonRows {
 #[derive(Debug, Deserialize)]
 struct CheckJson {
     kernel: serde_json::Value,
+    /// Architecture and libc of the pagelab that checked (absent from older binaries).
+    #[serde(default)]
+    machine: serde_json::Value,
     lessons: Vec<LessonRows>,
 }
 
@@ -46,6 +55,8 @@ pub enum Column {
     Ran {
         /// `uname -r` and settings as the guest's probe saw them.
         kernel: serde_json::Value,
+        /// `arch` and `libc` of the binary that ran the checks.
+        machine: serde_json::Value,
         claims: Vec<ClaimRow>,
         /// Lessons whose experiment stopped with an error.
         errors: Vec<String>,
@@ -60,6 +71,12 @@ pub enum Column {
 }
 
 impl Column {
+    pub fn seconds(&self) -> f64 {
+        match self {
+            Column::Ran { seconds, .. } | Column::Broken { seconds, .. } => *seconds,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         match self {
             Column::Ran { claims, errors, .. } => {
@@ -80,6 +97,7 @@ impl Column {
             .collect();
         Ok(Column::Ran {
             kernel: json.kernel,
+            machine: json.machine,
             claims: json.lessons.into_iter().flat_map(|l| l.claims).collect(),
             errors,
             seconds,
@@ -105,6 +123,14 @@ struct ExercisesJson {
 }
 
 impl Column {
+    /// Records errors that make the column fail besides its claims (a setting the guest
+    /// could not apply).
+    pub fn add_errors(&mut self, more: Vec<String>) {
+        if let Column::Ran { errors, .. } = self {
+            errors.extend(more);
+        }
+    }
+
     /// Adds the outcomes of `exercise --format json` (the reference solutions, checked on
     /// this kernel) as rows of their lessons: step `exercise`, the exercise id as subject.
     pub fn add_exercises(&mut self, text: &str) -> Result<(), String> {
@@ -163,65 +189,290 @@ pub fn all_claims(columns: &[(String, Column)]) -> BTreeMap<ClaimKey, ClaimRow> 
     claims
 }
 
-/// Runs the whole matrix: the host first, then every configuration (two guests at a
-/// time, one per core), reporting progress on stderr.
-pub fn run(
-    manifest_dir: &std::path::Path,
-    lessons: &std::path::Path,
-    host: Column,
-    only: &[String],
-) -> Result<Vec<(String, Column)>, String> {
-    guest::check_tools()?;
-    let cache = guest::Cache {
-        dir: manifest_dir.join("target").join("kernel-matrix"),
-    };
-    let configs: Vec<configs::Config> = configs::all()
-        .into_iter()
-        .filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str())))
-        .collect();
-    eprintln!("building the static guest binary and the initramfs...");
-    let binary = guest::static_binary(manifest_dir)?;
-    let initrd = cache.initramfs(&binary, lessons)?;
-    let mut kernels = Vec::new();
-    for config in &configs {
-        let (version, vmlinuz) = cache.kernel(config.kernel)?;
-        eprintln!("kernel for {}: {version}", config.name);
-        kernels.push(vmlinuz);
+/// What `pagelab kernels` was asked for.
+pub struct Request<'a> {
+    /// The crate to build the guests' pagelab from.
+    pub manifest_dir: &'a Path,
+    pub lessons: &'a Path,
+    /// Selection words: a configuration runs when it matches every one.
+    pub only: &'a [String],
+    /// Refresh the private package lists even when they are fresh.
+    pub refresh: bool,
+}
+
+/// The matrix cache: `<cargo's target dir>/kernel-matrix`.
+pub fn cache_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
+    Ok(build::target_directory(manifest_dir)?.join("kernel-matrix"))
+}
+
+/// One configuration, resolved to a kernel in the cache and ready to boot.
+struct Planned {
+    name: String,
+    arch: build::Arch,
+    target: build::GuestTarget,
+    vmlinuz: PathBuf,
+    append: String,
+}
+
+/// Seconds per phase, for the budget: printed at the end of a run.
+#[derive(Default)]
+struct Phases(Vec<(&'static str, f64)>);
+
+impl Phases {
+    fn time<T>(&mut self, name: &'static str, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let result = work();
+        self.0.push((name, started.elapsed().as_secs_f64()));
+        result
     }
-    let total = configs.len();
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(n, s)| format!("{n} {s:.0}s")).collect();
+        write!(f, "{}", parts.join(", "))
+    }
+}
+
+/// The machine's Debian mirrors, from its own apt sources.
+fn machine_mirrors() -> Result<apt::Mirrors, String> {
+    let mut sources = Vec::new();
+    for (path, text) in apt::machine_source_files(Path::new("/etc/apt"))? {
+        sources.extend(apt::parse_file(&path, &text)?);
+    }
+    apt::mirrors(&sources)
+}
+
+/// Runs the whole matrix: the host first, then every selected configuration (two guests
+/// at a time, one per core), reporting progress on stderr.
+pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, String> {
+    use build::Arch;
+    let mut phases = Phases::default();
+    let host_arch = Arch::of_rust(std::env::consts::ARCH).ok_or_else(|| {
+        format!(
+            "the matrix runs on x86_64 or aarch64 hosts, not {}",
+            std::env::consts::ARCH
+        )
+    })?;
+    let cache = cache_dir(request.manifest_dir)?;
+    let mirrors = machine_mirrors()?;
+    let apt = apt::Apt {
+        dir: cache.join("apt"),
+    };
+    phases.time("package lists", || {
+        apt.prepare(&mirrors, host_arch.debian(), request.refresh)
+    })?;
+    let images = kernels::images(&apt.linux_packages()?);
+    let series = kernels::all_series(&images);
+
+    // Selection in two steps: a THP word can only be matched against a configuration
+    // that boots the kernel's default once the kernel's config is read, so the first
+    // step keeps those, and only their kernels are fetched.
+    let mut columns_without_kernel: Vec<(usize, String, Column)> = Vec::new();
+    let mut candidates: Vec<(usize, configs::Spec, Vec<kernels::KernelPackage>)> = Vec::new();
+    let mut names_seen = Vec::new();
+    for (i, spec) in configs::specs().into_iter().enumerate() {
+        let Some(series) = spec.series(&series) else {
+            return Err("the package index has no kernel images at all".into());
+        };
+        names_seen.push(spec.name(series, None));
+        let builds = kernels::builds(&images, series, spec.flavour);
+        match builds.first() {
+            Some(newest) if spec.selected(request.only, newest, None) => {
+                candidates.push((i, spec, builds));
+            }
+            Some(_) => {}
+            None if spec.selected_as(request.only, series, "", None) => {
+                columns_without_kernel.push((
+                    i,
+                    spec.name(series, None),
+                    Column::Broken {
+                        why: format!(
+                            "the package index has no {} kernel of series {series}",
+                            spec.flavour
+                        ),
+                        console_tail: String::new(),
+                        seconds: 0.0,
+                    },
+                ));
+            }
+            None => {}
+        }
+    }
+    if candidates.is_empty() && columns_without_kernel.is_empty() {
+        return Err(format!(
+            "no configuration matches all of `{}`; the configurations are: {}",
+            request.only.join(" "),
+            names_seen.join(", ")
+        ));
+    }
+
+    let mut arches: Vec<Arch> = candidates.iter().map(|(_, s, _)| s.arch()).collect();
+    arches.sort();
+    arches.dedup();
+    let mut targets: Vec<build::GuestTarget> =
+        candidates.iter().map(|(_, s, _)| s.target()).collect();
+    targets.sort();
+    targets.dedup();
+    phases.time("tools", || {
+        tools::install_missing(&tools::needed(&arches, &targets, host_arch), &apt, &mirrors)?;
+        tools::add_rust_targets(&targets, request.manifest_dir)
+    })?;
+    let kernel_cache = kernels::KernelCache {
+        dir: cache.join("kernels"),
+    };
+    let guest_cache = guest::GuestCache { dir: cache.clone() };
+    let requests: Vec<Vec<kernels::KernelPackage>> = candidates
+        .iter()
+        .map(|(_, _, builds)| builds.clone())
+        .collect();
+    // The builds keep both cores busy but leave gaps (a single crate compiling, the
+    // link); downloads wait on the network and unpack on one core: side by side they take
+    // little more than the builds alone.
+    let (binaries, fetched) = std::thread::scope(|scope| {
+        let downloads = scope.spawn(|| {
+            let started = Instant::now();
+            let fetched = kernel_cache.fetch(&apt, &requests);
+            let busyboxes: BTreeMap<Arch, Result<PathBuf, String>> = arches
+                .iter()
+                .map(|a| (*a, guest_cache.busybox(&apt, *a)))
+                .collect();
+            ((fetched, busyboxes), started.elapsed().as_secs_f64())
+        });
+        let binaries = phases.time("guest builds", || {
+            targets
+                .iter()
+                .map(|t| {
+                    eprintln!("building the static pagelab for {t}...");
+                    build::build(request.manifest_dir, *t, host_arch).map(|path| (*t, path))
+                })
+                .collect::<Result<BTreeMap<_, _>, String>>()
+        });
+        let fetched = downloads.join().map(|(fetched, seconds)| {
+            phases.0.push(("downloads (alongside)", seconds));
+            fetched
+        });
+        (binaries, fetched)
+    });
+    let binaries = binaries?;
+    let (fetched, busyboxes) =
+        fetched.map_err(|_| "fetching kernels and busybox failed unexpectedly".to_owned())?;
+
+    let mut planned: Vec<(usize, Planned)> = Vec::new();
+    for ((i, spec, builds), kernel) in candidates.iter().zip(fetched) {
+        let kernel = match kernel {
+            Ok(kernel) => kernel,
+            Err(why) => {
+                let series = builds[0].series();
+                if spec.selected_as(request.only, series, &builds[0].version, None) {
+                    columns_without_kernel.push((
+                        *i,
+                        spec.name(series, None),
+                        Column::Broken {
+                            why,
+                            console_tail: String::new(),
+                            seconds: 0.0,
+                        },
+                    ));
+                }
+                continue;
+            }
+        };
+        let package = &kernel.package;
+        let default = Some(kernel.default_thp);
+        if !spec.selected(request.only, package, default) {
+            continue;
+        }
+        let name = spec.name(package.series(), default);
+        // Two specs may resolve to one configuration (the oldest series is also a named
+        // one, once bullseye is gone): the first stays.
+        if planned.iter().any(|(_, p)| p.name == name) {
+            continue;
+        }
+        eprintln!("kernel for {name}: {} ({})", package.name, package.version);
+        planned.push((
+            *i,
+            Planned {
+                name,
+                arch: spec.arch(),
+                target: spec.target(),
+                vmlinuz: kernel.vmlinuz.clone(),
+                append: guest::append(
+                    spec.arch(),
+                    spec.thp_argument(kernel.default_thp),
+                    spec.init,
+                ),
+            },
+        ));
+    }
+
+    if planned.is_empty() && columns_without_kernel.is_empty() {
+        return Err(format!(
+            "no configuration matches all of `{}` once the kernels' THP defaults are known",
+            request.only.join(" ")
+        ));
+    }
+
+    let initrds = phases.time("initramfs", || {
+        let mut initrds = BTreeMap::new();
+        for (_, p) in &planned {
+            if initrds.contains_key(&p.target) {
+                continue;
+            }
+            let busybox = busyboxes[&p.arch].as_ref().map_err(String::clone)?;
+            let initrd =
+                guest_cache.initramfs(p.target, busybox, &binaries[&p.target], request.lessons)?;
+            initrds.insert(p.target, initrd);
+        }
+        Ok::<_, String>(initrds)
+    })?;
+
+    // Slowest first (arm64 is emulated instruction by instruction), so that the last
+    // guests to finish are short ones and both cores stay busy to the end.
+    let mut order: Vec<usize> = (0..planned.len()).collect();
+    order.sort_by_key(|&n| std::cmp::Reverse(guest::timeout(planned[n].1.arch)));
+    let total = planned.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(config) = configs.get(i) else { break };
-                    eprintln!("[{}/{total}] booting {}...", i + 1, config.name);
-                    let column = guest::boot(config, &kernels[i], &initrd);
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    eprintln!(
-                        "[{n}/{total} done] {}: {:.1}s, {}",
-                        config.name,
-                        match &column {
-                            Column::Ran { seconds, .. } | Column::Broken { seconds, .. } =>
-                                *seconds,
-                        },
-                        if column.failed() { "FAILED" } else { "ok" }
-                    );
-                    results
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((i, config.name.to_owned(), column));
-                }
-            });
-        }
+    phases.time("boots", || {
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(&n) = order.get(k) else { break };
+                        let (i, p) = &planned[n];
+                        eprintln!("[{}/{total}] booting {}...", k + 1, p.name);
+                        let column = guest::boot(
+                            p.arch,
+                            &p.vmlinuz,
+                            &initrds[&p.target],
+                            &p.append,
+                            guest::timeout(p.arch),
+                        );
+                        let finished = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        eprintln!(
+                            "[{finished}/{total} done] {}: {:.1}s, {}",
+                            p.name,
+                            column.seconds(),
+                            if column.failed() { "FAILED" } else { "ok" }
+                        );
+                        results
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((*i, p.name.clone(), column));
+                    }
+                });
+            }
+        });
     });
     let mut results = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    results.extend(columns_without_kernel);
     results.sort_by_key(|(i, _, _)| *i);
+    eprintln!("phases: {phases}");
     let mut columns = vec![("host".to_owned(), host)];
     columns.extend(results.into_iter().map(|(_, name, column)| (name, column)));
     Ok(columns)

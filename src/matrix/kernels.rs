@@ -1,0 +1,568 @@
+//! Debian's kernel packages: which versions the index has, per series and flavour, and
+//! the images fetched from it into the cache.
+//!
+//! Two packagings exist: up to 6.x the image is in `linux-image-<version>-<flavour>-unsigned`
+//! (`boot/vmlinuz-*`, with `boot/config-*`); from 7.x `linux-image-*` is a meta package and
+//! the image is in `linux-binary-<version>-<flavour>` (`usr/lib/modules/<release>/vmlinuz`),
+//! its config in `linux-base-<version>-<flavour>`.
+
+use super::apt::Apt;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A kernel series, `6.12`: what Debian keeps one package line for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Series(pub u32, pub u32);
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+impl Series {
+    /// `6.12.118+deb13` or `6.12` -> 6.12.
+    pub fn of(version: &str) -> Option<Series> {
+        let mut numbers = version.split(|c: char| !c.is_ascii_digit());
+        let major = numbers.next()?.parse().ok()?;
+        let minor = numbers.next()?.parse().ok()?;
+        Some(Series(major, minor))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packaging {
+    /// `linux-image-<version>-<flavour>-unsigned`.
+    Unsigned,
+    /// `linux-binary-<version>-<flavour>` (+ `linux-base-…` for the config).
+    Binary,
+}
+
+/// One kernel build the index offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelPackage {
+    pub name: String,
+    /// `6.12.118+deb13`, `6.1.0-57`, `7.2.13+deb14`.
+    pub version: String,
+    /// `cloud-amd64`, `rt-amd64`, `arm64`, `arm64-16k`, ...
+    pub flavour: String,
+    pub packaging: Packaging,
+}
+
+impl KernelPackage {
+    pub fn series(&self) -> Series {
+        Series::of(&self.version).expect("parsed versions have a series")
+    }
+
+    /// Debian's architecture of the flavour: its last word.
+    pub fn debian_arch(&self) -> &str {
+        debian_arch(&self.flavour)
+    }
+
+    /// The packages to fetch: the image, and for 7.x the base package with the config.
+    pub fn packages(&self) -> Vec<String> {
+        match self.packaging {
+            Packaging::Unsigned => vec![self.name.clone()],
+            Packaging::Binary => vec![
+                self.name.clone(),
+                format!("linux-base-{}-{}", self.version, self.flavour),
+            ],
+        }
+    }
+}
+
+/// `arm64-16k` -> `arm64`, `cloud-amd64` -> `amd64`.
+pub fn debian_arch(flavour: &str) -> &str {
+    flavour
+        .split('-')
+        .find(|w| {
+            matches!(
+                *w,
+                "amd64" | "arm64" | "i386" | "armhf" | "ppc64el" | "s390x"
+            )
+        })
+        .unwrap_or(flavour)
+}
+
+/// Splits `<version>-<flavour>`: the version is the leading `-`-separated words that start
+/// with a digit (`6.1.0-0.deb11.52`), the flavour the rest (`cloud-amd64`).
+fn split_version(rest: &str) -> Option<(&str, &str)> {
+    let mut end = 0;
+    for (i, word) in rest.split('-').enumerate() {
+        if !word.starts_with(|c: char| c.is_ascii_digit()) {
+            break;
+        }
+        end += word.len() + usize::from(i > 0);
+    }
+    let version = &rest[..end];
+    let flavour = rest.get(end + 1..)?;
+    (!version.is_empty() && !flavour.is_empty() && Series::of(version).is_some())
+        .then_some((version, flavour))
+}
+
+/// The kernel build a package name stands for, if it is an image package; release
+/// candidates are left out (the matrix boots what Debian releases).
+pub fn parse_package(name: &str) -> Option<KernelPackage> {
+    let (rest, packaging) = if let Some(rest) = name.strip_prefix("linux-binary-") {
+        (rest, Packaging::Binary)
+    } else {
+        let rest = name
+            .strip_prefix("linux-image-")?
+            .strip_suffix("-unsigned")?;
+        (rest, Packaging::Unsigned)
+    };
+    let (version, flavour) = split_version(rest)?;
+    let candidate = |w: &str| {
+        w.strip_prefix("rc")
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    if version.contains("rc") || flavour.split('-').any(candidate) {
+        return None;
+    }
+    Some(KernelPackage {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        flavour: flavour.to_owned(),
+        packaging,
+    })
+}
+
+/// `6.12.117+deb12` -> [6, 12, 117, 12]: numbers compared as numbers, so 6.12.9 sorts
+/// before 6.12.117 and 6.1.0-0.deb11.52 (a backport to bullseye) before 6.1.0-57.
+pub fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// Every image package the index has.
+pub fn images(names: &[String]) -> Vec<KernelPackage> {
+    names.iter().filter_map(|n| parse_package(n)).collect()
+}
+
+/// Every series the index has an image of, in any flavour.
+pub fn all_series(images: &[KernelPackage]) -> BTreeSet<Series> {
+    images.iter().map(KernelPackage::series).collect()
+}
+
+/// The builds of a series in a flavour, newest first.
+pub fn builds(images: &[KernelPackage], series: Series, flavour: &str) -> Vec<KernelPackage> {
+    let mut builds: Vec<KernelPackage> = images
+        .iter()
+        .filter(|k| k.flavour == flavour && k.series() == series)
+        .cloned()
+        .collect();
+    builds.sort_by_key(|b| std::cmp::Reverse(version_key(&b.version)));
+    builds
+}
+
+/// The newest build of a series in a flavour.
+pub fn newest(images: &[KernelPackage], series: Series, flavour: &str) -> Option<KernelPackage> {
+    builds(images, series, flavour).into_iter().next()
+}
+
+/// The THP mode a kernel boots with when the command line says nothing, from its config:
+/// `always`, `madvise` or `never`; `None` for a kernel without THP.
+pub fn default_thp(config: &str) -> Option<&'static str> {
+    let set = |option: &str| config.lines().any(|l| l.trim() == format!("{option}=y"));
+    if !set("CONFIG_TRANSPARENT_HUGEPAGE") {
+        return None;
+    }
+    [
+        ("CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS", "always"),
+        ("CONFIG_TRANSPARENT_HUGEPAGE_MADVISE", "madvise"),
+        ("CONFIG_TRANSPARENT_HUGEPAGE_NEVER", "never"),
+    ]
+    .into_iter()
+    .find(|(option, _)| set(option))
+    .map(|(_, mode)| mode)
+}
+
+/// A kernel in the cache: its image and what its config says.
+#[derive(Clone, Debug)]
+pub struct CachedKernel {
+    pub package: KernelPackage,
+    pub vmlinuz: PathBuf,
+    pub default_thp: Option<&'static str>,
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {:?} failed ({}): {}",
+            command.get_program(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Files under `root` whose path relative to it matches `wanted`.
+fn find_files(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            } else if path.strip_prefix(root).is_ok_and(wanted) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Whether a path inside a kernel package is its image: `boot/vmlinuz-*` or
+/// `usr/lib/modules/*/vmlinuz`.
+fn is_image(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = path.parent().and_then(|p| p.to_str()).unwrap_or("");
+    (parent == "boot" && name.starts_with("vmlinuz-"))
+        || (name == "vmlinuz" && parent.starts_with("usr/lib/modules/"))
+}
+
+/// Whether a path inside a kernel package is its config.
+fn is_config(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = path.parent().and_then(|p| p.to_str()).unwrap_or("");
+    (parent == "boot" && name.starts_with("config-"))
+        || (name == "config" && parent.starts_with("usr/lib/modules/"))
+}
+
+/// The kernels' part of the cache: `<cache>/kernels/<package>/{vmlinuz,config}`. Only the
+/// image and config are kept; the .debs (modules: up to 90 MB each) are removed once
+/// unpacked.
+pub struct KernelCache {
+    pub dir: PathBuf,
+}
+
+impl KernelCache {
+    fn slot(&self, package: &KernelPackage) -> PathBuf {
+        self.dir.join(&package.name)
+    }
+
+    fn cached(&self, package: &KernelPackage) -> Option<CachedKernel> {
+        let slot = self.slot(package);
+        let vmlinuz = slot.join("vmlinuz");
+        let config = std::fs::read_to_string(slot.join("config")).ok()?;
+        vmlinuz.is_file().then(|| CachedKernel {
+            package: package.clone(),
+            vmlinuz,
+            default_thp: default_thp(&config),
+        })
+    }
+
+    /// For each request (builds of one series and flavour, newest first) the newest build
+    /// that is cached or that the mirror serves, downloaded (all missing ones in one apt
+    /// call per round) and unpacked into the cache. A build the mirror does not serve is
+    /// noted and the next older one tried, with a warning.
+    pub fn fetch(
+        &self,
+        apt: &Apt,
+        requests: &[Vec<KernelPackage>],
+    ) -> Vec<Result<CachedKernel, String>> {
+        let mut unavailable = apt.unavailable();
+        let mut errors: Vec<Vec<String>> = vec![Vec::new(); requests.len()];
+        let debs_dir = self.dir.join("debs");
+        // Each round either settles every request or marks one more build unavailable.
+        for _round in 0..4 {
+            let pick = |builds: &Vec<KernelPackage>| {
+                builds
+                    .iter()
+                    .find(|b| !unavailable.contains(&b.name))
+                    .cloned()
+            };
+            let mut missing: Vec<KernelPackage> = requests
+                .iter()
+                .filter_map(pick)
+                .filter(|b| self.cached(b).is_none())
+                .collect();
+            missing.sort_by(|a, b| a.name.cmp(&b.name));
+            missing.dedup();
+            if missing.is_empty() {
+                break;
+            }
+            let wanted: Vec<(String, &str)> = missing
+                .iter()
+                .flat_map(|p| p.packages().into_iter().map(|n| (n, p.debian_arch())))
+                .collect();
+            eprintln!(
+                "downloading {}...",
+                wanted
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let downloaded = match apt.download(&wanted, &debs_dir) {
+                Ok(downloaded) => downloaded,
+                Err(e) => {
+                    errors.iter_mut().for_each(|list| list.push(e.clone()));
+                    break;
+                }
+            };
+            let mut results = wanted.iter().map(|(n, _)| n).zip(downloaded);
+            for build in &missing {
+                let own: Vec<(&String, Result<PathBuf, String>)> =
+                    results.by_ref().take(build.packages().len()).collect();
+                let failed: Vec<String> = own
+                    .iter()
+                    .filter_map(|(_, r)| r.as_ref().err().cloned())
+                    .collect();
+                let outcome = if failed.is_empty() {
+                    let debs: Vec<&PathBuf> =
+                        own.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+                    self.unpack(build, &debs)
+                } else {
+                    Err(failed.join("; "))
+                };
+                if let Err(e) = outcome {
+                    eprintln!("warning: {e}");
+                    unavailable.push(build.name.clone());
+                    apt.mark_unavailable(&build.name);
+                    for (i, request) in requests.iter().enumerate() {
+                        if request.first().is_some_and(|b| {
+                            b.series() == build.series() && b.flavour == build.flavour
+                        }) {
+                            errors[i].push(e.clone());
+                        }
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&debs_dir);
+        }
+        let mut warned = Vec::new();
+        requests
+            .iter()
+            .zip(errors)
+            .map(|(builds, errors)| {
+                let chosen = builds
+                    .iter()
+                    .filter(|b| !unavailable.contains(&b.name))
+                    .find_map(|b| self.cached(b));
+                match (chosen, builds.first()) {
+                    (Some(kernel), Some(newest)) => {
+                        if kernel.package.name != newest.name && !warned.contains(&newest.name) {
+                            warned.push(newest.name.clone());
+                            eprintln!(
+                                "warning: the mirror does not serve {}; using {}",
+                                newest.name, kernel.package.name
+                            );
+                        }
+                        Ok(kernel)
+                    }
+                    (_, None) => Err("no build of this kernel in the index".to_owned()),
+                    (None, Some(newest)) => Err(format!(
+                        "no build of {} {} could be fetched{}",
+                        newest.flavour,
+                        newest.series(),
+                        if errors.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", errors.join("; "))
+                        }
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    fn unpack(&self, package: &KernelPackage, debs: &[&PathBuf]) -> Result<(), String> {
+        let slot = self.slot(package);
+        let staging = self.dir.join(format!("{}.unpacking", package.name));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        for deb in debs {
+            run(
+                Command::new("dpkg").arg("-x").arg(deb).arg(&staging),
+                &format!("unpacking {}", deb.display()),
+            )?;
+        }
+        let one = |what: &str, wanted: &dyn Fn(&Path) -> bool| {
+            let found = find_files(&staging, wanted);
+            match found.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(format!("{} has no {what}", package.name)),
+                many => Err(format!("{} has several {what}s: {many:?}", package.name)),
+            }
+        };
+        let vmlinuz = one("kernel image", &is_image)?;
+        let config = one("kernel config", &is_config)?;
+        let _ = std::fs::remove_dir_all(&slot);
+        std::fs::create_dir_all(&slot).map_err(|e| format!("{}: {e}", slot.display()))?;
+        for (from, to) in [(vmlinuz, "vmlinuz"), (config, "config")] {
+            std::fs::rename(&from, slot.join(to))
+                .map_err(|e| format!("{} -> {}: {e}", from.display(), slot.join(to).display()))?;
+        }
+        std::fs::remove_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &[&str] = &[
+        "linux-image-5.10.0-30-cloud-amd64-unsigned",
+        "linux-image-5.10.0-46-cloud-amd64-unsigned",
+        "linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned",
+        "linux-image-6.1.0-57-cloud-amd64-unsigned",
+        "linux-image-6.1-cloud-amd64",
+        "linux-image-6.12.9+deb13-arm64-16k-unsigned",
+        "linux-image-6.12.117+deb12-arm64-16k-unsigned",
+        "linux-image-6.12.117+deb12-arm64-unsigned",
+        "linux-image-6.12.117+deb12-cloud-arm64-unsigned",
+        "linux-image-6.12.118+deb13-cloud-amd64-unsigned",
+        "linux-image-6.12.118+deb13-rt-amd64-unsigned",
+        "linux-image-7.2.13+deb14-cloud-amd64",
+        "linux-image-7.2.13+deb14-cloud-amd64-dbg",
+        "linux-binary-7.2.13+deb14-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64",
+        "linux-binary-7.2.13+deb14-arm64-16k",
+        "linux-base-7.2.13+deb14-arm64-16k",
+        "linux-binary-7.3.0-rc5-cloud-amd64",
+        "linux-headers-6.12.118+deb13-common",
+    ];
+
+    fn index() -> Vec<KernelPackage> {
+        images(&INDEX.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn names_split_into_version_and_flavour() {
+        let k = parse_package("linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned").unwrap();
+        assert_eq!(
+            (k.version.as_str(), k.flavour.as_str()),
+            ("6.1.0-0.deb11.52", "cloud-amd64")
+        );
+        assert_eq!(k.packaging, Packaging::Unsigned);
+        let k = parse_package("linux-image-6.12.117+deb12-arm64-16k-unsigned").unwrap();
+        assert_eq!(
+            (k.version.as_str(), k.flavour.as_str()),
+            ("6.12.117+deb12", "arm64-16k")
+        );
+        assert_eq!(k.debian_arch(), "arm64");
+        let k = parse_package("linux-binary-7.2.13+deb14-cloud-amd64").unwrap();
+        assert_eq!(
+            (k.version.as_str(), k.flavour.as_str()),
+            ("7.2.13+deb14", "cloud-amd64")
+        );
+        assert_eq!(k.packaging, Packaging::Binary);
+        assert_eq!(
+            k.packages(),
+            [
+                "linux-binary-7.2.13+deb14-cloud-amd64",
+                "linux-base-7.2.13+deb14-cloud-amd64"
+            ]
+        );
+    }
+
+    #[test]
+    fn meta_debug_unsigned_binary_and_rc_packages_are_not_images() {
+        for name in [
+            "linux-image-6.1-cloud-amd64",
+            "linux-image-7.2.13+deb14-cloud-amd64",
+            "linux-image-7.2.13+deb14-cloud-amd64-dbg",
+            "linux-binary-unsigned-7.2.13+deb14-cloud-amd64",
+            "linux-binary-7.3.0-rc5-cloud-amd64",
+            "linux-base-7.2.13+deb14-arm64-16k",
+            "linux-headers-6.12.118+deb13-common",
+        ] {
+            assert_eq!(parse_package(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn versions_compare_as_numbers() {
+        assert!(version_key("6.12.9+deb13") < version_key("6.12.117+deb12"));
+        assert!(version_key("6.1.0-0.deb11.52") < version_key("6.1.0-57"));
+        assert!(version_key("5.10.0-30") < version_key("5.10.0-46"));
+    }
+
+    #[test]
+    fn newest_build_of_a_series_in_a_flavour() {
+        let index = index();
+        let pick = |series, flavour| newest(&index, series, flavour).map(|k| k.version);
+        assert_eq!(
+            pick(Series(6, 12), "arm64-16k").as_deref(),
+            Some("6.12.117+deb12")
+        );
+        assert_eq!(
+            pick(Series(6, 1), "cloud-amd64").as_deref(),
+            Some("6.1.0-57")
+        );
+        assert_eq!(
+            pick(Series(5, 10), "cloud-amd64").as_deref(),
+            Some("5.10.0-46")
+        );
+        assert_eq!(
+            pick(Series(7, 2), "cloud-amd64").as_deref(),
+            Some("7.2.13+deb14")
+        );
+        assert_eq!(
+            pick(Series(6, 12), "rt-amd64").as_deref(),
+            Some("6.12.118+deb13")
+        );
+        assert_eq!(pick(Series(6, 1), "arm64"), None);
+    }
+
+    #[test]
+    fn newest_and_oldest_series_come_from_the_index() {
+        let series = all_series(&index());
+        assert_eq!(series.first(), Some(&Series(5, 10)));
+        assert_eq!(
+            series.last(),
+            Some(&Series(7, 2)),
+            "7.3-rc is not a release"
+        );
+        assert!(Series(6, 1) < Series(6, 12) && Series(6, 12) < Series(7, 0));
+        assert_eq!(Series::of("6.12").unwrap().to_string(), "6.12");
+    }
+
+    #[test]
+    fn default_thp_from_the_config() {
+        let always = "CONFIG_TRANSPARENT_HUGEPAGE=y\nCONFIG_TRANSPARENT_HUGEPAGE_ALWAYS=y\n\
+                      # CONFIG_TRANSPARENT_HUGEPAGE_MADVISE is not set\n";
+        assert_eq!(default_thp(always), Some("always"));
+        let madvise = "CONFIG_TRANSPARENT_HUGEPAGE=y\n\
+                       # CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS is not set\n\
+                       CONFIG_TRANSPARENT_HUGEPAGE_MADVISE=y\n";
+        assert_eq!(default_thp(madvise), Some("madvise"));
+        assert_eq!(
+            default_thp("# CONFIG_TRANSPARENT_HUGEPAGE is not set\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn images_and_configs_of_both_packagings() {
+        for path in [
+            "boot/vmlinuz-6.12.117+deb12-arm64-16k",
+            "usr/lib/modules/7.2.13+deb14-arm64/vmlinuz",
+        ] {
+            assert!(is_image(Path::new(path)), "{path}");
+        }
+        for path in [
+            "boot/config-6.1.0-57-cloud-amd64",
+            "usr/lib/modules/7.2.13+deb14-arm64/config",
+        ] {
+            assert!(is_config(Path::new(path)), "{path}");
+        }
+        assert!(!is_image(Path::new(
+            "usr/lib/modules/6.1.0-57-cloud-amd64/kernel/fs/x.ko"
+        )));
+        assert!(!is_config(Path::new("usr/share/doc/linux/config")));
+    }
+}

@@ -1,0 +1,228 @@
+//! The host tools the matrix needs, installed when missing: QEMU per architecture, the
+//! cross linker for aarch64 glibc, cpio, and the Rust targets of the guest binaries.
+
+use super::apt::{Apt, Mirrors};
+use super::build::{Arch, GuestTarget, Libc};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A tool and the Debian package that has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tool {
+    /// A program on PATH, or an absolute path of a file the package installs.
+    pub file: &'static str,
+    pub package: &'static str,
+}
+
+const BASE: &[Tool] = &[
+    Tool {
+        file: "apt-get",
+        package: "apt",
+    },
+    Tool {
+        file: "dpkg",
+        package: "dpkg",
+    },
+    Tool {
+        file: "gzip",
+        package: "gzip",
+    },
+    Tool {
+        file: "cpio",
+        package: "cpio",
+    },
+];
+
+/// The emulator of an architecture's guests.
+pub fn qemu(arch: Arch) -> Tool {
+    match arch {
+        Arch::X86_64 => Tool {
+            file: "qemu-system-x86_64",
+            package: "qemu-system-x86",
+        },
+        Arch::Aarch64 => Tool {
+            file: "qemu-system-aarch64",
+            package: "qemu-system-arm",
+        },
+    }
+}
+
+/// What linking a guest binary for `target` needs on this host.
+fn linker_tools(target: GuestTarget, host: Arch) -> Vec<Tool> {
+    match (target.libc, target.arch) {
+        (Libc::Glibc, Arch::Aarch64) if host != Arch::Aarch64 => vec![
+            Tool {
+                file: "aarch64-linux-gnu-gcc",
+                package: "gcc-aarch64-linux-gnu",
+            },
+            Tool {
+                file: "/usr/aarch64-linux-gnu/lib/libc.a",
+                package: "libc6-dev-arm64-cross",
+            },
+        ],
+        (Libc::Glibc, Arch::X86_64) if host != Arch::X86_64 => vec![
+            Tool {
+                file: "x86_64-linux-gnu-gcc",
+                package: "gcc-x86-64-linux-gnu",
+            },
+            Tool {
+                file: "/usr/x86_64-linux-gnu/lib/libc.a",
+                package: "libc6-dev-amd64-cross",
+            },
+        ],
+        // The host's own static glibc.
+        (Libc::Glibc, Arch::X86_64) => vec![Tool {
+            file: "/usr/lib/x86_64-linux-gnu/libc.a",
+            package: "libc6-dev",
+        }],
+        (Libc::Glibc, Arch::Aarch64) => vec![Tool {
+            file: "/usr/lib/aarch64-linux-gnu/libc.a",
+            package: "libc6-dev",
+        }],
+        (Libc::Musl, _) => Vec::new(),
+    }
+}
+
+/// Every tool the given guests and targets need.
+pub fn needed(arches: &[Arch], targets: &[GuestTarget], host: Arch) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = BASE.to_vec();
+    tools.extend(arches.iter().map(|a| qemu(*a)));
+    tools.extend(targets.iter().flat_map(|t| linker_tools(*t, host)));
+    let mut seen = Vec::new();
+    tools.retain(|t| {
+        let new = !seen.contains(&t.package);
+        seen.push(t.package);
+        new
+    });
+    tools
+}
+
+pub fn which(program: &str) -> Option<PathBuf> {
+    if program.starts_with('/') {
+        return Path::new(program).is_file().then(|| PathBuf::from(program));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Installs the packages of missing tools (as root, through the private apt state).
+pub fn install_missing(tools: &[Tool], apt: &Apt, mirrors: &Mirrors) -> Result<(), String> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|t| which(t.file).is_none())
+        .map(|t| t.package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let sudo = !root
+        && which("sudo").is_some()
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !root && !sudo {
+        return Err(format!(
+            "missing tools; as root (or with passwordless sudo) pagelab installs them itself, \
+             or run as root: apt-get {}",
+            apt.install_arguments(mirrors, &missing).join(" ")
+        ));
+    }
+    eprintln!(
+        "installing {}{}...",
+        missing.join(" "),
+        if sudo { " (sudo)" } else { "" }
+    );
+    apt.install(mirrors, &missing, sudo)?;
+    match tools.iter().find(|t| which(t.file).is_none()) {
+        Some(tool) => Err(format!(
+            "{} was installed but {} is still missing",
+            tool.package, tool.file
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Adds the Rust targets that the toolchain building the guests lacks.
+pub fn add_rust_targets(targets: &[GuestTarget], manifest_dir: &Path) -> Result<(), String> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(manifest_dir)
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let missing: Vec<String> = targets
+        .iter()
+        .map(|t| t.triple())
+        .filter(|t| !sysroot.join("lib/rustlib").join(t).join("lib").is_dir())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("adding Rust targets {}...", missing.join(" "));
+    let output = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .current_dir(manifest_dir)
+        .output()
+        .map_err(|e| {
+            format!(
+                "rustup target add {}: {e} (without rustup, install these targets' std yourself)",
+                missing.join(" ")
+            )
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "rustup target add {} failed ({}): {}",
+            missing.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_follow_the_guests_and_targets() {
+        let arm_gnu = GuestTarget {
+            arch: Arch::Aarch64,
+            libc: Libc::Glibc,
+        };
+        let arm_musl = GuestTarget {
+            arch: Arch::Aarch64,
+            libc: Libc::Musl,
+        };
+        let packages = |tools: Vec<Tool>| tools.iter().map(|t| t.package).collect::<Vec<_>>();
+        let only_musl = packages(needed(&[Arch::Aarch64], &[arm_musl], Arch::X86_64));
+        assert!(only_musl.contains(&"qemu-system-arm"));
+        assert!(!only_musl.contains(&"qemu-system-x86"));
+        assert!(!only_musl.contains(&"gcc-aarch64-linux-gnu"));
+        let both = packages(needed(
+            &[Arch::X86_64, Arch::Aarch64],
+            &[arm_gnu, arm_musl],
+            Arch::X86_64,
+        ));
+        for package in [
+            "qemu-system-x86",
+            "gcc-aarch64-linux-gnu",
+            "libc6-dev-arm64-cross",
+            "cpio",
+        ] {
+            assert!(both.contains(&package), "{package}: {both:?}");
+        }
+        assert_eq!(
+            both.len(),
+            both.iter().collect::<std::collections::BTreeSet<_>>().len()
+        );
+    }
+}
