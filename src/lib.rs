@@ -21,6 +21,7 @@ pub mod lesson;
 pub mod matrix;
 pub mod memory;
 pub mod names;
+pub mod proof;
 pub mod render;
 pub mod report;
 pub mod units;

@@ -30,7 +30,9 @@ struct Cli {
 enum Command {
     /// List the lessons.
     List,
-    /// Show a lesson, rendered for the terminal.
+    /// Show a lesson, rendered for the terminal, with this kernel's verdict on every claim
+    /// line and the residency of the mapping at each step (wrapped to the terminal's width,
+    /// else $COLUMNS, else 80).
     Show { lesson: String },
     /// Perform a lesson's experiment step by step, pausing at each step.
     Run {
@@ -139,8 +141,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Some(Command::Show { lesson }) => {
             let lesson = find(&catalog, &lesson)?;
+            let proof = pagelab::proof::LessonProof::check(lesson, &probe()?);
+            let width = pagelab::render::terminal_width();
             let mut out = stdout().lock();
-            pagelab::render::write_markdown(&mut out, &lesson.source).map_err(io_error)?;
+            pagelab::render::write_lesson(&mut out, lesson, &proof, width).map_err(io_error)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),

@@ -113,6 +113,8 @@ pub struct ResidencyMap {
     pub frames: Frames,
     /// What was read, in words ("mincore and /proc/self/pagemap").
     pub read_from: String,
+    /// Pages in a PMD-sized huge page, where the kernel has THP.
+    pub huge_page_pages: Option<usize>,
 }
 
 /// A subject's residency: its map, or why there is none.
@@ -190,16 +192,19 @@ impl ResidencyMap {
             self.pages,
             if self.pages == 1 { "page" } else { "pages" }
         )];
-        let folios = self.folios().count();
-        if folios > 0 {
-            let pages: usize = self.folios().map(|s| s.pages).sum();
+        let huge = |s: &&Segment| Some(s.pages) == self.huge_page_pages;
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let huge_pages = self.folios().filter(huge).count();
+        if huge_pages > 0 {
+            parts.push(plural(huge_pages, "huge page", "huge pages"));
+        }
+        let folios: Vec<&Segment> = self.folios().filter(|s| !huge(s)).collect();
+        if !folios.is_empty() {
+            let pages: usize = folios.iter().map(|s| s.pages).sum();
             parts.push(format!(
-                "{folios} {} ({pages} pages)",
-                if folios == 1 {
-                    "folio larger than a page"
-                } else {
-                    "folios larger than a page"
-                }
+                "{} ({pages} pages)",
+                plural(folios.len(), "multi-size folio", "multi-size folios")
             ));
         }
         for state in [
@@ -214,6 +219,63 @@ impl ResidencyMap {
             }
         }
         parts.join(", ")
+    }
+}
+
+/// One cell of a strip that folds many pages into few cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fold {
+    pub pages: usize,
+    /// Of them, counted in `Rss`.
+    pub resident: usize,
+    /// The state most of its non-absent pages are in (`Absent` where all are).
+    pub state: PageState,
+    /// Some of its pages belong to a folio larger than a page.
+    pub folio: bool,
+}
+
+const STATES: [PageState; 6] = [
+    PageState::Absent,
+    PageState::Cached,
+    PageState::Swapped,
+    PageState::Own,
+    PageState::Shared,
+    PageState::Zero,
+];
+
+impl ResidencyMap {
+    /// The map folded into at most `max_cells` cells of equal page counts (the last may
+    /// hold fewer): a 16 MiB mapping of 4 kB pages in 64 cells of 64 pages.
+    pub fn fold(&self, max_cells: usize) -> Vec<Fold> {
+        let per = self.pages.div_ceil(max_cells.max(1)).max(1);
+        let cells = self.pages.div_ceil(per);
+        let mut counts = vec![[0usize; 6]; cells];
+        let mut folio = vec![false; cells];
+        for segment in &self.segments {
+            let state = STATES.iter().position(|s| *s == segment.state).unwrap_or(0);
+            let mut page = segment.first;
+            let end = segment.first + segment.pages;
+            while page < end {
+                let cell = page / per;
+                let upto = end.min((cell + 1) * per);
+                counts[cell][state] += upto - page;
+                folio[cell] |= segment.folio;
+                page = upto;
+            }
+        }
+        counts
+            .iter()
+            .zip(folio)
+            .map(|(count, folio)| {
+                let busiest = (1..6).filter(|&i| count[i] > 0).max_by_key(|&i| count[i]);
+                Fold {
+                    pages: count.iter().sum(),
+                    resident: count[3] + count[4],
+                    state: busiest.map_or(PageState::Absent, |i| STATES[i]),
+                    folio,
+                }
+            })
+            .collect()
     }
 }
 
@@ -257,6 +319,7 @@ pub fn classify(raw: &Raw<'_>, record: &SmapsRecord) -> ResidencyMap {
         segments,
         frames: raw.frames.clone(),
         read_from: String::new(),
+        huge_page_pages: raw.folio_sizes.first().copied(),
     }
 }
 
@@ -524,8 +587,8 @@ fn zero_page_frame(page_size: usize) -> Option<u64> {
     })
 }
 
-/// The THP sizes this kernel has, in pages, largest (the PMD size) first: from
-/// `hpage_pmd_size` and the `hugepages-<size>kB` directories that have an `enabled` file.
+/// The THP sizes this kernel may use, in pages, largest (the PMD size) first: from
+/// `hpage_pmd_size` and the `hugepages-<size>kB` directories whose `enabled` is not never.
 fn folio_sizes(page_size: usize) -> &'static [usize] {
     static SIZES: OnceLock<Vec<usize>> = OnceLock::new();
     SIZES.get_or_init(|| {
@@ -538,7 +601,12 @@ fn folio_sizes(page_size: usize) -> &'static [usize] {
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.path().join("enabled").exists())
+            // A size switched off can back no folio: runs of contiguous frames there are
+            // pieces of a larger folio (a huge page split by a child's write) or chance.
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("enabled"))
+                    .is_ok_and(|mode| !mode.contains("[never]"))
+            })
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
                 let kib = name.strip_prefix("hugepages-")?.strip_suffix("kB")?;
@@ -658,6 +726,28 @@ mod tests {
         assert_eq!(map.pages_in(PageState::Zero), 2);
         let map = classify(&raw(&hidden, none, &[]), &record(0x200000, 2, 0, 0, 8));
         assert_eq!(map.pages_in(PageState::Shared), 2);
+    }
+
+    #[test]
+    fn sixteen_mib_folds_into_64_cells_of_64_pages() {
+        let mut entries = vec![0u64; 4096];
+        entries[0] = present(1000, true);
+        let map = classify(
+            &raw(&entries, Frames::Visible, &[]),
+            &record(0x200000, 4096, 0, 0, 0),
+        );
+        let strip = map.fold(64);
+        assert_eq!(strip.len(), 64);
+        assert!(strip.iter().all(|c| c.pages == 64));
+        assert_eq!(strip[0].resident, 1);
+        assert_eq!(strip[0].state, PageState::Own);
+        assert_eq!(strip[1].state, PageState::Absent);
+        assert_eq!(map.fold(64).len(), 64);
+        let one = classify(
+            &raw(&entries[..1], Frames::Visible, &[]),
+            &record(0x200000, 1, 0, 0, 0),
+        );
+        assert_eq!(one.fold(64).len(), 1);
     }
 
     #[test]
