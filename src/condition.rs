@@ -312,7 +312,7 @@ fn frame_numbers(subject: &Subject, wanted: bool) -> Branch {
             Frames::Visible => decide(
                 wanted,
                 format!(
-                    "{} shows frame numbers: this process has CAP_SYS_ADMIN (CapEff)",
+                    "{} showed frame numbers: this process has CAP_SYS_ADMIN (CapEff)",
                     map.read_from
                 ),
             ),

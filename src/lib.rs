@@ -9,6 +9,7 @@
 //! - [`bless`] writes the kernel's values into a lesson's `?` claims, for its author.
 
 pub mod bless;
+pub mod book;
 pub mod catalog;
 pub mod check;
 pub mod condition;

@@ -207,15 +207,18 @@ impl ResidencyMap {
                 plural(folios.len(), "multi-size folio", "multi-size folios")
             ));
         }
-        for state in [
-            PageState::Shared,
-            PageState::Zero,
-            PageState::Cached,
-            PageState::Swapped,
+        for (state, words) in [
+            (PageState::Shared, "shared with another process"),
+            (
+                PageState::Zero,
+                "mapped to the zero page (counted in no Rss)",
+            ),
+            (PageState::Cached, "in the page cache but not mapped here"),
+            (PageState::Swapped, "swapped out"),
         ] {
             let n = self.pages_in(state);
             if n > 0 {
-                parts.push(format!("{n} {}", state.words()));
+                parts.push(format!("{n} {words}"));
             }
         }
         parts.join(", ")
@@ -247,7 +250,12 @@ impl ResidencyMap {
     /// The map folded into at most `max_cells` cells of equal page counts (the last may
     /// hold fewer): a 16 MiB mapping of 4 kB pages in 64 cells of 64 pages.
     pub fn fold(&self, max_cells: usize) -> Vec<Fold> {
-        let per = self.pages.div_ceil(max_cells.max(1)).max(1);
+        self.fold_by(self.pages.div_ceil(max_cells.max(1)))
+    }
+
+    /// The map folded into cells of `per` pages each (the last may hold fewer).
+    pub fn fold_by(&self, per: usize) -> Vec<Fold> {
+        let per = per.max(1);
         let cells = self.pages.div_ceil(per);
         let mut counts = vec![[0usize; 6]; cells];
         let mut folio = vec![false; cells];
