@@ -185,7 +185,7 @@ fn block_html(
     }
     out.push_str("</div>\n");
     if columns.is_empty() {
-        out.push_str("<p class=\"matrix-note\">Checked on this machine only. Result files from other kernels (<code>pagelab book OUT --results FILE…</code>) add their verdicts to every line.</p>\n");
+        out.push_str("<p class=\"matrix-note\">Checked on this machine only (result files of other kernels would add a square per configuration: see <a href=\"kernels.html\">Kernels</a>).</p>\n");
     } else {
         let _ = writeln!(
             out,

@@ -132,7 +132,9 @@ pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -
             columns.len()
         );
     }
+    out.push_str("<div class=\"matrix-scroll\">");
     out.push_str(&configuration_table(columns));
+    out.push_str("</div>\n");
     out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch missing\"></span>not reported</p>\n\n");
     let mut figures = 0;
     for (lesson, proof) in lessons {
@@ -142,11 +144,15 @@ pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -
         let svg = figures::matrix(lesson.id(), &chapter, &claims, columns);
         let _ = writeln!(
             out,
-            "<figure class=\"matrix\" id=\"matrix-{}\"><div class=\"matrix-scroll\">{svg}</div><figcaption>{} claims of <a href=\"{chapter}\">{}</a> (rows, by line; each links to its claim) in {} configurations (columns).</figcaption></figure>\n",
+            "<figure class=\"matrix\" id=\"matrix-{}\"><div class=\"matrix-scroll\">{svg}</div><figcaption>{} claims of <a href=\"{chapter}\">{}</a> (rows, by line; each links to its claim) in {} (columns).</figcaption></figure>\n",
             lesson.id(),
             claims.len(),
             esc(lesson.id()),
-            columns.len()
+            if columns.len() == 1 {
+                "this build's configuration".to_owned()
+            } else {
+                format!("{} configurations", columns.len())
+            }
         );
         figures += 1;
     }
