@@ -315,8 +315,17 @@ pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, StepRe
 
 /// Runs the lesson's experiment on this kernel and checks every claim.
 pub fn check_lesson(lesson: &Lesson, probe: &KernelProbe) -> LessonReport {
+    check_observing(lesson, probe).0
+}
+
+/// [`check_lesson`], also returning what each step observed: the book draws its pictures
+/// from the very run whose claims it shows judged.
+pub fn check_observing(
+    lesson: &Lesson,
+    probe: &KernelProbe,
+) -> (LessonReport, Vec<(Step, StepReport)>) {
     if let Some(reason) = unmet_need(lesson, probe) {
-        return skip_all(lesson, &reason);
+        return (skip_all(lesson, &reason), Vec::new());
     }
     let mut recorder = Recorder::default();
     let error = match experiments::find(lesson.id()) {
@@ -325,7 +334,7 @@ pub fn check_lesson(lesson: &Lesson, probe: &KernelProbe) -> LessonReport {
     };
     let mut report = judge_all(lesson, probe, &recorder.steps, error.as_deref());
     report.error = error;
-    report
+    (report, recorder.steps)
 }
 
 fn run(

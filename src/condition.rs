@@ -6,6 +6,7 @@ use crate::experiment::Subject;
 use crate::kernel::KernelProbe;
 use crate::kernel::probe::OvercommitMode;
 use crate::kernel::thp::{self, Access, Folio, Prediction};
+use crate::memory::residency::{Frames, Residency};
 use crate::names;
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +24,9 @@ pub enum Condition {
     Overcommit(OvercommitMode),
     /// Whether RLIMIT_MEMLOCK binds the process.
     Memlock(MemlockCondition),
+    /// Whether `/proc/PID/pagemap` shows this process the physical frame numbers of the
+    /// subject's pages (true), or hides them (false): only with CAP_SYS_ADMIN.
+    FrameNumbers(bool),
     /// Whether the experiments' temporary files live in memory (tmpfs) or on a disk.
     TempFiles(FilesLiveIn),
     /// Whether the pool of explicit huge pages has one free (at probe time).
@@ -192,6 +196,16 @@ const NAMES: &[(&str, Condition, &str)] = &[
         Condition::Memlock(MemlockCondition::BelowMapped),
         "the process lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped",
     ),
+    (
+        "frame-numbers-visible",
+        Condition::FrameNumbers(true),
+        "/proc/PID/pagemap shows which physical page frame backs each page (the process has CAP_SYS_ADMIN)",
+    ),
+    (
+        "frame-numbers-hidden",
+        Condition::FrameNumbers(false),
+        "/proc/PID/pagemap hides the physical page frames (the process lacks CAP_SYS_ADMIN)",
+    ),
 ];
 
 impl FromStr for Condition {
@@ -285,6 +299,7 @@ impl Condition {
             Condition::Thp(which) => mapping().map(|s| thp_condition(probe, s, which)),
             Condition::WriteFault(gets) => mapping().map(|s| write_fault(probe, s, gets)),
             Condition::ReadFault(gets) => mapping().map(|s| read_fault(probe, s, gets)),
+            Condition::FrameNumbers(wanted) => mapping().map(|s| frame_numbers(s, wanted)),
         };
         decided.unwrap_or_else(|invalid| invalid)
     }
@@ -361,6 +376,30 @@ fn read_fault(probe: &KernelProbe, subject: &Subject, gets: ReadGets) -> Branch 
     let prediction = thp::predict_fault(probe, &subject.record, addr, Access::Read);
     let zero = prediction.folio == Folio::ZeroPage;
     decide(zero == (gets == ReadGets::ZeroPage), prediction.why)
+}
+
+/// Decided by what pagemap showed when the subject was read, not by a guess about it.
+fn frame_numbers(subject: &Subject, wanted: bool) -> Branch {
+    match &subject.residency {
+        None => Branch::Invalid(format!(
+            "condition {} needs the residency of `{}`, and this experiment reads none for it",
+            Condition::FrameNumbers(wanted),
+            subject.name
+        )),
+        Some(Residency::Unavailable(why)) => {
+            Branch::Undecided(format!("no residency map of `{}`: {why}", subject.name))
+        }
+        Some(Residency::Map(map)) => match &map.frames {
+            Frames::Visible => decide(
+                wanted,
+                format!(
+                    "{} showed frame numbers: this process has CAP_SYS_ADMIN (CapEff)",
+                    map.read_from
+                ),
+            ),
+            Frames::Hidden(why) => decide(!wanted, why.clone()),
+        },
+    }
 }
 
 fn memlock(probe: &KernelProbe, which: MemlockCondition) -> Branch {
@@ -476,6 +515,7 @@ mod tests {
         ] {
             all.push(Condition::Memlock(which));
         }
+        all.extend([true, false].map(Condition::FrameNumbers));
         all
     }
 

@@ -5,6 +5,7 @@
 //! keeps the observations for checking, the `run` command prints them and pauses.
 
 use crate::kernel::{KernelProbe, SmapsRecord};
+use crate::memory::residency::{self, Residency};
 use crate::memory::{ChildError, Mapped, MappingError};
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -256,13 +257,22 @@ pub struct Subject {
     /// The record right after the write fault, when that was not this step (a fork comes
     /// after): it tells whether the predicted huge page was obtained at all.
     pub after_fault: Option<SmapsRecord>,
+    /// Which of its pages were in RAM when the record was read (mincore, pagemap): the
+    /// pictures of the book and the terminal. `None` for views not made from a mapping.
+    pub residency: Option<Residency>,
 }
 
 impl Subject {
     /// `mapping` as process `pid` (this one, or a child) sees it, with no writes or reads to
-    /// predict.
+    /// predict, and which of its pages are resident, read right after its record: every
+    /// experiment gets its pictures without drawing them itself.
     pub fn of(name: SubjectName, pid: Pid, mapping: &impl Mapped) -> Result<Subject, MappingError> {
-        Ok(Subject::plain(name, pid, mapping.smaps_of(pid)?))
+        let record = mapping.smaps_of(pid)?;
+        let residency = residency::read(pid, &record);
+        Ok(Subject {
+            residency: Some(residency),
+            ..Subject::plain(name, pid, record)
+        })
     }
 
     /// The same view, predicting the fault of a write at `addr`.
@@ -280,6 +290,7 @@ impl Subject {
             write_addr: None,
             read_addr: None,
             after_fault: None,
+            residency: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`bless`] writes the kernel's values into a lesson's `?` claims, for its author.
 
 pub mod bless;
+pub mod book;
 pub mod catalog;
 pub mod check;
 pub mod condition;
@@ -21,6 +22,7 @@ pub mod lesson;
 pub mod matrix;
 pub mod memory;
 pub mod names;
+pub mod proof;
 pub mod render;
 pub mod report;
 pub mod units;

@@ -30,7 +30,9 @@ struct Cli {
 enum Command {
     /// List the lessons.
     List,
-    /// Show a lesson, rendered for the terminal.
+    /// Show a lesson, rendered for the terminal, with this kernel's verdict on every claim
+    /// line and the residency of the mapping at each step (wrapped to the terminal's width,
+    /// else $COLUMNS, else 80).
     Show { lesson: String },
     /// Perform a lesson's experiment step by step, pausing at each step.
     Run {
@@ -63,6 +65,19 @@ enum Command {
     Watch,
     /// Write a student copy of this crate into DIR: exercises stubbed, solutions left out.
     Handout { dir: std::path::PathBuf },
+    /// Build the course as a website (mdBook) that shows its proof: every claim's verdict
+    /// on this machine and in the configurations of the result files, and the residency
+    /// pictures of each step. Writes the source into OUT and the site into OUT/html.
+    Book {
+        out: std::path::PathBuf,
+        /// Result files of `pagelab check --format json` from other machines and kernels,
+        /// or directories of them (their *.json files).
+        #[arg(long, num_args = 1..)]
+        results: Vec<std::path::PathBuf>,
+        /// Write the book's source only, without running mdbook.
+        #[arg(long)]
+        source_only: bool,
+    },
     /// Tools for the lessons' authors.
     Dev {
         #[command(subcommand)]
@@ -145,8 +160,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Some(Command::Show { lesson }) => {
             let lesson = find(&catalog, &lesson)?;
+            let proof = pagelab::proof::LessonProof::check(lesson, &probe()?);
+            let width = pagelab::render::terminal_width();
             let mut out = stdout().lock();
-            pagelab::render::write_markdown(&mut out, &lesson.source).map_err(io_error)?;
+            pagelab::render::write_lesson(&mut out, lesson, &proof, width).map_err(io_error)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
@@ -172,6 +189,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 })
             }
         },
+        Some(Command::Book {
+            out,
+            results,
+            source_only,
+        }) => book(&catalog, &out, &results, source_only),
         Some(Command::Hint { id }) => homework::hint(&catalog, &id),
         Some(Command::Watch) => homework::watch(),
         Some(Command::Handout { dir }) => homework::handout(&catalog, &dir),
@@ -395,6 +417,56 @@ fn write_suites(
         _ => report::junit::write(out, suites),
     }
     .map_err(io_error)
+}
+
+/// `pagelab book`: checks every lesson (keeping what each step showed), writes the source,
+/// and builds it with mdbook.
+fn book(
+    catalog: &Catalog,
+    out: &std::path::Path,
+    results: &[std::path::PathBuf],
+    source_only: bool,
+) -> Result<ExitCode, String> {
+    use pagelab::proof::LessonProof;
+    let started = std::time::Instant::now();
+    let extra = pagelab::book::results::load(results)?;
+    let probe = probe()?;
+    let proofs: Vec<LessonProof> = catalog
+        .lessons
+        .iter()
+        .map(|l| LessonProof::check(l, &probe))
+        .collect();
+    let checked = started.elapsed();
+    let lessons: Vec<(&Lesson, &LessonProof)> = catalog.lessons.iter().zip(&proofs).collect();
+    let configurations = extra.len();
+    let written = pagelab::book::write_source(out, &probe, &lessons, extra)?;
+    let site = if source_only {
+        None
+    } else {
+        Some(pagelab::book::build(out)?)
+    };
+    let mut stdout = stdout().lock();
+    writeln!(
+        stdout,
+        "book: {} pages, {} figures, {} result file(s); checks {:.2}s, book {:.2}s",
+        written.pages,
+        written.figures,
+        configurations,
+        checked.as_secs_f64(),
+        (started.elapsed() - checked).as_secs_f64()
+    )
+    .map_err(io_error)?;
+    match site {
+        Some(site) => writeln!(stdout, "open {}", site.join("index.html").display()),
+        None => writeln!(
+            stdout,
+            "source in {}; build it with `mdbook build {}`",
+            out.display(),
+            out.display()
+        ),
+    }
+    .map_err(io_error)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eprint_progress(n: usize, total: usize, lesson: &Lesson) {

@@ -1,6 +1,7 @@
 //! `pagelab run`: an experiment step by step, as a person would do it by hand. At each step
 //! it prints the mapping's maps line and its smaps record, marks what changed since the
-//! previous step, and waits for Enter so the reader can look at /proc/PID/smaps themselves.
+//! previous step, shows which of its pages are resident (one strip of at most 64 cells), and
+//! waits for Enter so the reader can look at /proc/PID/smaps themselves.
 
 use crate::experiment::{ExperimentError, Observer, Step, StepReport};
 use crate::kernel::{FieldValue, SmapsRecord};
@@ -62,6 +63,15 @@ impl Observer for Walkthrough<'_> {
             )?;
             let before = self.previous.get(subject.name.as_str());
             write_record(out, &subject.record, before)?;
+            if let Some(residency) = &subject.residency {
+                writeln!(out)?;
+                crate::render::write_strip(
+                    out,
+                    "",
+                    &format!("the {}'s pages", subject.name),
+                    residency,
+                )?;
+            }
             self.previous
                 .insert(subject.name.as_str(), subject.record.clone());
         }

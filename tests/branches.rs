@@ -117,6 +117,7 @@ fn subject(config: &Config, name: &str, len: u64, seen: Seen, written: bool) -> 
         write_addr: Some(seen.start as usize + 16),
         read_addr: (len == MAPPING).then(|| (seen.start + MAPPING - config.page) as usize),
         after_fault: None,
+        residency: None,
         record,
     }
 }

@@ -43,6 +43,10 @@ const CHILD: SubjectName = SubjectName("child");
 
 const CHILD_READS: OutcomeKey = OutcomeKey::text("child reads");
 const PARENT_READS: OutcomeKey = OutcomeKey::text("parent reads");
+/// How many physical frames back the page the child touches, in parent and child together:
+/// 1 while they share it, 2 once the child has its copy. Told by pagemap's frame numbers,
+/// so reported only where they are visible (CAP_SYS_ADMIN).
+const FRAMES: OutcomeKey = OutcomeKey::count("frames behind the page");
 
 impl Experiment for ForkCow {
     fn id(&self) -> &'static str {
@@ -57,7 +61,7 @@ impl Experiment for ForkCow {
         Vocabulary {
             steps: STEPS,
             subjects: &[PARENT, CHILD],
-            outcomes: &[CHILD_READS, PARENT_READS],
+            outcomes: &[CHILD_READS, PARENT_READS, FRAMES],
         }
     }
 
@@ -85,12 +89,12 @@ impl Experiment for ForkCow {
             ])
         };
 
-        lab.step("forked", Observation::of(both(&private)?))?;
+        lab.step("forked", with_frames(both(&private)?))?;
 
         let read = child.ask(READ_PRIVATE)?;
         lab.step(
             "child-read",
-            Observation::of(both(&private)?).with([(CHILD_READS, OutcomeValue::letter(read))]),
+            with_frames(both(&private)?).with([(CHILD_READS, OutcomeValue::letter(read))]),
         )?;
 
         child.command(WRITE_PRIVATE)?;
@@ -98,7 +102,7 @@ impl Experiment for ForkCow {
         let parent_reads = private.read_byte(0);
         lab.step(
             "child-wrote",
-            Observation::of(both(&private)?).with([
+            with_frames(both(&private)?).with([
                 (CHILD_READS, OutcomeValue::letter(child_reads)),
                 (PARENT_READS, OutcomeValue::letter(parent_reads)),
             ]),
@@ -107,7 +111,7 @@ impl Experiment for ForkCow {
         child.command(WRITE_SHARED)?;
         lab.step(
             "shared-child-wrote",
-            Observation::of(both(&shared)?)
+            with_frames(both(&shared)?)
                 .with([(PARENT_READS, OutcomeValue::letter(shared.read_byte(0)))]),
         )?;
 
@@ -122,6 +126,17 @@ impl Experiment for ForkCow {
         child.finish()?;
         lab.step("thp-child-wrote", Observation::of(subjects))
     }
+}
+
+/// The subjects, and how many distinct frames back their first page (the page the child
+/// reads and writes) where pagemap shows frame numbers for all of them.
+fn with_frames(subjects: Vec<Subject>) -> Observation {
+    let frames: Option<std::collections::BTreeSet<u64>> = subjects
+        .iter()
+        .map(|s| s.residency.as_ref()?.map()?.frame_of(0))
+        .collect();
+    let count = frames.map(|f| (FRAMES, OutcomeValue::count(f.len())));
+    Observation::of(subjects).with(count)
 }
 
 /// The child, which reads and writes the parent's three mappings on command (its copies:

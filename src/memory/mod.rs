@@ -4,6 +4,7 @@ pub mod child;
 pub mod counters;
 pub mod file_mapping;
 pub mod mapping;
+pub mod residency;
 
 pub use child::{Child, ChildError};
 pub use file_mapping::FileMapping;

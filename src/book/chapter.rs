@@ -1,0 +1,419 @@
+//! One lesson as a chapter: its markdown as written, with every claim block turned into the
+//! excerpt a reader knows plus its proof (the condition in words above it, each line's
+//! verdict on this machine and in every configuration given), and the residency figures of
+//! the experiment's mapping after the first block of each step.
+
+use super::figures;
+use super::html::{esc, sentence};
+use super::results::Configuration;
+use crate::check::{ClaimResult, Verdict};
+use crate::experiment::StepReport;
+use crate::lesson::{BlockKind, ClaimBlock, ExerciseText, Lesson};
+use crate::memory::residency::{Residency, ResidencyMap};
+use crate::proof::{self, LessonProof};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::ops::Range;
+
+/// A chapter's markdown, and how many figures it drew.
+pub struct Chapter {
+    pub markdown: String,
+    pub figures: usize,
+}
+
+/// The file name of a lesson's chapter: the lesson's own, so links between lessons work.
+pub fn file_name(lesson: &Lesson) -> String {
+    lesson
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("{}.md", lesson.id()))
+}
+
+/// A fenced block of the lesson: where it lies, what its info string says, its lines.
+struct Fence {
+    range: Range<usize>,
+    line: usize,
+    info: String,
+    body: Vec<(usize, String)>,
+}
+
+/// The lesson's front matter and fenced blocks, with byte ranges and line numbers.
+fn fences(source: &str) -> (Option<Range<usize>>, Vec<Fence>) {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: usize| starts.partition_point(|&s| s <= offset);
+    let mut front = None;
+    let mut fences: Vec<Fence> = Vec::new();
+    let mut open: Option<Fence> = None;
+    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
+    for (event, range) in Parser::new_ext(source, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::MetadataBlock(_)) => front = Some(range),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                open = Some(Fence {
+                    line: line_of(range.start),
+                    range,
+                    info: info.to_string(),
+                    body: Vec::new(),
+                });
+            }
+            Event::Text(text) => {
+                if let Some(fence) = open.as_mut() {
+                    let first = line_of(range.start);
+                    for (i, line) in text.lines().enumerate() {
+                        fence.body.push((first + i, line.to_owned()));
+                    }
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => fences.extend(open.take()),
+            _ => {}
+        }
+    }
+    (front, fences)
+}
+
+/// Writes the chapter of `lesson`, checked as `proof` says, beside `columns`.
+pub fn chapter(lesson: &Lesson, proof: &LessonProof, columns: &[Configuration]) -> Chapter {
+    let source = &lesson.source;
+    let (front, fences) = fences(source);
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    if let Some(front) = front {
+        edits.push((front, String::new()));
+    }
+    let mut shown = BTreeSet::new();
+    let mut figures = 0;
+    for fence in &fences {
+        let tag = fence.info.split_whitespace().next().unwrap_or("");
+        let html = if let Some(block) = lesson.blocks.iter().find(|b| b.line == fence.line) {
+            let mut html = block_html(lesson, proof, block, &fence.body, columns);
+            let (figure, n) = figures_after(lesson, proof, block, &mut shown);
+            html.push_str(&figure);
+            figures += n;
+            html
+        } else if tag == "exercise" {
+            match lesson.exercises.iter().find(|e| e.line == fence.line) {
+                Some(exercise) => exercise_html(lesson, exercise),
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let line_start = source[..fence.range.start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &source[line_start..fence.range.start];
+        let indent = if indent.chars().all(|c| c == ' ' || c == '>') {
+            indent
+        } else {
+            ""
+        };
+        // An HTML block ends at a blank line: every line of it carries the block's indent.
+        let html = html.trim_end().replace('\n', &format!("\n{indent}"));
+        edits.push((fence.range.clone(), format!("{html}\n")));
+    }
+    let mut markdown = String::with_capacity(source.len() * 3);
+    let mut at = 0;
+    for (range, text) in edits {
+        markdown.push_str(&source[at..range.start]);
+        markdown.push_str(&text);
+        at = range.end;
+    }
+    markdown.push_str(&source[at..]);
+    Chapter { markdown, figures }
+}
+
+/// The lesson's first block with a condition, as the chapter shows it: the introduction's
+/// example of how to read a claim.
+pub fn example_block(
+    lesson: &Lesson,
+    proof: &LessonProof,
+    columns: &[Configuration],
+) -> Option<String> {
+    let (_, fences) = fences(&lesson.source);
+    let block = lesson.blocks.iter().find(|b| !b.when.is_empty())?;
+    let fence = fences.iter().find(|f| f.line == block.line)?;
+    // Its ids are the chapter's: here they would clash with nothing, but links stay unique.
+    let html = block_html(lesson, proof, block, &fence.body, columns)
+        .replace(" id=\"l", " id=\"example-l")
+        .replace(" id=\"block-", " id=\"example-block-");
+    Some(html)
+}
+
+/// A claim block as its excerpt, each line with its verdicts, under its condition in words.
+fn block_html(
+    lesson: &Lesson,
+    proof: &LessonProof,
+    block: &ClaimBlock,
+    body: &[(usize, String)],
+    columns: &[Configuration],
+) -> String {
+    let subject = proof::subject_of(lesson, block);
+    let title = proof.step_title(&block.step).unwrap_or(&block.step);
+    let mut out = format!(
+        "<div class=\"claim-block\" id=\"block-{}\" data-step=\"{}\" data-of=\"{}\">\n<div class=\"claim-head\"><span class=\"tag\">{}</span> {} <span class=\"whose\">· {}</span></div>\n",
+        block.line,
+        esc(&block.step),
+        esc(&subject),
+        block.kind.tag(),
+        esc(title),
+        esc(&subject_words(block.kind, &subject)),
+    );
+    if let Some(words) = proof::where_words(block) {
+        let _ = writeln!(
+            out,
+            "<p class=\"claim-where\">{}:</p>",
+            esc(&sentence(&words))
+        );
+    }
+    out.push_str(&branch_html(proof, block));
+    out.push_str("<div class=\"claim-lines\">\n");
+    for (line, text) in body {
+        match proof
+            .claim_at(*line)
+            .filter(|_| block.claims.iter().any(|c| c.line == *line))
+        {
+            Some(claim) => out.push_str(&line_html(lesson, claim, text, columns)),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "<div class=\"claim-line plain\"><span class=\"verdict none\"></span><code class=\"excerpt\">{}</code></div>",
+                    esc(text)
+                );
+            }
+        }
+    }
+    out.push_str("</div>\n");
+    if columns.is_empty() {
+        out.push_str("<p class=\"matrix-note\">Checked on this machine only (result files of other kernels would add a square per configuration: see <a href=\"kernels.html\">Kernels</a>).</p>\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "<p class=\"matrix-note\">Squares: this claim in each of the {} configurations of the <a href=\"kernels.html\">Kernels</a> chapter, in its order.</p>",
+            columns.len()
+        );
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+fn subject_words(kind: BlockKind, subject: &str) -> String {
+    match kind {
+        BlockKind::Outcome => "what the step gave".into(),
+        BlockKind::Maps => format!("the {subject}'s line in /proc/PID/maps"),
+        BlockKind::Smaps => format!("the {subject}'s record in /proc/PID/smaps"),
+    }
+}
+
+/// Whether this block's branch is this machine's, and why.
+fn branch_html(proof: &LessonProof, block: &ClaimBlock) -> String {
+    if block.when.is_empty() {
+        return String::new();
+    }
+    if let Some(reason) = proof::common_skip(proof, block) {
+        return format!(
+            "<p class=\"claim-branch elsewhere\">On this machine: {}</p>\n",
+            esc(&proof::skip_words(reason))
+        );
+    }
+    let branch = block
+        .claims
+        .iter()
+        .find_map(|c| proof.claim_at(c.line)?.verdict.branch().map(str::to_owned));
+    match branch {
+        Some(why) => format!(
+            "<p class=\"claim-branch here\">On this machine this branch applies: {}</p>\n",
+            esc(&why)
+        ),
+        None => String::new(),
+    }
+}
+
+/// One claim line: the excerpt, this machine's verdict (hover: what the kernel showed;
+/// click: everything), and a square for each configuration.
+fn line_html(
+    lesson: &Lesson,
+    claim: &ClaimResult,
+    text: &str,
+    columns: &[Configuration],
+) -> String {
+    let (kind, mark) = match &claim.verdict {
+        Verdict::Held { .. } => ("held", "✓ held"),
+        Verdict::Failed { .. } => ("failed", "✗ failed"),
+        Verdict::Skipped { .. } => ("skipped", "· skipped"),
+    };
+    let hover = figures::cell_words(Some(claim)).1;
+    let mut squares = String::new();
+    let mut elsewhere = String::new();
+    for (n, column) in columns.iter().enumerate() {
+        let theirs = column.claim(lesson.id(), claim.line);
+        let (class, words) = figures::cell_words(theirs);
+        let _ = write!(
+            squares,
+            "<span class=\"sq {class}\" title=\"{} {}: {class}\"></span>",
+            n + 1,
+            esc(&column.label)
+        );
+        if class != "held" {
+            let _ = write!(
+                elsewhere,
+                "<li>{} {}: {}</li>",
+                n + 1,
+                esc(&column.label),
+                esc(&words)
+            );
+        }
+    }
+    let mut detail = format!("<div><b>This machine</b>: {}</div>", esc(&hover));
+    if let Some(branch) = claim.verdict.branch() {
+        let _ = write!(detail, "<div>Branch: {}</div>", esc(branch));
+    }
+    let _ = write!(
+        detail,
+        "<div>Claim: {} of the {} at step <code>{}</code>, expected <code>{}</code> ({}:{})</div>",
+        esc(&claim.field),
+        esc(&claim.subject),
+        esc(&claim.step),
+        esc(&claim.expected),
+        esc(&claim.file),
+        claim.line
+    );
+    if !columns.is_empty() {
+        if elsewhere.is_empty() {
+            let _ = write!(
+                detail,
+                "<div>Held in all {} configurations.</div>",
+                columns.len()
+            );
+        } else {
+            let _ = write!(detail, "<div>Elsewhere:</div><ul>{elsewhere}</ul>");
+        }
+    }
+    format!(
+        "<details class=\"claim-line {kind}\" id=\"l{line}\" data-line=\"{line}\" data-verdict=\"{kind}\"><summary title=\"{}\"><span class=\"verdict {kind}\">{mark}</span><code class=\"excerpt\">{}</code><span class=\"squares\">{squares}</span></summary><div class=\"proof\">{detail}</div></details>\n",
+        esc(&hover),
+        esc(text),
+        line = claim.line,
+    )
+}
+
+/// The figures of the block's step, where this block is the step's first: parent and child
+/// frames where several processes map the same few pages, else the subject's residency.
+fn figures_after(
+    lesson: &Lesson,
+    proof: &LessonProof,
+    block: &ClaimBlock,
+    shown: &mut BTreeSet<String>,
+) -> (String, usize) {
+    let title = proof.step_title(&block.step).unwrap_or(&block.step);
+    if let Some(views) = frame_views(proof, &block.step)
+        && shown.insert(format!("frames {}", block.step))
+    {
+        let names: Vec<&str> = views.iter().map(|(n, _)| *n).collect();
+        let caption = format!("{}, {title}", names.join(" and "));
+        let svg = figures::frames(&views, &caption);
+        let summary = frames_summary(&views);
+        let html = format!(
+            "<figure class=\"frames\" id=\"fig-{}-{}-frames\">{svg}<figcaption><b>{}</b>: {}. Read from /proc/PID/pagemap of each process while the book was built.</figcaption></figure>\n",
+            lesson.id(),
+            block.step,
+            esc(&sentence(&caption)),
+            esc(&summary)
+        );
+        return (html, 1);
+    }
+    let subject = proof::subject_of(lesson, block);
+    // The frames figure of the step already shows every view of its pages.
+    if shown.contains(&format!("frames {}", block.step)) {
+        return (String::new(), 0);
+    }
+    if block.kind == BlockKind::Outcome || !shown.insert(format!("{} {subject}", block.step)) {
+        return (String::new(), 0);
+    }
+    match proof.residency(&block.step, &subject) {
+        None => (String::new(), 0),
+        Some(Residency::Unavailable(why)) => (
+            format!(
+                "<p class=\"no-figure\">No residency map of the {} {}: {}</p>\n",
+                esc(&subject),
+                esc(title),
+                esc(why)
+            ),
+            0,
+        ),
+        Some(Residency::Map(map)) => (residency_figure(lesson, block, &subject, title, map), 1),
+    }
+}
+
+fn residency_figure(
+    lesson: &Lesson,
+    block: &ClaimBlock,
+    subject: &str,
+    title: &str,
+    map: &ResidencyMap,
+) -> String {
+    let id = format!("fig-{}-{}-{subject}", lesson.id(), block.step);
+    let caption = format!("The {subject}'s pages, {title}");
+    let scale = if map.pages > 8192 {
+        " Each cell stands for several pages (hover for how many)."
+    } else {
+        " One cell a page; a huge page or a multi-size folio is one block."
+    };
+    format!(
+        "<figure class=\"residency\" id=\"{id}\">{}<figcaption><b>{}</b>: {}.{scale} {} Read from {} while the book was built.</figcaption></figure>\n",
+        figures::residency(map, &id, &caption),
+        esc(&caption),
+        esc(&map.summary()),
+        figures::legend(map),
+        esc(&map.read_from)
+    )
+}
+
+/// The views of a step that several processes have of the same few pages, each with its map.
+fn frame_views<'a>(proof: &'a LessonProof, step: &str) -> Option<Vec<(&'a str, &'a ResidencyMap)>> {
+    let (_, StepReport::Observed(observation)) = proof.steps.iter().find(|(s, _)| s.id == step)?
+    else {
+        return None;
+    };
+    let views: Vec<(&str, &ResidencyMap)> = observation
+        .subjects
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.residency.as_ref()?.map()?)))
+        .collect();
+    let pages = views.first()?.1.pages;
+    let same_pages = views.iter().all(|(_, m)| m.pages == pages);
+    let pids: BTreeSet<i32> = observation
+        .subjects
+        .iter()
+        .map(|s| s.pid.as_raw())
+        .collect();
+    (views.len() >= 2 && pids.len() >= 2 && same_pages && pages <= 4).then_some(views)
+}
+
+fn frames_summary(views: &[(&str, &ResidencyMap)]) -> String {
+    let frames: Option<BTreeSet<u64>> = views.iter().map(|(_, m)| m.frame_of(0)).collect();
+    match frames {
+        Some(frames) if frames.len() == 1 => "one physical frame behind the page in both".into(),
+        Some(frames) => format!("{} physical frames behind the one address", frames.len()),
+        None => {
+            "frame numbers hidden (no CAP_SYS_ADMIN): whether the frame is shared is told by the states pagemap shows, as smaps counts them".into()
+        }
+    }
+}
+
+/// An exercise block as a task with its hints folded, and how to check it.
+fn exercise_html(lesson: &Lesson, exercise: &ExerciseText) -> String {
+    let mut hints = String::new();
+    for hint in &exercise.hints {
+        let _ = write!(hints, "<li>{}</li>", esc(hint));
+    }
+    format!(
+        "<div class=\"exercise\" id=\"exercise-{id}\"><div class=\"exercise-head\">Exercise <code>{id}</code></div><p>{}</p><details><summary>Hints ({})</summary><ol>{hints}</ol></details><p class=\"how\">Check it: <code>pagelab exercise {id}</code> (or <code>cargo test exercise_{test}</code>); all exercises: <a href=\"exercises.html#{id}\">Exercises</a>. Lesson <code>{}</code>, line {}.</p></div>\n",
+        esc(&exercise.task),
+        exercise.hints.len(),
+        esc(lesson.id()),
+        exercise.line,
+        id = esc(&exercise.id),
+        test = exercise.id.replace('-', "_"),
+    )
+}

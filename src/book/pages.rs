@@ -1,0 +1,235 @@
+//! The chapters besides the lessons: how to read a claim, the exercises, the kernels.
+
+use super::chapter;
+use super::figures;
+use super::html::esc;
+use super::results::Configuration;
+use crate::check::ClaimResult;
+use crate::kernel::KernelProbe;
+use crate::lesson::Lesson;
+use crate::proof::LessonProof;
+use crate::report;
+use std::fmt::Write;
+
+/// The introduction: what the book is, and how to read a claim block, shown on a real one.
+pub fn introduction(
+    probe: &KernelProbe,
+    lessons: &[(&Lesson, &LessonProof)],
+    columns: &[Configuration],
+) -> String {
+    let mut out = String::from(
+        "# How to read this book\n\n\
+Every lesson of this book is a page of prose with excerpts of what the kernel shows:\n\
+`/proc/PID/maps` lines, `/proc/PID/smaps` records, results of system calls. Every line of\n\
+every excerpt is a *claim*, and every claim was checked while this book was built, by\n\
+performing the lesson's experiment on a running kernel. Nothing on these pages is drawn by\n\
+hand: the pictures come from the same runs.\n\n\
+## A claim block\n\n\
+Here is one, from the first lesson. Above the excerpt, where it applies: some claims hold\n\
+only on some kernels (the page size, transparent huge pages, overcommit, privileges decide),\n\
+and then the block says, in words, under which condition. Each line carries its verdict on\n\
+the machine that built the book: **held** (the kernel printed that), **failed** (it printed\n\
+something else) or **skipped** (the condition does not apply here, or the kernel lacks the\n\
+field; the reason is given). Hover over a line to see what the kernel printed; click it for\n\
+everything: the value, the branch that applied and why, and the other kernels' verdicts.\n\n",
+    );
+    if let Some((lesson, proof)) = lessons.first()
+        && let Some(example) = chapter::example_block(lesson, proof, columns)
+    {
+        out.push_str(&example);
+        out.push('\n');
+    }
+    out.push_str(
+        "\nWhere several blocks show the same step under different conditions, they are the\n\
+branches of one experiment: on any given kernel one of them applies, and the others are\n\
+skipped with the reason. The small squares after each line, when the book was built with\n\
+result files of other machines, are the same claim's verdicts there, one square per\n\
+configuration of the [Kernels](kernels.md) chapter.\n\n\
+## Pictures\n\n\
+After the first block of a step, a *residency map* shows the experiment's mapping at that\n\
+step: one cell a page, green where the page is in RAM, grey where it is not; a huge page or a\n\
+multi-size folio is one block. It is read with `mincore()` and `/proc/PID/pagemap` right\n\
+after the smaps record the claims were checked on. Where a child shares pages with its\n\
+parent, a figure shows both and the physical frames behind their pages.\n\n\
+## The machine this book was built on\n\n",
+    );
+    for (label, value) in report::kernel_summary(probe) {
+        let _ = writeln!(out, "- **{label}**: {}", value.replace('*', "\\*"));
+    }
+    let total: usize = lessons.iter().map(|(_, p)| p.report.claims.len()).sum();
+    let counts = crate::check::Counts::of_all(
+        &lessons
+            .iter()
+            .map(|(_, p)| p.report.clone())
+            .collect::<Vec<_>>(),
+    );
+    let _ = writeln!(
+        out,
+        "\n{total} claims in {} lessons: {} held, {} failed, {} skipped here.",
+        lessons.len(),
+        counts.held,
+        counts.failed,
+        counts.skipped
+    );
+    out
+}
+
+/// Every exercise: its task, its hints folded, its lesson, and how to check it.
+pub fn exercises(lessons: &[(&Lesson, &LessonProof)]) -> String {
+    let mut out = String::from(
+        "# Exercises\n\n\
+Each lesson ends with exercises: functions you write in the crate's `src/exercises/`,\n\
+checked on the kernel by what it shows after your function ran. Get the crate with\n\
+`pagelab handout DIR`; `cargo run` there says what is done and what is next,\n\
+`pagelab exercise ID` checks one, `pagelab watch` rechecks on every save.\n\n",
+    );
+    for (lesson, _) in lessons {
+        if lesson.exercises.is_empty() {
+            continue;
+        }
+        let chapter = chapter::file_name(lesson);
+        let _ = writeln!(out, "## [{}]({chapter})\n", lesson.front.title);
+        for exercise in &lesson.exercises {
+            let place = crate::homework::ALL
+                .iter()
+                .find(|e| e.id == exercise.id)
+                .map(|e| {
+                    format!(
+                        " Write <code>{}()</code> in <code>{}</code>.",
+                        esc(e.function),
+                        esc(e.file)
+                    )
+                })
+                .unwrap_or_default();
+            let mut hints = String::new();
+            for hint in &exercise.hints {
+                let _ = write!(hints, "<li>{}</li>", esc(hint));
+            }
+            let _ = writeln!(
+                out,
+                "<div class=\"exercise\" id=\"{id}\"><div class=\"exercise-head\"><code>{id}</code></div><p>{}</p><details><summary>Hints ({})</summary><ol>{hints}</ol></details><p class=\"how\">{place} Check it with <code>pagelab exercise {id}</code>. Set in <a href=\"{}#exercise-{id}\">{}</a>, line {}.</p></div>\n",
+                esc(&exercise.task),
+                exercise.hints.len(),
+                chapter.replace(".md", ".html"),
+                esc(lesson.id()),
+                exercise.line,
+                id = esc(&exercise.id),
+            );
+        }
+    }
+    out
+}
+
+/// The Kernels chapter: every configuration, then each lesson's claims × configurations.
+pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -> (String, usize) {
+    let mut out = String::from("# Kernels\n\n");
+    if columns.len() == 1 {
+        out.push_str("Only this machine was checked for this build. The kernel matrix (`just kernels`) and\nother machines write result files; `pagelab book OUT --results FILE…|DIR` shows them all here\nand beside every claim.\n\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "The claims were checked in {} configurations: column 1 is the machine that built the book,\nthe others come from result files.\n",
+            columns.len()
+        );
+    }
+    out.push_str("<div class=\"matrix-scroll\">");
+    out.push_str(&configuration_table(columns));
+    out.push_str("</div>\n");
+    out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch missing\"></span>not reported</p>\n\n");
+    let mut figures = 0;
+    for (lesson, proof) in lessons {
+        let claims: Vec<&ClaimResult> = proof.report.claims.iter().collect();
+        let chapter = chapter::file_name(lesson).replace(".md", ".html");
+        let _ = writeln!(out, "## {}\n", lesson.front.title);
+        let svg = figures::matrix(lesson.id(), &chapter, &claims, columns);
+        let _ = writeln!(
+            out,
+            "<figure class=\"matrix\" id=\"matrix-{}\"><div class=\"matrix-scroll\">{svg}</div><figcaption>{} claims of <a href=\"{chapter}\">{}</a> (rows, by line; each links to its claim) in {} (columns).</figcaption></figure>\n",
+            lesson.id(),
+            claims.len(),
+            esc(lesson.id()),
+            if columns.len() == 1 {
+                "this build's configuration".to_owned()
+            } else {
+                format!("{} configurations", columns.len())
+            }
+        );
+        figures += 1;
+    }
+    (out, figures)
+}
+
+fn configuration_table(columns: &[Configuration]) -> String {
+    let mut out = String::from(
+        "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>held</th><th>failed</th><th>skipped</th></tr></thead><tbody>",
+    );
+    for (n, c) in columns.iter().enumerate() {
+        let k = &c.kernel;
+        let counts = c.counts();
+        let thp = match k["thp"].as_object() {
+            None => "none".to_owned(),
+            Some(thp) => {
+                let sizes: Vec<String> = thp
+                    .get("per_size")
+                    .and_then(|p| p.as_object())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, m)| m.as_str() != Some("never"))
+                    .map(|(size, m)| {
+                        format!("{}={}", kib(size.parse().ok()), m.as_str().unwrap_or("?"))
+                    })
+                    .collect();
+                let enabled = thp.get("enabled").and_then(|e| e.as_str()).unwrap_or("?");
+                if sizes.is_empty() {
+                    enabled.to_owned()
+                } else {
+                    format!("{enabled}; {}", sizes.join(" "))
+                }
+            }
+        };
+        let _ = write!(
+            out,
+            "<tr title=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.source),
+            n + 1,
+            esc(&c.label),
+            esc(k["release"].as_str().unwrap_or("?")),
+            esc(c.machine["arch"].as_str().unwrap_or("?")),
+            kib(k["page_size"].as_u64()),
+            kib(k["thp"]["pmd_size"].as_u64()),
+            esc(&thp),
+            esc(k["overcommit"].as_str().unwrap_or("?")),
+            esc(c.machine["libc"].as_str().unwrap_or("?")),
+            esc(&privileges(c)),
+            counts.held,
+            counts.failed,
+            counts.skipped
+        );
+    }
+    out.push_str("</tbody></table>\n");
+    out
+}
+
+fn kib(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(b) if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        Some(b) => format!("{} kB", b / 1024),
+        None => "–".into(),
+    }
+}
+
+/// What the checking process could do, as far as the file tells: the machine's own words
+/// where it has them, else whether RLIMIT_MEMLOCK bound it.
+fn privileges(c: &Configuration) -> String {
+    if let Some(p) = c.machine["privileges"].as_str() {
+        return p.to_owned();
+    }
+    if let Some(p) = c.machine.get("privileges").filter(|p| p.is_object()) {
+        return p.to_string();
+    }
+    match c.kernel["memlock"]["can_exceed"].as_bool() {
+        Some(true) => "CAP_IPC_LOCK".into(),
+        Some(false) => "no CAP_IPC_LOCK".into(),
+        None => "?".into(),
+    }
+}

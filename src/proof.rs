@@ -1,0 +1,88 @@
+//! A lesson together with its proof on this kernel: every claim's verdict, and what each
+//! step showed (the residency pictures come from the same run). The terminal (`pagelab
+//! show`) and the book read lessons through this, so both say the same thing.
+
+use crate::check::{self, ClaimResult, LessonReport};
+use crate::experiment::{Step, StepReport};
+use crate::kernel::KernelProbe;
+use crate::lesson::{ClaimBlock, Lesson};
+use crate::memory::residency::Residency;
+
+pub struct LessonProof {
+    pub report: LessonReport,
+    pub steps: Vec<(Step, StepReport)>,
+}
+
+impl LessonProof {
+    /// Runs the lesson's experiment once and judges its claims on what it showed.
+    pub fn check(lesson: &Lesson, probe: &KernelProbe) -> LessonProof {
+        let (report, steps) = check::check_observing(lesson, probe);
+        LessonProof { report, steps }
+    }
+
+    /// The verdict of the claim at `line` of the lesson file.
+    pub fn claim_at(&self, line: usize) -> Option<&ClaimResult> {
+        self.report.claims.iter().find(|c| c.line == line)
+    }
+
+    /// The residency of `subject` at `step`, where the experiment read one.
+    pub fn residency(&self, step: &str, subject: &str) -> Option<&Residency> {
+        let (_, report) = self.steps.iter().find(|(s, _)| s.id == step)?;
+        match report {
+            StepReport::Observed(observation) => observation.subject(subject)?.residency.as_ref(),
+            StepReport::Impossible(_) => None,
+        }
+    }
+
+    /// The step's title ("after writing one byte into the first page").
+    pub fn step_title(&self, step: &str) -> Option<&'static str> {
+        self.steps
+            .iter()
+            .find(|(s, _)| s.id == step)
+            .map(|(s, _)| s.title)
+    }
+}
+
+/// Whose view a block shows: its `of=`, else the experiment's first subject.
+pub fn subject_of(lesson: &Lesson, block: &ClaimBlock) -> String {
+    block.of.clone().unwrap_or_else(|| {
+        crate::experiments::find(lesson.id())
+            .and_then(|e| e.vocabulary().subjects.first().copied())
+            .map_or_else(|| "mapping".to_owned(), |s| s.as_str().to_owned())
+    })
+}
+
+/// The block's `when=` conditions in plain words ("where the write gets one base page: no
+/// THP size applies to it"), `None` for a block that holds everywhere.
+pub fn where_words(block: &ClaimBlock) -> Option<String> {
+    if block.when.is_empty() {
+        return None;
+    }
+    let meanings: Vec<&str> = block.when.iter().map(|c| c.meaning()).collect();
+    Some(format!("where {}", meanings.join(", and ")))
+}
+
+/// Whether every claim of the block was skipped for one reason: said once for the block.
+pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<&'a str> {
+    let mut reasons = block.claims.iter().map(|c| match proof.claim_at(c.line) {
+        Some(ClaimResult {
+            verdict: check::Verdict::Skipped { reason },
+            ..
+        }) => Some(reason.as_str()),
+        _ => None,
+    });
+    let first = reasons.next()??;
+    reasons.all(|r| r == Some(first)).then_some(first)
+}
+
+/// A skip reason as a reader of the block wants it: a branch that does not apply says so
+/// first ("not this kernel's branch: why"), any other skip keeps its reason.
+pub fn skip_words(reason: &str) -> String {
+    let branch = reason
+        .strip_prefix("branch when=")
+        .and_then(|rest| rest.split_once(" does not apply on this kernel: "));
+    match branch {
+        Some((_, why)) => format!("not this kernel's branch: {why}"),
+        None => format!("skipped here: {reason}"),
+    }
+}
