@@ -5,11 +5,10 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
     SubjectName, Vocabulary,
 };
-use crate::experiments::support::no_core_dump;
+use crate::experiments::support::{PinnedToThisCpu, no_core_dump};
 use crate::kernel::procfs::{self, Proc};
 use crate::memory::child::reply;
 use crate::memory::{Child, ChildError, Mapped, Mapping, MappingError};
-use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
 use nix::sys::mman::{MapFlags, MmapAdvise};
 use nix::unistd::{Pid, getpid};
 use std::num::NonZeroUsize;
@@ -182,32 +181,4 @@ fn listed(pid: Pid, addr: usize) -> Result<OutcomeValue, ExperimentError> {
     let lines = procfs::maps(Proc::Pid(pid.as_raw())).map_err(MappingError::from)?;
     let found = lines.iter().any(|line| line.contains(addr));
     Ok(OutcomeValue::text(if found { "yes" } else { "no" }))
-}
-
-/// Pins the calling thread to the CPU it runs on, until dropped.
-struct PinnedToThisCpu {
-    previous: CpuSet,
-}
-
-impl PinnedToThisCpu {
-    fn new() -> Result<PinnedToThisCpu, ExperimentError> {
-        let this_thread = Pid::from_raw(0);
-        let previous = sched_getaffinity(this_thread)
-            .map_err(ExperimentError::sys("sched_getaffinity of this thread"))?;
-        let cpu = sched_getcpu().map_err(ExperimentError::sys("sched_getcpu"))?;
-        let mut only = CpuSet::new();
-        only.set(cpu)
-            .map_err(ExperimentError::sys(format!("a CPU set holding CPU {cpu}")))?;
-        sched_setaffinity(this_thread, &only).map_err(ExperimentError::sys(format!(
-            "sched_setaffinity of this thread to CPU {cpu}"
-        )))?;
-        Ok(PinnedToThisCpu { previous })
-    }
-}
-
-impl Drop for PinnedToThisCpu {
-    fn drop(&mut self) {
-        // Restores the set read in `new`; that cannot fail for a set the thread had.
-        let _ = sched_setaffinity(Pid::from_raw(0), &self.previous);
-    }
 }

@@ -8,7 +8,7 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
     SubjectName, Vocabulary,
 };
-use crate::experiments::support::{TempDir, nonzero, open, write_file};
+use crate::experiments::support::{PinnedToThisCpu, TempDir, nonzero, open, write_file};
 use crate::memory::{FileMapping, Mapped, Mapping, MappingError};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
@@ -76,6 +76,9 @@ impl Experiment for Reclaim {
 /// A file written and synced to its disk (so its pages are clean), mapped, read, paged out
 /// and read again.
 fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), ExperimentError> {
+    // From the first write of the file to the pageout, on one CPU: its batch of new pages
+    // is the one madvise drains (see PinnedToThisCpu).
+    let pinned = PinnedToThisCpu::new()?;
     let path = dir.path().join("pages.bin");
     write_file(&path, &vec![1u8; PAGES * page])?;
     // MADV_PAGEOUT reclaims file pages only where the caller could write the file (since
@@ -98,6 +101,7 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
         .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;
     let pageout = advised(&mapping, MmapAdvise::MADV_PAGEOUT)?;
+    drop(pinned);
     lab.step(
         "file-paged-out",
         observed(FILE, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
@@ -119,12 +123,14 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
 }
 
 fn anonymous_pages(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
+    let pinned = PinnedToThisCpu::new()?;
     let mapping = Mapping::base_pages(nonzero(PAGES * page)?, MapFlags::empty())?;
     mapping.write_every_page(1);
     lab.step("anon-written", observed(ANON, &mapping, [])?)?;
     let cold = advised(&mapping, MmapAdvise::MADV_COLD)?;
     lab.step("anon-cold", observed(ANON, &mapping, [(COLD, cold)])?)?;
     let pageout = advised(&mapping, MmapAdvise::MADV_PAGEOUT)?;
+    drop(pinned);
     lab.step(
         "anon-paged-out",
         observed(ANON, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,

@@ -5,6 +5,8 @@
 use crate::experiment::ExperimentError;
 use crate::memory::child::{End, reply};
 use crate::memory::{Child, ChildError};
+use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
+use nix::unistd::Pid;
 use std::fs::{File, OpenOptions};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::FileExt;
@@ -140,5 +142,36 @@ pub fn no_core_dump() {
     unsafe {
         libc::setrlimit(libc::RLIMIT_CORE, &zero);
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Pins the calling thread to the CPU it runs on, until dropped. Pages reach the kernel's
+/// LRU lists through per-CPU batches, and madvise drains only the batch of the CPU it runs
+/// on: MADV_FREE and MADV_PAGEOUT see pages another CPU still holds in its batch as not on
+/// a list yet, and leave them alone.
+pub struct PinnedToThisCpu {
+    previous: CpuSet,
+}
+
+impl PinnedToThisCpu {
+    pub fn new() -> Result<PinnedToThisCpu, ExperimentError> {
+        let this_thread = Pid::from_raw(0);
+        let previous = sched_getaffinity(this_thread)
+            .map_err(ExperimentError::sys("sched_getaffinity of this thread"))?;
+        let cpu = sched_getcpu().map_err(ExperimentError::sys("sched_getcpu"))?;
+        let mut only = CpuSet::new();
+        only.set(cpu)
+            .map_err(ExperimentError::sys(format!("a CPU set holding CPU {cpu}")))?;
+        sched_setaffinity(this_thread, &only).map_err(ExperimentError::sys(format!(
+            "sched_setaffinity of this thread to CPU {cpu}"
+        )))?;
+        Ok(PinnedToThisCpu { previous })
+    }
+}
+
+impl Drop for PinnedToThisCpu {
+    fn drop(&mut self) {
+        // Restores the set read in `new`; that cannot fail for a set the thread had.
+        let _ = sched_setaffinity(Pid::from_raw(0), &self.previous);
     }
 }
