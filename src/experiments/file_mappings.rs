@@ -4,8 +4,7 @@
 //! write to a read-only mapping, SIGBUS for a page wholly beyond the end of the file.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
 use crate::experiments::support::{
     Access, TempDir, end_of_child_touching, nonzero, open, pread_text, write_file,
@@ -25,34 +24,47 @@ pub struct FileMappings;
 /// What a step reports besides smaps records.
 type Outcomes = Vec<(OutcomeKey, OutcomeValue)>;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "read-only",
-        "after mapping a file PROT_READ, MAP_PRIVATE, closing the descriptor and reading",
-    ),
-    Step::new(
-        "offsets",
-        "after mapping a two-page file at offsets that are and are not page multiples",
-    ),
-    Step::new(
-        "private-read",
-        "after mapping the file PROT_READ | PROT_WRITE, MAP_PRIVATE and reading it",
-    ),
-    Step::new(
-        "private-written",
-        "after writing one byte through the private writable mapping",
-    ),
-    Step::new(
-        "shared-written",
-        "after mapping the file MAP_SHARED from each kind of descriptor and writing one byte",
-    ),
-    Step::new("faults", "after children touched memory they may not touch"),
-];
-
-const READ_ONLY: SubjectName = SubjectName("read-only");
-const OFFSET: SubjectName = SubjectName("offset");
-const PRIVATE: SubjectName = SubjectName("private");
-const SHARED: SubjectName = SubjectName("shared");
+crate::experiment::declare! {
+    id: "file-mappings", forks: true;
+    steps {
+        "read-only": "after mapping a file PROT_READ, MAP_PRIVATE, closing the descriptor and reading",
+        "offsets": "after mapping a two-page file at offsets that are and are not page multiples",
+        "private-read": "after mapping the file PROT_READ | PROT_WRITE, MAP_PRIVATE and reading it",
+        "private-written": "after writing one byte through the private writable mapping",
+        "shared-written": "after mapping the file MAP_SHARED from each kind of descriptor and writing one byte",
+        "faults": "after children touched memory they may not touch",
+    }
+    subjects {
+        READ_ONLY = "read-only",
+        OFFSET = "offset",
+        PRIVATE = "private",
+        SHARED = "shared",
+    }
+    outcomes {
+        CLOSE = call "close(fd) right after mmap",
+        READ_MAPPING = text "read through the mapping",
+        SAME_PATH = text "mapped path is the file",
+        SAME_INODE = text "device and inode match fstat",
+        MISALIGNED = call "mmap at an offset that is not a multiple of the page size",
+        ONE_PAGE_IN = call "mmap at an offset of one page",
+        FIRST_BYTE = text "first byte of the mapping at an offset of one page",
+        OFFSET_COLUMN = text "maps offset column, in pages",
+        PRIVATE_WRITABLE = call "mmap PROT_READ | PROT_WRITE, MAP_PRIVATE of an O_RDONLY descriptor",
+        PREAD = text "read from the file (pread)",
+        SHARED_RDONLY = call "mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_RDONLY descriptor",
+        SHARED_WRONLY = call "mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_WRONLY descriptor",
+        SHARED_RDWR = call "mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_RDWR descriptor",
+        PREAD_BEFORE_MSYNC = text "read from the file (pread) before msync",
+        MSYNC = call "msync(MS_SYNC)",
+        PREAD_AFTER_MSYNC = text "read from the file (pread) after msync",
+        READ_ONLY_NOW = text "the read-only private mapping now reads",
+        PRIVATE_NOW = text "the written private mapping still reads",
+        BEYOND_MAPPED = call "mmap of two pages of a file shorter than one page",
+        TAIL_ZEROS = text "bytes after the end of the file, up to the end of its page",
+        WRITE_READ_ONLY = text "write to a PROT_READ mapping",
+        READ_BEYOND = text "read of a page wholly beyond the end of the file",
+    }
+}
 
 /// The file the lesson maps: shorter than any page, so its only page ends in zeros.
 const GREETING: &[u8] = b"Hello from the file";
@@ -64,76 +76,9 @@ const PAGE_LETTERS: [u8; 2] = [b'A', b'B'];
 /// An offset that is not a multiple of any page size.
 const MISALIGNED_OFFSET: u64 = 123;
 
-const CLOSE: OutcomeKey = OutcomeKey::call("close(fd) right after mmap");
-const READ_MAPPING: OutcomeKey = OutcomeKey::text("read through the mapping");
-const SAME_PATH: OutcomeKey = OutcomeKey::text("mapped path is the file");
-const SAME_INODE: OutcomeKey = OutcomeKey::text("device and inode match fstat");
-const MISALIGNED: OutcomeKey =
-    OutcomeKey::call("mmap at an offset that is not a multiple of the page size");
-const ONE_PAGE_IN: OutcomeKey = OutcomeKey::call("mmap at an offset of one page");
-const FIRST_BYTE: OutcomeKey =
-    OutcomeKey::text("first byte of the mapping at an offset of one page");
-const OFFSET_COLUMN: OutcomeKey = OutcomeKey::text("maps offset column, in pages");
-const PRIVATE_WRITABLE: OutcomeKey =
-    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_PRIVATE of an O_RDONLY descriptor");
-const PREAD: OutcomeKey = OutcomeKey::text("read from the file (pread)");
-const SHARED_RDONLY: OutcomeKey =
-    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_RDONLY descriptor");
-const SHARED_WRONLY: OutcomeKey =
-    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_WRONLY descriptor");
-const SHARED_RDWR: OutcomeKey =
-    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_SHARED of an O_RDWR descriptor");
-const PREAD_BEFORE_MSYNC: OutcomeKey = OutcomeKey::text("read from the file (pread) before msync");
-const MSYNC: OutcomeKey = OutcomeKey::call("msync(MS_SYNC)");
-const PREAD_AFTER_MSYNC: OutcomeKey = OutcomeKey::text("read from the file (pread) after msync");
-const READ_ONLY_NOW: OutcomeKey = OutcomeKey::text("the read-only private mapping now reads");
-const PRIVATE_NOW: OutcomeKey = OutcomeKey::text("the written private mapping still reads");
-const BEYOND_MAPPED: OutcomeKey =
-    OutcomeKey::call("mmap of two pages of a file shorter than one page");
-const TAIL_ZEROS: OutcomeKey =
-    OutcomeKey::text("bytes after the end of the file, up to the end of its page");
-const WRITE_READ_ONLY: OutcomeKey = OutcomeKey::text("write to a PROT_READ mapping");
-const READ_BEYOND: OutcomeKey =
-    OutcomeKey::text("read of a page wholly beyond the end of the file");
-
 impl Experiment for FileMappings {
-    fn id(&self) -> &'static str {
-        "file-mappings"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[READ_ONLY, OFFSET, PRIVATE, SHARED],
-            outcomes: &[
-                CLOSE,
-                READ_MAPPING,
-                SAME_PATH,
-                SAME_INODE,
-                MISALIGNED,
-                ONE_PAGE_IN,
-                FIRST_BYTE,
-                OFFSET_COLUMN,
-                PRIVATE_WRITABLE,
-                PREAD,
-                SHARED_RDONLY,
-                SHARED_WRONLY,
-                SHARED_RDWR,
-                PREAD_BEFORE_MSYNC,
-                MSYNC,
-                PREAD_AFTER_MSYNC,
-                READ_ONLY_NOW,
-                PRIVATE_NOW,
-                BEYOND_MAPPED,
-                TAIL_ZEROS,
-                WRITE_READ_ONLY,
-                READ_BEYOND,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

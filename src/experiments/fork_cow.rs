@@ -2,8 +2,7 @@
 //! child; a MAP_SHARED page written by the child; a huge page split by the child's write.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::kernel::procfs::Proc;
 use crate::memory::child::reply;
@@ -14,20 +13,29 @@ use std::num::NonZeroUsize;
 
 pub struct ForkCow;
 
-const STEPS: &[Step] = &[
-    Step::new("written", "after the parent wrote its page, before fork"),
-    Step::new("forked", "right after fork, before anybody writes"),
-    Step::new("child-read", "after the child read the page"),
-    Step::new("child-wrote", "after the child wrote the page"),
-    Step::new(
-        "shared-child-wrote",
-        "after the child wrote a MAP_SHARED page",
-    ),
-    Step::new(
-        "thp-child-wrote",
-        "after the child wrote one byte of a huge page it shares with the parent",
-    ),
-];
+crate::experiment::declare! {
+    id: "fork-cow", forks: true;
+    steps {
+        "written": "after the parent wrote its page, before fork",
+        "forked": "right after fork, before anybody writes",
+        "child-read": "after the child read the page",
+        "child-wrote": "after the child wrote the page",
+        "shared-child-wrote": "after the child wrote a MAP_SHARED page",
+        "thp-child-wrote": "after the child wrote one byte of a huge page it shares with the parent",
+    }
+    subjects {
+        PARENT = "parent",
+        CHILD = "child",
+    }
+    outcomes {
+        CHILD_READS = text "child reads",
+        PARENT_READS = text "parent reads",
+        /// How many physical frames back the page the child touches, in parent and child together:
+        /// 1 while they share it, 2 once the child has its copy. Told by pagemap's frame numbers,
+        /// so reported only where they are visible (CAP_SYS_ADMIN).
+        FRAMES = count "frames behind the page",
+    }
+}
 
 const PARENT_VALUE: u8 = b'p';
 const CHILD_VALUE: u8 = b'c';
@@ -38,31 +46,9 @@ const WRITE_PRIVATE: u8 = 2;
 const WRITE_SHARED: u8 = 3;
 const WRITE_HUGE: u8 = 4;
 
-const PARENT: SubjectName = SubjectName("parent");
-const CHILD: SubjectName = SubjectName("child");
-
-const CHILD_READS: OutcomeKey = OutcomeKey::text("child reads");
-const PARENT_READS: OutcomeKey = OutcomeKey::text("parent reads");
-/// How many physical frames back the page the child touches, in parent and child together:
-/// 1 while they share it, 2 once the child has its copy. Told by pagemap's frame numbers,
-/// so reported only where they are visible (CAP_SYS_ADMIN).
-const FRAMES: OutcomeKey = OutcomeKey::count("frames behind the page");
-
 impl Experiment for ForkCow {
-    fn id(&self) -> &'static str {
-        "fork-cow"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[PARENT, CHILD],
-            outcomes: &[CHILD_READS, PARENT_READS, FRAMES],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

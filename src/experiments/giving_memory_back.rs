@@ -2,8 +2,7 @@
 //! munmap, after which the address is gone from /proc/PID/maps and touching it is SIGSEGV.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::experiments::support::{PinnedToThisCpu, no_core_dump};
 use crate::kernel::procfs::{self, Proc};
@@ -21,63 +20,37 @@ const PAGES: usize = 100;
 const FIRST_VALUE: u8 = b'a';
 const SECOND_VALUE: u8 = b'b';
 
-const STEPS: &[Step] = &[
-    Step::new("written", "after writing one byte into each of 100 pages"),
-    Step::new("dontneed", "after madvise(MADV_DONTNEED) on the 100 pages"),
-    Step::new(
-        "free",
-        "after writing the 100 pages again, then madvise(MADV_FREE) on them",
-    ),
-    Step::new(
-        "free-flushed",
-        "after a second madvise(MADV_FREE) call on the same CPU, elsewhere",
-    ),
-    Step::new(
-        "written-after-free",
-        "after writing a new value into the first page",
-    ),
-    Step::new("unmapped", "in a child, after munmap() of a page it had"),
-    Step::new(
-        "touched-after-unmap",
-        "after the child read the address it had unmapped",
-    ),
-];
-
-const MAPPING: SubjectName = SubjectName("mapping");
-
-const PAGES_READING_ZERO: OutcomeKey = OutcomeKey::count("pages reading 0");
-const FIRST_PAGE_READS: OutcomeKey = OutcomeKey::text("first page reads");
-const PAGES_READING_FIRST_VALUE: OutcomeKey = OutcomeKey::count("other pages reading a");
-const LISTED_BEFORE: OutcomeKey = OutcomeKey::text("address in the child's maps before munmap");
-const LISTED_AFTER: OutcomeKey = OutcomeKey::text("address in the child's maps after munmap");
-const TOUCHED: OutcomeKey = OutcomeKey::text("reading the unmapped address");
+crate::experiment::declare! {
+    id: "giving-memory-back", forks: true;
+    steps {
+        "written": "after writing one byte into each of 100 pages",
+        "dontneed": "after madvise(MADV_DONTNEED) on the 100 pages",
+        "free": "after writing the 100 pages again, then madvise(MADV_FREE) on them",
+        "free-flushed": "after a second madvise(MADV_FREE) call on the same CPU, elsewhere",
+        "written-after-free": "after writing a new value into the first page",
+        "unmapped": "in a child, after munmap() of a page it had",
+        "touched-after-unmap": "after the child read the address it had unmapped",
+    }
+    subjects {
+        MAPPING = "mapping",
+    }
+    outcomes {
+        PAGES_READING_ZERO = count "pages reading 0",
+        FIRST_PAGE_READS = text "first page reads",
+        PAGES_READING_FIRST_VALUE = count "other pages reading a",
+        LISTED_BEFORE = text "address in the child's maps before munmap",
+        LISTED_AFTER = text "address in the child's maps after munmap",
+        TOUCHED = text "reading the unmapped address",
+    }
+}
 
 /// The child's commands.
 const UNMAP: u8 = 1;
 const TOUCH: u8 = 2;
 
 impl Experiment for GivingMemoryBack {
-    fn id(&self) -> &'static str {
-        "giving-memory-back"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[MAPPING],
-            outcomes: &[
-                PAGES_READING_ZERO,
-                FIRST_PAGE_READS,
-                PAGES_READING_FIRST_VALUE,
-                LISTED_BEFORE,
-                LISTED_AFTER,
-                TOUCHED,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

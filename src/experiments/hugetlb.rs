@@ -4,8 +4,7 @@
 //! in Private_Hugetlb rather than Rss, and gives it back at munmap.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
 use crate::kernel::meminfo;
 use crate::kernel::procfs::Proc;
@@ -19,22 +18,23 @@ use std::ptr::NonNull;
 
 pub struct Hugetlb;
 
-const STEPS: &[Step] = &[
-    Step::new("asked", "after mmap(MAP_HUGETLB) of one huge page"),
-    Step::new(
-        "reserved",
-        "after that mmap succeeded, before anything touched the page",
-    ),
-    Step::new("written", "after one byte was written into it"),
-    Step::new("unmapped", "after munmap() of it"),
-];
-
-const HUGE: SubjectName = SubjectName("huge");
-
-const MMAP: OutcomeKey = OutcomeKey::call("mmap MAP_HUGETLB of one huge page");
-const RESERVED: OutcomeKey = OutcomeKey::count("huge pages reserved since before (HugePages_Rsvd)");
-const TAKEN: OutcomeKey =
-    OutcomeKey::count("huge pages taken from the free pool since before (HugePages_Free)");
+crate::experiment::declare! {
+    id: "hugetlb", forks: false;
+    steps {
+        "asked": "after mmap(MAP_HUGETLB) of one huge page",
+        "reserved": "after that mmap succeeded, before anything touched the page",
+        "written": "after one byte was written into it",
+        "unmapped": "after munmap() of it",
+    }
+    subjects {
+        HUGE = "huge",
+    }
+    outcomes {
+        MMAP = call "mmap MAP_HUGETLB of one huge page",
+        RESERVED = count "huge pages reserved since before (HugePages_Rsvd)",
+        TAKEN = count "huge pages taken from the free pool since before (HugePages_Free)",
+    }
+}
 
 /// The pool's counters that the lesson follows.
 struct Pool {
@@ -74,20 +74,8 @@ impl Pool {
 }
 
 impl Experiment for Hugetlb {
-    fn id(&self) -> &'static str {
-        "hugetlb"
-    }
-
-    fn forks(&self) -> bool {
-        false
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[HUGE],
-            outcomes: &[MMAP, RESERVED, TAKEN],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

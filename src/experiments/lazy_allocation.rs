@@ -3,8 +3,7 @@
 
 use crate::Bytes;
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::kernel::meminfo::read_meminfo;
 use crate::memory::{Mapped, Mapping, MappingError};
@@ -17,55 +16,32 @@ pub struct LazyAllocation;
 /// How many pages the lesson touches.
 const PAGES: usize = 100;
 
-const STEPS: &[Step] = &[
-    Step::new("mapped", "after mapping 100 pages, without THP"),
-    Step::new(
-        "touched",
-        "after writing one byte into each of the 100 pages",
-    ),
-    Step::new(
-        "read",
-        "after reading every page of a second, untouched mapping",
-    ),
-    Step::new(
-        "overcommit",
-        "after asking for more memory than RAM and swap",
-    ),
-];
-
-const WRITTEN: SubjectName = SubjectName("written");
-const READ: SubjectName = SubjectName("read");
-const QUARTER_OF_RAM: SubjectName = SubjectName("quarter-of-ram");
-
-const RESIDENT: OutcomeKey = OutcomeKey::count("resident pages (mincore)");
-const FAULTS: OutcomeKey = OutcomeKey::count("minor faults");
-const BYTES_READ: OutcomeKey = OutcomeKey::text("every byte read");
-const TOO_LARGE: OutcomeKey = OutcomeKey::call("larger than RAM and swap");
-const TOO_LARGE_NORESERVE: OutcomeKey = OutcomeKey::call("larger than RAM and swap, MAP_NORESERVE");
-const QUARTER: OutcomeKey = OutcomeKey::call("a quarter of RAM");
+crate::experiment::declare! {
+    id: "lazy-allocation", forks: false;
+    steps {
+        "mapped": "after mapping 100 pages, without THP",
+        "touched": "after writing one byte into each of the 100 pages",
+        "read": "after reading every page of a second, untouched mapping",
+        "overcommit": "after asking for more memory than RAM and swap",
+    }
+    subjects {
+        WRITTEN = "written",
+        READ = "read",
+        QUARTER_OF_RAM = "quarter-of-ram",
+    }
+    outcomes {
+        RESIDENT = count "resident pages (mincore)",
+        FAULTS = count "minor faults",
+        BYTES_READ = text "every byte read",
+        TOO_LARGE = call "larger than RAM and swap",
+        TOO_LARGE_NORESERVE = call "larger than RAM and swap, MAP_NORESERVE",
+        QUARTER = call "a quarter of RAM",
+    }
+}
 
 impl Experiment for LazyAllocation {
-    fn id(&self) -> &'static str {
-        "lazy-allocation"
-    }
-
-    fn forks(&self) -> bool {
-        false
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[WRITTEN, READ, QUARTER_OF_RAM],
-            outcomes: &[
-                RESIDENT,
-                FAULTS,
-                BYTES_READ,
-                TOO_LARGE,
-                TOO_LARGE_NORESERVE,
-                QUARTER,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

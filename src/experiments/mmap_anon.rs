@@ -4,8 +4,7 @@
 //! size (16 MiB holds no 32 MiB huge page of 16 kB pages).
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::memory::{Mapping, MappingError};
 use nix::errno::Errno;
@@ -21,45 +20,27 @@ const LENGTH: NonZeroUsize = NonZeroUsize::new(16 << 20).unwrap();
 const WRITE_OFFSET: usize = 16;
 const WRITTEN_VALUE: u8 = b'a';
 
-const STEPS: &[Step] = &[
-    Step::new("mapped", "after mmap, before any access"),
-    Step::new(
-        "one-byte-written",
-        "after writing one byte into the first page",
-    ),
-    Step::new(
-        "untouched-page-read",
-        "after reading one byte of the last page, which nothing has touched",
-    ),
-    Step::new(
-        "huge-page-mapped",
-        "after mmap of exactly one huge page, aligned to its size",
-    ),
-    Step::new(
-        "huge-page-byte-written",
-        "after writing one byte into that mapping",
-    ),
-];
-
-const MAPPING: SubjectName = SubjectName("mapping");
-const ALIGNED: SubjectName = SubjectName("aligned-mapping");
-const BYTE_READ: OutcomeKey = OutcomeKey::count("byte read");
+crate::experiment::declare! {
+    id: "mmap-anon", forks: false;
+    steps {
+        "mapped": "after mmap, before any access",
+        "one-byte-written": "after writing one byte into the first page",
+        "untouched-page-read": "after reading one byte of the last page, which nothing has touched",
+        "huge-page-mapped": "after mmap of exactly one huge page, aligned to its size",
+        "huge-page-byte-written": "after writing one byte into that mapping",
+    }
+    subjects {
+        MAPPING = "mapping",
+        ALIGNED = "aligned-mapping",
+    }
+    outcomes {
+        BYTE_READ = count "byte read",
+    }
+}
 
 impl Experiment for MmapAnon {
-    fn id(&self) -> &'static str {
-        "mmap-anon"
-    }
-
-    fn forks(&self) -> bool {
-        false
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[MAPPING, ALIGNED],
-            outcomes: &[BYTE_READ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

@@ -2,8 +2,8 @@
 //! different contents in parent and child, and the process's own list of mappings.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
+    SubjectName,
 };
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{Pathname, SmapsRecord};
@@ -16,30 +16,29 @@ use std::ptr::NonNull;
 
 pub struct Pages;
 
-const STEPS: &[Step] = &[
-    Step::new("one-byte-mapped", "after mapping a single byte"),
-    Step::new(
-        "unaligned-addresses",
-        "after asking for mappings at addresses that are not page-aligned",
-    ),
-    Step::new(
-        "child-wrote",
-        "after the child wrote at the address where the parent wrote",
-    ),
-    Step::new("listed", "reading the process's /proc/PID/maps"),
-];
-
-const MAPPING: SubjectName = SubjectName("mapping");
-const PROGRAM: SubjectName = SubjectName("program");
-const HEAP: SubjectName = SubjectName("heap");
-const STACK: SubjectName = SubjectName("stack");
-const VDSO: SubjectName = SubjectName("vdso");
-
-const FIXED_UNALIGNED: OutcomeKey = OutcomeKey::call("mmap MAP_FIXED at an unaligned address");
-const MUNMAP_UNALIGNED: OutcomeKey = OutcomeKey::call("munmap at an unaligned address");
-const HINT_UNALIGNED: OutcomeKey = OutcomeKey::text("mmap with an unaligned hint");
-const PARENT_READS: OutcomeKey = OutcomeKey::text("parent reads");
-const CHILD_READS: OutcomeKey = OutcomeKey::text("child reads");
+crate::experiment::declare! {
+    id: "pages", forks: true;
+    steps {
+        "one-byte-mapped": "after mapping a single byte",
+        "unaligned-addresses": "after asking for mappings at addresses that are not page-aligned",
+        "child-wrote": "after the child wrote at the address where the parent wrote",
+        "listed": "reading the process's /proc/PID/maps",
+    }
+    subjects {
+        MAPPING = "mapping",
+        PROGRAM = "program",
+        HEAP = "heap",
+        STACK = "stack",
+        VDSO = "vdso",
+    }
+    outcomes {
+        FIXED_UNALIGNED = call "mmap MAP_FIXED at an unaligned address",
+        MUNMAP_UNALIGNED = call "munmap at an unaligned address",
+        HINT_UNALIGNED = text "mmap with an unaligned hint",
+        PARENT_READS = text "parent reads",
+        CHILD_READS = text "child reads",
+    }
+}
 
 const PARENT_VALUE: u8 = b'p';
 const CHILD_VALUE: u8 = b'c';
@@ -50,26 +49,8 @@ const READ: u8 = 2;
 const MISALIGNMENT: usize = 123;
 
 impl Experiment for Pages {
-    fn id(&self) -> &'static str {
-        "pages"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[MAPPING, PROGRAM, HEAP, STACK, VDSO],
-            outcomes: &[
-                FIXED_UNALIGNED,
-                MUNMAP_UNALIGNED,
-                HINT_UNALIGNED,
-                PARENT_READS,
-                CHILD_READS,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

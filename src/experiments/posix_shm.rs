@@ -5,8 +5,7 @@
 //! memfd_create, the same memory without a name.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word};
 use crate::kernel::procfs::Proc;
@@ -24,49 +23,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct PosixShm;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "created",
-        "after shm_open(O_CREAT | O_EXCL | O_RDWR) of a new object",
-    ),
-    Step::new("sized", "after ftruncate() of the object to one page"),
-    Step::new(
-        "producer-wrote",
-        "after the producer mapped it MAP_SHARED and wrote a byte",
-    ),
-    Step::new(
-        "consumer-read",
-        "after a consumer opened it O_RDONLY, mapped it PROT_READ and read the byte",
-    ),
-    Step::new(
-        "faults",
-        "after children wrote to a read-only mapping and read past the object's end",
-    ),
-    Step::new("unlinked", "after shm_unlink() of the object, still mapped"),
-    Step::new(
-        "memfd",
-        "after memfd_create(), ftruncate() and a write through a MAP_SHARED mapping",
-    ),
-];
-
-const PRODUCER: SubjectName = SubjectName("producer");
-const CONSUMER: SubjectName = SubjectName("consumer");
-const MEMFD: SubjectName = SubjectName("memfd");
-
-const SIZE_CREATED: OutcomeKey = OutcomeKey::count("size after shm_open, in bytes");
-const IN_DEV_SHM: OutcomeKey = OutcomeKey::text("the object is a file in /dev/shm");
-const DEV_SHM_FS: OutcomeKey = OutcomeKey::text("the filesystem of /dev/shm");
-const SIZE_SIZED: OutcomeKey = OutcomeKey::text("size after ftruncate");
-const BLOCKS: OutcomeKey = OutcomeKey::text("memory the object holds (st_blocks)");
-const MAPPED_PATH: OutcomeKey = OutcomeKey::text("the mapping's path is the object's");
-const RSS_SHMEM: OutcomeKey = OutcomeKey::text("RssShmem of the consumer");
-const CONSUMER_READS: OutcomeKey = OutcomeKey::count("consumer reads");
-const WRITABLE_FROM_RDONLY: OutcomeKey =
-    OutcomeKey::call("mmap PROT_READ | PROT_WRITE, MAP_SHARED of the O_RDONLY descriptor");
-const WRITE_READ_ONLY: OutcomeKey = OutcomeKey::text("write to the consumer's PROT_READ mapping");
-const PAST_THE_END: OutcomeKey = OutcomeKey::text("read of a page past the object's end");
-const UNLINK: OutcomeKey = OutcomeKey::call("shm_unlink");
-const PRODUCER_READS: OutcomeKey = OutcomeKey::count("producer still reads");
+crate::experiment::declare! {
+    id: "posix-shm", forks: true;
+    steps {
+        "created": "after shm_open(O_CREAT | O_EXCL | O_RDWR) of a new object",
+        "sized": "after ftruncate() of the object to one page",
+        "producer-wrote": "after the producer mapped it MAP_SHARED and wrote a byte",
+        "consumer-read": "after a consumer opened it O_RDONLY, mapped it PROT_READ and read the byte",
+        "faults": "after children wrote to a read-only mapping and read past the object's end",
+        "unlinked": "after shm_unlink() of the object, still mapped",
+        "memfd": "after memfd_create(), ftruncate() and a write through a MAP_SHARED mapping",
+    }
+    subjects {
+        PRODUCER = "producer",
+        CONSUMER = "consumer",
+        MEMFD = "memfd",
+    }
+    outcomes {
+        SIZE_CREATED = count "size after shm_open, in bytes",
+        IN_DEV_SHM = text "the object is a file in /dev/shm",
+        DEV_SHM_FS = text "the filesystem of /dev/shm",
+        SIZE_SIZED = text "size after ftruncate",
+        BLOCKS = text "memory the object holds (st_blocks)",
+        MAPPED_PATH = text "the mapping's path is the object's",
+        RSS_SHMEM = text "RssShmem of the consumer",
+        CONSUMER_READS = count "consumer reads",
+        WRITABLE_FROM_RDONLY = call "mmap PROT_READ | PROT_WRITE, MAP_SHARED of the O_RDONLY descriptor",
+        WRITE_READ_ONLY = text "write to the consumer's PROT_READ mapping",
+        PAST_THE_END = text "read of a page past the object's end",
+        UNLINK = call "shm_unlink",
+        PRODUCER_READS = count "producer still reads",
+    }
+}
 
 /// What the producer writes and the consumer reads back.
 const VALUE: u8 = 42;
@@ -76,34 +64,8 @@ const MAP_READ_ONLY: u8 = 1;
 const READ: u8 = 2;
 
 impl Experiment for PosixShm {
-    fn id(&self) -> &'static str {
-        "posix-shm"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[PRODUCER, CONSUMER, MEMFD],
-            outcomes: &[
-                SIZE_CREATED,
-                IN_DEV_SHM,
-                DEV_SHM_FS,
-                SIZE_SIZED,
-                BLOCKS,
-                MAPPED_PATH,
-                RSS_SHMEM,
-                CONSUMER_READS,
-                WRITABLE_FROM_RDONLY,
-                WRITE_READ_ONLY,
-                PAST_THE_END,
-                UNLINK,
-                PRODUCER_READS,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

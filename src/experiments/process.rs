@@ -5,8 +5,7 @@
 //! back with the next access.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{smaps, status};
@@ -21,34 +20,26 @@ pub struct Process;
 /// How many pages the child writes.
 const PAGES: usize = 8;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "own-code",
-        "reading a freshly forked child's smaps record of the program's code",
-    ),
-    Step::new("status", "reading the child's /proc/PID/status"),
-    Step::new(
-        "written",
-        "after a quiet child wrote every page of an 8-page mapping",
-    ),
-    Step::new(
-        "refs-cleared",
-        "after the child wrote 1 to /proc/self/clear_refs",
-    ),
-    Step::new(
-        "read-again",
-        "after the child made the MMU forget the pages (mprotect) and read every page again",
-    ),
-];
-
-const CODE: SubjectName = SubjectName("code");
-const REGION: SubjectName = SubjectName("region");
-
-const CODE_RESIDENT: OutcomeKey = OutcomeKey::text("the code's Rss is below its Size");
-const RSS_SUM: OutcomeKey = OutcomeKey::text("VmRSS is RssAnon + RssFile + RssShmem");
-const ROLLUP_SUM: OutcomeKey =
-    OutcomeKey::text("smaps_rollup's Rss is the sum of the smaps records' Rss");
-const CLEAR_REFS: OutcomeKey = OutcomeKey::call("writing 1 to /proc/self/clear_refs");
+crate::experiment::declare! {
+    id: "process", forks: true;
+    steps {
+        "own-code": "reading a freshly forked child's smaps record of the program's code",
+        "status": "reading the child's /proc/PID/status",
+        "written": "after a quiet child wrote every page of an 8-page mapping",
+        "refs-cleared": "after the child wrote 1 to /proc/self/clear_refs",
+        "read-again": "after the child made the MMU forget the pages (mprotect) and read every page again",
+    }
+    subjects {
+        CODE = "code",
+        REGION = "region",
+    }
+    outcomes {
+        CODE_RESIDENT = text "the code's Rss is below its Size",
+        RSS_SUM = text "VmRSS is RssAnon + RssFile + RssShmem",
+        ROLLUP_SUM = text "smaps_rollup's Rss is the sum of the smaps records' Rss",
+        CLEAR_REFS = call "writing 1 to /proc/self/clear_refs",
+    }
+}
 
 /// The child's commands.
 const WRITE: u8 = 1;
@@ -56,20 +47,8 @@ const CLEAR: u8 = 2;
 const READ: u8 = 3;
 
 impl Experiment for Process {
-    fn id(&self) -> &'static str {
-        "process"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[CODE, REGION],
-            outcomes: &[CODE_RESIDENT, RSS_SUM, ROLLUP_SUM, CLEAR_REFS],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

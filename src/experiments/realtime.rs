@@ -3,8 +3,7 @@
 //! fresh and prefaulted.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::memory::child::reply;
 use crate::memory::counters::{minor_faults_during, resident_pages};
@@ -29,56 +28,42 @@ const STACK_DEPTH: usize = 256 * 1024;
 /// its top and the frames above the deep one.
 const STACK_LEN: usize = 4 * STACK_DEPTH;
 
-const STEPS: &[Step] = &[
-    Step::new("locked", "after mlock() of 16 pages nobody had touched"),
-    Step::new(
-        "forked-while-locked",
-        "after fork(), while the child lives, the parent wrote its locked pages again",
-    ),
-    Step::new("unlocked", "after munlock() of the same 16 pages"),
-    Step::new(
-        "mlockall",
-        "in a child, after mlockall(MCL_CURRENT | MCL_FUTURE) and then one more mmap()",
-    ),
-    Step::new("munlockall", "in the same child, after munlockall()"),
-    Step::new("populated", "after mmap() of 16 pages with MAP_POPULATE"),
-    Step::new(
-        "limit-lowered",
-        "in a child that lowered its own RLIMIT_MEMLOCK to 4 pages",
-    ),
-    Step::new(
-        "capability-dropped",
-        "in the same child, after it dropped CAP_IPC_LOCK from its effective set",
-    ),
-    Step::new(
-        "fresh-stack",
-        "after a new thread reached 256 kB deep into its untouched stack",
-    ),
-    Step::new(
-        "prefaulted-stack",
-        "after a thread that had reached 256 kB deep once did it again",
-    ),
-];
-
-const LOCKED: SubjectName = SubjectName("locked");
-const EXISTING: SubjectName = SubjectName("existing");
-const NEW: SubjectName = SubjectName("new");
-const POPULATED: SubjectName = SubjectName("populated");
-const WITHIN_LIMIT: SubjectName = SubjectName("within-limit");
-
-const FAULTS_WRITING: OutcomeKey = OutcomeKey::count("minor faults writing every page");
-const FAULTS_AFTER_FORK: OutcomeKey =
-    OutcomeKey::count("minor faults writing every locked page after fork");
-const DONTNEED_LOCKED: OutcomeKey = OutcomeKey::call("madvise(MADV_DONTNEED) on the locked pages");
-const MLOCKALL: OutcomeKey = OutcomeKey::call("mlockall(MCL_CURRENT | MCL_FUTURE)");
-const LOCK_LIMIT: OutcomeKey = OutcomeKey::call("mlock of as much as the limit");
-const LOCK_TWICE: OutcomeKey = OutcomeKey::call("mlock of twice the limit");
-const DROP_CAPABILITY: OutcomeKey = OutcomeKey::call("dropping CAP_IPC_LOCK");
-const CAPABILITY_HELD: OutcomeKey = OutcomeKey::text("CAP_IPC_LOCK in the effective set");
-const LOCK_ZERO: OutcomeKey = OutcomeKey::call("mlock with a limit of 0");
-const STACK_FAULTS: OutcomeKey = OutcomeKey::count("minor faults");
-const STACK_RESIDENT: OutcomeKey = OutcomeKey::count("stack pages made resident");
-const FAULTS_PER_PAGE: OutcomeKey = OutcomeKey::ratio("minor faults per stack page made resident");
+crate::experiment::declare! {
+    id: "realtime", forks: true;
+    steps {
+        "locked": "after mlock() of 16 pages nobody had touched",
+        "forked-while-locked": "after fork(), while the child lives, the parent wrote its locked pages again",
+        "unlocked": "after munlock() of the same 16 pages",
+        "mlockall": "in a child, after mlockall(MCL_CURRENT | MCL_FUTURE) and then one more mmap()",
+        "munlockall": "in the same child, after munlockall()",
+        "populated": "after mmap() of 16 pages with MAP_POPULATE",
+        "limit-lowered": "in a child that lowered its own RLIMIT_MEMLOCK to 4 pages",
+        "capability-dropped": "in the same child, after it dropped CAP_IPC_LOCK from its effective set",
+        "fresh-stack": "after a new thread reached 256 kB deep into its untouched stack",
+        "prefaulted-stack": "after a thread that had reached 256 kB deep once did it again",
+    }
+    subjects {
+        LOCKED = "locked",
+        EXISTING = "existing",
+        NEW = "new",
+        POPULATED = "populated",
+        WITHIN_LIMIT = "within-limit",
+    }
+    outcomes {
+        FAULTS_WRITING = count "minor faults writing every page",
+        FAULTS_AFTER_FORK = count "minor faults writing every locked page after fork",
+        DONTNEED_LOCKED = call "madvise(MADV_DONTNEED) on the locked pages",
+        MLOCKALL = call "mlockall(MCL_CURRENT | MCL_FUTURE)",
+        LOCK_LIMIT = call "mlock of as much as the limit",
+        LOCK_TWICE = call "mlock of twice the limit",
+        DROP_CAPABILITY = call "dropping CAP_IPC_LOCK",
+        CAPABILITY_HELD = text "CAP_IPC_LOCK in the effective set",
+        LOCK_ZERO = call "mlock with a limit of 0",
+        STACK_FAULTS = count "minor faults",
+        STACK_RESIDENT = count "stack pages made resident",
+        FAULTS_PER_PAGE = ratio "minor faults per stack page made resident",
+    }
+}
 
 /// The mlockall child's commands; each answers 0 or the errno of its call.
 const MLOCKALL_CMD: u8 = 1;
@@ -101,33 +86,8 @@ const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 const CAP_IPC_LOCK: u32 = 14;
 
 impl Experiment for Realtime {
-    fn id(&self) -> &'static str {
-        "realtime"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[LOCKED, EXISTING, NEW, POPULATED, WITHIN_LIMIT],
-            outcomes: &[
-                FAULTS_WRITING,
-                FAULTS_AFTER_FORK,
-                DONTNEED_LOCKED,
-                MLOCKALL,
-                LOCK_LIMIT,
-                LOCK_TWICE,
-                DROP_CAPABILITY,
-                CAPABILITY_HELD,
-                LOCK_ZERO,
-                STACK_FAULTS,
-                STACK_RESIDENT,
-                FAULTS_PER_PAGE,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

@@ -5,8 +5,8 @@
 //! to go.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
+    SubjectName,
 };
 use crate::experiments::support::{PinnedToThisCpu, TempDir, nonzero, open, write_file};
 use crate::memory::{FileMapping, Mapped, Mapping, MappingError};
@@ -20,48 +20,32 @@ pub struct Reclaim;
 /// How many pages the file and the anonymous mapping have.
 const PAGES: usize = 16;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "file-read",
-        "after reading every page of a 16-page file through a mapping",
-    ),
-    Step::new(
-        "file-paged-out",
-        "after madvise(MADV_PAGEOUT) on the file mapping",
-    ),
-    Step::new("file-read-again", "after reading every page of it again"),
-    Step::new(
-        "anon-written",
-        "after writing every page of 16 anonymous pages",
-    ),
-    Step::new("anon-cold", "after madvise(MADV_COLD) on them"),
-    Step::new("anon-paged-out", "after madvise(MADV_PAGEOUT) on them"),
-    Step::new("anon-read-again", "after reading every page of them again"),
-];
-
-const FILE: SubjectName = SubjectName("file");
-const ANON: SubjectName = SubjectName("anonymous");
-
-const PAGEOUT: OutcomeKey = OutcomeKey::call("madvise(MADV_PAGEOUT)");
-const COLD: OutcomeKey = OutcomeKey::call("madvise(MADV_COLD)");
-const RESIDENT: OutcomeKey = OutcomeKey::count("pages resident (mincore)");
-const MAJOR: OutcomeKey = OutcomeKey::count("major faults reading every page");
+crate::experiment::declare! {
+    id: "reclaim", forks: false;
+    steps {
+        "file-read": "after reading every page of a 16-page file through a mapping",
+        "file-paged-out": "after madvise(MADV_PAGEOUT) on the file mapping",
+        "file-read-again": "after reading every page of it again",
+        "anon-written": "after writing every page of 16 anonymous pages",
+        "anon-cold": "after madvise(MADV_COLD) on them",
+        "anon-paged-out": "after madvise(MADV_PAGEOUT) on them",
+        "anon-read-again": "after reading every page of them again",
+    }
+    subjects {
+        FILE = "file",
+        ANON = "anonymous",
+    }
+    outcomes {
+        PAGEOUT = call "madvise(MADV_PAGEOUT)",
+        COLD = call "madvise(MADV_COLD)",
+        RESIDENT = count "pages resident (mincore)",
+        MAJOR = count "major faults reading every page",
+    }
+}
 
 impl Experiment for Reclaim {
-    fn id(&self) -> &'static str {
-        "reclaim"
-    }
-
-    fn forks(&self) -> bool {
-        false
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[FILE, ANON],
-            outcomes: &[PAGEOUT, COLD, RESIDENT, MAJOR],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

@@ -6,8 +6,7 @@
 //! EOWNERDEAD once the client has exited holding it.
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Step, Subject,
-    SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
 use crate::experiments::support::{TempDir, nonzero, open, pages_word};
 use crate::kernel::SmapsRecord;
@@ -28,28 +27,35 @@ use std::time::{Duration, Instant};
 
 pub struct SharedFileMapping;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "server-ready",
-        "after the server sized the file, mapped it MAP_SHARED and initialised the record",
-    ),
-    Step::new(
-        "client-mapped",
-        "after the client mapped the file itself, before it touched the record",
-    ),
-    Step::new(
-        "client-wrote",
-        "after the client wrote the record under the lock and the server read it",
-    ),
-    Step::new(
-        "client-holds-lock",
-        "while the client holds the record's lock",
-    ),
-    Step::new(
-        "client-exited",
-        "after the client exited still holding the lock",
-    ),
-];
+crate::experiment::declare! {
+    id: "shared-file-mapping", forks: true;
+    steps {
+        "server-ready": "after the server sized the file, mapped it MAP_SHARED and initialised the record",
+        "client-mapped": "after the client mapped the file itself, before it touched the record",
+        "client-wrote": "after the client wrote the record under the lock and the server read it",
+        "client-holds-lock": "while the client holds the record's lock",
+        "client-exited": "after the client exited still holding the lock",
+    }
+    subjects {
+        SERVER = "server",
+        CLIENT = "client",
+    }
+    outcomes {
+        FILE_SIZE = text "file size after ftruncate",
+        MUTEX_INIT = call "pthread_mutex_init, process-shared and robust",
+        CLIENT_WRITE_ONLY = call "client maps the file from an O_WRONLY descriptor",
+        CLIENT_READ_WRITE = call "client maps the file from an O_RDWR descriptor",
+        CLIENT_WRITES = call "client writes the record under the lock",
+        SERVER_WAITS = text "server waits for the valid flag",
+        SERVER_NAME = text "server reads name",
+        SERVER_VALUE = count "server reads value",
+        SAME_FILE = text "both map the same file",
+        CLIENT_LOCKS = call "client locks the record",
+        SERVER_TRYLOCK = call "server try-locks the record",
+        SERVER_LOCKS = call "server locks the record",
+        CONSISTENT = call "pthread_mutex_consistent",
+    }
+}
 
 /// What the client writes; the server reports what it reads.
 const NAME: &[u8] = b"kitchen";
@@ -77,54 +83,9 @@ const MAP_READ_WRITE: u8 = 3;
 const WRITE_RECORD: u8 = 4;
 const LOCK_AND_HOLD: u8 = 5;
 
-const SERVER: SubjectName = SubjectName("server");
-const CLIENT: SubjectName = SubjectName("client");
-
-const FILE_SIZE: OutcomeKey = OutcomeKey::text("file size after ftruncate");
-const MUTEX_INIT: OutcomeKey = OutcomeKey::call("pthread_mutex_init, process-shared and robust");
-const CLIENT_WRITE_ONLY: OutcomeKey =
-    OutcomeKey::call("client maps the file from an O_WRONLY descriptor");
-const CLIENT_READ_WRITE: OutcomeKey =
-    OutcomeKey::call("client maps the file from an O_RDWR descriptor");
-const CLIENT_WRITES: OutcomeKey = OutcomeKey::call("client writes the record under the lock");
-const SERVER_WAITS: OutcomeKey = OutcomeKey::text("server waits for the valid flag");
-const SERVER_NAME: OutcomeKey = OutcomeKey::text("server reads name");
-const SERVER_VALUE: OutcomeKey = OutcomeKey::count("server reads value");
-const SAME_FILE: OutcomeKey = OutcomeKey::text("both map the same file");
-const CLIENT_LOCKS: OutcomeKey = OutcomeKey::call("client locks the record");
-const SERVER_TRYLOCK: OutcomeKey = OutcomeKey::call("server try-locks the record");
-const SERVER_LOCKS: OutcomeKey = OutcomeKey::call("server locks the record");
-const CONSISTENT: OutcomeKey = OutcomeKey::call("pthread_mutex_consistent");
-
 impl Experiment for SharedFileMapping {
-    fn id(&self) -> &'static str {
-        "shared-file-mapping"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[SERVER, CLIENT],
-            outcomes: &[
-                FILE_SIZE,
-                MUTEX_INIT,
-                CLIENT_WRITE_ONLY,
-                CLIENT_READ_WRITE,
-                CLIENT_WRITES,
-                SERVER_WAITS,
-                SERVER_NAME,
-                SERVER_VALUE,
-                SAME_FILE,
-                CLIENT_LOCKS,
-                SERVER_TRYLOCK,
-                SERVER_LOCKS,
-                CONSISTENT,
-            ],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

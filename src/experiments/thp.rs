@@ -3,7 +3,7 @@
 //! PMD-sized huge page (where multi-size THP may apply).
 
 use crate::experiment::{
-    Experiment, ExperimentError, Lab, Observation, Step, Subject, SubjectName, Vocabulary,
+    Declaration, Experiment, ExperimentError, Lab, Observation, Subject, SubjectName,
 };
 use crate::memory::child::reply;
 use crate::memory::{Child, Mapped, Mapping};
@@ -13,49 +13,31 @@ use std::num::NonZeroUsize;
 
 pub struct Thp;
 
-const STEPS: &[Step] = &[
-    Step::new(
-        "advised-written",
-        "after one byte into a huge-page-aligned range advised MADV_HUGEPAGE",
-    ),
-    Step::new(
-        "not-advised-written",
-        "after one byte into a huge-page-aligned range advised MADV_NOHUGEPAGE",
-    ),
-    Step::new(
-        "disabled-written",
-        "after one byte written by a child that set PR_SET_THP_DISABLE",
-    ),
-    Step::new(
-        "small-written",
-        "after one byte into an advised range half a huge page long",
-    ),
-];
-
-const ADVISED: SubjectName = SubjectName("advised");
-const NOT_ADVISED: SubjectName = SubjectName("not-advised");
-const CHILD: SubjectName = SubjectName("child");
-const SMALL: SubjectName = SubjectName("small");
+crate::experiment::declare! {
+    id: "thp", forks: true;
+    steps {
+        "advised-written": "after one byte into a huge-page-aligned range advised MADV_HUGEPAGE",
+        "not-advised-written": "after one byte into a huge-page-aligned range advised MADV_NOHUGEPAGE",
+        "disabled-written": "after one byte written by a child that set PR_SET_THP_DISABLE",
+        "small-written": "after one byte into an advised range half a huge page long",
+    }
+    subjects {
+        ADVISED = "advised",
+        NOT_ADVISED = "not-advised",
+        CHILD = "child",
+        SMALL = "small",
+    }
+    outcomes {
+    }
+}
 
 /// The child's commands: switch THP off for itself, write one byte.
 const DISABLE_THP: u8 = 1;
 const WRITE: u8 = 2;
 
 impl Experiment for Thp {
-    fn id(&self) -> &'static str {
-        "thp"
-    }
-
-    fn forks(&self) -> bool {
-        true
-    }
-
-    fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            steps: STEPS,
-            subjects: &[ADVISED, NOT_ADVISED, CHILD, SMALL],
-            outcomes: &[],
-        }
+    fn declaration(&self) -> &'static Declaration {
+        &DECLARATION
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {

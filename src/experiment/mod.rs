@@ -10,6 +10,10 @@ use crate::memory::{ChildError, Mapped, MappingError};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+mod declare;
+pub use declare::Declaration;
+pub(crate) use declare::declare;
+
 /// One step of an experiment, as lessons name it in `step=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -233,13 +237,21 @@ impl Vocabulary {
 }
 
 pub trait Experiment: Sync {
+    /// What [`declare!`] wrote in the experiment's module.
+    fn declaration(&self) -> &'static Declaration;
     /// The id of the lesson this experiment performs.
-    fn id(&self) -> &'static str;
-    fn vocabulary(&self) -> Vocabulary;
+    fn id(&self) -> &'static str {
+        self.declaration().id
+    }
+    fn vocabulary(&self) -> Vocabulary {
+        self.declaration().vocabulary
+    }
     /// Whether it forks a child: while one lives, every private page of the process is
     /// shared, so tests that read their own pages' `Pss`/`Private_*` must not run beside
     /// it. `tests/all_lessons.rs` holds each experiment to what it says here.
-    fn forks(&self) -> bool;
+    fn forks(&self) -> bool {
+        self.declaration().forks
+    }
     /// Performs the experiment, reporting each step to `lab` in the order of `steps`.
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError>;
 }
