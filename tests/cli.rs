@@ -15,6 +15,18 @@ fn pagelab(args: &[&str]) -> Output {
         .expect("pagelab runs")
 }
 
+/// The claims of a `check --format json` that did not hold, or lessons that stopped.
+fn failed_claims(json: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let lessons = json["lessons"].as_array().into_iter().flatten();
+    lessons
+        .flat_map(|lesson| {
+            let claims = lesson["claims"].as_array().into_iter().flatten();
+            let failed = claims.filter(|c| c["verdict"] == "failed");
+            failed.chain(lesson.get("error").filter(|e| !e.is_null()))
+        })
+        .collect()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
@@ -22,12 +34,13 @@ fn stdout(output: &Output) -> String {
 #[rstest]
 fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
     let output = pagelab(&["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
     assert!(
         output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        "{}\nfailed: {:#?}",
+        String::from_utf8_lossy(&output.stderr),
+        failed_claims(&json)
     );
-    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
     let lessons = json["lessons"].as_array().expect("a lessons array");
     assert_eq!(lessons.len(), catalog.lessons.len());
     for (report, lesson) in lessons.iter().zip(&catalog.lessons) {
