@@ -19,6 +19,7 @@ pub mod experiments;
 pub mod homework;
 pub mod kernel;
 pub mod lesson;
+pub mod markup;
 pub mod matrix;
 pub mod memory;
 pub mod names;

@@ -4,11 +4,12 @@
 //! the experiment's mapping after the first block of each step.
 
 use super::figures;
-use super::html::{esc, sentence};
+use super::html::sentence;
 use super::results::Configuration;
 use crate::check::{ClaimResult, Verdict};
 use crate::experiment::StepReport;
 use crate::lesson::{BlockKind, ClaimBlock, ExerciseText, Lesson};
+use crate::markup::escape as esc;
 use crate::memory::residency::{Residency, ResidencyMap};
 use crate::proof::{self, LessonProof};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};

@@ -5,9 +5,9 @@
 //! Every figure says what it holds in `data-pages` and `data-cells`, and each drawn cell in
 //! `data-n` (cells it stands for) and `data-p` (pages), so a test in a browser can count them.
 
-use super::html::esc;
 use super::results::Configuration;
 use crate::check::{ClaimResult, Verdict};
+use crate::markup::escape as esc;
 use crate::memory::residency::{Frames, PageState, ResidencyMap, Segment};
 use std::fmt::Write;
 

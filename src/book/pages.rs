@@ -2,11 +2,11 @@
 
 use super::chapter;
 use super::figures;
-use super::html::esc;
 use super::results::Configuration;
 use crate::check::ClaimResult;
 use crate::kernel::KernelProbe;
 use crate::lesson::Lesson;
+use crate::markup::escape as esc;
 use crate::proof::LessonProof;
 use crate::report;
 use std::fmt::Write;

@@ -4,6 +4,7 @@
 
 use super::suites::{Case, Suite};
 use crate::check::VerdictKind;
+use crate::markup::escape;
 use std::io::{self, Write};
 
 pub fn write(out: &mut dyn Write, suites: &[Suite]) -> io::Result<()> {
@@ -76,74 +77,5 @@ fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
                 details.join("\n")
             )
         }
-    }
-}
-
-/// Text as XML 1.0 takes it in an attribute or an element: the five markup characters as
-/// entities, and control characters (which XML 1.0 cannot hold at all) as U+FFFD.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_and_control_characters_are_escaped() {
-        assert_eq!(
-            escape("a<b & \"c\" 'd'\n\u{1b}[1m"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&#10;\u{fffd}[1m"
-        );
-    }
-
-    #[test]
-    fn counts_and_elements_per_end() {
-        let case = |name: &str, end, reason: Option<&str>| Case {
-            name: name.into(),
-            file: "lessons/01-x.md".into(),
-            line: 3,
-            end,
-            reason: reason.map(Into::into),
-            details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
-        };
-        let suites = [Suite {
-            name: "x".into(),
-            cases: vec![
-                case("held", VerdictKind::Held, None),
-                case("failed", VerdictKind::Failed, Some("differs")),
-                case("skipped", VerdictKind::Skipped, Some("no <THP>")),
-            ],
-            error: None,
-        }];
-        let mut out = Vec::new();
-        write(&mut out, &suites).unwrap();
-        let xml = String::from_utf8(out).unwrap();
-        assert!(xml.contains(
-            r#"<testsuites name="pagelab" tests="3" failures="1" skipped="1" errors="0">"#
-        ));
-        assert!(
-            xml.contains(
-                r#"<testcase classname="x" name="held" file="lessons/01-x.md" line="3"/>"#
-            )
-        );
-        assert!(xml.contains(r#"<skipped message="no &lt;THP&gt;"/>"#));
-        assert!(
-            xml.contains("<failure message=\"differs\">expected: 1 page\nobserved: 8 kB</failure>")
-        );
     }
 }

@@ -1,0 +1,36 @@
+//! Text made safe for the markup pagelab writes: the book's HTML and the JUnit XML.
+
+/// `text` safe inside an element or a double-quoted attribute of XML 1.0 and of HTML: the
+/// five markup characters as entities; newlines and tabs as character references (a blank
+/// line would end the HTML block that markdown passes through, and XML attributes fold raw
+/// ones into spaces); other control characters, which XML 1.0 cannot hold at all, as U+FFFD.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_and_control_characters_are_escaped() {
+        assert_eq!(
+            escape("a<b & \"c\" 'd'\n\t\u{1b}[1m"),
+            "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&#10;&#9;\u{fffd}[1m"
+        );
+    }
+}
