@@ -52,6 +52,8 @@ pub struct Mapping {
     /// The length asked for; the kernel maps whole pages ([`Mapping::mapped_len`]).
     len: usize,
     mapped_len: usize,
+    /// The protection it was mapped with, which decides whether a slice over it may exist.
+    prot: ProtFlags,
     /// One page right below and one right above, ours, unmapped with the mapping.
     guards: [Option<NonNull<libc::c_void>>; 2],
 }
@@ -82,6 +84,7 @@ impl Mapping {
             ptr,
             len: len.get(),
             mapped_len: round_up_to_page(len.get()),
+            prot,
             guards: [None, None],
         })
     }
@@ -249,6 +252,7 @@ impl Mapping {
             ptr,
             len: len.get(),
             mapped_len,
+            prot,
             guards: [
                 NonNull::new(below as *mut libc::c_void),
                 NonNull::new(above as *mut libc::c_void),
@@ -281,13 +285,30 @@ impl Mapping {
         self.ptr.as_ptr().cast()
     }
 
+    /// The first [`Mapping::len`] bytes as a slice, for code that takes one (students' homework
+    /// functions do). It borrows the Mapping exclusively, so no volatile access of
+    /// `write_byte` or `read_byte` overlaps it. Panics unless the mapping is readable and
+    /// writable: a reference to PROT_NONE or read-only pages would promise what they lack.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        assert!(
+            self.prot.contains(ProtFlags::PROT_READ | ProtFlags::PROT_WRITE),
+            "a slice over the mapping at {:#x} needs PROT_READ | PROT_WRITE, it has {:?}",
+            self.addr(),
+            self.prot
+        );
+        // SAFETY: `len` bytes from `ptr` are mapped readable and writable for as long as the
+        // Mapping lives, and the exclusive borrow keeps every other access out meanwhile.
+        unsafe { std::slice::from_raw_parts_mut(self.as_ptr(), self.len) }
+    }
+
     /// Writes one byte with a volatile store, so the access really happens.
     /// Panics if `offset` is outside the mapped pages (`offset >= mapped_len()`): every
     /// byte of the last page is really mapped, even past [`Mapping::len`].
     pub fn write_byte(&self, offset: usize, value: u8) {
         self.check_offset(offset);
         // SAFETY: the offset lies inside pages this Mapping owns and keeps mapped; a volatile
-        // store to them cannot alias a Rust reference (none is ever handed out).
+        // store to them cannot alias a Rust reference: the only one, from `bytes_mut`,
+        // borrows the Mapping exclusively.
         unsafe { self.as_ptr().add(offset).write_volatile(value) }
     }
 

@@ -106,9 +106,7 @@ pub(crate) fn fenced(n: usize) -> Result<Mapping, Failure> {
 
 /// The region's bytes, for the student's function.
 pub(crate) fn bytes_of(region: &mut Mapping) -> &mut [u8] {
-    // SAFETY: the mapping is readable and writable for `len` bytes and lives as long as the
-    // exclusive borrow, so no other slice of it exists meanwhile.
-    unsafe { std::slice::from_raw_parts_mut(region.as_ptr(), region.len()) }
+    region.bytes_mut()
 }
 
 /// The smaps record of the mapping containing `addr`.
