@@ -108,20 +108,19 @@ fn unmap_in_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
     doomed.write_byte(0, FIRST_VALUE);
     let (addr, len) = (doomed.addr(), doomed.mapped_len());
     let mut child = Child::spawn(move |command| {
-        // SAFETY: plain system calls on the child's own copy of `doomed`; the read after
-        // munmap is meant to fault, which kills the child and nothing else.
-        unsafe {
-            match command {
-                UNMAP => reply::status(libc::munmap(addr as *mut libc::c_void, len)),
-                TOUCH => {
-                    // No core dump of a copy of the whole test process; set only now, since
-                    // a non-dumpable process's /proc files are closed to its parent.
-                    no_core_dump();
-                    (addr as *const u8).read_volatile();
-                    0
-                }
-                _ => reply::UNKNOWN,
+        match command {
+            // SAFETY: the child's own copy of `doomed`, which nothing else refers to.
+            UNMAP => reply::status(unsafe { libc::munmap(addr as *mut libc::c_void, len) }),
+            TOUCH => {
+                // No core dump of a copy of the whole test process; set only now, since
+                // a non-dumpable process's /proc files are closed to its parent.
+                no_core_dump();
+                // SAFETY: a read after munmap is meant to fault, which kills the child and
+                // nothing else.
+                unsafe { (addr as *const u8).read_volatile() };
+                0
             }
+            _ => reply::UNKNOWN,
         }
     })?;
     let pid = child.pid();

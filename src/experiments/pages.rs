@@ -70,16 +70,14 @@ impl Experiment for Pages {
         let addr = mapping.addr();
         let mut child = Child::spawn(move |command| {
             let byte = addr as *mut u8;
-            // SAFETY: the child's copy of the mapping is live and one page long.
-            unsafe {
-                match command {
-                    WRITE => {
-                        byte.write_volatile(CHILD_VALUE);
-                        0
-                    }
-                    READ => byte.read_volatile(),
-                    _ => reply::UNKNOWN,
+            // SAFETY (both accesses): the child's copy of the mapping is live, one page long.
+            match command {
+                WRITE => {
+                    unsafe { byte.write_volatile(CHILD_VALUE) };
+                    0
                 }
+                READ => unsafe { byte.read_volatile() },
+                _ => reply::UNKNOWN,
             }
         })?;
         child.command(WRITE)?;

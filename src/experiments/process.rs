@@ -155,17 +155,17 @@ fn forget_and_read(addr: usize, len: usize) -> u8 {
 
 /// In the child: `echo 1 > /proc/self/clear_refs` with raw calls.
 fn clear_refs() -> u8 {
-    // SAFETY: a literal path, a one-byte buffer of ours, our own descriptor.
-    unsafe {
-        let fd = libc::open(c"/proc/self/clear_refs".as_ptr(), libc::O_WRONLY);
-        if fd < 0 {
-            return reply::errno();
-        }
-        let written = libc::write(fd, b"1".as_ptr().cast(), 1);
-        let answer = if written == 1 { 0 } else { reply::errno() };
-        libc::close(fd);
-        answer
+    // SAFETY: a literal path.
+    let fd = unsafe { libc::open(c"/proc/self/clear_refs".as_ptr(), libc::O_WRONLY) };
+    if fd < 0 {
+        return reply::errno();
     }
+    // SAFETY: a one-byte buffer of ours, to the descriptor just opened.
+    let written = unsafe { libc::write(fd, b"1".as_ptr().cast(), 1) };
+    let answer = if written == 1 { 0 } else { reply::errno() };
+    // SAFETY: our own descriptor, used by nothing else.
+    unsafe { libc::close(fd) };
+    answer
 }
 
 /// `yes` when the Rss of /proc/PID/smaps_rollup is the sum of the Rss of every record of

@@ -331,25 +331,25 @@ impl Client {
 /// # Safety
 /// `record` must point to a writable page-sized shared mapping nobody else uses yet.
 unsafe fn init_record(record: *mut Record) -> libc::c_int {
-    // SAFETY: pthread calls on a stack attribute object and on the record's mutex.
-    unsafe {
-        let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-        let rc = libc::pthread_mutexattr_init(attr.as_mut_ptr());
-        if rc != 0 {
-            return rc;
-        }
-        let mut rc =
-            libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
-        if rc == 0 {
-            rc = libc::pthread_mutexattr_setrobust(attr.as_mut_ptr(), libc::PTHREAD_MUTEX_ROBUST);
-        }
-        if rc == 0 {
-            rc = libc::pthread_mutex_init(&raw mut (*record).lock, attr.as_ptr());
-        }
-        libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
-        valid_flag(record).store(0, Ordering::Release);
-        rc
+    let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+    let attr = attr.as_mut_ptr();
+    // SAFETY (each call): pthread calls on the stack attribute object, initialised first,
+    // and on the record's mutex, which the contract says is ours.
+    let rc = unsafe { libc::pthread_mutexattr_init(attr) };
+    if rc != 0 {
+        return rc;
     }
+    let mut rc = unsafe { libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED) };
+    if rc == 0 {
+        rc = unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) };
+    }
+    if rc == 0 {
+        rc = unsafe { libc::pthread_mutex_init(&raw mut (*record).lock, attr) };
+    }
+    unsafe { libc::pthread_mutexattr_destroy(attr) };
+    // SAFETY: the record is live, as the contract says.
+    unsafe { valid_flag(record) }.store(0, Ordering::Release);
+    rc
 }
 
 /// The client's side of the protocol, one command at a time. Runs in the forked child:
@@ -366,51 +366,57 @@ unsafe fn client_command(
     page: usize,
 ) -> u8 {
     let record = at as *mut Record;
-    // SAFETY (whole body): see the function's contract; the client's record mapping is made
-    // by MAP_READ_WRITE before any command touches the record.
-    unsafe {
-        match command {
-            // A forked client inherited the server's mapping; an unrelated client would not
-            // have it, and the lesson's client uses only the mapping it makes itself.
-            FORGET_INHERITED => reply::status(libc::munmap(inherited as *mut libc::c_void, page)),
-            MAP_WRITE_ONLY => match map_file(path, libc::O_WRONLY, std::ptr::null_mut(), 0, page) {
-                Ok(addr) => reply::status(libc::munmap(addr, page)),
-                Err(errno) => errno,
-            },
-            MAP_READ_WRITE => {
-                match map_file(
-                    path,
-                    libc::O_RDWR,
-                    at as *mut libc::c_void,
-                    libc::MAP_FIXED,
-                    page,
-                ) {
-                    Ok(_) => 0,
-                    Err(errno) => errno,
-                }
-            }
-            WRITE_RECORD => {
-                let lock = &raw mut (*record).lock;
-                let rc = libc::pthread_mutex_lock(lock);
-                if rc == libc::EOWNERDEAD {
-                    libc::pthread_mutex_consistent(lock);
-                } else if rc != 0 {
-                    return reply::code(rc);
-                }
-                let name = &raw mut (*record).name;
-                (name as *mut u8).copy_from_nonoverlapping(NAME.as_ptr(), NAME.len());
-                (&raw mut (*record).name_len).write(NAME.len() as u32);
-                (&raw mut (*record).value).write(VALUE);
-                // Release: whoever sees the flag set also sees the name and value.
-                valid_flag(record).store(1, Ordering::Release);
-                let rc = libc::pthread_mutex_unlock(lock);
-                futex_wake(record);
-                reply::code(rc)
-            }
-            LOCK_AND_HOLD => reply::code(libc::pthread_mutex_lock(&raw mut (*record).lock)),
-            _ => reply::UNKNOWN,
+    // SAFETY (every unsafe call below): see the function's contract; the client's record
+    // mapping is made by MAP_READ_WRITE before any command touches the record.
+    match command {
+        // A forked client inherited the server's mapping; an unrelated client would not
+        // have it, and the lesson's client uses only the mapping it makes itself.
+        FORGET_INHERITED => {
+            reply::status(unsafe { libc::munmap(inherited as *mut libc::c_void, page) })
         }
+        MAP_WRITE_ONLY => {
+            match unsafe { map_file(path, libc::O_WRONLY, std::ptr::null_mut(), 0, page) } {
+                Ok(addr) => reply::status(unsafe { libc::munmap(addr, page) }),
+                Err(errno) => errno,
+            }
+        }
+        MAP_READ_WRITE => {
+            let fixed = at as *mut libc::c_void;
+            match unsafe { map_file(path, libc::O_RDWR, fixed, libc::MAP_FIXED, page) } {
+                Ok(_) => 0,
+                Err(errno) => errno,
+            }
+        }
+        WRITE_RECORD => unsafe { write_record(record) },
+        LOCK_AND_HOLD => reply::code(unsafe { libc::pthread_mutex_lock(&raw mut (*record).lock) }),
+        _ => reply::UNKNOWN,
     }
+}
+
+/// The client's write: name and value under the lock, then the flag, then a futex wake.
+///
+/// # Safety
+/// `record` must point into the client's live shared mapping of the record.
+unsafe fn write_record(record: *mut Record) -> u8 {
+    // SAFETY (every unsafe call below): the record is live, as the contract says.
+    let lock = unsafe { &raw mut (*record).lock };
+    let rc = unsafe { libc::pthread_mutex_lock(lock) };
+    if rc == libc::EOWNERDEAD {
+        unsafe { libc::pthread_mutex_consistent(lock) };
+    } else if rc != 0 {
+        return reply::code(rc);
+    }
+    unsafe {
+        let name = &raw mut (*record).name;
+        (name as *mut u8).copy_from_nonoverlapping(NAME.as_ptr(), NAME.len());
+        (&raw mut (*record).name_len).write(NAME.len() as u32);
+        (&raw mut (*record).value).write(VALUE);
+    }
+    // Release: whoever sees the flag set also sees the name and value.
+    unsafe { valid_flag(record) }.store(1, Ordering::Release);
+    let rc = unsafe { libc::pthread_mutex_unlock(lock) };
+    unsafe { futex_wake(record) };
+    reply::code(rc)
 }
 
 /// open + mmap(MAP_SHARED, PROT_READ | PROT_WRITE) + close, with raw calls: the descriptor
@@ -425,27 +431,24 @@ unsafe fn map_file(
     extra_flags: libc::c_int,
     len: usize,
 ) -> Result<*mut libc::c_void, u8> {
-    // SAFETY: plain system calls; see the contract for MAP_FIXED.
-    unsafe {
-        let fd = libc::open(path, access | libc::O_CLOEXEC);
-        if fd < 0 {
-            return Err(reply::errno());
-        }
-        let mapped = libc::mmap(
-            addr,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | extra_flags,
-            fd,
-            0,
-        );
-        let errno = Errno::last_raw();
-        libc::close(fd);
-        if mapped == libc::MAP_FAILED {
-            Err(reply::code(errno))
-        } else {
-            Ok(mapped)
-        }
+    // SAFETY: `path` is a live C string (the caller's contract).
+    let fd = unsafe { libc::open(path, access | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(reply::errno());
+    }
+    let (prot, flags) = (
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_SHARED | extra_flags,
+    );
+    // SAFETY: a new mapping, or with MAP_FIXED one over a range the contract makes ours.
+    let mapped = unsafe { libc::mmap(addr, len, prot, flags, fd, 0) };
+    let errno = Errno::last_raw();
+    // SAFETY: the descriptor just opened, which nothing else uses.
+    unsafe { libc::close(fd) };
+    if mapped == libc::MAP_FAILED {
+        Err(reply::code(errno))
+    } else {
+        Ok(mapped)
     }
 }
 
@@ -506,20 +509,23 @@ unsafe fn read_record(
     record: *mut Record,
     deadline: Instant,
 ) -> Result<(String, u64), ExperimentError> {
-    // SAFETY: see the contract.
-    unsafe {
-        let rc = lock_until(record, deadline);
-        let Some(_held) = Held::taken(record, rc) else {
-            return Err(ExperimentError::Sys {
-                what: "the server locking the record to read it".into(),
-                errno: Errno::from_raw(rc),
-            });
-        };
-        let len = ((&raw const (*record).name_len).read() as usize).min(NAME_CAP);
-        let name = (&raw const (*record).name).read();
-        let value = (&raw const (*record).value).read();
-        Ok((String::from_utf8_lossy(&name[..len]).into_owned(), value))
-    }
+    // SAFETY (every unsafe call below): the record is live, as the contract says.
+    let rc = unsafe { lock_until(record, deadline) };
+    let Some(_held) = (unsafe { Held::taken(record, rc) }) else {
+        return Err(ExperimentError::Sys {
+            what: "the server locking the record to read it".into(),
+            errno: Errno::from_raw(rc),
+        });
+    };
+    let (len, name, value) = unsafe {
+        (
+            (&raw const (*record).name_len).read() as usize,
+            (&raw const (*record).name).read(),
+            (&raw const (*record).value).read(),
+        )
+    };
+    let len = len.min(NAME_CAP);
+    Ok((String::from_utf8_lossy(&name[..len]).into_owned(), value))
 }
 
 /// pthread_mutex_timedlock with an absolute CLOCK_REALTIME deadline, as POSIX defines it.
@@ -528,23 +534,23 @@ unsafe fn read_record(
 /// `record` must point into a live shared mapping of the record.
 unsafe fn lock_until(record: *mut Record, deadline: Instant) -> libc::c_int {
     let mut now = MaybeUninit::<libc::timespec>::uninit();
-    // SAFETY: clock_gettime fills the stack value; the lock is in the live record.
-    unsafe {
-        if libc::clock_gettime(libc::CLOCK_REALTIME, now.as_mut_ptr()) != 0 {
-            return Errno::last_raw();
-        }
-        let now = now.assume_init();
-        let remaining = timespec(deadline.saturating_duration_since(Instant::now()));
-        let mut until = libc::timespec {
-            tv_sec: now.tv_sec + remaining.tv_sec,
-            tv_nsec: now.tv_nsec + remaining.tv_nsec,
-        };
-        if until.tv_nsec >= 1_000_000_000 {
-            until.tv_sec += 1;
-            until.tv_nsec -= 1_000_000_000;
-        }
-        libc::pthread_mutex_timedlock(&raw mut (*record).lock, &raw const until)
+    // SAFETY: clock_gettime fills the stack value.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, now.as_mut_ptr()) } != 0 {
+        return Errno::last_raw();
     }
+    // SAFETY: clock_gettime succeeded, so it wrote the value.
+    let now = unsafe { now.assume_init() };
+    let remaining = timespec(deadline.saturating_duration_since(Instant::now()));
+    let mut until = libc::timespec {
+        tv_sec: now.tv_sec + remaining.tv_sec,
+        tv_nsec: now.tv_nsec + remaining.tv_nsec,
+    };
+    if until.tv_nsec >= 1_000_000_000 {
+        until.tv_sec += 1;
+        until.tv_nsec -= 1_000_000_000;
+    }
+    // SAFETY: the lock is in the live record (the contract); `until` is on the stack.
+    unsafe { libc::pthread_mutex_timedlock(&raw mut (*record).lock, &raw const until) }
 }
 
 /// The server holding the record's lock: unlocked on drop, also when an error or a panic

@@ -435,36 +435,34 @@ unsafe fn serve<F: FnMut(u8) -> u8>(
     answers: RawFd,
     on_command: &mut F,
 ) -> ! {
-    // SAFETY (whole body): plain system calls on descriptors this process owns and on
-    // stack buffers; errno is this thread's.
-    unsafe {
-        for &fd in inherited.iter().chain(parent_ends.iter()) {
-            libc::close(fd);
-        }
-        let interrupted = || *libc::__errno_location() == libc::EINTR;
-        loop {
-            let mut command = 0u8;
-            let n = loop {
-                let n = libc::read(commands, (&raw mut command).cast(), 1);
-                if n >= 0 || !interrupted() {
-                    break n;
-                }
-            };
-            match n {
-                0 => libc::_exit(0),
-                1 => {}
-                _ => libc::_exit(PIPE_STATUS),
+    // SAFETY (every unsafe call below): plain system calls on descriptors this process owns
+    // and on stack buffers; _exit ends the child without running anything of the parent's.
+    for &fd in inherited.iter().chain(parent_ends.iter()) {
+        unsafe { libc::close(fd) };
+    }
+    let interrupted = || Errno::last() == Errno::EINTR;
+    loop {
+        let mut command = 0u8;
+        let n = loop {
+            let n = unsafe { libc::read(commands, (&raw mut command).cast(), 1) };
+            if n >= 0 || !interrupted() {
+                break n;
             }
-            let status = match catch_unwind(AssertUnwindSafe(|| on_command(command))) {
-                Ok(status) => status,
-                Err(_) => libc::_exit(PANIC_STATUS),
-            };
-            loop {
-                match libc::write(answers, (&raw const status).cast(), 1) {
-                    1 => break,
-                    n if n < 0 && interrupted() => continue,
-                    _ => libc::_exit(PIPE_STATUS),
-                }
+        };
+        match n {
+            0 => unsafe { libc::_exit(0) },
+            1 => {}
+            _ => unsafe { libc::_exit(PIPE_STATUS) },
+        }
+        let status = match catch_unwind(AssertUnwindSafe(|| on_command(command))) {
+            Ok(status) => status,
+            Err(_) => unsafe { libc::_exit(PANIC_STATUS) },
+        };
+        loop {
+            match unsafe { libc::write(answers, (&raw const status).cast(), 1) } {
+                1 => break,
+                n if n < 0 && interrupted() => continue,
+                _ => unsafe { libc::_exit(PIPE_STATUS) },
             }
         }
     }

@@ -291,7 +291,8 @@ impl Mapping {
     /// writable: a reference to PROT_NONE or read-only pages would promise what they lack.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         assert!(
-            self.prot.contains(ProtFlags::PROT_READ | ProtFlags::PROT_WRITE),
+            self.prot
+                .contains(ProtFlags::PROT_READ | ProtFlags::PROT_WRITE),
             "a slice over the mapping at {:#x} needs PROT_READ | PROT_WRITE, it has {:?}",
             self.addr(),
             self.prot
