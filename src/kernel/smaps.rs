@@ -187,14 +187,20 @@ pub(crate) enum Step {
 /// the lines are. It is fast on the kernel's text because no field line there has a `-`:
 /// fs/proc/task_mmu.c `show_smap` prints every value as an unsigned decimal (`SEQ_PUT_DEC`,
 /// `%d` of a boolean for THPeligible, `%8u` for ProtectionKey) and `show_smap_vma_flags`
-/// prints two-letter lower-case mnemonics. The next `-` after a header line is therefore in
-/// the next record's header, some 700 bytes further on, and a record costs one search for
-/// it (and one for the end of its header line) instead of a look at each of its ~25 lines. (The `VmFlags`
+/// prints two-letter lower-case mnemonics. The next `-` after a header's permissions is
+/// therefore in the next record's header (or in a file name), some 700 bytes further on,
+/// and a record costs one search instead of a look at each of its ~25 lines. (The `VmFlags`
 /// line, last in every record since Linux 3.8, would mark record ends as well, but jumping
 /// to it is not exact: it would step over the next header of a record that has no VmFlags
 /// line, and checking that would cost the per-line look this avoids.)
+///
+/// Headers as the kernel prints them, of VMAs before the address, are stepped over in a
+/// tight loop ([`skip_records_before`](RecordScan::skip_records_before)) that compares the
+/// addresses as text; every other line with a `-` is judged by [`header_range`].
 pub(crate) struct RecordScan {
     addr: usize,
+    /// `addr` as [`padded`] address text, for the fast loop's comparisons.
+    addr_text: u128,
     /// Where the line to classify next starts (`seeking == false`), or the start of the
     /// line the search for the next `-` is in (`seeking == true`); every line before it has
     /// been dealt with.
@@ -215,6 +221,7 @@ impl RecordScan {
     pub(crate) fn new(addr: usize) -> RecordScan {
         RecordScan {
             addr,
+            addr_text: address_text(addr),
             line: 0,
             searched: 0,
             seeking: false,
@@ -229,6 +236,9 @@ impl RecordScan {
     pub(crate) fn advance(&mut self, text: &[u8]) -> Result<Option<Step>, ParseError> {
         loop {
             if self.seeking {
+                if self.found.is_none() {
+                    self.skip_records_before(text);
+                }
                 let Some(i) = memchr::memchr(b'-', &text[self.searched..]) else {
                     self.searched = text.len();
                     return Ok(None);
@@ -265,6 +275,56 @@ impl RecordScan {
             self.searched = end + 1;
             self.seeking = true;
         }
+    }
+
+    /// The common case in a tight loop: steps over the records whose header lines are as the
+    /// kernel prints them and whose VMAs end at or before the address, as the general steps
+    /// in `advance` would, and stops where those have anything else to decide. Only while
+    /// seeking, before the wanted record is found.
+    fn skip_records_before(&mut self, text: &[u8]) {
+        let (mut line, mut searched) = (self.line, self.searched);
+        while let Some(i) = memchr::memchr(b'-', &text[searched..]) {
+            let dash = searched + i;
+            let header = match dash_line(&text[line..dash]) {
+                DashLine::Header(start) => line + start,
+                DashLine::NotRange => {
+                    searched = dash + 1;
+                    continue;
+                }
+                DashLine::Unsure => break,
+            };
+            match self.ends_before(text, header, dash) {
+                Some(next) => (line, searched) = (header, next),
+                None => break,
+            }
+        }
+        (self.line, self.searched) = (line, searched);
+    }
+
+    /// For a line starting at `header` with hex digits up to the `-` at `dash`: if it is a
+    /// header as the kernel prints it (two addresses of at most 16 digits, `-` and a space
+    /// after them, start not after end) of a VMA that ends at or before the address, where
+    /// the search for the next header can go on. `None`: for [`classify`] to judge.
+    ///
+    /// [`classify`]: RecordScan::classify
+    fn ends_before(&self, text: &[u8], header: usize, dash: usize) -> Option<usize> {
+        let start = &text[header..dash];
+        let after = &text[dash + 1..];
+        let digits = leading_hex_digits(after);
+        let fits = |digits: usize| (1..=ADDRESS_DIGITS).contains(&digits);
+        if !fits(start.len()) || !fits(digits) || after.get(digits) != Some(&b' ') {
+            return None;
+        }
+        let end = padded(&after[..digits]);
+        if padded(start) > end || end > self.addr_text {
+            return None;
+        }
+        // The permissions (`r--p`) hold dashes of their own, so the search goes on after
+        // them: the rest of this line cannot start a header, and no other `-` is in it
+        // unless its file name has one. Not past the line's end, though.
+        let perms = dash + 1 + digits + 1;
+        let perms_text = text.get(perms..perms + 4)?;
+        (!perms_text.contains(&b'\n')).then_some(perms + 4)
     }
 
     /// Like [`advance`](RecordScan::advance), but `text` is all there is: a last line
@@ -393,6 +453,27 @@ fn dash_line(before: &[u8]) -> DashLine {
     }
 }
 
+/// The most hex digits an address can have here (16 for a 64-bit address).
+const ADDRESS_DIGITS: usize = (usize::BITS / 4) as usize;
+
+/// Address text as the kernel prints it (`%08lx`: lower-case hex digits, at least 8 of
+/// them), left-padded with `0` to 16 digits and read as one big-endian number. Such text
+/// orders as the addresses do, since `0`-`9` come before `a`-`f` in ASCII: the fast loop
+/// compares text and never converts a digit. `digits`: 1 to 16 lower-case hex digits.
+fn padded(digits: &[u8]) -> u128 {
+    let mut text = [b'0'; 16];
+    text[16 - digits.len()..].copy_from_slice(digits);
+    u128::from_be_bytes(text)
+}
+
+/// `addr` as [`padded`] text.
+fn address_text(addr: usize) -> u128 {
+    let addr = addr as u64; // lossless: `usize` is at most 64 bits wide on Linux
+    let digits: [u8; 16] =
+        std::array::from_fn(|i| b"0123456789abcdef"[(addr >> (60 - 4 * i)) as usize & 0xf]);
+    u128::from_be_bytes(digits)
+}
+
 fn is_lower_hex_digit(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'a'..=b'f')
 }
@@ -424,6 +505,40 @@ fn trailing_hex_digits(bytes: &[u8]) -> usize {
         Some(word) => (not_hex_digits(word).leading_zeros() / 8) as usize,
         None => bytewise(&bytes[..before]),
     }
+}
+
+/// How many lower-case hex digits `bytes` starts with, counting at most 17 (one more than
+/// an address has).
+fn leading_hex_digits(bytes: &[u8]) -> usize {
+    let word = |at: usize| {
+        let eight: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+        Some(u64::from_le_bytes(eight))
+    };
+    let bytewise = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .take(9)
+            .take_while(|b| is_lower_hex_digit(**b))
+            .count()
+    };
+    // Eight bytes at a time where eight are there to load; byte by byte near the text's end.
+    let first = match word(0) {
+        Some(word) => hex_digits_in(word),
+        None => return bytewise(bytes),
+    };
+    if first < 8 {
+        return first;
+    }
+    8 + match word(8) {
+        Some(word) if hex_digits_in(word) < 8 => hex_digits_in(word),
+        _ => bytewise(&bytes[8..]),
+    }
+}
+
+/// How many of the eight bytes of `word` (first byte lowest, as loaded little-endian) are
+/// lower-case hex digits before the first one that is not.
+fn hex_digits_in(word: u64) -> usize {
+    (not_hex_digits(word).trailing_zeros() / 8) as usize
 }
 
 /// The high bit of each byte of `word` that is not a lower-case hex digit.
@@ -566,8 +681,12 @@ VmFlags: rd wr mr mw me ac zz
             for at in 0..8 {
                 let mut bytes = *b"0123abcd";
                 bytes[at] = b;
-                let expected = if is_lower_hex_digit(b) { 8 } else { 7 - at };
-                assert_eq!(trailing_hex_digits(&bytes), expected, "{b:#x} at {at}");
+                let (leading, trailing) = match is_lower_hex_digit(b) {
+                    true => (8, 8),
+                    false => (at, 7 - at),
+                };
+                assert_eq!(leading_hex_digits(&bytes), leading, "{b:#x} at {at}");
+                assert_eq!(trailing_hex_digits(&bytes), trailing, "{b:#x} at {at}");
             }
         }
     }
@@ -583,10 +702,58 @@ VmFlags: rd wr mr mw me ac zz
 
     proptest! {
         #[test]
+        fn leading_hex_digits_counts_what_a_byte_by_byte_count_counts(bytes in hexish_bytes()) {
+            let expected = bytes.iter().take_while(|b| is_lower_hex_digit(**b)).count();
+            prop_assert_eq!(leading_hex_digits(&bytes), expected.min(17));
+        }
+
+        #[test]
+        fn padded_address_text_orders_as_the_addresses_do(
+            a in any::<u64>(),
+            b in any::<u64>(),
+            width in 0usize..17,
+        ) {
+            let text = format!("{a:0width$x}");
+            prop_assert_eq!(padded(text.as_bytes()).cmp(&address_text(b as usize)), a.cmp(&b));
+            prop_assert_eq!(address_text(a as usize), padded(format!("{a:x}").as_bytes()));
+        }
+
+        #[test]
         fn trailing_hex_digits_counts_what_a_byte_by_byte_count_counts(bytes in hexish_bytes()) {
             let expected = bytes.iter().rev().take_while(|b| is_lower_hex_digit(**b)).count();
             prop_assert_eq!(trailing_hex_digits(&bytes), expected.min(16));
         }
 
+        #[test]
+        fn the_fast_loop_steps_over_a_header_only_where_classify_would(
+            start in any::<u64>(),
+            end in any::<u64>(),
+            widths in (0usize..20, 0usize..20),
+            addr in any::<u64>(),
+            tail in hexish_bytes(),
+        ) {
+            let range = format!("{start:0w$x}-{end:0v$x}", w = widths.0, v = widths.1);
+            let dash = range.find('-').unwrap();
+            let scan = RecordScan::new(addr as usize);
+            for line in [
+                [range.as_bytes(), b" rw-p 0"].concat(),
+                [range.as_bytes(), b" r-\n"].concat(),
+                [range.as_bytes(), &tail].concat(),
+                [range.as_bytes(), b" ", &tail].concat(),
+            ] {
+                let before = scan.ends_before(&line, 0, dash);
+                let parsed = header_range(&line);
+                let is_before = matches!(parsed, Some(Ok((s, e))) if e <= addr as usize && s <= e);
+                if before.is_some() {
+                    prop_assert!(is_before, "{:?} stepped over: {:?}", line, parsed);
+                    prop_assert!(!line[..before.unwrap()].contains(&b'\n'));
+                }
+                // The kernel's own shape takes the fast loop.
+                let short = dash <= 16 && range.len() - dash - 1 <= 16;
+                if line.starts_with(&[range.as_bytes(), b" rw-p"].concat()) && short {
+                    prop_assert_eq!(before.is_some(), is_before);
+                }
+            }
+        }
     }
 }
