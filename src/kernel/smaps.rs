@@ -301,10 +301,18 @@ impl RecordScan {
             let dash = searched + i;
             let header = match dash_line(&text[line..dash]) {
                 DashLine::Header(start) => line + start,
-                DashLine::NotRange => {
-                    searched = dash + 1;
-                    continue;
-                }
+                // No header starts before this line's end: a file name's dashes (they come
+                // in twos and threes, `x86_64-linux-gnu`) cost one search, not one each.
+                DashLine::NotRange => match memchr::memchr(b'\n', &text[dash..]) {
+                    Some(newline) => {
+                        (line, searched) = (dash + newline + 1, dash + newline + 1);
+                        continue;
+                    }
+                    None => {
+                        searched = dash + 1;
+                        continue;
+                    }
+                },
                 DashLine::Unsure => break,
             };
             match self.ends_before(text, header, dash) {
