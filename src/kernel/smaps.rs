@@ -297,7 +297,12 @@ impl RecordScan {
     /// seeking, before the wanted record is found.
     fn skip_records_before(&mut self, text: &[u8]) {
         let (mut line, mut searched) = (self.line, self.searched);
-        while let Some(i) = memchr::memchr(b'-', &text[searched..]) {
+        loop {
+            let Some(i) = memchr::memchr(b'-', &text[searched..]) else {
+                // No `-` in the rest: the general steps need not search it again.
+                searched = text.len();
+                break;
+            };
             let dash = searched + i;
             let header = match dash_line(&text[line..dash]) {
                 DashLine::Header(start) => line + start,
