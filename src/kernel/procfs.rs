@@ -44,8 +44,9 @@ pub enum ProcError {
     Parse { path: PathBuf, source: ParseError },
 }
 
-/// How much to ask the kernel for per read() of a whole file: big enough that the syscall
-/// count stays low.
+/// How much to ask the kernel for per read() of a whole file. Room, not speed: a seq_file
+/// read returns at most what the kernel's buffer holds (a page, unless one record is
+/// larger), so asking for more does not save system calls.
 const CHUNK: usize = 64 * 1024;
 
 /// A search's buffer, mapped once per thread and kept (see [`SPARE`]): room for the text of
