@@ -82,6 +82,17 @@ fn find_record_in_text(bencher: divan::Bencher, extra: usize) {
     bencher.bench_local(|| find_record(divan::black_box(&text), divan::black_box(addr)));
 }
 
+/// The scan's longest way: the last record, so that every record before it is stepped over.
+#[divan::bench(args = EXTRA)]
+fn find_last_record_in_text(bencher: divan::Bencher, extra: usize) {
+    let _mappings = ExtraMappings::new(extra);
+    let text = read_smaps_text();
+    let last = parse_smaps(&text).unwrap().pop().unwrap();
+    let addr = last.vma.start;
+    assert_eq!(find_record(&text, addr).unwrap(), Some(last));
+    bencher.bench_local(|| find_record(divan::black_box(&text), divan::black_box(addr)));
+}
+
 #[divan::bench(args = EXTRA)]
 fn parse_smaps_text(bencher: divan::Bencher, extra: usize) {
     let _mappings = ExtraMappings::new(extra);

@@ -6,8 +6,9 @@
 //!
 //! at 100 and at 2000 extra mappings. The searched VMA is the one in the middle of the file
 //! (where a lesson's mapping typically is), and also the first and the last. For the last
-//! one the whole file must be read by definition, so the second target is shown but not
-//! held against it.
+//! one the whole file must be read by definition, so there the second target is at least
+//! 0.95x: finding the record may add no more than 5% to what the kernel takes to make the
+//! text.
 //!
 //! Every approach is timed in interleaved rounds (one batch of each per round, so a noisy
 //! neighbour on the machine slows them alike) and compared by the median of the rounds.
@@ -148,14 +149,12 @@ fn main() {
                 "  procfs crate / pagelab = {versus_procfs:6.2}x   target >= 3x   {}",
                 verdict(procfs_ok)
             );
-            let read_ok = versus_read >= 1.0;
-            let read_verdict = if position == "last" {
-                "(not held: the last record needs the whole file)"
-            } else {
-                verdict(read_ok)
-            };
+            // The last record needs the whole file: only the search's own cost is held.
+            let read_target = if position == "last" { 0.95 } else { 1.0 };
+            let read_ok = versus_read >= read_target;
             println!(
-                "  read whole  / pagelab = {versus_read:6.2}x   target >= 1x   {read_verdict}"
+                "  read whole  / pagelab = {versus_read:6.2}x   target >= {read_target}x   {}",
+                verdict(read_ok)
             );
             if !quick {
                 if !procfs_ok {
@@ -163,9 +162,9 @@ fn main() {
                         "{extra} mappings, {position} VMA: {versus_procfs:.2}x faster than procfs, want >= 3x"
                     ));
                 }
-                if !read_ok && position != "last" {
+                if !read_ok {
                     missed.push(format!(
-                        "{extra} mappings, {position} VMA: {versus_read:.2}x the time of reading the whole file, want >= 1x"
+                        "{extra} mappings, {position} VMA: {versus_read:.2}x the time of reading the whole file, want >= {read_target}x"
                     ));
                 }
             }

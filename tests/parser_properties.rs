@@ -128,6 +128,7 @@ const TRICKY_LINES: &[&str] = &[
     "1000-2000 rw-p 00000000 00:00 99999999999999999999 ",
     "1000-2000 rw-p 00000000 00:00 0  [anon:",
     "1000-2000 rw-p 00000000 00:00 0  / (deleted)",
+    "1000-2000 r--p 00000000 00:00 0  /tmp/0123456789abcdef0123-x-y",
     "Size:",
     "Size: kB",
     "Size:kB",
@@ -320,6 +321,7 @@ fn check_all_parsers(text: &str, addrs: &[usize]) -> Result<(), TestCaseError> {
     for &addr in addrs {
         let found = find_record(text, addr);
         check_find_record_agrees(text, addr, &all, &found)?;
+        check_same_as_line_by_line(text, addr, &found)?;
     }
     if let Ok(records) = &all {
         check_smaps_round_trip(records)?;
@@ -361,6 +363,80 @@ fn check_find_record_agrees(
             prop_assert_eq!(found.as_ref().ok().and_then(Option::as_ref), linear);
             prop_assert!(found.is_ok());
         }
+    }
+    Ok(())
+}
+
+/// `find_record` as it was written before it skipped lines: every line looked at in
+/// order, each header line classified. The reference its scan must agree with on any text.
+fn find_record_line_by_line(text: &str, addr: usize) -> Result<Option<SmapsRecord>, ParseError> {
+    let error = |line: usize, message: &str, text: &str| ParseError {
+        line,
+        message: message.to_owned(),
+        text: text.to_owned(),
+    };
+    let first = text.split('\n').next().unwrap_or("");
+    if header_range(first.as_bytes()).is_none() {
+        let shown = text.lines().next().unwrap_or("");
+        return Err(error(1, "expected a maps header line first", shown));
+    }
+    // The record's text and its first line's number: parsed on its own, its line numbers
+    // are shifted to the file's.
+    let parse = |record: &str, first_line: usize| {
+        let mut records = parse_smaps(record).map_err(|mut e| {
+            e.line += first_line - 1;
+            e
+        })?;
+        assert_eq!(records.len(), 1, "one header line in {record:?}");
+        Ok(records.pop())
+    };
+    let mut found: Option<(usize, usize)> = None;
+    let mut start = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        let line_start = start;
+        start += line.len() + 1;
+        if line_start >= text.len() {
+            break; // the empty piece after a final newline is not a line
+        }
+        let Some(range) = header_range(line.as_bytes()) else {
+            continue;
+        };
+        if let Some((record_start, first_line)) = found {
+            return parse(&text[record_start..line_start], first_line);
+        }
+        match range {
+            Ok((low, _)) if low > addr => return Ok(None),
+            Ok((_, high)) if addr < high => found = Some((line_start, index + 1)),
+            Ok(_) => {}
+            Err(message) => return Err(error(index + 1, message, line)),
+        }
+    }
+    match found {
+        Some((record_start, first_line)) => parse(&text[record_start..], first_line),
+        None => Ok(None),
+    }
+}
+
+/// The scan finds what the line-by-line reference finds, and fails where it fails, with the
+/// same message on the same line (the offending text may be cut short to an excerpt).
+fn check_same_as_line_by_line(
+    text: &str,
+    addr: usize,
+    found: &Result<Option<SmapsRecord>, ParseError>,
+) -> Result<(), TestCaseError> {
+    let reference = find_record_line_by_line(text, addr);
+    match (found, &reference) {
+        (Err(ours), Err(theirs)) => {
+            prop_assert_eq!((ours.line, &ours.message), (theirs.line, &theirs.message));
+            let excerpt = ours.text.strip_suffix('…').unwrap_or(&ours.text);
+            prop_assert!(
+                theirs.text.starts_with(excerpt),
+                "{:?} is not an excerpt of {:?}",
+                ours.text,
+                theirs.text
+            );
+        }
+        _ => prop_assert_eq!(found, &reference, "address {:#x} in:\n{}", addr, text),
     }
     Ok(())
 }
@@ -660,6 +736,41 @@ proptest! {
         for addr in addrs {
             let linear = records.iter().find(|r| r.vma.contains(addr));
             prop_assert_eq!(find_record(&text, addr), Ok(linear.cloned()), "address {:#x}", addr);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Records as the kernel prints them, some without their VmFlags line, with lines taken
+    /// out and lines put in that break the layout (a `-` in a field line, headers that do
+    /// not parse or are out of order, blank lines): the scan that skips every line without a
+    /// `-` finds what looking at every line finds.
+    #[test]
+    fn the_scan_agrees_with_a_line_by_line_search_on_smaps_shaped_text(
+        records in smaps_records(),
+        edits in vec((any::<Index>(), proptest::option::of(inserted_line())), 0..6),
+        final_newline in any::<bool>(),
+        picks in vec(any::<Index>(), 1..4),
+        arbitrary in any::<usize>(),
+    ) {
+        let mut lines: Vec<String> = render_smaps(&records).lines().map(str::to_owned).collect();
+        for (at, line) in edits {
+            match line {
+                Some(line) => lines.insert(at.index(lines.len() + 1), line),
+                None if !lines.is_empty() => {
+                    lines.remove(at.index(lines.len()));
+                }
+                None => {}
+            }
+        }
+        let mut text = lines.join("\n");
+        if final_newline {
+            text.push('\n');
+        }
+        for addr in addresses_of(&text, &picks, &[arbitrary]) {
+            check_same_as_line_by_line(&text, addr, &find_record(&text, addr))?;
         }
     }
 }

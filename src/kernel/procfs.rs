@@ -7,11 +7,12 @@
 //! buffer mapped before the file is opened, fenced by inaccessible pages so it can never
 //! merge with a neighbour, and the text is parsed only after reading stops.
 
-use crate::kernel::maps::{header_range, parse_error};
-use crate::kernel::smaps::{Scan, parse_one_record, scan_header};
+use crate::kernel::maps::parse_error;
+use crate::kernel::smaps::{RecordScan, Step};
 use crate::kernel::{MapsLine, ParseError, SmapsRecord, maps, smaps};
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::ptr::NonNull;
 
@@ -43,16 +44,20 @@ pub enum ProcError {
     Parse { path: PathBuf, source: ParseError },
 }
 
-/// How much to ask the kernel for per read() of a whole file: big enough that the syscall
-/// count stays low.
+/// How much to ask the kernel for per read() of a whole file. Room, not speed: a seq_file
+/// read returns at most what the kernel's buffer holds (a page, unless one record is
+/// larger), so asking for more does not save system calls.
 const CHUNK: usize = 64 * 1024;
 
-/// A search's first read is small, since the kernel generates all the text a read asks for
-/// and the record wanted is often among the first; each further read asks for twice as much,
-/// up to [`MAX_CHUNK`], so that a record near the end costs few system calls (each read
-/// takes the mmap lock and finds its place among the VMAs again).
-const FIRST_CHUNK: usize = 16 * 1024;
-const MAX_CHUNK: usize = 512 * 1024;
+/// A search's buffer, mapped once per thread and kept (see [`SPARE`]): room for the text of
+/// some 1400 VMAs, so that a typical process is read whole without dropping any of it. (Less
+/// than a huge page, so no THP policy turns its first touch into zeroing 2 MiB; a buffer
+/// grown for a larger process may be, once, since it is kept.)
+const FIRST_BUF: usize = 1024 * 1024;
+
+/// The largest buffer kept for the next search: a process with more text than this has
+/// the front of its text dropped, and its lines counted, as the search goes.
+const MAX_SPARE: usize = 8 * 1024 * 1024;
 
 thread_local! {
     /// The last search's buffer, kept for this thread's next search: a fresh buffer costs a
@@ -206,108 +211,81 @@ enum SearchError {
     Parse(ParseError),
 }
 
-/// Reads smaps text from `src` until it holds the whole record of the VMA containing `addr`,
-/// and returns that record's text with its first line number. Reads ask for `chunk` bytes,
-/// doubling up to `max_chunk`. Reading stops at the header after the record, at the first
-/// VMA past `addr`, or at EOF.
-fn search<R: Read>(
-    src: &mut R,
-    buf: &mut FencedBuf,
-    mut chunk: usize,
-    max_chunk: usize,
-    addr: usize,
-) -> Result<Option<(String, usize)>, SearchError> {
+/// What a search leaves behind: the scan, which numbers the text's lines, and where the
+/// record is in the buffer.
+struct Searched {
+    scan: RecordScan,
+    /// The record's bytes in the buffer; `None` if no record contains the address.
+    record: Option<Range<usize>>,
+    /// Whether the text did not fit, so that its front was dropped to make room.
+    overflowed: bool,
+}
+
+/// Reads smaps text from `src` into `buf` until it holds the whole record of the VMA
+/// containing `addr`: up to the header after the record, the first VMA past `addr`, or EOF.
+///
+/// Text is kept from the start, so that a record's line numbers can be counted once they
+/// are needed (for an error) rather than for every line as it passes. Only a text longer
+/// than the buffer makes the search drop the part it no longer needs, and then the scan
+/// counts that part's lines.
+fn search<R: Read>(src: &mut R, buf: &mut FencedBuf, addr: usize) -> Result<Searched, SearchError> {
+    let mut scan = RecordScan::new(addr);
     let mut len = 0; // bytes held in buf
-    let mut scanned = 0; // buf[..scanned] is complete lines already looked at
-    let mut line_no = 1; // file line number of the line starting at `scanned`
-    // Once found: where the wanted record starts in buf, and its file line number.
-    let mut found: Option<(usize, usize)> = None;
-    let mut eof = false;
-    // `len` alone cannot tell an empty file: scanned lines are dropped as the search goes.
+    // `len` alone cannot tell an empty file once text has been dropped.
     let mut read_total = 0usize;
-
-    let record_end = loop {
-        // Look at each complete line not yet looked at; at EOF the last line needs no
-        // newline.
-        let mut end_of_record = None;
-        // One iterator over the newlines of what was read: a memchr call per line would cost
-        // more in setup than in search, at ~25 short lines per record.
-        let base = scanned;
-        let mut newlines = memchr::memchr_iter(b'\n', &buf.slice()[base..len]).map(|i| base + i);
-        while scanned < len {
-            let line_end = match newlines.next() {
-                Some(i) => i,
-                None if eof => len,
-                None => break,
-            };
-            let line = &buf.slice()[scanned..line_end];
-            if line_no == 1 && header_range(line).is_none() {
-                let text = String::from_utf8_lossy(line);
-                return Err(SearchError::Parse(parse_error(
-                    1,
-                    "expected a maps header line first",
-                    &text,
-                )));
+    let mut overflowed = false;
+    let step = loop {
+        // A read never returns more than the kernel's seq_file buffer holds, one page
+        // unless a single record is larger (fs/seq_file.c `seq_read_iter` fills that
+        // buffer once per call): with less room than that, make room.
+        if buf.cap - len < buf.page {
+            let keep = scan.keep_from();
+            scan.drop_front(&buf.slice()[..keep]);
+            buf.bytes().copy_within(keep..len, 0);
+            len -= keep;
+            overflowed = true;
+            if buf.cap - len < buf.page {
+                // One record nearly as long as the whole buffer: only a pathological text
+                // gets here, so the rare remap mid-read is acceptable.
+                *buf = buf.grown(len).map_err(SearchError::Io)?;
             }
-            // Field lines start with an upper-case letter and headers with a lower-case hex
-            // digit: one byte rules out every field line the kernel prints.
-            let scan = match line.first() {
-                Some(b) if b.is_ascii_uppercase() => None,
-                _ => scan_header(line, addr, line_no),
-            };
-            if let Some(scan) = scan {
-                if found.is_some() {
-                    end_of_record = Some(scanned);
-                    break;
-                }
-                match scan.map_err(SearchError::Parse)? {
-                    Scan::Before => {}
-                    Scan::Found => found = Some((scanned, line_no)),
-                    Scan::Past => return Ok(None),
-                }
-            }
-            scanned = line_end.saturating_add(1).min(len);
-            line_no += 1;
         }
-        if let Some(end) = end_of_record {
-            break end;
-        }
-        if eof {
+        let n = read_some(src, &mut buf.bytes()[len..]).map_err(SearchError::Io)?;
+        if n == 0 {
             if read_total == 0 {
-                let empty = parse_error(1, "empty smaps text", "");
-                return Err(SearchError::Parse(empty));
+                return Err(SearchError::Parse(parse_error(1, "empty smaps text", "")));
             }
-            match found {
-                Some(_) => break len,
-                None => return Ok(None),
-            }
+            break scan.finish(&buf.slice()[..len]);
         }
-
-        // Drop what can no longer matter: everything before the wanted record once it is
-        // found, else every line already looked at.
-        let keep_from = found.map_or(scanned, |(start, _)| start);
-        if keep_from > 0 {
-            buf.bytes().copy_within(keep_from..len, 0);
-            len -= keep_from;
-            scanned -= keep_from;
-            found = found.map(|(start, line)| (start - keep_from, line));
-        }
-        if len == buf.cap {
-            // One record (or one line) longer than the whole buffer: only a pathological
-            // text gets here, so the rare remap mid-read is acceptable.
-            *buf = buf.grown(len).map_err(SearchError::Io)?;
-        }
-        let end = len.saturating_add(chunk).min(buf.cap);
-        let n = read_some(src, &mut buf.bytes()[len..end]).map_err(SearchError::Io)?;
-        chunk = chunk.saturating_mul(2).min(max_chunk);
-        eof = n == 0;
         len += n;
         read_total = read_total.saturating_add(n);
+        if let Some(step) = scan.advance(&buf.slice()[..len]).transpose() {
+            break step;
+        }
     };
-    Ok(found.map(|(start, first_line)| {
-        let text = String::from_utf8_lossy(&buf.slice()[start..record_end]).into_owned();
-        (text, first_line)
-    }))
+    let record = match step.map_err(SearchError::Parse)? {
+        Step::Found(record) => Some(record),
+        Step::Absent => None,
+    };
+    Ok(Searched {
+        scan,
+        record,
+        overflowed,
+    })
+}
+
+/// Keeps `buf` for this thread's next search. A text that did not fit in it had part of
+/// itself counted line by line and dropped: the next search gets twice the room, so that a
+/// process with many mappings pays for that once.
+fn keep_for_next_search(buf: FencedBuf, overflowed: bool) {
+    let buf = if overflowed && buf.cap < MAX_SPARE {
+        FencedBuf::new(2 * buf.cap).unwrap_or(buf)
+    } else {
+        buf
+    };
+    if buf.cap <= MAX_SPARE {
+        SPARE.set(Some(buf));
+    }
 }
 
 /// Reads the smaps record of the VMA containing `addr`, and stops reading the file after it
@@ -322,30 +300,34 @@ pub fn smaps_record(proc: Proc, addr: usize) -> Result<Option<SmapsRecord>, Proc
         path: path.clone(),
         source,
     };
-    // Two of the largest reads: the unconsumed tail of one read plus the next read always
-    // fit, since everything before the current record is dropped as soon as it is known to
-    // be irrelevant and one record is far smaller than a read. (Less than a huge page, so no
-    // THP policy turns the buffer's first touch into zeroing 2 MiB.)
     let mut buf = match SPARE.take() {
         Some(buf) => buf,
-        None => FencedBuf::new(2 * MAX_CHUNK).map_err(io_err)?,
+        None => FencedBuf::new(FIRST_BUF).map_err(io_err)?,
     };
-    let mut file = File::open(&path).map_err(io_err)?;
-    let found = search(&mut file, &mut buf, FIRST_CHUNK, MAX_CHUNK, addr);
-    // A buffer grown for a pathological record (growing doubles it) is not worth keeping.
-    if buf.cap < 4 * MAX_CHUNK {
-        SPARE.set(Some(buf));
-    }
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) => {
+            SPARE.set(Some(buf));
+            return Err(io_err(e));
+        }
+    };
+    let searched = search(&mut file, &mut buf, addr);
     // Closing before parsing: the kernel makes no more text once the file is closed.
     drop(file);
-    match found {
-        Ok(Some((text, first_line))) => parse_one_record(&text, first_line)
-            .map(Some)
-            .map_err(parse_err),
-        Ok(None) => Ok(None),
-        Err(SearchError::Io(e)) => Err(io_err(e)),
-        Err(SearchError::Parse(e)) => Err(parse_err(e)),
-    }
+    let (found, overflowed) = match searched {
+        Ok(Searched {
+            scan,
+            record,
+            overflowed,
+        }) => {
+            let parsed = record.map(|record| scan.parse(buf.slice(), record));
+            (parsed.transpose().map_err(parse_err), overflowed)
+        }
+        Err(SearchError::Io(e)) => (Err(io_err(e)), false),
+        Err(SearchError::Parse(e)) => (Err(parse_err(e)), false),
+    };
+    keep_for_next_search(buf, overflowed);
+    found
 }
 
 pub fn smaps(proc: Proc) -> Result<Vec<SmapsRecord>, ProcError> {
@@ -364,22 +346,27 @@ pub fn maps(proc: Proc) -> Result<Vec<MapsLine>, ProcError> {
 mod tests {
     use super::*;
     use crate::kernel::smaps::find_record;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::{Index, select};
 
     const FIXTURE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/smaps/linux-6.18-live.txt"
     ));
 
-    /// Hands out its text in pieces of varying, awkward sizes, and counts what was taken.
+    /// Hands out its text in pieces of varying, awkward sizes up to `max`, and counts what
+    /// was taken.
     struct Trickle<'a> {
         text: &'a [u8],
         pos: usize,
         step: usize,
+        max: usize,
     }
 
     impl Read for Trickle<'_> {
         fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
-            self.step = self.step * 7 % 61 + 1;
+            self.step = self.step * 7 % self.max + 1;
             let n = self.step.min(into.len()).min(self.text.len() - self.pos);
             into[..n].copy_from_slice(&self.text[self.pos..self.pos + n]);
             self.pos += n;
@@ -387,19 +374,37 @@ mod tests {
         }
     }
 
-    fn search_text(text: &str, addr: usize, chunk: usize) -> (Option<SmapsRecord>, usize) {
+    /// What `smaps_record` would return for `text` read in pieces of up to `max` bytes into
+    /// a one-page buffer (so that long texts are dropped from the front and the buffer
+    /// grows), and how many bytes it read.
+    fn search_result(
+        text: &str,
+        addr: usize,
+        max: usize,
+    ) -> (Result<Option<SmapsRecord>, ParseError>, usize) {
         let mut src = Trickle {
             text: text.as_bytes(),
             pos: 0,
             step: 1,
+            max,
         };
         let mut buf = FencedBuf::new(1).unwrap();
-        let found = match search(&mut src, &mut buf, chunk, chunk, addr) {
-            Ok(found) => found,
-            Err(_) => panic!("search failed at {addr:x}"),
+        let result = match search(&mut src, &mut buf, addr) {
+            Ok(Searched { scan, record, .. }) => record
+                .map(|record| scan.parse(buf.slice(), record))
+                .transpose(),
+            Err(SearchError::Parse(e)) => Err(e),
+            Err(SearchError::Io(e)) => panic!("a Trickle cannot fail: {e}"),
         };
-        let record = found.map(|(text, line)| parse_one_record(&text, line).unwrap());
-        (record, src.pos)
+        (result, src.pos)
+    }
+
+    fn search_text(text: &str, addr: usize, max: usize) -> (Option<SmapsRecord>, usize) {
+        let (result, consumed) = search_result(text, addr, max);
+        match result {
+            Ok(found) => (found, consumed),
+            Err(e) => panic!("search failed at {addr:x}: {e}"),
+        }
     }
 
     #[test]
@@ -421,7 +426,7 @@ mod tests {
                 // header.
                 if let Some(next) = records.get(i + 1) {
                     let next_header = FIXTURE.find(&next.vma.to_string()).unwrap();
-                    assert!(consumed <= next_header + chunk.max(61) + next.vma.to_string().len());
+                    assert!(consumed <= next_header + chunk + next.vma.to_string().len());
                 } else {
                     assert_eq!(consumed, FIXTURE.len());
                 }
@@ -459,6 +464,109 @@ mod tests {
         let (found, _) = search_text(&text, target.vma.start, 4096);
         assert_eq!(found.as_ref(), Some(&target));
         assert_eq!(find_record(&text, target.vma.start).unwrap(), Some(target));
+    }
+
+    #[test]
+    fn errors_far_into_the_text_keep_their_line_numbers() {
+        // In the last record, well past the one-page buffer: the text before it was dropped
+        // and its lines counted.
+        let vsyscall = FIXTURE.lines().count() - 24; // the last record's header line
+        let last_rss = vsyscall + 4;
+        let with_line = |number: usize, replacement: &str| {
+            let mut lines: Vec<&str> = FIXTURE.lines().collect();
+            lines[number - 1] = replacement;
+            lines.join("\n")
+        };
+        let bad_value = with_line(last_rss, "Rss:                   x kB");
+        let reversed = with_line(
+            vsyscall,
+            "ffffffffff601000-ffffffffff600000 --xp 00000000 00:00 0 [vsyscall]",
+        );
+        for (text, line) in [(bad_value, last_rss), (reversed, vsyscall)] {
+            let (searched, _) = search_result(&text, 0xffff_ffff_ff60_0000, 4096);
+            let found = find_record(&text, 0xffff_ffff_ff60_0000);
+            assert_eq!(searched.as_ref().unwrap_err().line, line, "{searched:?}");
+            assert_eq!(searched, found);
+        }
+    }
+
+    /// Lines that break the kernel's layout: dashes in field lines, headers that do not
+    /// parse, records without their VmFlags line (by deleting it), blank and cut lines.
+    const ODD_LINES: &[&str] = &[
+        "",
+        "-",
+        "0-",
+        "Rss: -4 kB",
+        "Name-With-Dashes: 1",
+        "VmFlags: rd wr",
+        "Size: x kB",
+        "1000-0 rw-p 00000000 00:00 0 ",
+        "10000000000000000-1 rw-p 00000000 00:00 0 ",
+        "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ",
+        "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]",
+        "garbage-line",
+        "\r",
+    ];
+
+    /// A stretch of the fixture, with lines deleted and odd lines put in.
+    fn smaps_shaped() -> impl Strategy<Value = String> {
+        let edit = (any::<Index>(), proptest::option::of(select(ODD_LINES)));
+        (any::<Index>(), 0usize..300, vec(edit, 0..8), any::<bool>()).prop_map(
+            |(start, n, edits, final_newline)| {
+                let all: Vec<&str> = FIXTURE.lines().collect();
+                let start = start.index(all.len());
+                let mut lines = all[start..(start + n).min(all.len())].to_vec();
+                for (at, odd) in edits {
+                    match odd {
+                        Some(odd) => lines.insert(at.index(lines.len() + 1), odd),
+                        None if !lines.is_empty() => {
+                            lines.remove(at.index(lines.len()));
+                        }
+                        None => {}
+                    }
+                }
+                let mut text = lines.join("\n");
+                if final_newline && !text.is_empty() {
+                    text.push('\n');
+                }
+                text
+            },
+        )
+    }
+
+    proptest! {
+        /// The search over reads and `find_record` over the whole text give the same
+        /// record, or the same error on the same line, whatever the text.
+        #[test]
+        fn searching_while_reading_agrees_with_find_record(
+            text in smaps_shaped(),
+            picks in vec(any::<Index>(), 1..4),
+            arbitrary in any::<usize>(),
+            max in 1usize..5000,
+        ) {
+            let headers: Vec<(usize, usize)> = text
+                .lines()
+                .filter_map(|l| crate::kernel::maps::header_range(l.as_bytes())?.ok())
+                .collect();
+            let mut addrs = vec![arbitrary, 0, usize::MAX];
+            if !headers.is_empty() {
+                for pick in &picks {
+                    let (start, end) = *pick.get(&headers);
+                    addrs.extend([start, end.wrapping_sub(1), end]);
+                }
+            }
+            for addr in addrs {
+                let (searched, _) = search_result(&text, addr, max);
+                let found = find_record(&text, addr);
+                if text.is_empty() {
+                    // Told apart from a first line that is not a header.
+                    prop_assert_eq!(searched.unwrap_err().message, "empty smaps text");
+                    prop_assert_eq!(found.unwrap_err().line, 1);
+                } else {
+                    prop_assert_eq!(&searched, &found, "address {:#x}, reads of {}", addr, max);
+                }
+            }
+        }
     }
 
     #[test]
