@@ -7,7 +7,7 @@ use crate::Bytes;
 use crate::condition::Branch;
 use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
-use crate::kernel::smaps_fields::known_field;
+use crate::kernel::SmapsField;
 use crate::kernel::thp::{self, Access, Folio};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
 use crate::lesson::value::{
@@ -527,8 +527,8 @@ fn judge(
             let line = &subject.record.vma;
             Judged::from_bool(matches_maps(pattern, line), line.to_string())
         }
-        (Claimed::Field { name, expected }, Some(subject)) => {
-            judge_field(name, expected, probe, subject)
+        (Claimed::Field { field, expected }, Some(subject)) => {
+            judge_field(*field, expected, probe, subject)
         }
         (Claimed::Outcome { key, expected }, _) => match observation.outcome(key) {
             None => Judged::Failed(None, format!("the experiment reported no `{key}`")),
@@ -589,19 +589,14 @@ impl Judged {
 }
 
 fn judge_field(
-    name: &str,
+    field: SmapsField,
     expected: &FieldExpected,
     probe: &KernelProbe,
     subject: &Subject,
 ) -> Judged {
     let record = &subject.record;
-    let absent = || {
-        let reason = known_field(name)
-            .map(|f| f.absence_reason(&probe.release))
-            .unwrap_or_else(|| format!("this kernel does not print {name}"));
-        Judged::Skipped(reason)
-    };
-    if name == "VmFlags" {
+    let absent = || Judged::Skipped(field.absence_reason(&probe.release));
+    if field == SmapsField::VmFlags {
         let Some(flags) = &record.vm_flags else {
             return absent();
         };
@@ -619,7 +614,7 @@ fn judge_field(
             _ => Judged::Failed(Some(observed), "VmFlags takes flag tokens".into()),
         };
     }
-    let Some(value) = record.field(name) else {
+    let Some(value) = record.field(field) else {
         return absent();
     };
     match (value, expected) {

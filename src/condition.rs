@@ -4,6 +4,7 @@
 
 use crate::experiment::Subject;
 use crate::kernel::KernelProbe;
+use crate::kernel::SmapsField;
 use crate::kernel::probe::OvercommitMode;
 use crate::kernel::thp::{self, Access, Folio, Prediction};
 use crate::memory::residency::{Frames, Residency};
@@ -456,11 +457,11 @@ fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
     // Right after the fault, unless this step is later (after a fork the writer's split
     // huge page no longer shows, though it was obtained).
     let record = subject.after_fault.as_ref().unwrap_or(&subject.record);
-    let rss = record.size("Rss")?;
+    let rss = record.size(SmapsField::Rss)?;
     if rss.get() == 0 {
         return None;
     }
-    let anon_huge = record.size("AnonHugePages");
+    let anon_huge = record.size(SmapsField::AnonHugePages);
     match prediction.folio {
         Folio::Pmd(size) if anon_huge.is_some_and(|a| a < size) => Some(format!(
             "a {size} THP was predicted ({}), but the kernel gave none this time (AnonHugePages {}): THP allocation is best effort",

@@ -12,6 +12,7 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 use pagelab::Bytes;
+use pagelab::kernel::SmapsField;
 use pagelab::kernel::probe::page_size;
 use pagelab::kernel::procfs::Proc;
 use pagelab::memory::child::PANIC_STATUS;
@@ -102,16 +103,28 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
     .unwrap();
     let proc = Proc::Pid(child.pid().as_raw());
     let shared = page.smaps(proc).unwrap();
-    assert_eq!(shared.size("Shared_Dirty"), Some(size), "{shared:?}");
     assert_eq!(
-        shared.size("Private_Dirty"),
+        shared.size(SmapsField::SharedDirty),
+        Some(size),
+        "{shared:?}"
+    );
+    assert_eq!(
+        shared.size(SmapsField::PrivateDirty),
         Some(Bytes::ZERO),
         "{shared:?}"
     );
     child.command(WRITE).unwrap();
     let copied = page.smaps(proc).unwrap();
-    assert_eq!(copied.size("Private_Dirty"), Some(size), "{copied:?}");
-    assert_eq!(copied.size("Shared_Dirty"), Some(Bytes::ZERO), "{copied:?}");
+    assert_eq!(
+        copied.size(SmapsField::PrivateDirty),
+        Some(size),
+        "{copied:?}"
+    );
+    assert_eq!(
+        copied.size(SmapsField::SharedDirty),
+        Some(Bytes::ZERO),
+        "{copied:?}"
+    );
     child.finish().unwrap();
 }
 

@@ -2,6 +2,7 @@
 //! and against this process's own /proc files.
 
 use pagelab::Bytes;
+use pagelab::kernel::SmapsField;
 use pagelab::kernel::maps::{parse_maps, parse_maps_line};
 use pagelab::kernel::procfs::{self, Proc};
 use pagelab::kernel::smaps::{find_record, parse_smaps};
@@ -54,16 +55,20 @@ fn records_are_ordered_and_add_up(file: &str, anon_start: usize) {
     }
     for r in &records {
         let at = r.vma.start;
-        assert_eq!(r.size("Size"), Some(r.vma.len()), "{file} {at:x}: Size");
+        assert_eq!(
+            r.size(SmapsField::Size),
+            Some(r.vma.len()),
+            "{file} {at:x}: Size"
+        );
         let parts = [
-            "Shared_Clean",
-            "Shared_Dirty",
-            "Private_Clean",
-            "Private_Dirty",
+            SmapsField::SharedClean,
+            SmapsField::SharedDirty,
+            SmapsField::PrivateClean,
+            SmapsField::PrivateDirty,
         ]
         .map(|k| r.size(k).unwrap_or_else(|| panic!("{file} {at:x}: no {k}")));
         let rss = parts.into_iter().fold(Bytes::ZERO, |sum, b| sum + b);
-        assert_eq!(r.size("Rss"), Some(rss), "{file} {at:x}: Rss");
+        assert_eq!(r.size(SmapsField::Rss), Some(rss), "{file} {at:x}: Rss");
     }
     assert!(records.iter().any(|r| r.vma.start == anon_start));
 }
@@ -74,17 +79,17 @@ fn the_16_mib_anonymous_mapping_reads_as_made(file: &str, anon_start: usize) {
     let r = find_record(&text, middle).unwrap().expect("no record");
     assert_eq!(r.vma.start, anon_start);
     assert_eq!(r.vma.len(), Bytes(16 * MIB));
-    assert_eq!(r.size("Size"), Some(Bytes(16 * MIB)));
+    assert_eq!(r.size(SmapsField::Size), Some(Bytes(16 * MIB)));
     assert_eq!(r.vma.perms.to_string(), "rw-p");
     assert_eq!(r.vma.device, Device { major: 0, minor: 0 });
     assert_eq!(r.vma.inode, 0);
     assert_eq!(r.vma.offset, 0);
     assert_eq!(r.vma.pathname, Pathname::Anonymous);
     // One byte written: at least one page, all of it private, dirty and anonymous.
-    let rss = r.size("Rss").unwrap();
+    let rss = r.size(SmapsField::Rss).unwrap();
     assert!(rss >= Bytes::from_kib(4));
-    assert_eq!(r.size("Private_Dirty"), Some(rss));
-    assert_eq!(r.size("Anonymous"), Some(rss));
+    assert_eq!(r.size(SmapsField::PrivateDirty), Some(rss));
+    assert_eq!(r.size(SmapsField::Anonymous), Some(rss));
     assert!(r.has_flag("rd") && r.has_flag("wr") && r.has_flag("ac"));
 }
 
@@ -101,28 +106,28 @@ fn fields_a_kernel_does_not_print_are_none_not_zero(
     #[case] present: [bool; 6],
 ) {
     let names = [
-        "Pss_Dirty",
-        "KSM",
-        "THPeligible",
-        "LazyFree",
-        "FilePmdMapped",
-        "ProtectionKey",
+        SmapsField::PssDirty,
+        SmapsField::Ksm,
+        SmapsField::ThpEligible,
+        SmapsField::LazyFree,
+        SmapsField::FilePmdMapped,
+        SmapsField::ProtectionKey,
     ];
     for r in parse_smaps(&smaps_fixture(file)).unwrap() {
         for (name, want) in names.iter().zip(present) {
             assert_eq!(
-                r.field(name).is_some(),
+                r.field(*name).is_some(),
                 want,
                 "{file} {:x}: {name}",
                 r.vma.start
             );
         }
-        assert!(r.size("Rss").is_some());
-        if let Some(thp) = r.field("THPeligible") {
+        assert!(r.size(SmapsField::Rss).is_some());
+        if let Some(thp) = r.field(SmapsField::ThpEligible) {
             assert!(matches!(thp, FieldValue::Number(0 | 1)), "{thp:?}");
         }
         assert!(matches!(
-            r.field("ProtectionKey"),
+            r.field(SmapsField::ProtectionKey),
             None | Some(FieldValue::Number(_))
         ));
     }
@@ -137,7 +142,7 @@ fn a_record_without_vmflags_has_none() {
         .unwrap();
     assert_eq!(heap.vm_flags, None);
     assert!(!heap.has_flag("rd"));
-    assert_eq!(heap.size("Rss"), Some(Bytes::from_kib(8)));
+    assert_eq!(heap.size(SmapsField::Rss), Some(Bytes::from_kib(8)));
     assert!(
         records
             .iter()
@@ -150,7 +155,7 @@ fn a_record_without_vmflags_has_none() {
         .position(|r| r.vma.pathname == Pathname::Heap)
         .unwrap()
         + 1;
-    assert_eq!(records[next].size("Size"), Some(Bytes(16 * MIB)));
+    assert_eq!(records[next].size(SmapsField::Size), Some(Bytes(16 * MIB)));
 }
 
 #[rstest]
@@ -177,8 +182,8 @@ fn unknown_keys_and_flags_survive_in_kernel_order() {
     );
     let records = parse_smaps(&text).unwrap();
     let r = &records[0];
-    assert_eq!(r.size("FutureSize"), Some(Bytes::from_kib(12)));
-    assert_eq!(r.field("FutureCount"), Some(FieldValue::Number(3)));
+    assert_eq!(r.size_named("FutureSize"), Some(Bytes::from_kib(12)));
+    assert_eq!(r.field_named("FutureCount"), Some(FieldValue::Number(3)));
     let keys: Vec<&str> = r.fields.iter().map(|(k, _)| k.as_str()).collect();
     let at = keys.iter().position(|&k| k == "Locked").unwrap();
     assert_eq!(
@@ -536,8 +541,8 @@ fn check_live_record(r: &SmapsRecord, m: &Mapping) {
         "{}",
         r.vma
     );
-    assert!(r.size("Size").unwrap() >= Bytes(m.len as u64));
-    assert!(r.size("Rss").unwrap() >= Bytes(page_size() as u64));
+    assert!(r.size(SmapsField::Size).unwrap() >= Bytes(m.len as u64));
+    assert!(r.size(SmapsField::Rss).unwrap() >= Bytes(page_size() as u64));
     assert!(r.vma.perms.read && r.vma.perms.write && !r.vma.perms.shared);
     assert_eq!(r.vma.pathname, Pathname::Anonymous);
 }
@@ -566,7 +571,11 @@ fn live_smaps_parses_fully_and_contains_the_mapping() {
         .find(|r| r.vma.contains(m.addr()))
         .expect("mapping not in smaps");
     check_live_record(r, &m);
-    assert!(records.iter().all(|r| r.size("Size") == Some(r.vma.len())));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.size(SmapsField::Size) == Some(r.vma.len()))
+    );
     assert!(records.iter().all(|r| r.vm_flags.is_some()));
     let maps = procfs::maps(Proc::SelfProcess).unwrap();
     assert!(maps.iter().any(|l| l.contains(m.addr())));

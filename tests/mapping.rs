@@ -8,6 +8,7 @@
 mod common;
 
 use common::locks::TestLock;
+use pagelab::kernel::SmapsField;
 
 /// Held exclusively by tests that need no other mapping to appear or vanish meanwhile.
 static ADDRESS_SPACE: TestLock = TestLock::new();
@@ -55,7 +56,7 @@ fn smaps_size_is_the_length_in_whole_pages(#[case] len: fn() -> Option<usize>) {
     assert_eq!(mapping.mapped_len(), whole_pages);
     let record = mapping.smaps(Proc::SelfProcess).unwrap();
     assert_eq!(
-        record.size("Size"),
+        record.size(SmapsField::Size),
         Some(Bytes(whole_pages as u64)),
         "{record:?}"
     );
@@ -249,7 +250,7 @@ fn probed_page_size_is_the_kernel_page_size_in_smaps() {
     mapping.write_byte(0, 1);
     let record = mapping.smaps(Proc::SelfProcess).unwrap();
     assert_eq!(
-        record.size("KernelPageSize"),
+        record.size(SmapsField::KernelPageSize),
         Some(page_size()),
         "{record:?}"
     );

@@ -7,6 +7,7 @@
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
+use crate::kernel::SmapsField;
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{smaps, status};
 use crate::memory::child::reply;
@@ -104,7 +105,7 @@ fn quiet_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
     // fork() copies no page table entries of a file mapping (`vma_needs_copy()` in
     // mm/memory.c): the child's code mapping holds only what it ran since.
     let code = code_of(pid)?;
-    let below = code.size("Rss") < code.size("Size");
+    let below = code.size(SmapsField::Rss) < code.size(SmapsField::Size);
     lab.step(
         "own-code",
         Observation::of([Subject::plain(CODE, pid, code)]).with([(CODE_RESIDENT, yes_no(below))]),
@@ -174,7 +175,7 @@ fn rollup_is_the_sum(proc: Proc) -> Result<OutcomeValue, ExperimentError> {
     let records = procfs::smaps(proc).map_err(MappingError::from)?;
     let sum: u64 = records
         .iter()
-        .filter_map(|r| r.size("Rss"))
+        .filter_map(|r| r.size(SmapsField::Rss))
         .map(|rss| rss.get())
         .sum();
     let total = rollup_rss(proc)?;
@@ -200,7 +201,7 @@ fn rollup_rss(proc: Proc) -> Result<u64, ExperimentError> {
         .map_err(|e| ExperimentError::Setup(format!("parsing {path}: {e}")))?;
     records
         .first()
-        .and_then(|r| r.size("Rss"))
+        .and_then(|r| r.size(SmapsField::Rss))
         .map(|rss| rss.get())
         .ok_or_else(|| ExperimentError::Setup(format!("{path} has no Rss")))
 }

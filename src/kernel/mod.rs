@@ -13,6 +13,7 @@ pub mod thp;
 pub use maps::{Device, MapsLine, Pathname, Perms};
 pub use probe::KernelProbe;
 pub use smaps::{FieldValue, SmapsRecord};
+pub use smaps_fields::SmapsField;
 
 /// A line of `/proc` text that could not be parsed, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@
 
 use crate::Bytes;
 use crate::kernel::maps::{header_range, parse_dec, parse_error, parse_maps_line_at};
-use crate::kernel::{MapsLine, ParseError};
+use crate::kernel::{MapsLine, ParseError, SmapsField};
 use std::ops::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,16 +25,27 @@ pub struct SmapsRecord {
 }
 
 impl SmapsRecord {
-    pub fn field(&self, name: &str) -> Option<FieldValue> {
+    /// A field's value; `None` if the kernel did not print it (VmFlags is [`Self::vm_flags`]).
+    pub fn field(&self, field: SmapsField) -> Option<FieldValue> {
+        self.field_named(field.name())
+    }
+
+    /// A size field's value; `None` if the kernel did not print it (or it is not a size).
+    pub fn size(&self, field: SmapsField) -> Option<Bytes> {
+        self.size_named(field.name())
+    }
+
+    /// A field by the name the kernel printed, for fields newer than [`SmapsField`].
+    pub fn field_named(&self, name: &str) -> Option<FieldValue> {
         self.fields
             .iter()
             .find(|(key, _)| key == name)
             .map(|&(_, value)| value)
     }
 
-    /// A size field's value; `None` if the kernel did not print it (or it is not a size).
-    pub fn size(&self, name: &str) -> Option<Bytes> {
-        match self.field(name)? {
+    /// A size field by the name the kernel printed.
+    pub fn size_named(&self, name: &str) -> Option<Bytes> {
+        match self.field_named(name)? {
             FieldValue::Size(bytes) => Some(bytes),
             FieldValue::Number(_) => None,
         }
@@ -642,13 +653,19 @@ VmFlags: rd wr mr mw me ac zz
         assert_eq!(records.len(), 2);
         let anon = &records[1];
         assert_eq!(anon.vma.pathname, Pathname::Anonymous);
-        assert_eq!(anon.size("Size"), Some(Bytes::from_kib(16384)));
-        assert_eq!(anon.size("NewField"), Some(Bytes::from_kib(12)));
-        assert_eq!(anon.field("ProtectionKey"), Some(FieldValue::Number(0)));
-        assert_eq!(anon.size("ProtectionKey"), None);
-        assert_eq!(anon.size("KSM"), None);
+        assert_eq!(anon.size(SmapsField::Size), Some(Bytes::from_kib(16384)));
+        assert_eq!(anon.size_named("NewField"), Some(Bytes::from_kib(12)));
+        assert_eq!(
+            anon.field(SmapsField::ProtectionKey),
+            Some(FieldValue::Number(0))
+        );
+        assert_eq!(anon.size(SmapsField::ProtectionKey), None);
+        assert_eq!(anon.size(SmapsField::Ksm), None);
         assert!(anon.has_flag("zz") && anon.has_flag("ac") && !anon.has_flag("ex"));
-        assert_eq!(records[0].field("THPeligible"), Some(FieldValue::Number(0)));
+        assert_eq!(
+            records[0].field(SmapsField::ThpEligible),
+            Some(FieldValue::Number(0))
+        );
     }
 
     #[test]

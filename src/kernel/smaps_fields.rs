@@ -1,7 +1,7 @@
-//! The smaps fields the kernel is known to print, with their kind and first version.
-//!
-//! Lessons may only name fields listed here, so a typo is an error at load time rather
-//! than a claim that can never hold. The parser itself keeps any key it meets.
+//! The smaps fields the kernel is known to print, as a type: code names a field by its
+//! variant (`SmapsField::Rss`), so a typo does not compile, and lessons may only name
+//! fields listed here, so a typo there is an error at load time rather than a claim that
+//! can never hold. The parser itself keeps any key it meets.
 //! Sources: fs/proc/task_mmu.c (`__show_smap`, `show_smap`) and
 //! Documentation/filesystems/proc.rst.
 
@@ -16,86 +16,121 @@ pub enum FieldKind {
     Flags,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct KnownField {
-    pub name: &'static str,
-    pub kind: FieldKind,
-    /// First kernel (major, minor) that prints it; `None` when it is older than any kernel
-    /// we can boot, or printed only on some hardware.
-    pub since: Option<(u32, u32)>,
-    /// When it is printed only under a condition, that condition, for skip reasons.
-    pub only_when: Option<&'static str>,
+/// One table, one row a field: its variant, the name the kernel prints, how its value is
+/// written, the first kernel (major, minor) that prints it (`None` when older than any
+/// kernel we can boot), and the condition it is printed under, if any (for skip reasons).
+macro_rules! smaps_fields {
+    ($( $variant:ident = $name:literal, $kind:ident, $since:expr, $only_when:expr; )+) => {
+        /// A field of an smaps record, in the order the kernel prints them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum SmapsField {
+            $( $variant ),+
+        }
+
+        impl SmapsField {
+            pub const ALL: &[SmapsField] = &[$( SmapsField::$variant ),+];
+
+            /// The name the kernel prints before the colon.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( SmapsField::$variant => $name ),+
+                }
+            }
+
+            pub const fn kind(self) -> FieldKind {
+                match self {
+                    $( SmapsField::$variant => FieldKind::$kind ),+
+                }
+            }
+
+            /// The first kernel (major, minor) that prints it.
+            pub const fn since(self) -> Option<(u32, u32)> {
+                match self {
+                    $( SmapsField::$variant => $since ),+
+                }
+            }
+
+            /// The condition it is printed under, where there is one.
+            pub const fn only_when(self) -> Option<&'static str> {
+                match self {
+                    $( SmapsField::$variant => $only_when ),+
+                }
+            }
+        }
+    };
 }
 
-const fn field(name: &'static str, kind: FieldKind, since: Option<(u32, u32)>) -> KnownField {
-    KnownField {
-        name,
-        kind,
-        since,
-        only_when: None,
+smaps_fields! {
+    Size = "Size", Size, None, None;
+    KernelPageSize = "KernelPageSize", Size, None, None;
+    MmuPageSize = "MMUPageSize", Size, None, None;
+    Rss = "Rss", Size, None, None;
+    Pss = "Pss", Size, None, None;
+    PssDirty = "Pss_Dirty", Size, Some((6, 0)), None;
+    SharedClean = "Shared_Clean", Size, None, None;
+    SharedDirty = "Shared_Dirty", Size, None, None;
+    PrivateClean = "Private_Clean", Size, None, None;
+    PrivateDirty = "Private_Dirty", Size, None, None;
+    Referenced = "Referenced", Size, None, None;
+    Anonymous = "Anonymous", Size, None, None;
+    Ksm = "KSM", Size, Some((6, 6)), None;
+    LazyFree = "LazyFree", Size, Some((4, 12)), None;
+    AnonHugePages = "AnonHugePages", Size, None, None;
+    ShmemPmdMapped = "ShmemPmdMapped", Size, Some((4, 8)), None;
+    FilePmdMapped = "FilePmdMapped", Size, Some((5, 4)), None;
+    SharedHugetlb = "Shared_Hugetlb", Size, Some((4, 4)), None;
+    PrivateHugetlb = "Private_Hugetlb", Size, Some((4, 4)), None;
+    Swap = "Swap", Size, None, None;
+    SwapPss = "SwapPss", Size, Some((4, 3)), None;
+    Locked = "Locked", Size, None, None;
+    ThpEligible = "THPeligible", Number, Some((5, 0)), None;
+    ProtectionKey = "ProtectionKey", Number, Some((4, 9)),
+        Some("the CPU and kernel support memory protection keys");
+    VmFlags = "VmFlags", Flags, None, None;
+}
+
+impl SmapsField {
+    /// The field the kernel prints as `name`, if it is one we know.
+    pub fn named(name: &str) -> Option<SmapsField> {
+        SmapsField::ALL.iter().copied().find(|f| f.name() == name)
+    }
+
+    /// Why a kernel that lacks this field lacks it, for a skip reason.
+    pub fn absence_reason(self, release: &str) -> String {
+        let name = self.name();
+        match (self.only_when(), self.since()) {
+            (Some(cond), _) => format!(
+                "this kernel ({release}) does not print {name} in smaps: it appears only when {cond}"
+            ),
+            (None, Some((major, minor))) => format!(
+                "this kernel ({release}) does not print {name} in smaps (first printed by {major}.{minor})"
+            ),
+            (None, None) => format!("this kernel ({release}) does not print {name} in smaps"),
+        }
     }
 }
 
-use FieldKind::{Flags, Number, Size};
-
-pub const KNOWN_FIELDS: &[KnownField] = &[
-    field("Size", Size, None),
-    field("KernelPageSize", Size, None),
-    field("MMUPageSize", Size, None),
-    field("Rss", Size, None),
-    field("Pss", Size, None),
-    field("Pss_Dirty", Size, Some((6, 0))),
-    field("Shared_Clean", Size, None),
-    field("Shared_Dirty", Size, None),
-    field("Private_Clean", Size, None),
-    field("Private_Dirty", Size, None),
-    field("Referenced", Size, None),
-    field("Anonymous", Size, None),
-    field("KSM", Size, Some((6, 6))),
-    field("LazyFree", Size, Some((4, 12))),
-    field("AnonHugePages", Size, None),
-    field("ShmemPmdMapped", Size, Some((4, 8))),
-    field("FilePmdMapped", Size, Some((5, 4))),
-    field("Shared_Hugetlb", Size, Some((4, 4))),
-    field("Private_Hugetlb", Size, Some((4, 4))),
-    field("Swap", Size, None),
-    field("SwapPss", Size, Some((4, 3))),
-    field("Locked", Size, None),
-    field("THPeligible", Number, Some((5, 0))),
-    KnownField {
-        name: "ProtectionKey",
-        kind: Number,
-        since: Some((4, 9)),
-        only_when: Some("the CPU and kernel support memory protection keys"),
-    },
-    KnownField {
-        name: "VmFlags",
-        kind: Flags,
-        since: None,
-        only_when: None,
-    },
-];
-
-pub fn known_field(name: &str) -> Option<&'static KnownField> {
-    KNOWN_FIELDS.iter().find(|f| f.name == name)
+impl std::fmt::Display for SmapsField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
-impl KnownField {
-    /// Why a kernel that lacks this field lacks it, for a skip reason.
-    pub fn absence_reason(&self, release: &str) -> String {
-        match (self.only_when, self.since) {
-            (Some(cond), _) => format!(
-                "this kernel ({release}) does not print {} in smaps: it appears only when {cond}",
-                self.name
-            ),
-            (None, Some((major, minor))) => format!(
-                "this kernel ({release}) does not print {} in smaps (first printed by {major}.{minor})",
-                self.name
-            ),
-            (None, None) => format!(
-                "this kernel ({release}) does not print {} in smaps",
-                self.name
-            ),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_found_by_the_name_it_prints_and_names_are_unique() {
+        for &field in SmapsField::ALL {
+            assert_eq!(SmapsField::named(field.name()), Some(field));
         }
+        assert_eq!(SmapsField::named("Rs"), None);
+        assert_eq!(SmapsField::ProtectionKey.kind(), FieldKind::Number);
+        assert!(
+            SmapsField::Ksm
+                .absence_reason("5.10.0")
+                .contains("first printed by 6.6")
+        );
     }
 }

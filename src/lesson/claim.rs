@@ -3,7 +3,8 @@
 
 use super::value::{self, FieldExpected, MapsPattern, OutcomeExpected};
 use crate::condition::Condition;
-use crate::kernel::smaps_fields::{FieldKind, known_field};
+use crate::kernel::SmapsField;
+use crate::kernel::smaps_fields::FieldKind;
 
 /// What a block shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub enum Claimed {
     MapsLine(MapsPattern),
     /// An smaps field (VmFlags included).
     Field {
-        name: String,
+        field: SmapsField,
         expected: FieldExpected,
     },
     Outcome {
@@ -66,7 +67,7 @@ impl Claim {
     pub fn target(&self) -> &str {
         match &self.claimed {
             Claimed::MapsLine(_) => "maps line",
-            Claimed::Field { name, .. } => name,
+            Claimed::Field { field, .. } => field.name(),
             Claimed::Outcome { key, .. } => key,
         }
     }
@@ -188,17 +189,15 @@ pub fn parse_line(kind: BlockKind, text: &str, line: usize) -> Result<Option<Cla
         };
         return claim(claimed, raw);
     }
-    let field = known_field(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
-    let expected = match field.kind {
+    let field =
+        SmapsField::named(key).ok_or_else(|| format!("`{key}` is not a field smaps has"))?;
+    let expected = match field.kind() {
         FieldKind::Size => value::parse_size(raw),
         FieldKind::Number => value::parse_number(raw),
         FieldKind::Flags => value::parse_flags(raw),
     }
     .map_err(|e| format!("{key}: {e}"))?;
-    let claimed = Claimed::Field {
-        name: key.to_owned(),
-        expected,
-    };
+    let claimed = Claimed::Field { field, expected };
     claim(claimed, raw)
 }
 

@@ -11,6 +11,7 @@
 //! Reading is separated from classifying ([`classify`] is pure), so the classification can
 //! be tested on pagemap entries made up for any kernel.
 
+use crate::kernel::SmapsField;
 use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use nix::unistd::{Pid, getpid};
@@ -304,8 +305,14 @@ pub struct Raw<'a> {
 
 /// Classifies every page and cuts the mapping into runs. Pure.
 pub fn classify(raw: &Raw<'_>, record: &SmapsRecord) -> ResidencyMap {
-    let shares = record.size("Shared_Clean").unwrap_or_default().get()
-        + record.size("Shared_Dirty").unwrap_or_default().get();
+    let shares = record
+        .size(SmapsField::SharedClean)
+        .unwrap_or_default()
+        .get()
+        + record
+            .size(SmapsField::SharedDirty)
+            .unwrap_or_default()
+            .get();
     let visible = raw.frames == Frames::Visible;
     let pages: Vec<(PageState, Option<u64>)> = raw
         .pagemap
@@ -371,7 +378,10 @@ fn page_state(
 /// what tells huge pages apart where frame numbers are hidden.
 fn huge_page_budget(raw: &Raw<'_>, record: &SmapsRecord) -> usize {
     let pmd_pages = raw.folio_sizes.first().copied().unwrap_or(0);
-    let anon_huge = record.size("AnonHugePages").unwrap_or_default().as_usize();
+    let anon_huge = record
+        .size(SmapsField::AnonHugePages)
+        .unwrap_or_default()
+        .as_usize();
     if pmd_pages == 0 {
         0
     } else {
@@ -388,7 +398,8 @@ fn segments(
     mut huge_budget: usize,
 ) -> Vec<Segment> {
     // A VMA the kernel does not count eligible holds no THP: don't guess folios in it.
-    let may_hold_folios = record.field("THPeligible") != Some(crate::kernel::FieldValue::Number(0))
+    let may_hold_folios = record.field(SmapsField::ThpEligible)
+        != Some(crate::kernel::FieldValue::Number(0))
         || huge_budget > 0;
     let first_page = raw.start / raw.page_size.max(1);
     let mut out: Vec<Segment> = Vec::new();

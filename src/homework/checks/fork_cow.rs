@@ -1,5 +1,6 @@
 //! Checks of lesson `fork-cow`'s exercise.
 
+use crate::kernel::SmapsField;
 use super::{Rng, bytes_of, minor_faults, page, record_of, region, size};
 use crate::exercises::fork_cow::Views;
 use crate::homework::{Failure, Passed};
@@ -41,7 +42,7 @@ crate::homework::declare::exercises! {
                 let record = super::record_at(addr)
                     .map_err(|f| std::io::Error::other(f.showed))?
                     .ok_or_else(|| std::io::Error::other("no smaps record"))?;
-                let rss = size(&record, "Rss").0;
+                let rss = size(&record, SmapsField::Rss).0;
                 Ok((rss, rss))
             },
         ],
@@ -109,7 +110,7 @@ pub fn rss_and_pss(f: fn(usize) -> std::io::Result<(u64, u64)>) -> Result<Passed
         .finish()
         .map_err(|e| Failure::setup("end the child", e))?;
     let truth = truth?;
-    let (rss, pss) = (size(&truth, "Rss").0, size(&truth, "Pss").0);
+    let (rss, pss) = (size(&truth, SmapsField::Rss).0, size(&truth, SmapsField::Pss).0);
     let asked = format!("rss_and_pss({addr:#x})");
     let answer = answer.map_err(|e| Failure::returned_error(&asked, e))?;
     if pss >= rss {

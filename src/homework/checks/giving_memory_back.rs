@@ -1,5 +1,6 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
+use crate::kernel::SmapsField;
 use super::{Rng, bytes_of, page, pages, record_at, region, size};
 use crate::homework::{Failure, Passed};
 use crate::memory::Mapping;
@@ -110,7 +111,7 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
             "the region is not mapped as it was: part of it was unmapped or remapped",
         ));
     };
-    let rss = size(&record, "Rss");
+    let rss = size(&record, SmapsField::Rss);
     if rss.0 != 0 {
         return Err(Failure::new(
             expected,
@@ -151,9 +152,9 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
         ));
     };
     let (rss, clean, dirty) = (
-        size(&record, "Rss"),
-        size(&record, "Private_Clean"),
-        size(&record, "Private_Dirty"),
+        size(&record, SmapsField::Rss),
+        size(&record, SmapsField::PrivateClean),
+        size(&record, SmapsField::PrivateDirty),
     );
     let all = n * page();
     if rss.as_usize() != all || clean.as_usize() != all || dirty.0 != 0 {
@@ -174,7 +175,7 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
         ));
     }
     let lazy = record
-        .size("LazyFree")
+        .size(SmapsField::LazyFree)
         .map_or("absent".into(), |b| b.to_string());
     Ok(Passed::Held(format!(
         "Rss {rss}, Private_Clean {clean}, Private_Dirty {dirty}, LazyFree {lazy}, contents kept"

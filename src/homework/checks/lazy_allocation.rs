@@ -1,5 +1,6 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
+use crate::kernel::SmapsField;
 use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages, record_at};
 use super::{record_of, region, residency, size};
 use crate::Bytes;
@@ -123,7 +124,7 @@ pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<
     let answer = f(bytes_of(&mut region))
         .map_err(|e| Failure::returned_error("count_first_touch_faults(region)", e))?;
     let around = (minor_faults(UsageWho::RUSAGE_THREAD)? - before) as u64;
-    let rss = size(&record_of(&region)?, "Rss");
+    let rss = size(&record_of(&region)?, SmapsField::Rss);
     let expected = format!(
         "{fresh} faults for the {fresh} pages of {n} not yet resident (between {fresh} and the \
          {around} the check counted around the call), then Rss {}",

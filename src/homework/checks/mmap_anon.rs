@@ -1,5 +1,6 @@
 //! Checks of lesson `mmap-anon`'s exercises.
 
+use crate::kernel::SmapsField;
 use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, page_round, pages};
 use super::{record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
@@ -104,7 +105,7 @@ pub fn touch_every_page(f: fn(&mut [u8])) -> Result<Passed, Failure> {
     let mut region = region(n)?;
     f(bytes_of(&mut region));
     let record = record_of(&region)?;
-    let rss = size(&record, "Rss");
+    let rss = size(&record, SmapsField::Rss);
     let expected = format!("Rss of the {}-page region: {}", n, pages(n));
     if rss.as_usize() != n * page() {
         return Err(Failure::new(
@@ -117,6 +118,6 @@ pub fn touch_every_page(f: fn(&mut [u8])) -> Result<Passed, Failure> {
     }
     Ok(Passed::Held(format!(
         "Rss {rss} = {n} pages, Private_Dirty {}",
-        size(&record, "Private_Dirty")
+        size(&record, SmapsField::PrivateDirty)
     )))
 }

@@ -25,7 +25,7 @@ super::declare::lessons! {
 use super::outcome::Failure;
 use crate::Bytes;
 use crate::kernel::procfs::{self, Proc};
-use crate::kernel::{MapsLine, SmapsRecord, probe};
+use crate::kernel::{MapsLine, SmapsField, SmapsRecord, probe};
 use crate::memory::Mapping;
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, munmap};
 use std::num::NonZeroUsize;
@@ -134,7 +134,7 @@ pub(crate) fn maps_line_at(addr: usize) -> Result<Option<MapsLine>, Failure> {
 
 /// A size field of a record, 0 when absent (the checks ask only for fields every kernel
 /// they run on has, and say so where one may be missing).
-pub(crate) fn size(record: &SmapsRecord, field: &str) -> Bytes {
+pub(crate) fn size(record: &SmapsRecord, field: SmapsField) -> Bytes {
     record.size(field).unwrap_or(Bytes(0))
 }
 

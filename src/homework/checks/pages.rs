@@ -1,5 +1,6 @@
 //! Checks of lesson `pages`' exercises.
 
+use crate::kernel::SmapsField;
 use super::{Rng, bytes_of, page, pages, record_at, record_of, region, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::smaps::parse_smaps;
@@ -65,7 +66,7 @@ pub fn resident_pages(f: fn(&[u8]) -> nix::Result<usize>) -> Result<Passed, Fail
             bytes[i * page()] = 1;
         }
         let answer = f(bytes).map_err(|e| Failure::returned_error("resident_pages(region)", e))?;
-        let rss = size(&record_of(&region)?, "Rss");
+        let rss = size(&record_of(&region)?, SmapsField::Rss);
         let resident = rss.as_usize() / page();
         if answer != resident {
             return Err(Failure::new(
@@ -128,7 +129,7 @@ pub fn smaps_record(f: fn(usize) -> std::io::Result<Option<String>>) -> Result<P
             format!("the record of `{}`", record.vma),
         ));
     }
-    let (theirs, kernels) = (size(record, "Rss"), size(&truth, "Rss"));
+    let (theirs, kernels) = (size(record, SmapsField::Rss), size(&truth, SmapsField::Rss));
     if theirs != kernels || record.fields.len() != truth.fields.len() {
         return Err(Failure::new(
             format!("{asked}: all {} fields, Rss {kernels}", truth.fields.len()),

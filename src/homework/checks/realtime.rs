@@ -1,5 +1,6 @@
 //! Checks of lesson `realtime`'s exercise.
 
+use crate::kernel::SmapsField;
 use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
@@ -65,7 +66,7 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     let mut region = region(n)?;
     f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("lock_in_ram(region)", e))?;
     let record = record_of(&region)?;
-    let (locked, rss) = (size(&record, "Locked"), size(&record, "Rss"));
+    let (locked, rss) = (size(&record, SmapsField::Locked), size(&record, SmapsField::Rss));
     let expected = format!(
         "Locked and Rss: {}, VmFlags with `lo`, no fault on writing",
         pages(n)
@@ -133,7 +134,7 @@ pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<
         .count();
     let record =
         record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
-    let locked = size(&record, "Locked");
+    let locked = size(&record, SmapsField::Locked);
     if resident != n || record.has_flag("lo") || locked.0 != 0 {
         return Err(Failure::new(
             expected,
