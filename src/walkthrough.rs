@@ -102,7 +102,7 @@ pub fn write_record(
     for (name, value) in &record.fields {
         let shown = show(value);
         let was = before
-            .and_then(|b| b.field_named(name))
+            .and_then(|b| b.field_named(name.as_str()))
             .filter(|old| old != value);
         let label = format!("{name}:");
         match was {

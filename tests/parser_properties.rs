@@ -16,6 +16,7 @@
 use pagelab::Bytes;
 use pagelab::kernel::maps::{MapsLine, Pathname, Perms, header_range, parse_maps, parse_maps_line};
 use pagelab::kernel::smaps::{FieldValue, SmapsRecord, find_record, parse_smaps};
+use pagelab::kernel::smaps_fields::FieldName;
 use pagelab::kernel::{Device, ParseError};
 use pagelab::lesson::Lesson;
 use proptest::collection::vec;
@@ -647,6 +648,11 @@ fn smaps_records() -> impl Strategy<Value = Vec<SmapsRecord>> {
                 vma.start = next.saturating_add(gap);
                 vma.end = vma.start.saturating_add(len);
                 next = vma.end;
+                // Named as the parser names them: a known name as its SmapsField.
+                let fields = fields
+                    .into_iter()
+                    .map(|(key, value)| (FieldName::of(&key, &mut 0), value))
+                    .collect();
                 SmapsRecord {
                     vma,
                     fields,

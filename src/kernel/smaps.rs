@@ -4,6 +4,7 @@
 
 use crate::Bytes;
 use crate::kernel::maps::{header_range, parse_dec, parse_error, parse_maps_line_at};
+use crate::kernel::smaps_fields::FieldName;
 use crate::kernel::{MapsLine, ParseError, SmapsField};
 use std::ops::Range;
 
@@ -19,7 +20,7 @@ pub enum FieldValue {
 pub struct SmapsRecord {
     pub vma: MapsLine,
     /// `(name, value)` in the order the kernel printed them; VmFlags is not among them.
-    pub fields: Vec<(String, FieldValue)>,
+    pub fields: Vec<(FieldName, FieldValue)>,
     /// VmFlags tokens (`rd`, `wr`, ...), `None` if the record had no VmFlags line.
     pub vm_flags: Option<Vec<String>>,
 }
@@ -27,28 +28,28 @@ pub struct SmapsRecord {
 impl SmapsRecord {
     /// A field's value; `None` if the kernel did not print it (VmFlags is [`Self::vm_flags`]).
     pub fn field(&self, field: SmapsField) -> Option<FieldValue> {
-        self.field_named(field.name())
+        self.fields
+            .iter()
+            .find(|(key, _)| *key == FieldName::Known(field))
+            .map(|&(_, value)| value)
     }
 
     /// A size field's value; `None` if the kernel did not print it (or it is not a size).
     pub fn size(&self, field: SmapsField) -> Option<Bytes> {
-        self.size_named(field.name())
+        size_of(self.field(field)?)
     }
 
-    /// A field by the name the kernel printed, for fields newer than [`SmapsField`].
+    /// A field by the name the kernel printed, also one newer than [`SmapsField`].
     pub fn field_named(&self, name: &str) -> Option<FieldValue> {
         self.fields
             .iter()
-            .find(|(key, _)| key == name)
+            .find(|(key, _)| key.as_str() == name)
             .map(|&(_, value)| value)
     }
 
     /// A size field by the name the kernel printed.
     pub fn size_named(&self, name: &str) -> Option<Bytes> {
-        match self.field_named(name)? {
-            FieldValue::Size(bytes) => Some(bytes),
-            FieldValue::Number(_) => None,
-        }
+        size_of(self.field_named(name)?)
     }
 
     pub fn has_flag(&self, flag: &str) -> bool {
@@ -58,9 +59,18 @@ impl SmapsRecord {
     }
 }
 
+fn size_of(value: FieldValue) -> Option<Bytes> {
+    match value {
+        FieldValue::Size(bytes) => Some(bytes),
+        FieldValue::Number(_) => None,
+    }
+}
+
 /// A record under construction.
 struct Builder {
     record: SmapsRecord,
+    /// Where in [`SmapsField::ALL`] the next field probably is (see [`FieldName::of`]).
+    next_field: usize,
 }
 
 impl Builder {
@@ -72,6 +82,7 @@ impl Builder {
                 fields: Vec::with_capacity(26),
                 vm_flags: None,
             },
+            next_field: 0,
         })
     }
 
@@ -96,7 +107,8 @@ impl Builder {
         let value = parse_value(trim_spaces(value)).ok_or_else(|| {
             err("bad value (expected `N kB` or a number): the text may be cut short or corrupt")
         })?;
-        self.record.fields.push((key.to_owned(), value));
+        let name = FieldName::of(key, &mut self.next_field);
+        self.record.fields.push((name, value));
         Ok(())
     }
 }

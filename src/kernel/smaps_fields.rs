@@ -110,6 +110,45 @@ impl SmapsField {
     }
 }
 
+/// A field's name as a record holds it: one we know, or one newer than [`SmapsField`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldName {
+    Known(SmapsField),
+    Other(String),
+}
+
+impl FieldName {
+    /// The name of the field the kernel printed as `key`. `hint` is where in
+    /// [`SmapsField::ALL`] to look first: the kernel prints fields in that order, so the
+    /// field after the previous one is almost always the one (and no name is allocated).
+    pub fn of(key: &str, hint: &mut usize) -> FieldName {
+        let all = SmapsField::ALL;
+        let found = (*hint..all.len())
+            .chain(0..*hint)
+            .find(|&i| all[i].name() == key);
+        match found {
+            Some(i) => {
+                *hint = i + 1;
+                FieldName::Known(all[i])
+            }
+            None => FieldName::Other(key.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            FieldName::Known(field) => field.name(),
+            FieldName::Other(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::fmt::Display for SmapsField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
