@@ -63,6 +63,7 @@ crate::experiment::declare! {
         TAIL_ZEROS = text "bytes after the end of the file, up to the end of its page",
         WRITE_READ_ONLY = text "write to a PROT_READ mapping",
         READ_BEYOND = text "read of a page wholly beyond the end of the file",
+        READ_TRUNCATED = text "read of a mapped page after the file was truncated to 0 bytes",
     }
 }
 
@@ -133,15 +134,17 @@ impl Experiment for FileMappings {
             Observation::of([Subject::of(SHARED, getpid(), &shared)?]).with(outcomes),
         )?;
 
-        faults_step(lab, &ro_file, &read_only, size, page)?;
+        faults_step(lab, dir.path(), &ro_file, &read_only, size, page)?;
         dir.close()
     }
 }
 
 /// A mapping longer than its file, and the accesses that kill: a write to a read-only
-/// mapping, a read of a page wholly beyond the end of the file.
+/// mapping, a read of a page wholly beyond the end of the file, and a read of a page that
+/// was there until the file was truncated under the mapping.
 fn faults_step(
     lab: &mut Lab<'_>,
+    dir: &Path,
     file: &std::fs::File,
     read_only: &FileMapping,
     size: usize,
@@ -166,6 +169,7 @@ fn faults_step(
     };
     let write_read_only = end_of_child_touching(read_only.addr(), Access::Write)?;
     let read_beyond = end_of_child_touching(beyond.addr() + page, Access::Read)?;
+    let read_truncated = read_after_truncate(dir, page)?;
     lab.step(
         "faults",
         Observation::outcomes([
@@ -173,8 +177,37 @@ fn faults_step(
             (TAIL_ZEROS, OutcomeValue::text(tail_word)),
             (WRITE_READ_ONLY, OutcomeValue::text(write_read_only)),
             (READ_BEYOND, OutcomeValue::text(read_beyond)),
+            (READ_TRUNCATED, OutcomeValue::text(read_truncated)),
         ]),
     )
+}
+
+/// Maps a one-page file, reads its page (so that it is mapped, not merely mappable), cuts
+/// the file to 0 bytes with ftruncate(2), and has a child read the page again.
+fn read_after_truncate(dir: &Path, page: usize) -> Result<String, ExperimentError> {
+    let path = dir.join("truncated.txt");
+    write_file(&path, &vec![b'T'; page])?;
+    let file = open(&path, OpenOptions::new().read(true).write(true))?;
+    let mapping = FileMapping::map(
+        file.as_fd(),
+        nonzero(page)?,
+        ProtFlags::PROT_READ,
+        MapFlags::MAP_SHARED,
+        0,
+        page,
+    )
+    .map_err(ExperimentError::sys("mmap of a one-page file"))?;
+    if mapping.read_byte(0) != b'T' {
+        return Err(ExperimentError::Setup(format!(
+            "{} does not read back through its mapping",
+            path.display()
+        )));
+    }
+    file.set_len(0).map_err(ExperimentError::io(format!(
+        "ftruncate of {}",
+        path.display()
+    )))?;
+    end_of_child_touching(mapping.addr(), Access::Read)
 }
 
 /// Maps the greeting read-only and private, closes the descriptor at once, and reads the

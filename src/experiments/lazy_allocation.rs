@@ -22,6 +22,7 @@ crate::experiment::declare! {
         "mapped": "after mapping 100 pages, without THP",
         "touched": "after writing one byte into each of the 100 pages",
         "read": "after reading every page of a second, untouched mapping",
+        "read-then-written": "after writing every page of that second mapping, which had only been read",
         "overcommit": "after asking for more memory than RAM and swap",
     }
     subjects {
@@ -80,6 +81,18 @@ impl Experiment for LazyAllocation {
                 (RESIDENT, resident(&read)?),
                 (BYTES_READ, OutcomeValue::text(all_zero)),
             ]),
+        )?;
+
+        // The reads mapped the zero page read-only: each write faults again, and only then
+        // does the page get memory of its own.
+        let faults = read
+            .faults_writing_every_page()
+            .map(|f| f.minor)
+            .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        lab.step(
+            "read-then-written",
+            Observation::of([Subject::of(READ, getpid(), &read)?])
+                .with([(FAULTS, OutcomeValue::count(faults))]),
         )?;
         drop((written, read));
 
