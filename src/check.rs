@@ -8,6 +8,7 @@ use crate::condition::Branch;
 use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
 use crate::kernel::SmapsField;
+use crate::kernel::smaps_fields::NOT_PRINTED;
 use crate::kernel::thp::{self, Access, Folio};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
 use crate::lesson::value::{
@@ -230,19 +231,22 @@ impl LessonReport {
 }
 
 /// How the checker words the skips that say a claim could not be decided here for a reason
-/// outside the claim: the lesson's needs, a limit that makes its step impossible, and a
-/// `when=` branch that does not apply.
+/// outside the claim: the lesson's needs, a limit that makes its step impossible, a field
+/// this kernel does not print ([`NOT_PRINTED`]), and a `when=` branch that does not apply.
 const NEEDS: &str = "the lesson needs";
 const IMPOSSIBLE: &str = "is not possible here";
 const NOT_APPLYING: &str = "does not apply on this kernel";
 
 /// What a lesson's `core` blocks leave undecided on this kernel, one line each: a core block
 /// whose branch applies must hold claim for claim, and among a step's core blocks with
-/// `when=` one must apply and hold. A lesson this kernel cannot run (its `needs:`), and a
-/// step a limit makes impossible, are exempt: their skips say why.
+/// `when=` one must apply and hold. A lesson this kernel cannot run (its `needs:`), a step a
+/// limit makes impossible, and a field older kernels do not print (lesson 13 lists every
+/// field, KSM of 6.6 among them) are exempt: their skips say why.
 pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
     let verdict = |line: usize| report.claims.iter().find(|c| c.line == line);
-    let exempt = |reason: &str| reason.starts_with(NEEDS) || reason.contains(IMPOSSIBLE);
+    let exempt = |reason: &str| {
+        reason.starts_with(NEEDS) || reason.contains(IMPOSSIBLE) || reason.contains(NOT_PRINTED)
+    };
     let mut problems = Vec::new();
     let mut branched_steps: Vec<&str> = Vec::new();
     for block in lesson.blocks.iter().filter(|b| b.core) {

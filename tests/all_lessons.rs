@@ -7,7 +7,9 @@ mod common;
 use common::{catalog, probe};
 use pagelab::catalog::Catalog;
 use pagelab::check::{self, VerdictKind};
-use pagelab::kernel::KernelProbe;
+use pagelab::experiment::StepReport;
+use pagelab::kernel::smaps_fields::FieldName;
+use pagelab::kernel::{KernelProbe, SmapsField};
 use pagelab::lesson::Lesson;
 use pagelab::report;
 use rstest::rstest;
@@ -267,4 +269,42 @@ fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
         found.len() == 1 && found[0].contains("none of its core branches"),
         "{found:?}"
     );
+}
+
+/// Lesson 13 shows a record with every field this kernel prints, KSM (6.6) and Pss_Dirty
+/// (6.0) among them, in a `core` block. Replayed as a 5.10 kernel prints it, those two claims
+/// skip naming the version that added the field, and the lesson still has no core problem.
+#[rstest]
+fn a_field_an_older_kernel_does_not_print_skips_without_a_core_problem(probe: KernelProbe) {
+    let _fork = common::fork_lock("process");
+    let lesson = common::lesson("process");
+    let mut steps = check::observe(&lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
+    let newer = [SmapsField::Ksm, SmapsField::PssDirty];
+    for (_, report) in &mut steps {
+        if let StepReport::Observed(observation) = report {
+            for subject in &mut observation.subjects {
+                let fields = &mut subject.record.fields;
+                fields.retain(|(name, _)| !newer.iter().any(|f| *name == FieldName::Known(*f)));
+            }
+        }
+    }
+    let old = KernelProbe {
+        release: "5.10.0-43-cloud-amd64".into(),
+        version: (5, 10),
+        ..probe
+    };
+    let report = check::evaluate(&lesson, &old, &steps);
+    for field in newer {
+        let skipped: Vec<_> = report
+            .claims
+            .iter()
+            .filter(|c| c.field == field.name())
+            .collect();
+        assert!(!skipped.is_empty(), "lesson 13 claims {field}");
+        for claim in skipped {
+            let reason = claim.verdict.reason().unwrap_or_default();
+            assert!(reason.contains("first printed by"), "{field}: {reason}");
+        }
+    }
+    assert_eq!(check::core_problems(&lesson, &report), Vec::<String>::new());
 }

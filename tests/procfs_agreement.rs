@@ -111,7 +111,8 @@ fn compare_record(
         differ(
             &format!("field {key}"),
             ours.to_string(),
-            map.get(key.as_str()).map_or("absent".to_owned(), u64::to_string),
+            map.get(key.as_str())
+                .map_or("absent".to_owned(), u64::to_string),
         );
     }
     let mut our_keys: Vec<&str> = ours.fields.iter().map(|(k, _)| k.as_str()).collect();

@@ -89,6 +89,9 @@ smaps_fields! {
     VmFlags = "VmFlags", Flags, None, None;
 }
 
+/// How a skip says the kernel lacks a field, in every [`SmapsField::absence_reason`].
+pub const NOT_PRINTED: &str = "does not print";
+
 impl SmapsField {
     /// The field the kernel prints as `name`, if it is one we know.
     pub fn named(name: &str) -> Option<SmapsField> {
@@ -97,15 +100,14 @@ impl SmapsField {
 
     /// Why a kernel that lacks this field lacks it, for a skip reason.
     pub fn absence_reason(self, release: &str) -> String {
-        let name = self.name();
+        let lacks = format!(
+            "this kernel ({release}) {NOT_PRINTED} {} in smaps",
+            self.name()
+        );
         match (self.only_when(), self.since()) {
-            (Some(cond), _) => format!(
-                "this kernel ({release}) does not print {name} in smaps: it appears only when {cond}"
-            ),
-            (None, Some((major, minor))) => format!(
-                "this kernel ({release}) does not print {name} in smaps (first printed by {major}.{minor})"
-            ),
-            (None, None) => format!("this kernel ({release}) does not print {name} in smaps"),
+            (Some(cond), _) => format!("{lacks}: it appears only when {cond}"),
+            (None, Some((major, minor))) => format!("{lacks} (first printed by {major}.{minor})"),
+            (None, None) => lacks,
         }
     }
 }
