@@ -46,9 +46,10 @@ soak tests="200" nextests="50" loaded="50":
 unprivileged:
     bash scripts/unprivileged.sh
 
-# The parser property tests with many cases (plain `cargo test` runs 64 per property)
+# The parser property tests (the scan's own in src/ too) with many cases (plain `cargo test`
+# runs 64 per property)
 fuzz cases="32768":
-    PROPTEST_CASES={{cases}} cargo test --release --test parser_properties
+    PROPTEST_CASES={{cases}} cargo test --release --lib --test parser_properties
 
 # Speed targets in one run: clean build, warm cargo test, pagelab check, lookup vs procfs
 speed:

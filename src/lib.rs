@@ -30,3 +30,16 @@ pub mod units;
 pub mod walkthrough;
 
 pub use units::Bytes;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// The suite's proptest budget, as tests/parser_properties.rs has it: 64 cases a property
+    /// in a plain `cargo test`, `PROPTEST_CASES` where that is set (CI, `just fuzz`).
+    pub fn proptest_config() -> proptest::test_runner::Config {
+        let mut config = proptest::test_runner::Config::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+}

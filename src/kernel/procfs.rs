@@ -535,6 +535,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::proptest_config())]
+
         /// The search over reads and `find_record` over the whole text give the same
         /// record, or the same error on the same line, whatever the text.
         #[test]

@@ -763,6 +763,8 @@ VmFlags: rd wr mr mw me ac zz
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::proptest_config())]
+
         #[test]
         fn leading_hex_digits_counts_what_a_byte_by_byte_count_counts(bytes in hexish_bytes()) {
             let expected = bytes.iter().take_while(|b| is_lower_hex_digit(**b)).count();
