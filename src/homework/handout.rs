@@ -175,6 +175,22 @@ pub fn solutions(text: &str) -> Result<Vec<(String, usize)>, String> {
     Ok(found)
 }
 
+/// The code of solution `id` in an exercise file: the lines between its `// BEGIN SOLUTION`
+/// and `// END SOLUTION`, markers left out. `None` if the file has no such solution.
+pub fn solution_body(text: &str, id: &str) -> Option<String> {
+    let mut lines = text.lines();
+    lines.find(|line| line.trim().strip_prefix(BEGIN).map(str::trim) == Some(id))?;
+    let mut body = String::new();
+    for line in lines {
+        if line.trim() == END {
+            return Some(body);
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    None
+}
+
 /// The fake regions of a check file: the lines (1-based) of each `// BEGIN FAKES` and its
 /// `// END FAKES`. Errors name the line (`12: …`) of an unbalanced marker.
 pub fn fake_regions(text: &str) -> Result<Vec<(usize, usize)>, String> {
@@ -277,6 +293,7 @@ mod tests {
             line: 3,
             task: "do a".into(),
             hints: vec!["try b".into(), "then c".into()],
+            hint_lines: vec![4, 5],
         };
         BTreeMap::from([(e.id.clone(), e)])
     }
@@ -336,6 +353,12 @@ mod tests {
                 .unwrap_err()
                 .starts_with("2:")
         );
+        assert_eq!(
+            solution_body("a\n// BEGIN SOLUTION x\nb\n  c\n// END SOLUTION\n", "x").as_deref(),
+            Some("b\n  c\n")
+        );
+        assert_eq!(solution_body("// BEGIN SOLUTION x\nb\n", "x"), None);
+        assert_eq!(solution_body("// BEGIN SOLUTION xy\n// END SOLUTION\n", "x"), None);
         assert!(
             stub("// BEGIN SOLUTION zz\n// END SOLUTION\n", &texts())
                 .unwrap_err()

@@ -10,6 +10,9 @@ pub struct ExerciseText {
     pub task: String,
     /// At least one; shown in order, the first is the gentlest.
     pub hints: Vec<String>,
+    /// The line of each hint, in the same order: `pagelab dev check` names the line of a
+    /// hint that gives too much away.
+    pub hint_lines: Vec<usize>,
 }
 
 /// Parses the info string's attributes after the `exercise` tag: exactly `id=<id>`.
@@ -39,8 +42,9 @@ pub fn is_valid_id(id: &str) -> bool {
         && !id.contains("--")
 }
 
-/// Adds one body line (`task: …` or `hint: …`) to the exercise being read.
-pub fn add_line(exercise: &mut ExerciseText, text: &str) -> Result<(), String> {
+/// Adds one body line (`task: …` or `hint: …`), line `line` of the lesson, to the exercise
+/// being read.
+pub fn add_line(exercise: &mut ExerciseText, text: &str, line: usize) -> Result<(), String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(());
@@ -55,7 +59,10 @@ pub fn add_line(exercise: &mut ExerciseText, text: &str) -> Result<(), String> {
     match key {
         "task" if exercise.task.is_empty() => exercise.task = value.to_owned(),
         "task" => return Err("an exercise has one `task:` line".into()),
-        "hint" => exercise.hints.push(value.to_owned()),
+        "hint" => {
+            exercise.hints.push(value.to_owned());
+            exercise.hint_lines.push(line);
+        }
         other => {
             return Err(format!(
                 "unknown key `{other}:` in an exercise block: it holds `task:` and `hint:` lines"
@@ -96,17 +103,19 @@ mod tests {
             line: 1,
             task: String::new(),
             hints: vec![],
+            hint_lines: vec![],
         };
         assert!(finish(&e).is_err());
-        add_line(&mut e, "task: do it").unwrap();
-        assert!(add_line(&mut e, "task: again").is_err());
-        assert!(add_line(&mut e, "tip: no").is_err());
-        assert!(add_line(&mut e, "no colon").is_err());
-        assert!(add_line(&mut e, "hint:").is_err());
+        add_line(&mut e, "task: do it", 7).unwrap();
+        assert!(add_line(&mut e, "task: again", 7).is_err());
+        assert!(add_line(&mut e, "tip: no", 7).is_err());
+        assert!(add_line(&mut e, "no colon", 7).is_err());
+        assert!(add_line(&mut e, "hint:", 7).is_err());
         assert!(finish(&e).is_err());
-        add_line(&mut e, "hint: mmap(2)").unwrap();
+        add_line(&mut e, "hint: mmap(2)", 7).unwrap();
         finish(&e).unwrap();
         assert_eq!(e.hints, ["mmap(2)"]);
+        assert_eq!(e.hint_lines, [7]);
         assert!(parse_id(&["id=a", "id=b"]).is_err());
         assert!(parse_id(&["step=a"]).is_err());
         assert_eq!(parse_id(&["id=a-b"]).unwrap(), "a-b");

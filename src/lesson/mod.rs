@@ -170,6 +170,7 @@ impl Reader {
                     line,
                     task: String::new(),
                     hints: Vec::new(),
+                    hint_lines: Vec::new(),
                 }))
             }
             None => None,
@@ -192,7 +193,7 @@ impl Reader {
             }
             Some(Open::Exercise(exercise)) => {
                 for (i, text_line) in text.lines().enumerate() {
-                    exercise::add_line(exercise, text_line).map_err(|m| (first + i, m))?;
+                    exercise::add_line(exercise, text_line, first + i).map_err(|m| (first + i, m))?;
                 }
             }
             None => {}
