@@ -3,12 +3,14 @@
 //! its lesson's markdown, has its solution markers and its function, and has fakes; every
 //! exercise block is declared; ids are unique, valid and stable (listed in
 //! `lessons/exercise-ids.txt`); the lessons' order is the registry's; every lesson has its
-//! test file. The tests themselves are generated from the registry (`tests/exercises.rs`).
+//! test file; every exercise has at least three hints, and the first two give none of the
+//! solution's code away ([`super::hint_rule`]). The tests themselves are generated from the registry (`tests/exercises.rs`).
 //! With the build step, a handout is made and tested: every stub must fail, with one clear
 //! failure per exercise and nothing else failing, no fake may be left in it, and with the
 //! reference solutions put back every exercise test must pass.
 
 use super::handout::{self, BEGIN_FAKES, CHECKS_DIR, END_FAKES, EXERCISES_DIR};
+use super::hint_rule;
 use super::registry::{ALL, Exercise};
 use crate::catalog::Catalog;
 use crate::lesson::{ExerciseText, Lesson};
@@ -53,6 +55,7 @@ pub fn check_sources(crate_dir: &Path, catalog: &Catalog) -> Vec<String> {
         }
         problems.extend(check_lesson_sets(catalog, exercise));
         problems.extend(check_source_file(crate_dir, exercise));
+        problems.extend(check_hints(crate_dir, catalog, exercise));
     }
     problems.extend(check_lesson_order(catalog));
     for lesson in &catalog.lessons {
@@ -199,6 +202,51 @@ fn check_source_file(crate_dir: &Path, exercise: &Exercise) -> Vec<String> {
     }
     problems.sort();
     problems.dedup();
+    problems
+}
+
+/// The exercise's hints teach ([`hint_rule`]): at least [`hint_rule::MIN_HINTS`] of them, and
+/// none of the solution's telling identifiers in the first two. Each problem names the
+/// lesson's line (of the block, or of the hint that leaks) and the identifier.
+pub fn check_hints(crate_dir: &Path, catalog: &Catalog, exercise: &Exercise) -> Vec<String> {
+    // A missing block or solution is reported by the checks above; nothing to judge here.
+    let Some((lesson, text)) = exercise.text(catalog) else {
+        return Vec::new();
+    };
+    let Some(solution) = std::fs::read_to_string(crate_dir.join(exercise.file))
+        .ok()
+        .and_then(|file| handout::solution_body(&file, exercise.id))
+    else {
+        return Vec::new();
+    };
+    let path = crate::check::shown_path(&lesson.path);
+    let mut problems = Vec::new();
+    if text.hints.len() < hint_rule::MIN_HINTS {
+        problems.push(format!(
+            "{path}:{}: exercise `{}` has {}: give at least {} (the idea, the system call \
+             and its man page, the crate's function)",
+            text.line,
+            exercise.id,
+            match text.hints.len() {
+                1 => "1 hint".to_owned(),
+                n => format!("{n} hints"),
+            },
+            hint_rule::MIN_HINTS
+        ));
+    }
+    for leak in hint_rule::leaks(&solution, &text.task, &text.hints) {
+        let line = text.hint_lines.get(leak.hint).copied().unwrap_or(text.line);
+        problems.push(format!(
+            "{path}:{line}: exercise `{}`, hint {}: `{}` is code of the solution in {} \
+             (the first {} hints give the idea and the system call, not the code: name it \
+             in a later hint, or in the task)",
+            exercise.id,
+            leak.hint + 1,
+            leak.identifier,
+            exercise.file,
+            hint_rule::GUARDED_HINTS,
+        ));
+    }
     problems
 }
 
@@ -452,6 +500,64 @@ mod tests {
         assert_eq!(
             results[1].output,
             "exercise `b` is not done yet\n  hint: x\n\n"
+        );
+    }
+
+    /// `cargo test` holds the crate's own hints to the rule, as `dev check` does: a hint
+    /// that gives code away fails here first, with its file:line.
+    #[test]
+    fn every_exercise_has_hints_that_teach() {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = Catalog::load(&crate_dir.join("lessons")).expect("the lessons load");
+        let problems: Vec<String> = ALL
+            .iter()
+            .flat_map(|e| check_hints(crate_dir, &catalog, e))
+            .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// The rule's verdicts, worded: the lesson's line of the hint, the id, the identifier.
+    #[test]
+    fn a_leaking_hint_is_named_by_its_line_and_identifier() {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let lesson = std::fs::read_to_string(crate_dir.join("lessons/01-mmap-anon.md")).unwrap();
+        let leaking = lesson.replace(
+            "hint: ask the kernel itself for fresh pages",
+            "hint: call mmap_anonymous to ask the kernel itself for fresh pages",
+        );
+        assert_ne!(leaking, lesson, "the lesson's first hint moved: update this test");
+        // touch-every-page loses its third hint.
+        let without_third: String = leaking
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("hint: nix::unistd::sysconf"))
+            .collect();
+        std::fs::write(dir.path().join("01-mmap-anon.md"), without_third).unwrap();
+        let catalog = Catalog::load(dir.path()).unwrap();
+        let problems: Vec<String> = ALL
+            .iter()
+            .filter(|e| e.lesson == "mmap-anon")
+            .flat_map(|e| check_hints(crate_dir, &catalog, e))
+            .collect();
+        let line = leaking
+            .lines()
+            .position(|l| l.contains("call mmap_anonymous"))
+            .unwrap()
+            + 1;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].ends_with(&format!(
+                "01-mmap-anon.md:{line}: exercise `map-anonymous`, hint 1: `mmap_anonymous` is code \
+                 of the solution in src/exercises/mmap_anon.rs (the first 2 hints give the idea \
+                 and the system call, not the code: name it in a later hint, or in the task)"
+            )),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[1].contains("exercise `touch-every-page` has 2 hints: give at least 3"),
+            "{}",
+            problems[1]
         );
     }
 

@@ -8,7 +8,8 @@
 //! - [`checks`] holds the checks, one module per lesson.
 //! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result;
 //!   [`fakes`] runs a check on its fakes.
-//! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`; [`watch`]
+//! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`, which holds
+//!   hints to [`hint_rule`] (the first two give no code away); [`watch`]
 //!   reruns the current exercise when a file changes; [`report`] gives outcomes as JSON.
 
 pub mod authors;
@@ -16,6 +17,7 @@ pub mod checks;
 pub mod declare;
 pub mod fakes;
 pub mod handout;
+pub mod hint_rule;
 pub mod outcome;
 pub mod registry;
 pub mod report;
