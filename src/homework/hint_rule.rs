@@ -13,10 +13,11 @@
 //!   - identifiers that are tokens of the task line (the task may name what it asks for);
 //!   - names the solution defines itself (after `let`, `for` or `fn`): the author's choice,
 //!     not knowledge a hint could give away;
-//!   - plain lower-case words (`a-z` only) that the solution uses neither as a path segment
-//!     (next to `::`, as in `nix::sys::mman::madvise`) nor as a call of a free function or
-//!     macro (`fork()`, `vec![]`): variables, fields and methods such as `page`, `len`,
-//!     `.cast()` are ordinary words.
+//!   - plain lower-case words (`a-z` only) that the solution uses neither as a module's name
+//!     in a path (`nix::sys::mman::madvise`: all four) nor as a call of a free function or
+//!     macro (`fork()`, `vec![]`): variables, fields, methods (`.cast()`) and a type's
+//!     associated functions (`NonNull::from`, `File::open`: the type's name tells) are
+//!     ordinary words.
 //! - No identifier token of hint 1 or 2 may be a telling identifier, compared exactly.
 //!   One exception: hint 2 may name a man page, `name(N)` (`madvise(2)`): that is its job.
 
@@ -36,8 +37,8 @@ const RUST_WORDS: &[&str] = &[
     "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
     "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
     "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield", "bool",
-    "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
-    "i128", "isize", "f32", "f64",
+    "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+    "isize", "f32", "f64",
 ];
 
 /// An identifier of a hint that the rule forbids there.
@@ -65,16 +66,20 @@ impl Token {
         self.before[1] == '.' && self.before[0] != '.'
     }
 
-    /// `a::name` or `name::b`: a path segment.
-    fn in_path(&self) -> bool {
-        self.before == [':', ':'] || self.after == [':', ':']
+    /// `name::b`: a module (or type) a path goes through.
+    fn leads_path(&self) -> bool {
+        self.after == [':', ':']
+    }
+
+    /// `a::name`: the end of a path (or a segment inside one).
+    fn ends_path(&self) -> bool {
+        self.before == [':', ':']
     }
 
     /// `name(` or `name!`: a call or a macro.
     fn called(&self) -> bool {
         matches!(self.after[0], '(' | '!') && self.after[1] != '='
     }
-
 }
 
 /// The telling identifiers of a solution body, for an exercise with that task line.
@@ -85,10 +90,13 @@ pub fn telling_identifiers(solution: &str, task: &str) -> BTreeSet<String> {
     let task: BTreeSet<String> = word_tokens(task).into_iter().map(|(w, _)| w).collect();
     tokens
         .iter()
-        .filter(|t| t.text.len() >= 3 && !RUST_WORDS.contains(&t.text.as_str()))
-        .filter(|t| !task.contains(&t.text) && !defined.contains(&t.text))
-        .filter(|t| !is_plain_word(&t.text) || uses_as_api(t))
-        .map(|t| t.text.clone())
+        .enumerate()
+        .filter(|(_, t)| t.text.len() >= 3 && !RUST_WORDS.contains(&t.text.as_str()))
+        .filter(|(_, t)| !task.contains(&t.text) && !defined.contains(&t.text))
+        .filter(|&(i, t)| {
+            !is_plain_word(&t.text) || uses_as_api(t, i.checked_sub(1).map(|p| &tokens[p]))
+        })
+        .map(|(_, t)| t.text.clone())
         .collect()
 }
 
@@ -116,9 +124,17 @@ fn is_plain_word(word: &str) -> bool {
     word.bytes().all(|b| b.is_ascii_lowercase())
 }
 
-/// A path segment, or a free function or macro called by name (not a method).
-fn uses_as_api(token: &Token) -> bool {
-    !token.after_dot() && (token.in_path() || token.called())
+/// A module's name in a path (`nix::`, `mman::madvise`), or a free function or macro called
+/// by name (`fork()`, `vec![]`). Not a method (`.cast()`), and not a type's associated
+/// function (`NonNull::from`, `File::open`): there the type's name is what tells.
+fn uses_as_api(token: &Token, previous: Option<&Token>) -> bool {
+    if token.after_dot() {
+        return false;
+    }
+    if token.ends_path() {
+        return previous.is_some_and(|p| is_plain_word(&p.text));
+    }
+    token.leads_path() || token.called()
 }
 
 /// Names the solution binds with `let` and `for` (lower-case ones: `Some` in `let Some(x)`
@@ -131,10 +147,11 @@ fn defined_names(chars: &[char], tokens: &[Token]) -> BTreeSet<String> {
             // A `let` pattern ends at its `=` or its type's `:`, a `for` pattern at `in`.
             "let" => {
                 let end = let_pattern_end(chars, token.at + 3);
-                i + 1..tokens[i + 1..]
-                    .iter()
-                    .position(|t| t.at >= end)
-                    .map_or(tokens.len(), |p| i + 1 + p)
+                i + 1
+                    ..tokens[i + 1..]
+                        .iter()
+                        .position(|t| t.at >= end)
+                        .map_or(tokens.len(), |p| i + 1 + p)
             }
             "for" => {
                 let end = tokens[i + 1..].iter().position(|t| t.text == "in");
@@ -257,7 +274,11 @@ fn around(chars: &[char], at: usize, step: isize) -> [char; 2] {
         i += step;
     }
     found.resize(2, ' ');
-    if step < 0 { [found[1], found[0]] } else { [found[0], found[1]] }
+    if step < 0 {
+        [found[1], found[0]]
+    } else {
+        [found[0], found[1]]
+    }
 }
 
 fn line_end(chars: &[char], from: usize) -> usize {
@@ -337,7 +358,14 @@ fn raw_string_end(chars: &[char], from: usize) -> usize {
     }
     let mut i = open + 1;
     while i < chars.len() {
-        if chars[i] == '"' && chars[i + 1..].iter().take(hashes).filter(|&&c| c == '#').count() == hashes {
+        if chars[i] == '"'
+            && chars[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&c| c == '#')
+                .count()
+                == hashes
+        {
             return i + 1 + hashes;
         }
         i += 1;
@@ -369,7 +397,15 @@ mod tests {
         // method), `Ok` (short), `unsafe`/`use`/`let` (keywords), nor the comment's words.
         assert_eq!(
             telling_identifiers(MAP_ANONYMOUS, TASK),
-            set(&["MAP_PRIVATE", "MapFlags", "None", "mman", "mmap_anonymous", "nix", "sys"])
+            set(&[
+                "MAP_PRIVATE",
+                "MapFlags",
+                "None",
+                "mman",
+                "mmap_anonymous",
+                "nix",
+                "sys"
+            ])
         );
     }
 
@@ -381,8 +417,10 @@ mod tests {
             "mmap_anonymous(None, len, prot, MapFlags::MAP_PRIVATE)".to_owned(),
         ];
         let leaks = leaks(MAP_ANONYMOUS, TASK, &hints);
-        let named: Vec<(usize, &str)> =
-            leaks.iter().map(|l| (l.hint, l.identifier.as_str())).collect();
+        let named: Vec<(usize, &str)> = leaks
+            .iter()
+            .map(|l| (l.hint, l.identifier.as_str()))
+            .collect();
         // Hint 1 leaks, each identifier once; hint 2 does not; hint 3 may.
         assert_eq!(
             named,
@@ -430,6 +468,23 @@ mod tests {
             set(&["drop", "pipe", "vec"]),
             "`fork` is named by the task, `fill` is a method, `page`/`size` are words, \
              `rx`/`tx` short"
+        );
+    }
+
+    #[test]
+    fn a_modules_function_tells_a_types_associated_function_does_not() {
+        let solution = "let s = std::ptr::NonNull::from(region).cast::<libc::c_void>(); \
+                        let f = std::fs::File::open(path)?; nix::unistd::write(&fd, b)?; \
+                        let n = u64::from(x);";
+        assert_eq!(
+            telling_identifiers(solution, "x"),
+            set(&[
+                "File", "NonNull", "c_void", "fs", "libc", "nix", "ptr", "std", "unistd", "write"
+            ])
+            .into_iter()
+            .filter(|w| w.len() >= 3)
+            .collect(),
+            "`from` and `open` belong to types, whose names tell; `write` to a module"
         );
     }
 
