@@ -526,7 +526,10 @@ mod tests {
             "hint: ask the kernel itself for fresh pages",
             "hint: call mmap_anonymous to ask the kernel itself for fresh pages",
         );
-        assert_ne!(leaking, lesson, "the lesson's first hint moved: update this test");
+        assert_ne!(
+            leaking, lesson,
+            "the lesson's first hint moved: update this test"
+        );
         // touch-every-page loses its third hint.
         let without_third: String = leaking
             .split_inclusive('\n')

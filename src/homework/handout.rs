@@ -358,7 +358,10 @@ mod tests {
             Some("b\n  c\n")
         );
         assert_eq!(solution_body("// BEGIN SOLUTION x\nb\n", "x"), None);
-        assert_eq!(solution_body("// BEGIN SOLUTION xy\n// END SOLUTION\n", "x"), None);
+        assert_eq!(
+            solution_body("// BEGIN SOLUTION xy\n// END SOLUTION\n", "x"),
+            None
+        );
         assert!(
             stub("// BEGIN SOLUTION zz\n// END SOLUTION\n", &texts())
                 .unwrap_err()

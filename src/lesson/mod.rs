@@ -193,7 +193,8 @@ impl Reader {
             }
             Some(Open::Exercise(exercise)) => {
                 for (i, text_line) in text.lines().enumerate() {
-                    exercise::add_line(exercise, text_line, first + i).map_err(|m| (first + i, m))?;
+                    exercise::add_line(exercise, text_line, first + i)
+                        .map_err(|m| (first + i, m))?;
                 }
             }
             None => {}
