@@ -516,12 +516,30 @@ mod tests {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
+    /// Solutions of lesson 01's exercises as the crate has them, for a test that must also
+    /// run in a handout (where the crate's own solutions are stubs).
+    const MMAP_ANON_SOLUTIONS: &str = "
+pub fn map_anonymous(len: NonZeroUsize, prot: ProtFlags) -> nix::Result<NonNull<u8>> {
+    // BEGIN SOLUTION map-anonymous
+    use nix::sys::mman::{MapFlags, mmap_anonymous};
+    let start = unsafe { mmap_anonymous(None, len, prot, MapFlags::MAP_PRIVATE) }?;
+    Ok(start.cast())
+    // END SOLUTION
+}
+pub fn touch_every_page(region: &mut [u8]) {
+    // BEGIN SOLUTION touch-every-page
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten();
+    // END SOLUTION
+}
+";
+
     /// The rule's verdicts, worded: the lesson's line of the hint, the id, the identifier.
     #[test]
     fn a_leaking_hint_is_named_by_its_line_and_identifier() {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = tempfile::tempdir().unwrap();
-        let lesson = std::fs::read_to_string(crate_dir.join("lessons/01-mmap-anon.md")).unwrap();
+        let lesson = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/01-mmap-anon.md"),
+        )
+        .unwrap();
         let leaking = lesson.replace(
             "hint: ask the kernel itself for fresh pages",
             "hint: call mmap_anonymous to ask the kernel itself for fresh pages",
@@ -535,12 +553,19 @@ mod tests {
             .split_inclusive('\n')
             .filter(|l| !l.starts_with("hint: nix::unistd::sysconf"))
             .collect();
-        std::fs::write(dir.path().join("01-mmap-anon.md"), without_third).unwrap();
-        let catalog = Catalog::load(dir.path()).unwrap();
+        let crate_dir = tempfile::tempdir().unwrap();
+        for dir in ["lessons", "src/exercises"] {
+            std::fs::create_dir_all(crate_dir.path().join(dir)).unwrap();
+        }
+        let lessons = crate_dir.path().join("lessons");
+        std::fs::write(lessons.join("01-mmap-anon.md"), without_third).unwrap();
+        let solutions = crate_dir.path().join("src/exercises/mmap_anon.rs");
+        std::fs::write(solutions, MMAP_ANON_SOLUTIONS).unwrap();
+        let catalog = Catalog::load(&lessons).unwrap();
         let problems: Vec<String> = ALL
             .iter()
             .filter(|e| e.lesson == "mmap-anon")
-            .flat_map(|e| check_hints(crate_dir, &catalog, e))
+            .flat_map(|e| check_hints(crate_dir.path(), &catalog, e))
             .collect();
         let line = leaking
             .lines()
