@@ -1,7 +1,7 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
 use crate::kernel::SmapsField;
-use super::{Rng, bytes_of, page, pages, record_at, region, size};
+use super::{Rng, bytes_of, page, pages, reclaim_if_unmapped, record_at, region, size};
 use crate::homework::{Failure, Passed};
 use crate::memory::Mapping;
 
@@ -52,43 +52,6 @@ fn written_region(rng: &mut Rng) -> Result<(Mapping, usize), Failure> {
     Ok((region, n))
 }
 
-/// Right after the student's call: if the region's range was unmapped (munmap instead of
-/// advice), takes it back at once, inaccessible, and fails. Until then another thread could
-/// map something there, which this check would then read and, when the region is dropped,
-/// unmap under its owner's feet: the soak saw a SIGSEGV that way. `MAP_FIXED_NOREPLACE`
-/// fails with EEXIST where anything is still mapped, so nothing is ever replaced.
-fn reclaim_if_unmapped(region: &Mapping, expected: &str) -> Result<(), Failure> {
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; where the range is free, the new
-    // mapping is ours and the region's drop unmaps it with the rest.
-    let placed = unsafe {
-        libc::mmap(
-            region.as_ptr().cast(),
-            region.mapped_len(),
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
-    };
-    if placed == libc::MAP_FAILED {
-        return match nix::errno::Errno::last() {
-            nix::errno::Errno::EEXIST => Ok(()),
-            errno => Err(Failure::setup("look for the region", errno)),
-        };
-    }
-    if placed != region.as_ptr().cast() {
-        // Before 4.17 the flag is unknown and the address only a hint: the range is free,
-        // but the kernel put this elsewhere. Give it back; the maps check below decides.
-        // SAFETY: the mapping just made, nobody else's.
-        unsafe { libc::munmap(placed, region.mapped_len()) };
-        return Ok(());
-    }
-    Err(Failure::new(
-        expected,
-        "the region is no longer mapped: munmap gives the address space back as well",
-    ))
-}
-
 /// The region's own record, only if the kernel still shows exactly its bounds: then its
 /// pages may be read.
 fn whole_record(region: &Mapping) -> Result<Option<crate::kernel::SmapsRecord>, Failure> {
@@ -103,7 +66,7 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     let (mut region, n) = written_region(&mut rng)?;
     let result = f(bytes_of(&mut region));
     let expected = format!("the {n}-page region still mapped, Rss 0 kB, reading zeros");
-    reclaim_if_unmapped(&region, &expected)?;
+    reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
     result.map_err(|e| Failure::returned_error("give_back(region)", e))?;
     let Some(record) = whole_record(&region)? else {
         return Err(Failure::new(
@@ -143,7 +106,7 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
          (unless memory ran short at this very moment)",
         pages(n)
     );
-    reclaim_if_unmapped(&region, &expected)?;
+    reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
     result.map_err(|e| Failure::returned_error("give_back_lazily(region)", e))?;
     let Some(record) = whole_record(&region)? else {
         return Err(Failure::new(

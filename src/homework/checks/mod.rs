@@ -199,6 +199,44 @@ pub(crate) fn anonymous_mapping_with(
     Ok(Ok(line))
 }
 
+/// Right after the student's call on a range the check owns: if the range was unmapped
+/// (munmap instead of advice), takes it back at once, inaccessible, and fails. Until then
+/// another thread could map something there, which the check would then read and, when its
+/// mapping is dropped, unmap under its owner's feet: the soak saw a SIGSEGV that way.
+/// `MAP_FIXED_NOREPLACE` fails with EEXIST where anything is still mapped, so nothing is
+/// ever replaced.
+pub(crate) fn reclaim_if_unmapped(addr: usize, len: usize, expected: &str) -> Result<(), Failure> {
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; where the range is free, the new
+    // mapping is ours and the check's drop of its mapping unmaps it with the rest.
+    let placed = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if placed == libc::MAP_FAILED {
+        return match nix::errno::Errno::last() {
+            nix::errno::Errno::EEXIST => Ok(()),
+            errno => Err(Failure::setup("look for the region", errno)),
+        };
+    }
+    if placed as usize != addr {
+        // Before 4.17 the flag is unknown and the address only a hint: the range is free,
+        // but the kernel put this elsewhere. Give it back; the maps check decides.
+        // SAFETY: the mapping just made, nobody else's.
+        unsafe { libc::munmap(placed, len) };
+        return Ok(());
+    }
+    Err(Failure::new(
+        expected,
+        "the region is no longer mapped: munmap gives the address space back as well",
+    ))
+}
+
 /// Rounds up to whole pages.
 pub(crate) fn page_round(len: usize) -> usize {
     len.div_ceil(page()) * page()
