@@ -15,5 +15,6 @@ pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
 pub mod realtime;
+pub mod reclaim;
 pub mod shared_file_mapping;
 pub mod thp;

@@ -20,6 +20,7 @@ super::declare::lessons! {
     realtime,
     thp,
     giving_memory_back,
+    reclaim,
 }
 
 use super::outcome::Failure;
@@ -235,6 +236,15 @@ pub(crate) fn reclaim_if_unmapped(addr: usize, len: usize, expected: &str) -> Re
         expected,
         "the region is no longer mapped: munmap gives the address space back as well",
     ))
+}
+
+/// Keeps the calling thread on the CPU it runs on until dropped. New pages reach the kernel's
+/// LRU lists through per-CPU batches, and madvise(MADV_COLD, MADV_PAGEOUT) drains only its
+/// own CPU's batch: pages still in another CPU's batch are left alone. A check that writes
+/// pages and then has the student advise them pins from the first write to the call.
+pub(crate) fn pin_to_this_cpu() -> Result<crate::experiments::support::PinnedToThisCpu, Failure> {
+    crate::experiments::support::PinnedToThisCpu::new()
+        .map_err(|e| Failure::setup("keep this thread on one CPU", e))
 }
 
 /// Rounds up to whole pages.
