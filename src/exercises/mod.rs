@@ -14,6 +14,7 @@ pub mod giving_memory_back;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
+pub mod posix_shm;
 pub mod realtime;
 pub mod reclaim;
 pub mod shared_file_mapping;

@@ -21,6 +21,7 @@ super::declare::lessons! {
     thp,
     giving_memory_back,
     reclaim,
+    posix_shm,
 }
 
 use super::outcome::Failure;
