@@ -11,6 +11,7 @@
 pub mod file_mappings;
 pub mod fork_cow;
 pub mod giving_memory_back;
+pub mod hugetlb;
 pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;

@@ -22,6 +22,7 @@ super::declare::lessons! {
     giving_memory_back,
     reclaim,
     posix_shm,
+    hugetlb,
 }
 
 use super::outcome::Failure;

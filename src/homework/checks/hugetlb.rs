@@ -1,0 +1,383 @@
+//! Checks of lesson `hugetlb`'s exercises. The pool of explicit huge pages is the whole
+//! machine's, and the checks never change it (no writes to /proc/sys): where it is empty, as
+//! it is by default, they check what an empty pool gives (ENOMEM when reserving; a mapping
+//! that reserves nothing with MAP_NORESERVE), and where it has pages, what they give too.
+
+use super::{Rng, StudentMapping, anonymous_mapping_with, page_round, record_at};
+use crate::Bytes;
+use crate::exercises::hugetlb::HugePages;
+use crate::homework::{Failure, Passed};
+use crate::kernel::SmapsField;
+use crate::kernel::SmapsRecord;
+use crate::kernel::probe::KernelProbe;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
+crate::homework::declare::exercises! {
+    lesson: hugetlb;
+
+    /// Does not fork; reads its own mapping's smaps fields.
+    map_hugetlb {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "small pages" => |len, _| super::fake::plain_mmap(len),
+            "ENOMEM, always" => |_, _| Err(Errno::ENOMEM),
+            // Works with or without a pool: nothing is reserved, whatever was asked.
+            "MAP_NORESERVE, always" saying "reserve" => |len, _| fake_huge(len, MapFlags::MAP_NORESERVE),
+            "reserving, always" => |len, _| fake_huge(len, MapFlags::empty()),
+            "small pages when the pool has none" saying "small pages" => |len, reserve| {
+                let more = if reserve { MapFlags::empty() } else { MapFlags::MAP_NORESERVE };
+                fake_huge(len, more).or_else(|_| super::fake::plain_mmap(len))
+            },
+        ],
+        // END FAKES
+    }
+
+    /// Does not fork; maps and unmaps only its own huge page mappings.
+    count_huge_pages {
+        fork_lock: shared,
+        // BEGIN FAKES
+        fakes: [
+            "a constant" => |_| Ok(HugePages { needed: 1, available: 0 }),
+            "rounded down" => |len| {
+                let huge = huge_page_size().ok().flatten().unwrap_or(1) as u64;
+                Ok(HugePages { needed: len.get() as u64 / huge, available: pool_now()?.available() })
+            },
+            "in base pages" => |len| {
+                let page = super::page() as u64;
+                Ok(HugePages { needed: (len.get() as u64).div_ceil(page), available: pool_now()?.available() })
+            },
+        ],
+        // END FAKES
+    }
+}
+
+// BEGIN FAKES
+/// A private read-write MAP_HUGETLB mapping with `more` flags, for the fakes.
+fn fake_huge(len: NonZeroUsize, more: MapFlags) -> nix::Result<NonNull<u8>> {
+    let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB | more;
+    // SAFETY: a fresh mapping the kernel places.
+    unsafe { mmap_anonymous(None, len, super::fake::rw(), flags) }.map(NonNull::cast)
+}
+
+fn pool_now() -> std::io::Result<Pool> {
+    Pool::read().map_err(|f| std::io::Error::other(f.showed))
+}
+// END FAKES
+
+/// The most address space one call is asked to map: more than any pool, far less than a
+/// 64-bit address space.
+const MOST_BYTES: usize = 1 << 40;
+
+/// The pool's counters (/proc/meminfo, for the default huge page size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pool {
+    free: u64,
+    reserved: u64,
+}
+
+impl Pool {
+    fn read() -> Result<Pool, Failure> {
+        let counts = crate::kernel::meminfo::read_counts()
+            .map_err(|e| Failure::setup("read /proc/meminfo", e))?;
+        let count = |name: &str| {
+            counts
+                .get(name)
+                .copied()
+                .ok_or_else(|| Failure::setup("read the huge page pool", format!("no {name}")))
+        };
+        Ok(Pool {
+            free: count("HugePages_Free")?,
+            reserved: count("HugePages_Rsvd")?,
+        })
+    }
+
+    /// What a new mapping could reserve from the pool itself.
+    fn available(&self) -> u64 {
+        self.free.saturating_sub(self.reserved)
+    }
+}
+
+/// The default explicit huge page size (`Hugepagesize`), `None` without hugetlbfs.
+fn huge_page_size() -> Result<Option<usize>, Failure> {
+    let probe = KernelProbe::probe().map_err(|e| Failure::setup("probe the kernel", e))?;
+    Ok(probe.hugetlb.map(|pool| pool.page_size.as_usize()))
+}
+
+/// `vm.nr_overcommit_hugepages`: surplus pages the kernel may add to the pool on demand.
+fn overcommit() -> Result<u64, Failure> {
+    let probe = KernelProbe::probe().map_err(|e| Failure::setup("probe the kernel", e))?;
+    Ok(probe.hugetlb.map_or(0, |pool| pool.overcommit))
+}
+
+const NO_HUGETLB: &str = "this kernel has no hugetlbfs (CONFIG_HUGETLBFS): /proc/meminfo has no \
+     Hugepagesize, and MAP_HUGETLB fails whatever the pool";
+
+/// The pool is the machine's: processes running these checks or the hugetlb lesson at once
+/// (nextest runs tests as processes side by side) would see each other's pages in its
+/// counters. An exclusive flock on the pool's sysctl file, opened read-only, keeps them
+/// apart, as the lesson's experiment does; it changes nothing.
+fn lock_pool() -> Result<Flock<std::fs::File>, Failure> {
+    let sysctl = std::fs::File::open("/proc/sys/vm/nr_hugepages")
+        .map_err(|e| Failure::setup("open /proc/sys/vm/nr_hugepages", e))?;
+    Flock::lock(sysctl, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| Failure::setup("flock /proc/sys/vm/nr_hugepages", errno))
+}
+
+/// What the student's function mapped, unmapped when dropped where it is safe to.
+enum Got {
+    /// A huge page mapping of the length asked for (whole huge pages) at the address.
+    Huge(SmapsRecord, StudentMapping),
+    /// Small pages instead.
+    Small(StudentMapping),
+    /// Something else, as the kernel shows it.
+    Other(String),
+}
+
+/// Tells what the mapping at `start`, asked for `len` bytes, is.
+fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, Failure> {
+    let addr = start.as_ptr() as usize;
+    let Some(record) = record_at(addr)? else {
+        return Ok(Got::Other(format!("nothing is mapped at {addr:#x}")));
+    };
+    let whole = len.next_multiple_of(huge);
+    if record.has_flag("ht") {
+        let page = record.size(SmapsField::KernelPageSize);
+        if record.vma.start != addr || record.vma.end - addr != whole || page != Some(Bytes(huge as u64)) {
+            return Ok(Got::Other(format!("the mapping at {addr:#x} is `{}`", record.vma)));
+        }
+        let unmap = StudentMapping { start, len: whole };
+        return Ok(Got::Huge(record, unmap));
+    }
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    Ok(match anonymous_mapping_with(addr, page_round(len), rw)? {
+        Ok(_) => Got::Small(StudentMapping {
+            start,
+            len: page_round(len),
+        }),
+        Err(shown) => Got::Other(shown),
+    })
+}
+
+/// `n` huge pages, in words.
+fn huge_pages(n: usize) -> String {
+    format!("{n} huge page{}", if n == 1 { "" } else { "s" })
+}
+
+/// A length of `n` huge pages, less a random part of the last one.
+fn length(rng: &mut Rng, n: usize, huge: usize) -> usize {
+    n * huge - rng.between(1, huge - 1)
+}
+
+/// The first call, without a reservation: a huge page mapping with `nr` in VmFlags, and the
+/// pool's reservations unchanged, with or without a pool.
+fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure> {
+    let n = rng.between(1, 3);
+    let len = length(rng, n, huge);
+    let asked = format!("map_hugetlb({len}, false)");
+    let expected = format!(
+        "{asked}: {} of {} mapped (KernelPageSize, `ht` and `nr` in VmFlags), none reserved \
+         from the pool",
+        huge_pages(n),
+        Bytes(huge as u64)
+    );
+    let before = Pool::read()?;
+    let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
+        .map_err(|e| Failure::returned_error(&asked, e))?;
+    let after = Pool::read()?;
+    let record = match what_was_mapped(start, len, huge)? {
+        Got::Huge(record, _unmap) => record,
+        Got::Small(_unmap) => return Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
+        Got::Other(shown) => return Err(Failure::new(expected, shown)),
+    };
+    let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
+    if !record.has_flag("nr") || after.reserved != before.reserved {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "VmFlags {flags}; HugePages_Rsvd {} before, {} after: it reserved",
+                before.reserved, after.reserved
+            ),
+        ));
+    }
+    Ok(format!("{asked}: `{}` {flags}", record.vma))
+}
+
+type Student = fn(NonZeroUsize, bool) -> nix::Result<NonNull<u8>>;
+
+/// A reserving call for more pages than the pool (and its overcommit) can give: ENOMEM.
+fn too_many(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure> {
+    if overcommit()? > 0 {
+        // The kernel would allocate surplus pages from memory to try, up to the limit.
+        return Ok("not asked for more than the pool has: vm.nr_overcommit_hugepages is set".into());
+    }
+    let room = Pool::read()?.available();
+    let n = room as usize + 1;
+    if n.saturating_mul(huge) > MOST_BYTES {
+        return Ok(format!(
+            "not asked for more than the pool has: {} free",
+            huge_pages(room as usize)
+        ));
+    }
+    let len = length(rng, n, huge);
+    let asked = format!("map_hugetlb({len}, true)");
+    let expected = format!(
+        "{asked}: ENOMEM, the pool can give {} (HugePages_Free - HugePages_Rsvd) and it takes {n}",
+        huge_pages(room as usize)
+    );
+    let start = match f(NonZeroUsize::new(len).expect("len >= 1"), true) {
+        Err(Errno::ENOMEM) => return Ok(format!("{asked}: ENOMEM, the pool has {room}")),
+        Err(errno) => return Err(Failure::new(expected, format!("your function returned {errno}"))),
+        Ok(start) => start,
+    };
+    let shown = match what_was_mapped(start, len, huge)? {
+        Got::Huge(record, _unmap) if record.has_flag("nr") => {
+            "a huge page mapping that does not reserve its pages (`nr`)".to_owned()
+        }
+        Got::Huge(record, _unmap) => format!("a mapping: `{}`", record.vma),
+        Got::Small(_unmap) => "a mapping of small pages instead".to_owned(),
+        Got::Other(shown) => shown,
+    };
+    Err(Failure::new(expected, shown))
+}
+
+/// Where the pool has pages free: a reserving call within them maps huge pages and reserves
+/// them all at once (HugePages_Rsvd).
+fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure> {
+    let before = Pool::read()?;
+    let free = (before.available() as usize).min(3);
+    if free == 0 {
+        return Ok("the pool has no huge page free: a reservation cannot succeed here".into());
+    }
+    let n = rng.between(1, free);
+    let len = length(rng, n, huge);
+    let asked = format!("map_hugetlb({len}, true)");
+    let expected = format!(
+        "{asked}: {} mapped, and reserved (HugePages_Rsvd +{n})",
+        huge_pages(n)
+    );
+    let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
+        .map_err(|e| Failure::returned_error(&asked, e))?;
+    let after = Pool::read()?;
+    let record = match what_was_mapped(start, len, huge)? {
+        Got::Huge(record, _unmap) => record,
+        Got::Small(_unmap) => return Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
+        Got::Other(shown) => return Err(Failure::new(expected, shown)),
+    };
+    let grew = after.reserved.saturating_sub(before.reserved);
+    if record.has_flag("nr") || grew != n as u64 {
+        return Err(Failure::new(
+            expected,
+            format!("HugePages_Rsvd grew by {grew}; `{}`", record.vma),
+        ));
+    }
+    Ok(format!("{asked}: reserved {grew}"))
+}
+
+/// Three calls: without a reservation (works with any pool), reserving more than the pool
+/// has (ENOMEM), and reserving what the pool has (where it has any).
+pub fn map_hugetlb(f: Student) -> Result<Passed, Failure> {
+    let Some(huge) = huge_page_size()? else {
+        return Ok(Passed::Skipped(NO_HUGETLB.into()));
+    };
+    let _pool = lock_pool()?;
+    let mut rng = Rng::new();
+    let shown = [
+        unreserved(f, &mut rng, huge)?,
+        too_many(f, &mut rng, huge)?,
+        within_pool(f, &mut rng, huge)?,
+    ];
+    Ok(Passed::Held(shown.join("; ")))
+}
+
+/// How many huge pages the kernel maps for `len` bytes: the Size of a MAP_HUGETLB mapping of
+/// that length over its KernelPageSize. Without a reservation, so that it works whatever the
+/// pool holds; nothing touches it.
+fn pages_mapped_for(len: usize) -> Result<u64, Failure> {
+    let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB | MapFlags::MAP_NORESERVE;
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let len = NonZeroUsize::new(len).expect("len >= 1");
+    // SAFETY: a fresh mapping the kernel places; unmapped below, never touched.
+    let start = unsafe { mmap_anonymous(None, len, rw, flags) }
+        .map_err(|e| Failure::setup("map huge pages without a reservation", e))?;
+    let record = record_at(start.as_ptr() as usize);
+    let size = record.as_ref().ok().and_then(Option::as_ref).map(|r| {
+        let kernel_page = r.size(SmapsField::KernelPageSize).unwrap_or(Bytes(1)).get().max(1);
+        (r.vma.end - r.vma.start, kernel_page)
+    });
+    if let Some((mapped, _)) = size {
+        // SAFETY: the mapping made above, of `mapped` bytes (whole huge pages).
+        let _ = unsafe { nix::sys::mman::munmap(start, mapped) };
+    }
+    let (mapped, kernel_page) =
+        size.ok_or_else(|| Failure::setup("find the huge page mapping in smaps", "gone"))?;
+    Ok(mapped as u64 / kernel_page)
+}
+
+/// Whether a reserving MAP_HUGETLB mapping of `len` bytes is refused (ENOMEM) now.
+fn reserving_refused(len: usize) -> Result<bool, Failure> {
+    let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB;
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let len = NonZeroUsize::new(len).expect("len >= 1");
+    // SAFETY: a fresh mapping the kernel places; unmapped at once, never touched.
+    match unsafe { mmap_anonymous(None, len, rw, flags) } {
+        Err(Errno::ENOMEM) => Ok(true),
+        Err(errno) => Err(Failure::setup("map huge pages with a reservation", errno)),
+        Ok(start) => {
+            let whole = len.get().next_multiple_of(huge_page_size()?.unwrap_or(1));
+            // SAFETY: the mapping just made, whole huge pages long.
+            let _ = unsafe { nix::sys::mman::munmap(start, whole) };
+            Ok(false)
+        }
+    }
+}
+
+/// Lengths of random numbers of huge pages, never whole ones: `needed` must be what a
+/// mapping of that length takes (its Size in huge pages, as smaps shows it) and `available`
+/// HugePages_Free less HugePages_Rsvd; and the answer must mean what it says: a reserving
+/// mmap is refused exactly when more are needed than available (where no overcommit blurs it).
+pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Result<Passed, Failure> {
+    let Some(huge) = huge_page_size()? else {
+        return Ok(Passed::Skipped(NO_HUGETLB.into()));
+    };
+    let _pool = lock_pool()?;
+    let mut rng = Rng::new();
+    let mut shown = Vec::new();
+    for low in [2, 1, 1] {
+        let n = rng.between(low, 5);
+        let len = length(&mut rng, n, huge);
+        let asked = format!("count_huge_pages({len})");
+        let before = Pool::read()?;
+        let answer = f(NonZeroUsize::new(len).expect("len >= 1"))
+            .map_err(|e| Failure::returned_error(&asked, e))?;
+        let truth = HugePages {
+            needed: pages_mapped_for(len)?,
+            available: before.available(),
+        };
+        if Pool::read()? != before {
+            return Err(Failure::setup("read a quiet pool", "it changed while the check ran"));
+        }
+        if answer != truth {
+            return Err(Failure::new(
+                format!("{asked}: {truth:?}, with huge pages of {}", Bytes(huge as u64)),
+                format!("you returned {answer:?}"),
+            ));
+        }
+        shown.push(format!("{} for {len} bytes", truth.needed));
+        if overcommit()? == 0 && reserving_refused(len)? != (truth.needed > truth.available) {
+            return Err(Failure::setup(
+                "see mmap(MAP_HUGETLB) refused exactly when the pool is short",
+                format!("{truth:?}, but the kernel decided otherwise"),
+            ));
+        }
+    }
+    Ok(Passed::Held(format!(
+        "huge pages needed: {}; available: {}",
+        shown.join(", "),
+        Pool::read()?.available()
+    )))
+}
