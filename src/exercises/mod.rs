@@ -16,6 +16,7 @@ pub mod lazy_allocation;
 pub mod mmap_anon;
 pub mod pages;
 pub mod posix_shm;
+pub mod process;
 pub mod realtime;
 pub mod reclaim;
 pub mod shared_file_mapping;

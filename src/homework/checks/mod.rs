@@ -23,6 +23,7 @@ super::declare::lessons! {
     reclaim,
     posix_shm,
     hugetlb,
+    process,
 }
 
 use super::outcome::Failure;
