@@ -20,7 +20,7 @@ const EXERCISES_END: &str = "PAGELAB-EXERCISES-END rc=";
 const CONFIG_ERROR: &str = "PAGELAB-CONFIG-ERROR ";
 const INIT: &str = include_str!("init.sh");
 /// Busybox applets the init script uses.
-const APPLETS: &[&str] = &["sh", "mount", "cat", "echo", "tr", "su", "poweroff"];
+const APPLETS: &[&str] = &["sh", "mount", "mkdir", "cat", "echo", "tr", "su", "poweroff"];
 
 /// How long a guest may take from boot to power-off, checks included, before it counts as
 /// hung. Measured on 2 cores with two guests at a time and a build running beside them:

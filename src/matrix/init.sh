@@ -6,6 +6,10 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t devtmpfs dev /dev 2>/dev/null
+# POSIX shared memory lives in a tmpfs at /dev/shm (shm_overview(7)); anyone may create in
+# it, as on a distribution (mode 1777, sticky).
+mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 shm /dev/shm ||
+    echo "PAGELAB-CONFIG-ERROR mounting a tmpfs at /dev/shm failed"
 if [ -n "$PAGELAB_OVERCOMMIT" ]; then
     echo "$PAGELAB_OVERCOMMIT" > /proc/sys/vm/overcommit_memory ||
         echo "PAGELAB-CONFIG-ERROR writing $PAGELAB_OVERCOMMIT to overcommit_memory failed"
