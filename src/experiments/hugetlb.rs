@@ -18,6 +18,10 @@ use std::ptr::NonNull;
 
 pub struct Hugetlb;
 
+/// Huge pages the lesson maps at once: one. The kernel matrix reserves as many in its
+/// hugetlb configurations.
+pub const HUGE_PAGES_MAPPED: u64 = 1;
+
 crate::experiment::declare! {
     id: "hugetlb", forks: false;
     steps {
@@ -79,7 +83,7 @@ impl Experiment for Hugetlb {
     }
 
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
-        let pool_size = lab
+        let huge_page = lab
             .probe
             .hugetlb
             .as_ref()
@@ -95,6 +99,7 @@ impl Experiment for Hugetlb {
             ExperimentError::sys("flock of /proc/sys/vm/nr_hugepages")(errno)
         })?;
         let before = Pool::read()?;
+        let pool_size = huge_page * HUGE_PAGES_MAPPED as usize;
         let len = NonZeroUsize::new(pool_size).expect("a huge page is not empty");
         // SAFETY: no hint, no MAP_FIXED: the kernel picks the place; unmapped below.
         let mapped = unsafe {

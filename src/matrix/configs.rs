@@ -26,6 +26,28 @@ pub enum Thp {
     Set(&'static str),
 }
 
+/// What the guest has besides its RAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memory {
+    /// RAM only: no swap, no huge pages reserved (a guest's default).
+    Plain,
+    /// Swap on a zram device of [`swap_mib`], set up by init.sh with the zram module.
+    Swap,
+    /// `hugepages=` on the command line: a pool of [`HUGE_PAGES`] explicit huge pages of the
+    /// default size, reserved at boot.
+    HugePages,
+}
+
+/// The explicit huge pages a `Memory::HugePages` guest reserves at boot: as many as the
+/// hugetlb lesson maps at once, so that its pool has a free page and nothing to spare.
+pub const HUGE_PAGES: u64 = crate::experiments::hugetlb::HUGE_PAGES_MAPPED;
+
+/// The swap of a `Memory::Swap` guest, in MiB: zram-generator's default size for a zram
+/// swap device, `min(ram / 2, 4096)` (half the guest's RAM here).
+pub fn swap_mib(arch: Arch) -> u64 {
+    (super::guest::memory_mib(arch) / 2).min(4096)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
     /// Debian's kernel flavour: `cloud-amd64`, `rt-amd64`, `arm64`, `arm64-16k`.
@@ -38,6 +60,8 @@ pub struct Spec {
     /// `KEY=value` words for the kernel command line; the kernel hands them to /init as
     /// environment variables (see init.sh).
     pub init: &'static [&'static str],
+    /// Swap or reserved huge pages; the name says which, with its size.
+    pub memory: Memory,
 }
 
 const V6_1: Pick = Pick::Named(Series(6, 1));
@@ -52,6 +76,7 @@ const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
 /// Every configuration, in the order of the table.
 pub fn specs() -> Vec<Spec> {
     use Libc::{Glibc, Musl};
+    let x86 = "cloud-amd64";
     use Thp::{Default, OtherThanDefault as Other, Set};
     let spec = |flavour, series, libc, thp, setting, init| Spec {
         flavour,
@@ -60,10 +85,18 @@ pub fn specs() -> Vec<Spec> {
         thp,
         setting,
         init,
+        memory: Memory::Plain,
     };
-    let x86 = "cloud-amd64";
+    let with = |memory| Spec {
+        memory,
+        ..spec(x86, V6_12, Glibc, Default, None, &[])
+    };
     let arm = "arm64";
     let arm16k = "arm64-16k";
+    let with_16k = |memory| Spec {
+        flavour: arm16k,
+        ..with(memory)
+    };
     vec![
         spec(x86, Pick::Oldest, Glibc, Default, None, &[]),
         spec(x86, Pick::Oldest, Glibc, Other, None, &[]),
@@ -90,6 +123,8 @@ pub fn specs() -> Vec<Spec> {
             Some("nobody, memlock 64 KiB"),
             NOBODY,
         ),
+        with(Memory::Swap),
+        with(Memory::HugePages),
         spec(x86, Pick::Newest, Glibc, Default, None, &[]),
         spec(x86, Pick::Newest, Glibc, Other, None, &[]),
         spec(x86, V6_12, Musl, Default, None, &[]),
@@ -118,6 +153,8 @@ pub fn specs() -> Vec<Spec> {
             Some("nobody, memlock 64 KiB"),
             NOBODY,
         ),
+        with_16k(Memory::Swap),
+        with_16k(Memory::HugePages),
         spec(arm16k, Pick::Newest, Glibc, Default, None, &[]),
         spec(arm16k, Pick::Newest, Glibc, Other, None, &[]),
     ]
@@ -191,12 +228,45 @@ impl Spec {
             (Thp::OtherThanDefault, Some(known)) => other_than(known),
             (Thp::OtherThanDefault, None) => "other",
         };
-        match self.setting {
-            Some(setting) if self.thp == Thp::Default => name.push_str(setting),
+        match self.setting_words() {
+            Some(setting) if self.thp == Thp::Default => name.push_str(&setting),
             Some(setting) => name.push_str(&format!("{setting}, THP {thp}")),
             None => name.push_str(thp),
         }
         name
+    }
+
+    /// What the name says the configuration changes besides THP.
+    fn setting_words(&self) -> Option<String> {
+        match self.memory {
+            Memory::Plain => self.setting.map(str::to_owned),
+            Memory::Swap => Some(format!("swap {} MiB", swap_mib(self.arch()))),
+            Memory::HugePages => Some(format!("hugepages={HUGE_PAGES}")),
+        }
+    }
+
+    /// Words for the kernel command line besides the console and THP: the configuration's
+    /// own, and those of its memory. `hugepages=` is the kernel's; init.sh gets it again
+    /// to check the pool it gave.
+    pub fn command_line(&self) -> Vec<String> {
+        let mut words: Vec<String> = self.init.iter().map(|w| (*w).to_owned()).collect();
+        match self.memory {
+            Memory::Plain => {}
+            Memory::Swap => words.push(format!("PAGELAB_ZRAM_KB={}", swap_mib(self.arch()) * 1024)),
+            Memory::HugePages => words.extend([
+                format!("hugepages={HUGE_PAGES}"),
+                format!("PAGELAB_HUGEPAGES={HUGE_PAGES}"),
+            ]),
+        }
+        words
+    }
+
+    /// Kernel modules the guest loads at boot, by name.
+    pub fn modules(&self) -> Vec<&'static str> {
+        match self.memory {
+            Memory::Swap => vec!["zram"],
+            Memory::Plain | Memory::HugePages => Vec::new(),
+        }
     }
 
     /// Whether every selection word matches this configuration (its name's words, its
@@ -227,7 +297,7 @@ impl Spec {
         let thp_pending = default.is_none()
             && match self.thp {
                 Thp::Set(_) => false,
-                Thp::Default => self.setting.is_none(),
+                Thp::Default => self.setting_words().is_none(),
                 Thp::OtherThanDefault => true,
             };
         words
@@ -237,10 +307,10 @@ impl Spec {
     }
 }
 
-/// A name's words, lower case: split at spaces, commas and hyphens (`arm64-16k` is
-/// `arm64` and `16k`).
+/// A name's words, lower case: split at spaces, commas, hyphens and equals signs
+/// (`arm64-16k` is `arm64` and `16k`, `hugepages=1` is `hugepages` and `1`).
 pub fn tokens(name: &str) -> Vec<String> {
-    name.split([' ', ',', '-'])
+    name.split([' ', ',', '-', '='])
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
         .collect()
@@ -329,6 +399,56 @@ mod tests {
         let old = find("cloud-amd64", Pick::Oldest, Libc::Glibc, Thp::Default, None);
         assert_eq!(old.name(Series(5, 10), Some(None)), "x86 5.10 no THP");
         assert_eq!(old.thp_argument(Some("always")), None);
+    }
+
+    #[test]
+    fn swap_and_huge_page_configurations_say_their_size_and_set_it_up() {
+        let with = |flavour: &str, memory| {
+            specs()
+                .into_iter()
+                .find(|s| s.flavour == flavour && s.memory == memory)
+                .unwrap_or_else(|| panic!("no {flavour} {memory:?}"))
+        };
+        let swap = with("cloud-amd64", Memory::Swap);
+        assert_eq!(swap.series, V6_12);
+        assert_eq!(
+            swap.name(Series(6, 12), Some(Some("always"))),
+            "x86 6.12 swap 512 MiB",
+            "half of the 1 GiB guest"
+        );
+        assert_eq!(swap.command_line(), ["PAGELAB_ZRAM_KB=524288"]);
+        assert_eq!(swap.modules(), ["zram"]);
+        let swap16k = with("arm64-16k", Memory::Swap);
+        assert_eq!(
+            swap16k.name(Series(6, 12), None),
+            "arm64-16k 6.12 swap 1024 MiB"
+        );
+        let huge = with("cloud-amd64", Memory::HugePages);
+        assert_eq!(
+            huge.name(Series(6, 12), None),
+            format!("x86 6.12 hugepages={HUGE_PAGES}")
+        );
+        assert_eq!(
+            huge.command_line(),
+            [
+                format!("hugepages={HUGE_PAGES}"),
+                format!("PAGELAB_HUGEPAGES={HUGE_PAGES}")
+            ]
+        );
+        assert!(huge.modules().is_empty());
+        let k = package("linux-image-6.12.118+deb13-cloud-amd64-unsigned");
+        let words = |w: &str| vec![w.to_owned()];
+        assert!(huge.selected(&words("hugepages"), &k, None));
+        assert!(swap.selected(&words("swap"), &k, None));
+        assert!(
+            !swap.selected(&words("always"), &k, None),
+            "its name says no THP mode"
+        );
+        assert!(with("arm64-16k", Memory::HugePages).selected(
+            &words("16k hugepages"),
+            &package("linux-image-6.12.118+deb13-arm64-16k-unsigned"),
+            None
+        ));
     }
 
     #[test]

@@ -20,7 +20,9 @@ const EXERCISES_END: &str = "PAGELAB-EXERCISES-END rc=";
 const CONFIG_ERROR: &str = "PAGELAB-CONFIG-ERROR ";
 const INIT: &str = include_str!("init.sh");
 /// Busybox applets the init script uses.
-const APPLETS: &[&str] = &["sh", "mount", "mkdir", "cat", "echo", "tr", "su", "poweroff"];
+const APPLETS: &[&str] = &[
+    "sh", "mount", "mkdir", "cat", "echo", "tr", "su", "insmod", "mkswap", "swapon", "poweroff",
+];
 
 /// How long a guest may take from boot to power-off, checks included, before it counts as
 /// hung. Measured on 2 cores with two guests at a time and a build running beside them:
@@ -149,6 +151,75 @@ impl GuestCache {
     }
 }
 
+impl GuestCache {
+    /// `initrd` with a second archive appended that holds a kernel's modules as
+    /// `/modules/NN-<name>.ko`, numbered in load order for init.sh. The kernel unpacks
+    /// concatenated archives one after the other (`Documentation/driver-api/early-userspace/
+    /// buffer-format.rst`), so the target's archive is reused as it is. Rebuilt on every run.
+    pub fn with_modules(
+        &self,
+        initrd: &Path,
+        kernel: &str,
+        modules: &[PathBuf],
+    ) -> Result<PathBuf, String> {
+        let base = self.dir.join("initramfs");
+        let root = base.join(format!("{kernel}.modules"));
+        let io = |what: &Path, e: std::io::Error| {
+            format!(
+                "building the module archive of {kernel} ({}): {e}",
+                what.display()
+            )
+        };
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("modules")).map_err(|e| io(&root, e))?;
+        for (i, module) in modules.iter().enumerate() {
+            let name = module
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split_once('-').map(|(_, name)| name.to_owned()))
+                .ok_or_else(|| format!("{}: not a numbered module file", module.display()))?;
+            let into = root.join("modules").join(format!("{:02}-{name}", i + 1));
+            std::fs::copy(module, &into).map_err(|e| io(module, e))?;
+        }
+        let archive = base.join(format!("{kernel}.modules.gz"));
+        run(
+            Command::new("sh")
+                .arg("-c")
+                .arg("find modules | cpio -o -H newc --quiet | gzip -1 > \"$0\"")
+                .arg(&archive)
+                .current_dir(&root),
+            &format!("packing the modules of {kernel}"),
+        )?;
+        std::fs::remove_dir_all(&root).map_err(|e| io(&root, e))?;
+        let name = initrd
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".gz"))
+            .unwrap_or("initrd");
+        let loaded: Vec<&str> = modules
+            .iter()
+            .filter_map(|m| m.file_stem().and_then(|n| n.to_str()))
+            .filter_map(|n| n.split_once('-').map(|(_, name)| name))
+            .collect();
+        let combined = base.join(format!("{name}+{kernel}+{}.gz", loaded.join(",")));
+        let mut bytes = std::fs::read(initrd).map_err(|e| io(initrd, e))?;
+        bytes.extend(std::fs::read(&archive).map_err(|e| io(&archive, e))?);
+        std::fs::write(&combined, bytes).map_err(|e| io(&combined, e))?;
+        std::fs::remove_file(&archive).map_err(|e| io(&archive, e))?;
+        Ok(combined)
+    }
+}
+
+/// A guest's RAM in MiB.
+pub fn memory_mib(arch: Arch) -> u64 {
+    match arch {
+        // 1 GiB: with 512 MiB or less the kernel switches THP off at boot.
+        Arch::X86_64 => 1024,
+        // 2 GiB: room for 32 MiB huge pages of 16 kB-page kernels.
+        Arch::Aarch64 => 2048,
+    }
+}
+
 /// The kernel command line of a guest.
 pub fn append(arch: Arch, thp: Option<&str>, init: &[&str]) -> String {
     let console = match arch {
@@ -179,18 +250,15 @@ pub fn qemu_command(
     // there, and arm64 guests are emulated anyway. `-cpu max` has every feature QEMU
     // emulates (on arm64 the 16K translation granule that arm64-16k kernels need).
     let (program, machine): (&str, &[&str]) = match arch {
-        // 1 GiB: with 512 MiB or less the kernel switches THP off at boot.
-        Arch::X86_64 => (
-            "qemu-system-x86_64",
-            &["-accel", "tcg", "-cpu", "max", "-m", "1024"],
-        ),
-        // 2 GiB: room for 32 MiB huge pages of 16 kB-page kernels.
+        Arch::X86_64 => ("qemu-system-x86_64", &["-accel", "tcg", "-cpu", "max"]),
         Arch::Aarch64 => (
             "qemu-system-aarch64",
-            &["-M", "virt", "-accel", "tcg", "-cpu", "max", "-m", "2048"],
+            &["-M", "virt", "-accel", "tcg", "-cpu", "max"],
         ),
     };
     let mut args: Vec<OsString> = machine.iter().map(OsString::from).collect();
+    args.push("-m".into());
+    args.push(memory_mib(arch).to_string().into());
     args.extend(["-nographic", "-no-reboot", "-kernel"].map(OsString::from));
     args.push(vmlinuz.into());
     args.push("-initrd".into());

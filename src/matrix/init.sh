@@ -10,6 +10,38 @@ mount -t devtmpfs dev /dev 2>/dev/null
 # it, as on a distribution (mode 1777, sticky).
 mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 shm /dev/shm ||
     echo "PAGELAB-CONFIG-ERROR mounting a tmpfs at /dev/shm failed"
+# Modules this configuration needs, in load order (dependencies first): the host put them
+# in /modules with numbered names.
+for module in /modules/*.ko; do
+    [ -f "$module" ] || continue
+    insmod "$module" || echo "PAGELAB-CONFIG-ERROR insmod $module failed"
+done
+# PAGELAB_ZRAM_KB: swap on a zram device of that size (uncompressed capacity; it holds
+# memory only for what is swapped out). zram.ko is among the modules above.
+if [ -n "$PAGELAB_ZRAM_KB" ]; then
+    if echo "${PAGELAB_ZRAM_KB}K" > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+        swapon /dev/zram0; then
+        :
+    else
+        echo "PAGELAB-CONFIG-ERROR swap on zram0 (${PAGELAB_ZRAM_KB} kB) failed"
+    fi
+    while read -r key value unit; do
+        if [ "$key" = SwapTotal: ] && [ "$value" = 0 ]; then
+            echo "PAGELAB-CONFIG-ERROR SwapTotal is 0 after swapon /dev/zram0"
+        fi
+    done < /proc/meminfo
+fi
+# PAGELAB_HUGEPAGES: the hugepages= the kernel was booted with; it allocates the pool at
+# boot, and may give fewer pages than asked for when memory is short.
+if [ -n "$PAGELAB_HUGEPAGES" ]; then
+    total=
+    while read -r key value; do
+        if [ "$key" = HugePages_Total: ]; then total=$value; fi
+    done < /proc/meminfo
+    if [ "$total" != "$PAGELAB_HUGEPAGES" ]; then
+        echo "PAGELAB-CONFIG-ERROR hugepages=$PAGELAB_HUGEPAGES gave HugePages_Total ${total:-(none)}"
+    fi
+fi
 if [ -n "$PAGELAB_OVERCOMMIT" ]; then
     echo "$PAGELAB_OVERCOMMIT" > /proc/sys/vm/overcommit_memory ||
         echo "PAGELAB-CONFIG-ERROR writing $PAGELAB_OVERCOMMIT to overcommit_memory failed"

@@ -7,7 +7,8 @@
 //! its config in `linux-base-<version>-<flavour>`.
 
 use super::apt::Apt;
-use std::collections::BTreeSet;
+use super::modules;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -187,6 +188,16 @@ pub struct CachedKernel {
     pub package: KernelPackage,
     pub vmlinuz: PathBuf,
     pub default_thp: Option<&'static str>,
+    /// The modules asked for and their dependencies, decompressed, in load order.
+    pub modules: Vec<PathBuf>,
+}
+
+/// What a configuration needs of a kernel: the builds of its series and flavour, newest
+/// first, and modules by name (`zram`) to load at boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelRequest {
+    pub builds: Vec<KernelPackage>,
+    pub modules: Vec<&'static str>,
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
@@ -241,8 +252,9 @@ fn is_config(path: &Path) -> bool {
         || (name == "config" && parent.starts_with("usr/lib/modules/"))
 }
 
-/// The kernels' part of the cache: `<cache>/kernels/<package>/{vmlinuz,config}`. Only the
-/// image and config are kept; the .debs (modules: up to 90 MB each) are removed once
+/// The kernels' part of the cache: `<cache>/kernels/<package>/{vmlinuz,config}`, and
+/// `modules/<name>/NN-<module>.ko` for a module a configuration asked for (its dependencies
+/// first). Only these are kept; the .debs (modules: up to 90 MB each) are removed once
 /// unpacked.
 pub struct KernelCache {
     pub dir: PathBuf,
@@ -253,41 +265,67 @@ impl KernelCache {
         self.dir.join(&package.name)
     }
 
-    fn cached(&self, package: &KernelPackage) -> Option<CachedKernel> {
+    fn cached(&self, package: &KernelPackage, modules: &[&str]) -> Option<CachedKernel> {
         let slot = self.slot(package);
         let vmlinuz = slot.join("vmlinuz");
         let config = std::fs::read_to_string(slot.join("config")).ok()?;
+        let mut files: Vec<PathBuf> = Vec::new();
+        for module in modules {
+            let mut closure: Vec<PathBuf> = std::fs::read_dir(slot.join("modules").join(module))
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            closure.sort();
+            for file in closure {
+                // A dependency that an earlier module brought in already loads once.
+                if !files.iter().any(|f| f.file_name() == file.file_name()) {
+                    files.push(file);
+                }
+            }
+        }
         vmlinuz.is_file().then(|| CachedKernel {
             package: package.clone(),
             vmlinuz,
             default_thp: default_thp(&config),
+            modules: files,
         })
     }
 
     /// For each request (builds of one series and flavour, newest first) the newest build
-    /// that is cached or that the mirror serves, downloaded (all missing ones in one apt
-    /// call per round) and unpacked into the cache. A build the mirror does not serve is
-    /// noted and the next older one tried, with a warning.
+    /// that is cached with the modules asked for or that the mirror serves, downloaded (all
+    /// missing ones in one apt call per round) and unpacked into the cache. A build the
+    /// mirror does not serve is noted and the next older one tried, with a warning.
     pub fn fetch(
         &self,
         apt: &Apt,
-        requests: &[Vec<KernelPackage>],
+        requests: &[KernelRequest],
     ) -> Vec<Result<CachedKernel, String>> {
         let mut unavailable = apt.unavailable();
         let mut errors: Vec<Vec<String>> = vec![Vec::new(); requests.len()];
         let debs_dir = self.dir.join("debs");
         // Each round either settles every request or marks one more build unavailable.
         for _round in 0..4 {
-            let pick = |builds: &Vec<KernelPackage>| {
-                builds
+            let pick = |request: &KernelRequest| {
+                request
+                    .builds
                     .iter()
                     .find(|b| !unavailable.contains(&b.name))
                     .cloned()
             };
+            // What each build is asked for, over every request that picks it.
+            let mut wanted_modules: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+            for request in requests {
+                if let Some(build) = pick(request) {
+                    let modules = wanted_modules.entry(build.name).or_default();
+                    modules.extend(&request.modules);
+                    modules.sort_unstable();
+                    modules.dedup();
+                }
+            }
             let mut missing: Vec<KernelPackage> = requests
                 .iter()
                 .filter_map(pick)
-                .filter(|b| self.cached(b).is_none())
+                .filter(|b| self.cached(b, &wanted_modules[&b.name]).is_none())
                 .collect();
             missing.sort_by(|a, b| a.name.cmp(&b.name));
             missing.dedup();
@@ -324,7 +362,7 @@ impl KernelCache {
                 let outcome = if failed.is_empty() {
                     let debs: Vec<&PathBuf> =
                         own.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
-                    self.unpack(build, &debs)
+                    self.unpack(build, &debs, &wanted_modules[&build.name])
                 } else {
                     Err(failed.join("; "))
                 };
@@ -333,7 +371,7 @@ impl KernelCache {
                     unavailable.push(build.name.clone());
                     apt.mark_unavailable(&build.name);
                     for (i, request) in requests.iter().enumerate() {
-                        if request.first().is_some_and(|b| {
+                        if request.builds.first().is_some_and(|b| {
                             b.series() == build.series() && b.flavour == build.flavour
                         }) {
                             errors[i].push(e.clone());
@@ -347,12 +385,13 @@ impl KernelCache {
         requests
             .iter()
             .zip(errors)
-            .map(|(builds, errors)| {
-                let chosen = builds
+            .map(|(request, errors)| {
+                let chosen = request
+                    .builds
                     .iter()
                     .filter(|b| !unavailable.contains(&b.name))
-                    .find_map(|b| self.cached(b));
-                match (chosen, builds.first()) {
+                    .find_map(|b| self.cached(b, &request.modules));
+                match (chosen, request.builds.first()) {
                     (Some(kernel), Some(newest)) => {
                         if kernel.package.name != newest.name && !warned.contains(&newest.name) {
                             warned.push(newest.name.clone());
@@ -379,7 +418,12 @@ impl KernelCache {
             .collect()
     }
 
-    fn unpack(&self, package: &KernelPackage, debs: &[&PathBuf]) -> Result<(), String> {
+    fn unpack(
+        &self,
+        package: &KernelPackage,
+        debs: &[&PathBuf],
+        modules: &[&str],
+    ) -> Result<(), String> {
         let slot = self.slot(package);
         let staging = self.dir.join(format!("{}.unpacking", package.name));
         let _ = std::fs::remove_dir_all(&staging);
@@ -400,13 +444,32 @@ impl KernelCache {
         };
         let vmlinuz = one("kernel image", &is_image)?;
         let config = one("kernel config", &is_config)?;
-        let _ = std::fs::remove_dir_all(&slot);
-        std::fs::create_dir_all(&slot).map_err(|e| format!("{}: {e}", slot.display()))?;
+        let io = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+        // Modules asked for before stay: the slot is added to, never emptied.
+        std::fs::create_dir_all(&slot).map_err(|e| io(&slot, e))?;
         for (from, to) in [(vmlinuz, "vmlinuz"), (config, "config")] {
             std::fs::rename(&from, slot.join(to))
                 .map_err(|e| format!("{} -> {}: {e}", from.display(), slot.join(to).display()))?;
         }
-        std::fs::remove_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))
+        if !modules.is_empty() {
+            let found = modules::PackageModules::find(&staging);
+            for module in modules {
+                let closure = found
+                    .closure(module)
+                    .map_err(|e| format!("{}: module {module}: {e}", package.name))?;
+                let dir = slot.join("modules").join(module);
+                let partial = slot.join("modules").join(format!("{module}.unpacking"));
+                let _ = std::fs::remove_dir_all(&partial);
+                std::fs::create_dir_all(&partial).map_err(|e| io(&partial, e))?;
+                for (i, (name, bytes)) in closure.iter().enumerate() {
+                    let file = partial.join(format!("{:02}-{name}.ko", i + 1));
+                    std::fs::write(&file, bytes).map_err(|e| io(&file, e))?;
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::rename(&partial, &dir).map_err(|e| io(&dir, e))?;
+            }
+        }
+        std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))
     }
 }
 

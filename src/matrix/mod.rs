@@ -8,6 +8,7 @@ pub mod build;
 pub mod configs;
 pub mod guest;
 pub mod kernels;
+pub mod modules;
 pub mod table;
 pub mod tools;
 
@@ -212,6 +213,9 @@ struct Planned {
     target: build::GuestTarget,
     vmlinuz: PathBuf,
     append: String,
+    /// The kernel's package, and the modules the guest loads (appended to its initramfs).
+    kernel: String,
+    modules: Vec<PathBuf>,
 }
 
 /// Seconds per phase, for the budget: printed at the end of a run.
@@ -322,9 +326,12 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
         dir: cache.join("kernels"),
     };
     let guest_cache = guest::GuestCache { dir: cache.clone() };
-    let requests: Vec<Vec<kernels::KernelPackage>> = candidates
+    let requests: Vec<kernels::KernelRequest> = candidates
         .iter()
-        .map(|(_, _, builds)| builds.clone())
+        .map(|(_, spec, builds)| kernels::KernelRequest {
+            builds: builds.clone(),
+            modules: spec.modules(),
+        })
         .collect();
     // The builds keep both cores busy but leave gaps (a single crate compiling, the
     // link); downloads wait on the network and unpack on one core: side by side they take
@@ -400,8 +407,14 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
                 append: guest::append(
                     spec.arch(),
                     spec.thp_argument(kernel.default_thp),
-                    spec.init,
+                    &spec
+                        .command_line()
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
                 ),
+                kernel: package.name.clone(),
+                modules: kernel.modules.clone(),
             },
         ));
     }
@@ -424,8 +437,19 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
                 guest_cache.initramfs(p.target, busybox, &binaries[&p.target], request.lessons)?;
             initrds.insert(p.target, initrd);
         }
-        Ok::<_, String>(initrds)
+        // A guest that loads modules boots its target's archive with them appended.
+        let mut with_modules = BTreeMap::new();
+        for (_, p) in &planned {
+            let key = (p.target, p.kernel.clone(), p.modules.clone());
+            if !p.modules.is_empty() && !with_modules.contains_key(&key) {
+                let initrd =
+                    guest_cache.with_modules(&initrds[&p.target], &p.kernel, &p.modules)?;
+                with_modules.insert(key, initrd);
+            }
+        }
+        Ok::<_, String>((initrds, with_modules))
     })?;
+    let (initrds, with_modules) = initrds;
 
     // Slowest first (arm64 is emulated instruction by instruction), so that the last
     // guests to finish are short ones and both cores stay busy to the end.
@@ -444,10 +468,12 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
                         let Some(&n) = order.get(k) else { break };
                         let (i, p) = &planned[n];
                         eprintln!("[{}/{total}] booting {}...", k + 1, p.name);
+                        let key = (p.target, p.kernel.clone(), p.modules.clone());
+                        let initrd = with_modules.get(&key).unwrap_or(&initrds[&p.target]);
                         let column = guest::boot(
                             p.arch,
                             &p.vmlinuz,
-                            &initrds[&p.target],
+                            initrd,
                             &p.append,
                             guest::timeout(p.arch),
                         );

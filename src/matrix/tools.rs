@@ -1,5 +1,6 @@
 //! The host tools the matrix needs, installed when missing: QEMU per architecture, the
-//! cross linker for aarch64 glibc, cpio, and the Rust targets of the guest binaries.
+//! cross linker for aarch64 glibc, cpio, xz (for kernel modules), and the Rust targets of the
+//! guest binaries.
 
 use super::apt::{Apt, Mirrors};
 use super::build::{Arch, GuestTarget, Libc};
@@ -30,6 +31,11 @@ const BASE: &[Tool] = &[
     Tool {
         file: "cpio",
         package: "cpio",
+    },
+    // Debian's 6.x kernels compress their modules with xz; the guests load them plain.
+    Tool {
+        file: "xz",
+        package: "xz-utils",
     },
 ];
 
