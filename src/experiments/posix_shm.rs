@@ -46,7 +46,7 @@ crate::experiment::declare! {
         SIZE_SIZED = text "size after ftruncate",
         BLOCKS = text "memory the object holds (st_blocks)",
         MAPPED_PATH = text "the mapping's path is the object's",
-        RSS_SHMEM = text "RssShmem of the consumer",
+        RSS_SHMEM = text "the consumer's RssShmem grew by",
         CONSUMER_READS = count "consumer reads",
         WRITABLE_FROM_RDONLY = call "mmap PROT_READ | PROT_WRITE, MAP_SHARED of the O_RDONLY descriptor",
         WRITE_READ_ONLY = text "write to the consumer's PROT_READ mapping",
@@ -196,14 +196,19 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
     child
         .call(MAP_READ_ONLY)?
         .map_err(ExperimentError::sys("the consumer's shm_open and mmap"))?;
+    // Around the read only: a forked child may hold shared memory pages from the start (see
+    // the lesson), and the mapping call ran code of its own for the first time.
+    let before = rss_shmem(pid)?;
     let read = child.ask(READ)?;
+    let after = rss_shmem(pid)?;
     let record = record_at(Proc::Pid(pid.as_raw()), at, page)?;
-    let sizes = status::read_sizes(Proc::Pid(pid.as_raw())).map_err(ExperimentError::Setup)?;
-    let shmem = sizes
-        .get("RssShmem")
-        .map_or(OutcomeValue::text("not in /proc/PID/status"), |b| {
-            pages_word(b.get(), page)
-        });
+    let shmem = match (before, after) {
+        (Some(before), Some(after)) => match after.checked_sub(before) {
+            Some(grown) => pages_word(grown, page),
+            None => OutcomeValue::text(format!("shrank from {before} to {after} bytes")),
+        },
+        _ => OutcomeValue::text("not in /proc/PID/status"),
+    };
     child.finish()?;
     drop(slot);
     lab.step(
@@ -213,6 +218,13 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
             (RSS_SHMEM, shmem),
         ]),
     )
+}
+
+/// `RssShmem` of a process's /proc/PID/status in bytes; `None` where the kernel has no such
+/// line (before 4.5).
+fn rss_shmem(pid: nix::unistd::Pid) -> Result<Option<u64>, ExperimentError> {
+    let sizes = status::read_sizes(Proc::Pid(pid.as_raw())).map_err(ExperimentError::Setup)?;
+    Ok(sizes.get("RssShmem").map(|b| b.get()))
 }
 
 /// In the consumer: shm_open(name, O_RDONLY) and mmap PROT_READ, MAP_SHARED at `at`. Plain
