@@ -34,6 +34,9 @@ pub enum Condition {
     HugetlbPool(PoolHas),
     /// Whether swap is on (SwapTotal above 0).
     Swap(bool),
+    /// Whether the kernel has transparent huge pages at all (CONFIG_TRANSPARENT_HUGEPAGE):
+    /// without them it knows no THP advice (`MADV_HUGEPAGE`, `MADV_NOHUGEPAGE`: EINVAL).
+    ThpBuiltIn(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +186,16 @@ const NAMES: &[(&str, Condition, &str)] = &[
         "there is no swap: anonymous and shared memory cannot be paged out",
     ),
     (
+        "thp-built-in",
+        Condition::ThpBuiltIn(true),
+        "the kernel has transparent huge pages, and knows the advice MADV_HUGEPAGE and MADV_NOHUGEPAGE",
+    ),
+    (
+        "no-thp",
+        Condition::ThpBuiltIn(false),
+        "the kernel is built without transparent huge pages (as PREEMPT_RT kernels are): it refuses THP advice",
+    ),
+    (
         "hugetlb-page-free",
         Condition::HugetlbPool(PoolHas::Free),
         "the pool of explicit huge pages has a free page (vm.nr_hugepages reserved some)",
@@ -268,6 +281,14 @@ impl Condition {
                 ),
             )),
             Condition::Memlock(which) => Ok(memlock(probe, which)),
+            Condition::ThpBuiltIn(wanted) => Ok(decide(
+                probe.thp.is_some() == wanted,
+                if probe.thp.is_some() {
+                    "/sys/kernel/mm/transparent_hugepage exists: the kernel has THP".into()
+                } else {
+                    "/sys/kernel/mm/transparent_hugepage is missing: the kernel has no THP".into()
+                },
+            )),
             Condition::Swap(on) => Ok(decide(
                 (probe.swap.get() > 0) == on,
                 format!("SwapTotal in /proc/meminfo is {}", probe.swap),
@@ -508,6 +529,7 @@ mod tests {
         }
         for on in [true, false] {
             all.push(Condition::Swap(on));
+            all.push(Condition::ThpBuiltIn(on));
         }
         for which in [
             MemlockCondition::Exempt,
