@@ -200,7 +200,8 @@ impl TempFiles {
             .map_err(|e| ProbeError::new(format!("statfs of {}", dir.display()), e))?;
         Ok(TempFiles {
             dir,
-            // The initramfs root a guest boots into is ramfs.
+            // ramfs keeps files in memory too (an initramfs root is ramfs on kernels
+            // without tmpfs; the matrix's guests have tmpfs there and at /tmp).
             in_memory: filesystem == "tmpfs" || filesystem == "ramfs",
             filesystem,
         })
