@@ -70,6 +70,7 @@ const V6_12: Pick = Pick::Named(Series(6, 12));
 /// Multi-size THP, in sizes relative to the page: every size off, then 16 pages (64 kB on
 /// 4 kB pages, 256 kB on 16 kB pages) always. The PMD size is off with the rest.
 const MTHP: &[&str] = &["PAGELAB_MTHP=all:never,16p:always"];
+const OVERCOMMIT_1: &[&str] = &["PAGELAB_OVERCOMMIT=1"];
 const OVERCOMMIT_2: &[&str] = &["PAGELAB_OVERCOMMIT=2"];
 const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
 
@@ -106,6 +107,15 @@ pub fn specs() -> Vec<Spec> {
         spec(x86, V6_12, Glibc, Other, None, &[]),
         spec(x86, V6_12, Glibc, Set("never"), None, &[]),
         spec(x86, V6_12, Glibc, Default, Some("mTHP 16 pages"), MTHP),
+        // Mode 1 only here: lesson 03's `overcommit-always` branch holds nowhere else.
+        spec(
+            x86,
+            V6_12,
+            Glibc,
+            Default,
+            Some("overcommit 1"),
+            OVERCOMMIT_1,
+        ),
         spec(
             x86,
             V6_12,
