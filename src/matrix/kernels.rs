@@ -300,122 +300,125 @@ impl KernelCache {
         apt: &Apt,
         requests: &[KernelRequest],
     ) -> Vec<Result<CachedKernel, String>> {
-        let mut unavailable = apt.unavailable();
-        let mut errors: Vec<Vec<String>> = vec![Vec::new(); requests.len()];
-        let debs_dir = self.dir.join("debs");
+        let mut fetch = Fetch {
+            unavailable: apt.unavailable(),
+            errors: vec![Vec::new(); requests.len()],
+        };
         // Each round either settles every request or marks one more build unavailable.
         for _round in 0..4 {
-            let pick = |request: &KernelRequest| {
-                request
-                    .builds
-                    .iter()
-                    .find(|b| !unavailable.contains(&b.name))
-                    .cloned()
-            };
-            // What each build is asked for, over every request that picks it.
-            let mut wanted_modules: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
-            for request in requests {
-                if let Some(build) = pick(request) {
-                    let modules = wanted_modules.entry(build.name).or_default();
-                    modules.extend(&request.modules);
-                    modules.sort_unstable();
-                    modules.dedup();
-                }
-            }
+            let wanted_modules = fetch.modules_per_build(requests);
             let mut missing: Vec<KernelPackage> = requests
                 .iter()
-                .filter_map(pick)
+                .filter_map(|r| fetch.pick(r))
                 .filter(|b| self.cached(b, &wanted_modules[&b.name]).is_none())
                 .collect();
             missing.sort_by(|a, b| a.name.cmp(&b.name));
             missing.dedup();
-            if missing.is_empty() {
+            if missing.is_empty()
+                || !self.download(apt, requests, &missing, &wanted_modules, &mut fetch)
+            {
                 break;
             }
-            let wanted: Vec<(String, &str)> = missing
-                .iter()
-                .flat_map(|p| p.packages().into_iter().map(|n| (n, p.debian_arch())))
-                .collect();
-            eprintln!(
-                "downloading {}...",
-                wanted
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let downloaded = match apt.download(&wanted, &debs_dir) {
-                Ok(downloaded) => downloaded,
-                Err(e) => {
-                    errors.iter_mut().for_each(|list| list.push(e.clone()));
-                    break;
-                }
-            };
-            let mut results = wanted.iter().map(|(n, _)| n).zip(downloaded);
-            for build in &missing {
-                let own: Vec<(&String, Result<PathBuf, String>)> =
-                    results.by_ref().take(build.packages().len()).collect();
-                let failed: Vec<String> = own
-                    .iter()
-                    .filter_map(|(_, r)| r.as_ref().err().cloned())
-                    .collect();
-                let outcome = if failed.is_empty() {
-                    let debs: Vec<&PathBuf> =
-                        own.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
-                    self.unpack(build, &debs, &wanted_modules[&build.name])
-                } else {
-                    Err(failed.join("; "))
-                };
-                if let Err(e) = outcome {
-                    eprintln!("warning: {e}");
-                    unavailable.push(build.name.clone());
-                    apt.mark_unavailable(&build.name);
-                    for (i, request) in requests.iter().enumerate() {
-                        if request.builds.first().is_some_and(|b| {
-                            b.series() == build.series() && b.flavour == build.flavour
-                        }) {
-                            errors[i].push(e.clone());
-                        }
-                    }
-                }
-            }
-            let _ = std::fs::remove_dir_all(&debs_dir);
         }
         let mut warned = Vec::new();
         requests
             .iter()
-            .zip(errors)
-            .map(|(request, errors)| {
-                let chosen = request
-                    .builds
-                    .iter()
-                    .filter(|b| !unavailable.contains(&b.name))
-                    .find_map(|b| self.cached(b, &request.modules));
-                match (chosen, request.builds.first()) {
-                    (Some(kernel), Some(newest)) => {
-                        if kernel.package.name != newest.name && !warned.contains(&newest.name) {
-                            warned.push(newest.name.clone());
-                            eprintln!(
-                                "warning: the mirror does not serve {}; using {}",
-                                newest.name, kernel.package.name
-                            );
-                        }
-                        Ok(kernel)
-                    }
-                    (_, None) => Err("no build of this kernel in the index".to_owned()),
-                    (None, Some(newest)) => Err(format!(
-                        "no build of {} {} could be fetched{}",
-                        newest.flavour,
-                        newest.series(),
-                        if errors.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", errors.join("; "))
-                        }
-                    )),
-                }
-            })
+            .zip(fetch.errors.clone())
+            .map(|(request, errors)| self.chosen(request, &fetch.unavailable, &errors, &mut warned))
             .collect()
+    }
+
+    /// One round's download and unpacking of the `missing` builds; a build that fails is
+    /// marked unavailable (the next round picks an older one). False when apt itself failed,
+    /// which no other build would escape.
+    fn download(
+        &self,
+        apt: &Apt,
+        requests: &[KernelRequest],
+        missing: &[KernelPackage],
+        wanted_modules: &BTreeMap<String, Vec<&'static str>>,
+        fetch: &mut Fetch,
+    ) -> bool {
+        let debs_dir = self.dir.join("debs");
+        let wanted: Vec<(String, &str)> = missing
+            .iter()
+            .flat_map(|p| p.packages().into_iter().map(|n| (n, p.debian_arch())))
+            .collect();
+        let names: Vec<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+        eprintln!("downloading {}...", names.join(", "));
+        let downloaded = match apt.download(&wanted, &debs_dir) {
+            Ok(downloaded) => downloaded,
+            Err(e) => {
+                fetch
+                    .errors
+                    .iter_mut()
+                    .for_each(|list| list.push(e.clone()));
+                return false;
+            }
+        };
+        let mut results = downloaded.into_iter();
+        for build in missing {
+            let own: Vec<Result<PathBuf, String>> =
+                results.by_ref().take(build.packages().len()).collect();
+            let failed: Vec<String> = own
+                .iter()
+                .filter_map(|r| r.as_ref().err().cloned())
+                .collect();
+            let outcome = if failed.is_empty() {
+                let debs: Vec<&PathBuf> = own.iter().filter_map(|r| r.as_ref().ok()).collect();
+                self.unpack(build, &debs, &wanted_modules[&build.name])
+            } else {
+                Err(failed.join("; "))
+            };
+            if let Err(e) = outcome {
+                eprintln!("warning: {e}");
+                apt.mark_unavailable(&build.name);
+                fetch.give_up_on(build, requests, e);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&debs_dir);
+        true
+    }
+
+    /// The cached kernel a request gets after the rounds: its newest build the mirror
+    /// served, with a warning the first time that is not the newest in the index.
+    fn chosen(
+        &self,
+        request: &KernelRequest,
+        unavailable: &[String],
+        errors: &[String],
+        warned: &mut Vec<String>,
+    ) -> Result<CachedKernel, String> {
+        let chosen = request
+            .builds
+            .iter()
+            .filter(|b| !unavailable.contains(&b.name))
+            .find_map(|b| self.cached(b, &request.modules));
+        match (chosen, request.builds.first()) {
+            (Some(kernel), Some(newest)) => {
+                if kernel.package.name != newest.name && !warned.contains(&newest.name) {
+                    warned.push(newest.name.clone());
+                    eprintln!(
+                        "warning: the mirror does not serve {}; using {}",
+                        newest.name, kernel.package.name
+                    );
+                }
+                Ok(kernel)
+            }
+            (_, None) => Err("no build of this kernel in the index".to_owned()),
+            (None, Some(newest)) => {
+                let why = if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", errors.join("; "))
+                };
+                Err(format!(
+                    "no build of {} {} could be fetched{why}",
+                    newest.flavour,
+                    newest.series()
+                ))
+            }
+        }
     }
 
     fn unpack(
@@ -470,6 +473,53 @@ impl KernelCache {
             }
         }
         std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))
+    }
+}
+
+/// What [`KernelCache::fetch`] has learnt so far: builds the mirror does not serve, and
+/// each request's errors.
+struct Fetch {
+    unavailable: Vec<String>,
+    errors: Vec<Vec<String>>,
+}
+
+impl Fetch {
+    /// The newest build of a request that is not known to be unavailable.
+    fn pick(&self, request: &KernelRequest) -> Option<KernelPackage> {
+        request
+            .builds
+            .iter()
+            .find(|b| !self.unavailable.contains(&b.name))
+            .cloned()
+    }
+
+    /// The modules each build is asked for, over every request that picks it.
+    fn modules_per_build(&self, requests: &[KernelRequest]) -> BTreeMap<String, Vec<&'static str>> {
+        let mut wanted: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+        for request in requests {
+            if let Some(build) = self.pick(request) {
+                let modules = wanted.entry(build.name).or_default();
+                modules.extend(&request.modules);
+                modules.sort_unstable();
+                modules.dedup();
+            }
+        }
+        wanted
+    }
+
+    /// `build` could not be had: no request picks it again, and the requests whose newest
+    /// build is of its flavour and series carry the error.
+    fn give_up_on(&mut self, build: &KernelPackage, requests: &[KernelRequest], error: String) {
+        self.unavailable.push(build.name.clone());
+        for (i, request) in requests.iter().enumerate() {
+            if request
+                .builds
+                .first()
+                .is_some_and(|b| b.series() == build.series() && b.flavour == build.flavour)
+            {
+                self.errors[i].push(error.clone());
+            }
+        }
     }
 }
 
