@@ -88,6 +88,8 @@ pub fn specs() -> Vec<Spec> {
         init,
         memory: Memory::Plain,
     };
+    // A 6.12 kernel in its default THP mode, with one thing changed by the guest's init.
+    let setting = |flavour, name, init| spec(flavour, V6_12, Glibc, Default, Some(name), init);
     let with = |memory| Spec {
         memory,
         ..spec(x86, V6_12, Glibc, Default, None, &[])
@@ -106,33 +108,12 @@ pub fn specs() -> Vec<Spec> {
         spec(x86, V6_12, Glibc, Default, None, &[]),
         spec(x86, V6_12, Glibc, Other, None, &[]),
         spec(x86, V6_12, Glibc, Set("never"), None, &[]),
-        spec(x86, V6_12, Glibc, Default, Some("mTHP 16 pages"), MTHP),
+        setting(x86, "mTHP 16 pages", MTHP),
         // Mode 1 only here: lesson 03's `overcommit-always` branch holds nowhere else.
-        spec(
-            x86,
-            V6_12,
-            Glibc,
-            Default,
-            Some("overcommit 1"),
-            OVERCOMMIT_1,
-        ),
-        spec(
-            x86,
-            V6_12,
-            Glibc,
-            Default,
-            Some("overcommit 2"),
-            OVERCOMMIT_2,
-        ),
+        setting(x86, "overcommit 1", OVERCOMMIT_1),
+        setting(x86, "overcommit 2", OVERCOMMIT_2),
         spec("rt-amd64", V6_12, Glibc, Default, Some("PREEMPT_RT"), &[]),
-        spec(
-            x86,
-            V6_12,
-            Glibc,
-            Default,
-            Some("nobody, memlock 64 KiB"),
-            NOBODY,
-        ),
+        setting(x86, "nobody, memlock 64 KiB", NOBODY),
         with(Memory::Swap),
         with(Memory::HugePages),
         spec(x86, Pick::Newest, Glibc, Default, None, &[]),
@@ -146,23 +127,9 @@ pub fn specs() -> Vec<Spec> {
         spec(arm16k, V6_12, Glibc, Default, None, &[]),
         spec(arm16k, V6_12, Glibc, Other, None, &[]),
         spec(arm16k, V6_12, Glibc, Set("never"), None, &[]),
-        spec(arm16k, V6_12, Glibc, Default, Some("mTHP 16 pages"), MTHP),
-        spec(
-            arm16k,
-            V6_12,
-            Glibc,
-            Default,
-            Some("overcommit 2"),
-            OVERCOMMIT_2,
-        ),
-        spec(
-            arm16k,
-            V6_12,
-            Glibc,
-            Default,
-            Some("nobody, memlock 64 KiB"),
-            NOBODY,
-        ),
+        setting(arm16k, "mTHP 16 pages", MTHP),
+        setting(arm16k, "overcommit 2", OVERCOMMIT_2),
+        setting(arm16k, "nobody, memlock 64 KiB", NOBODY),
         with_16k(Memory::Swap),
         with_16k(Memory::HugePages),
         spec(arm16k, Pick::Newest, Glibc, Default, None, &[]),
