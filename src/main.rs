@@ -107,7 +107,9 @@ enum Command {
     /// Boot Debian kernels (x86-64 and arm64, 4 kB and 16 kB pages, glibc and musl) under
     /// QEMU in many configurations and check every lesson in each. Installs the tools it
     /// lacks (QEMU, the aarch64 cross linker, cpio: as root) and fetches kernels through a
-    /// private apt state under cargo's target directory.
+    /// private apt state under cargo's target directory. Writes each configuration's result
+    /// file into <target dir>/kernel-matrix/results/ and renders the table from them, as
+    /// `pagelab matrix` does.
     Kernels {
         /// Only the configurations that match every one of these words: a word of the
         /// name (`arm64`, `16k`, `musl`, `x86`, `7.2`, `never`, ...) or a kernel version prefix.
@@ -130,6 +132,14 @@ enum DevCommand {
         /// Only the static checks, without building and testing a handout.
         #[arg(long)]
         no_build: bool,
+    },
+    /// The release: static binaries for x86-64 and aarch64, glibc and musl (the ones the
+    /// kernel matrix boots), and their SHA256SUMS. Installs the aarch64 cross linker if
+    /// missing (as root).
+    Dist {
+        /// Where to put them [default: <target dir>/dist].
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -240,7 +250,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Dev {
             command: DevCommand::Check { no_build },
         }) => homework::dev_check(&catalog, no_build),
+        Some(Command::Dev {
+            command: DevCommand::Dist { out },
+        }) => dist(out),
     }
+}
+
+/// `pagelab dev dist`: the release binaries and their checksums.
+fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
+    use pagelab::matrix::dist;
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = match out {
+        Some(out) => out,
+        None => dist::default_dir(manifest_dir)?,
+    };
+    let started = std::time::Instant::now();
+    let binaries = dist::dist(manifest_dir, &out)?;
+    let mut stdout = stdout().lock();
+    for binary in &binaries {
+        writeln!(stdout, "{}", binary.display()).map_err(io_error)?;
+    }
+    writeln!(
+        stdout,
+        "{}: {} binaries and SHA256SUMS in {:.0}s",
+        out.display(),
+        binaries.len(),
+        started.elapsed().as_secs_f64()
+    )
+    .map_err(io_error)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn probe() -> Result<KernelProbe, String> {

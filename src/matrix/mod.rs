@@ -6,6 +6,7 @@
 pub mod apt;
 pub mod build;
 pub mod configs;
+pub mod dist;
 pub mod guest;
 pub mod kernels;
 pub mod modules;
@@ -217,7 +218,7 @@ impl std::fmt::Display for Phases {
 }
 
 /// The machine's Debian mirrors, from its own apt sources.
-fn machine_mirrors() -> Result<apt::Mirrors, String> {
+pub fn machine_mirrors() -> Result<apt::Mirrors, String> {
     let mut sources = Vec::new();
     for (path, text) in apt::machine_source_files(Path::new("/etc/apt"))? {
         sources.extend(apt::parse_file(&path, &text)?);
