@@ -81,6 +81,59 @@ dev-check *flags:
 ci:
     bash .ci/run
 
+# FILE defaults to <target dir>/results/host.json; LABEL names the column in `pagelab matrix`.
+
+# This machine's result file: every claim and exercise, its description, the lessons' digest
+result file="" label="host":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    file='{{file}}'
+    if [ -z "$file" ]; then file="$(bash scripts/target-dir.sh)/results/host.json"; fi
+    mkdir -p "$(dirname "$file")"
+    rc=0
+    cargo run --quiet --release -- check --format json --exercises --label '{{label}}' > "$file" || rc=$?
+    echo "result file: $file"
+    exit $rc
+
+# Pass `--format markdown` or `--format json` for the other renderings.
+
+# The claim × configuration table of result files or directories; exit 1 if one failed
+matrix +args:
+    cargo run --quiet --release -- matrix {{args}}
+
+# Without FILES: `just result`'s file and `just kernels`' <target dir>/kernel-matrix/results/.
+
+# Result files merged into one table: printed, and as markdown in <target dir>/merged-matrix.md
+merge *files:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    target=$(bash scripts/target-dir.sh)
+    files=({{files}})
+    if [ ${#files[@]} -eq 0 ]; then files=("$target/results/host.json" "$target/kernel-matrix/results"); fi
+    cargo build --quiet --release
+    started=$EPOCHREALTIME
+    rc=0
+    "$target/release/pagelab" matrix "${files[@]}" || rc=$?
+    "$target/release/pagelab" matrix --format markdown "${files[@]}" > "$target/merged-matrix.md" 2>/dev/null || true
+    seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    echo "merged: ${files[*]} -> $target/merged-matrix.md (both renderings: ${seconds}s)"
+    exit $rc
+
+# The kernel matrix's own builds (profile matrix-guest); installs the aarch64 cross linker if
+# missing (as root). This machine's architecture's binaries then check every lesson elsewhere.
+
+# Static release binaries for x86-64 and aarch64, glibc and musl, with SHA256SUMS, in <target dir>/dist
+dist:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo run --quiet --release -- dev dist
+    dist="$(bash scripts/target-dir.sh)/dist"
+    bash scripts/run-anywhere.sh "$dist"/pagelab-"$(uname -m)"-unknown-linux-*
+
+# An installed pagelab, its source copy removed, lists and checks every lesson elsewhere
+install-check:
+    bash scripts/install-check.sh
+
 # Installs what it lacks (as root): qemu-system-x86/-arm from backports, the aarch64 cross
 # linker, cpio, Rust targets. Kernels and busybox come through a private apt state; all is
 # cached under cargo's target dir (kernel-matrix/), the report is <target dir>/kernel-matrix.md.

@@ -176,7 +176,7 @@ impl From<FlatClaim> for ClaimResult {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LessonReport {
     pub id: String,
     pub title: String,
@@ -186,7 +186,7 @@ pub struct LessonReport {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub held: usize,
     pub failed: usize,

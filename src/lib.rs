@@ -26,6 +26,7 @@ pub mod names;
 pub mod proof;
 pub mod render;
 pub mod report;
+pub mod results;
 pub mod units;
 pub mod walkthrough;
 

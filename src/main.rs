@@ -9,6 +9,7 @@ use pagelab::experiments;
 use pagelab::kernel::KernelProbe;
 use pagelab::lesson::Lesson;
 use pagelab::report;
+use pagelab::results::{Checks, ExerciseOutcome, ExerciseResult, LessonsDigest, ResultFile};
 use pagelab::walkthrough::Walkthrough;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -51,6 +52,14 @@ enum Command {
         /// $PAGELAB_LESSONS), for review; refused while a claim with a value fails.
         #[arg(long, conflicts_with = "format")]
         bless: bool,
+        /// With --format json: check every exercise too (`exercise --format json`), so that
+        /// one result file holds both; the exit status covers them.
+        #[arg(long)]
+        exercises: bool,
+        /// With --format json: the name of this machine's column in `pagelab matrix` and
+        /// the book (a CI job, a lab board); the file's name where none is given.
+        #[arg(long)]
+        label: Option<String>,
     },
     /// Check one exercise (by id), or the first one not done yet; exit status 1 unless done.
     Exercise {
@@ -78,6 +87,18 @@ enum Command {
         #[arg(long)]
         source_only: bool,
     },
+    /// The claim × configuration table of result files (`check --format json`, from any
+    /// machines, and the kernel matrix's `<target dir>/kernel-matrix/results/`). Files that
+    /// checked different lessons are refused. Exit status 1 if any configuration failed.
+    Matrix {
+        /// Result files, or directories of them (their *.json files, in name order).
+        #[arg(required = true)]
+        results: Vec<std::path::PathBuf>,
+        /// text for a terminal, markdown for a report, json for programs (the data the
+        /// book's Kernels chapter shows).
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+        format: MatrixFormat,
+    },
     /// Tools for the lessons' authors.
     Dev {
         #[command(subcommand)]
@@ -86,7 +107,9 @@ enum Command {
     /// Boot Debian kernels (x86-64 and arm64, 4 kB and 16 kB pages, glibc and musl) under
     /// QEMU in many configurations and check every lesson in each. Installs the tools it
     /// lacks (QEMU, the aarch64 cross linker, cpio: as root) and fetches kernels through a
-    /// private apt state under cargo's target directory.
+    /// private apt state under cargo's target directory. Writes each configuration's result
+    /// file into <target dir>/kernel-matrix/results/ and renders the table from them, as
+    /// `pagelab matrix` does.
     Kernels {
         /// Only the configurations that match every one of these words: a word of the
         /// name (`arm64`, `16k`, `musl`, `x86`, `7.2`, `never`, ...) or a kernel version prefix.
@@ -110,6 +133,14 @@ enum DevCommand {
         #[arg(long)]
         no_build: bool,
     },
+    /// The release: static binaries for x86-64 and aarch64, glibc and musl (the ones the
+    /// kernel matrix boots), and their SHA256SUMS. Installs the aarch64 cross linker if
+    /// missing (as root).
+    Dist {
+        /// Where to put them [default: <target dir>/dist].
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 /// How results are written: for people, or for machines and CI (`ktap` as the kernel's
@@ -120,6 +151,13 @@ enum Format {
     Json,
     Ktap,
     Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MatrixFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 /// Exit status for errors that are not claim failures: bad arguments, broken lessons.
@@ -169,8 +207,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
         Some(Command::Check { lessons, bless, .. }) if bless => bless_lessons(&dir, &lessons),
         Some(Command::Check {
-            lessons, format, ..
-        }) => check(&catalog, &lessons, format),
+            lessons,
+            format,
+            exercises,
+            label,
+            ..
+        }) => {
+            if format != Format::Json && (exercises || label.is_some()) {
+                return Err(
+                    "--exercises and --label go with --format json: they make a result file".into(),
+                );
+            }
+            check(&catalog, &lessons, format, Written { exercises, label })
+        }
+        Some(Command::Matrix { results, format }) => matrix(&results, format),
         Some(Command::Kernels {
             only,
             report,
@@ -200,7 +250,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::Dev {
             command: DevCommand::Check { no_build },
         }) => homework::dev_check(&catalog, no_build),
+        Some(Command::Dev {
+            command: DevCommand::Dist { out },
+        }) => dist(out),
     }
+}
+
+/// `pagelab dev dist`: the release binaries and their checksums.
+fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
+    use pagelab::matrix::dist;
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = match out {
+        Some(out) => out,
+        None => dist::default_dir(manifest_dir)?,
+    };
+    let started = std::time::Instant::now();
+    let binaries = dist::dist(manifest_dir, &out)?;
+    let mut stdout = stdout().lock();
+    for binary in &binaries {
+        writeln!(stdout, "{}", binary.display()).map_err(io_error)?;
+    }
+    writeln!(
+        stdout,
+        "{}: {} binaries and SHA256SUMS in {:.0}s",
+        out.display(),
+        binaries.len(),
+        started.elapsed().as_secs_f64()
+    )
+    .map_err(io_error)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn probe() -> Result<KernelProbe, String> {
@@ -315,7 +393,19 @@ fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, String> {
     }
 }
 
-fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode, String> {
+/// What a JSON check writes besides the claims.
+struct Written {
+    exercises: bool,
+    label: Option<String>,
+}
+
+fn check(
+    catalog: &Catalog,
+    names: &[String],
+    format: Format,
+    written: Written,
+) -> Result<ExitCode, String> {
+    let started = std::time::Instant::now();
     let lessons: Vec<&Lesson> = if names.is_empty() {
         catalog.lessons.iter().collect()
     } else {
@@ -337,11 +427,23 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
             check_lesson(lesson, &probe)
         })
         .collect();
+    let mut passed = reports.iter().all(LessonReport::passed);
     let mut out = stdout().lock();
     match format {
         Format::Json => {
-            let json = report::json(&probe, &reports);
-            writeln!(out, "{json:#}").map_err(io_error)?;
+            let digest = LessonsDigest::of_lessons(lessons.iter().copied());
+            let checks = if written.exercises {
+                let exercises = exercise_results(catalog, &lessons)?;
+                passed &= exercises
+                    .iter()
+                    .all(|e| matches!(e.outcome, ExerciseOutcome::Done | ExerciseOutcome::Skipped));
+                Checks::Both(reports, exercises)
+            } else {
+                Checks::Claims(reports)
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, written.label);
+            writeln!(out, "{}", file.to_json()).map_err(io_error)?;
         }
         Format::Ktap | Format::Junit => {
             write_suites(&mut out, &report::suites::of_lessons(&reports), format)?;
@@ -359,8 +461,43 @@ fn check(catalog: &Catalog, names: &[String], format: Format) -> Result<ExitCode
             .map_err(io_error)?;
         }
     }
-    let passed = reports.iter().all(LessonReport::passed);
     Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every exercise of `lessons`, checked on this kernel.
+fn exercise_results(catalog: &Catalog, lessons: &[&Lesson]) -> Result<Vec<ExerciseResult>, String> {
+    let chosen: Vec<_> = pagelab::homework::ALL
+        .iter()
+        .filter(|e| lessons.iter().any(|l| l.id() == e.lesson))
+        .collect();
+    ExerciseResult::all_from(pagelab::homework::report::json(catalog, &chosen).0)
+}
+
+/// `pagelab matrix`: the table of result files, and a summary line on stderr.
+fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode, String> {
+    use pagelab::matrix::table::{self, Matrix};
+    let loaded = pagelab::results::load(paths)?;
+    let matrix = Matrix::of(&loaded);
+    let text = match format {
+        MatrixFormat::Text => table::terminal(&matrix),
+        MatrixFormat::Markdown => table::markdown(&matrix),
+        MatrixFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&matrix)
+                .map_err(|e| format!("writing the matrix as JSON: {e}"))?;
+            json.push('\n');
+            json
+        }
+    };
+    stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(io_error)?;
+    eprintln!("pagelab matrix: {}", matrix.summary());
+    Ok(if matrix.failed().is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -429,7 +566,7 @@ fn book(
 ) -> Result<ExitCode, String> {
     use pagelab::proof::LessonProof;
     let started = std::time::Instant::now();
-    let extra = pagelab::book::results::load(results)?;
+    let extra = pagelab::book::results::load(results, &LessonsDigest::of_catalog(catalog))?;
     let probe = probe()?;
     let proofs: Vec<LessonProof> = catalog
         .lessons
@@ -482,18 +619,31 @@ fn kernels(
 ) -> Result<ExitCode, String> {
     use pagelab::matrix::{self, Column};
     let started = std::time::Instant::now();
+    let digest = LessonsDigest::of_catalog(catalog);
+    // The guests check the files of `lessons_dir` (copied into their initramfs): the host
+    // column must be of the same lessons, or the table would refuse them after the boots.
+    let copied =
+        Catalog::load(lessons_dir).map_err(|e| format!("{}:\n{e}", lessons_dir.display()))?;
+    let guests = LessonsDigest::of_catalog(&copied);
+    if guests != digest {
+        return Err(format!(
+            "the guests would check the lessons in {} ({}), not the ones this pagelab checks ({}, {}): rebuild it (`cargo run` does) or set PAGELAB_LESSONS to that directory",
+            lessons_dir.display(),
+            guests.short(),
+            Source::from_env(),
+            digest.short()
+        ));
+    }
     let probe = probe()?;
     let reports: Vec<LessonReport> = catalog
         .lessons
         .iter()
         .map(|l| check_lesson(l, &probe))
         .collect();
-    let mut host = Column::from_json(
-        &report::json(&probe, &reports).to_string(),
-        started.elapsed().as_secs_f64(),
-    )?;
-    let all: Vec<_> = pagelab::homework::ALL.iter().collect();
-    host.add_exercises(&pagelab::homework::report::json(catalog, &all).0.to_string())?;
+    let lessons: Vec<&Lesson> = catalog.lessons.iter().collect();
+    let checks = Checks::Both(reports, exercise_results(catalog, &lessons)?);
+    let seconds = started.elapsed().as_secs_f64();
+    let host = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let report_path = match report_path {
         Some(path) => path,
@@ -505,24 +655,29 @@ fn kernels(
         only,
         refresh,
     };
-    let columns = matrix::run(&request, host)?;
+    let configured = matrix::run(&request, Column::Ran(Box::new(host)))?;
+    let results = matrix::results_dir(manifest_dir)?;
+    matrix::write_results(&results, configured, digest)?;
+    let table = matrix::table_of(&results)?;
     let mut out = stdout().lock();
-    writeln!(out, "{}", matrix::table::terminal(&columns)).map_err(io_error)?;
+    writeln!(out, "{}", matrix::table::terminal(&table)).map_err(io_error)?;
     if let Some(parent) = report_path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    std::fs::write(&report_path, matrix::table::markdown(&columns))
+    std::fs::write(&report_path, matrix::table::markdown(&table))
         .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
     writeln!(
         out,
-        "report: {}   total time: {:.0}s",
+        "{}\nresult files: {}   report: {}   total time: {:.0}s",
+        table.summary(),
+        results.display(),
         report_path.display(),
         started.elapsed().as_secs_f64()
     )
     .map_err(io_error)?;
-    Ok(if columns.iter().any(|(_, c)| c.failed()) {
-        ExitCode::FAILURE
-    } else {
+    Ok(if table.failed().is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }

@@ -3,7 +3,19 @@
 use std::fmt;
 
 /// A size in bytes. smaps prints sizes in kB (1024 bytes); we convert at the edges.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Bytes(pub u64);
 

@@ -391,7 +391,7 @@ pub fn cell_words(claim: Option<&ClaimResult>) -> (&'static str, String) {
     match claim.map(|c| &c.verdict) {
         None => (
             "missing",
-            "not reported (another version of the lesson?)".into(),
+            "not reported: the configuration broke, or checked only exercises".into(),
         ),
         Some(Verdict::Held { observed, .. }) => ("held", format!("held, observed {observed}")),
         Some(Verdict::Failed {

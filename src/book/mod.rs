@@ -12,6 +12,7 @@ pub mod results;
 use crate::kernel::KernelProbe;
 use crate::lesson::Lesson;
 use crate::proof::LessonProof;
+use crate::results::{LessonsDigest, Loaded};
 use results::Configuration;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,12 +38,17 @@ pub fn write_source(
     dir: &Path,
     probe: &KernelProbe,
     lessons: &[(&Lesson, &LessonProof)],
-    extra: Vec<Configuration>,
+    extra: Vec<Loaded>,
 ) -> Result<Written, String> {
     prepare(dir)?;
     let proofs: Vec<&LessonProof> = lessons.iter().map(|(_, p)| *p).collect();
-    let mut columns = vec![results::this_build(probe, &proofs)];
-    columns.extend(extra);
+    let digest = LessonsDigest::of_lessons(lessons.iter().map(|(l, _)| *l));
+    results::same_lessons_as(&digest, &extra)?;
+    let mut loaded = vec![results::this_build(probe, &proofs, digest)];
+    loaded.extend(extra);
+    // The Kernels chapter's table is the one `pagelab matrix --format json` gives.
+    let matrix = crate::matrix::table::Matrix::of(&loaded);
+    let columns: Vec<Configuration> = loaded.iter().map(Configuration::of).collect();
     // Beside each claim line: the configurations other than this build, whose verdict leads.
     let others = &columns[1..];
     let src = dir.join("src");
@@ -62,7 +68,7 @@ pub fn write_source(
         ));
         files.push((name, written.markdown));
     }
-    let (kernels, grids) = pages::kernels(lessons, &columns);
+    let (kernels, grids) = pages::kernels(lessons, &columns, &matrix);
     figures += grids;
     summary.push_str("- [Exercises](exercises.md)\n- [Kernels](kernels.md)\n");
     files.push(("exercises.md".into(), pages::exercises(lessons)));

@@ -7,6 +7,7 @@ use crate::check::ClaimResult;
 use crate::kernel::KernelProbe;
 use crate::lesson::Lesson;
 use crate::markup::escape as esc;
+use crate::matrix::table::Matrix;
 use crate::proof::LessonProof;
 use crate::report;
 use std::fmt::Write;
@@ -121,7 +122,11 @@ checked on the kernel by what it shows after your function ran. Get the crate wi
 }
 
 /// The Kernels chapter: every configuration, then each lesson's claims × configurations.
-pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -> (String, usize) {
+pub fn kernels(
+    lessons: &[(&Lesson, &LessonProof)],
+    columns: &[Configuration],
+    matrix: &Matrix,
+) -> (String, usize) {
     let mut out = String::from("# Kernels\n\n");
     if columns.len() == 1 {
         out.push_str("Only this machine was checked for this build. The kernel matrix (`just kernels`) and\nother machines write result files; `pagelab book OUT --results FILE…|DIR` shows them all here\nand beside every claim.\n\n");
@@ -133,7 +138,7 @@ pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -
         );
     }
     out.push_str("<div class=\"matrix-scroll\">");
-    out.push_str(&configuration_table(columns));
+    out.push_str(&configuration_table(matrix));
     out.push_str("</div>\n");
     out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch missing\"></span>not reported</p>\n\n");
     let mut figures = 0;
@@ -159,77 +164,31 @@ pub fn kernels(lessons: &[(&Lesson, &LessonProof)], columns: &[Configuration]) -
     (out, figures)
 }
 
-fn configuration_table(columns: &[Configuration]) -> String {
+fn configuration_table(matrix: &Matrix) -> String {
     let mut out = String::from(
         "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>held</th><th>failed</th><th>skipped</th></tr></thead><tbody>",
     );
-    for (n, c) in columns.iter().enumerate() {
-        let k = &c.kernel;
-        let counts = c.counts();
-        let thp = match k["thp"].as_object() {
-            None => "none".to_owned(),
-            Some(thp) => {
-                let sizes: Vec<String> = thp
-                    .get("per_size")
-                    .and_then(|p| p.as_object())
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, m)| m.as_str() != Some("never"))
-                    .map(|(size, m)| {
-                        format!("{}={}", kib(size.parse().ok()), m.as_str().unwrap_or("?"))
-                    })
-                    .collect();
-                let enabled = thp.get("enabled").and_then(|e| e.as_str()).unwrap_or("?");
-                if sizes.is_empty() {
-                    enabled.to_owned()
-                } else {
-                    format!("{enabled}; {}", sizes.join(" "))
-                }
-            }
-        };
+    for c in &matrix.configurations {
+        let d = &c.description;
         let _ = write!(
             out,
             "<tr title=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.source),
-            n + 1,
+            c.number,
             esc(&c.label),
-            esc(k["release"].as_str().unwrap_or("?")),
-            esc(c.machine["arch"].as_str().unwrap_or("?")),
-            kib(k["page_size"].as_u64()),
-            kib(k["thp"]["pmd_size"].as_u64()),
-            esc(&thp),
-            esc(k["overcommit"].as_str().unwrap_or("?")),
-            esc(c.machine["libc"].as_str().unwrap_or("?")),
-            esc(&privileges(c)),
-            counts.held,
-            counts.failed,
-            counts.skipped
+            esc(&d.kernel),
+            esc(&d.arch),
+            esc(&d.page),
+            esc(&d.pmd),
+            esc(&d.thp),
+            esc(&d.overcommit),
+            esc(&d.libc),
+            esc(&d.privileges),
+            c.counts.held,
+            c.counts.failed,
+            c.counts.skipped
         );
     }
     out.push_str("</tbody></table>\n");
     out
-}
-
-fn kib(bytes: Option<u64>) -> String {
-    match bytes {
-        Some(b) if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        Some(b) => format!("{} kB", b / 1024),
-        None => "–".into(),
-    }
-}
-
-/// What the checking process could do, as far as the file tells: the machine's own words
-/// where it has them, else whether RLIMIT_MEMLOCK bound it.
-fn privileges(c: &Configuration) -> String {
-    if let Some(p) = c.machine["privileges"].as_str() {
-        return p.to_owned();
-    }
-    if let Some(p) = c.machine.get("privileges").filter(|p| p.is_object()) {
-        return p.to_string();
-    }
-    match c.kernel["memlock"]["can_exceed"].as_bool() {
-        Some(true) => "CAP_IPC_LOCK".into(),
-        Some(false) => "no CAP_IPC_LOCK".into(),
-        None => "?".into(),
-    }
 }

@@ -56,12 +56,19 @@ pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String>
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome;
-/// exit status 1 unless all of them are done.
+/// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome,
+/// as a result file of exercises only; exit status 1 unless all of them are done.
 pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
+    use pagelab::results::{Checks, ExerciseResult, LessonsDigest, ResultFile};
+    let started = std::time::Instant::now();
     let chosen = chosen(id)?;
+    let probe = pagelab::kernel::KernelProbe::probe().map_err(|e| e.to_string())?;
     let (json, all_done) = homework::report::json(catalog, &chosen);
-    println!("{json:#}");
+    let checks = Checks::Exercises(ExerciseResult::all_from(json)?);
+    let digest = LessonsDigest::of_catalog(catalog);
+    let seconds = started.elapsed().as_secs_f64();
+    let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);
+    println!("{}", file.to_json());
     Ok(if all_done {
         ExitCode::SUCCESS
     } else {

@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 /// Top-level `/sys/kernel/mm/transparent_hugepage/enabled`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThpMode {
     Always,
@@ -19,7 +19,7 @@ pub enum ThpMode {
 }
 
 /// A per-size `hugepages-<size>kB/enabled` (multi-size THP, 6.8+).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PerSizeMode {
     Always,
@@ -28,7 +28,7 @@ pub enum PerSizeMode {
     Never,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThpSettings {
     pub enabled: ThpMode,
     /// The bracketed word of `defrag`, verbatim (always, defer, defer+madvise, madvise, never).
@@ -41,7 +41,7 @@ pub struct ThpSettings {
     pub per_size: BTreeMap<Bytes, PerSizeMode>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OvercommitMode {
     /// 0: heuristic overcommit.
@@ -52,7 +52,7 @@ pub enum OvercommitMode {
     Never,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemlockLimit {
     /// Soft RLIMIT_MEMLOCK; `None` is unlimited.
     pub soft: Option<Bytes>,
@@ -94,7 +94,7 @@ impl MemlockLimit {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KernelProbe {
     /// `uname -r`.
     pub release: String,
@@ -121,7 +121,7 @@ pub struct KernelProbe {
 /// The pool of explicit huge pages (`/proc/meminfo`: `Hugepagesize`, `HugePages_Free`):
 /// reserved by the administrator (`vm.nr_hugepages`, or `hugepages=` at boot), not by
 /// programs.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HugetlbPool {
     pub page_size: Bytes,
     pub total: u64,
@@ -156,7 +156,7 @@ impl HugetlbPool {
 /// (Debian 13's `/tmp`, the kernel matrix's guests) a file's pages live in memory only, and
 /// nothing ever writes them back, so they stay dirty; on a disk they turn clean once
 /// written back.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TempFiles {
     pub dir: PathBuf,
     /// Its name as `statfs` tells it (`tmpfs`, `ext4`), or the magic number in hex.

@@ -6,63 +6,23 @@
 pub mod apt;
 pub mod build;
 pub mod configs;
+pub mod dist;
 pub mod guest;
 pub mod kernels;
 pub mod modules;
 pub mod table;
 pub mod tools;
 
-use crate::check::VerdictKind as Verdict;
-use serde::Deserialize;
+use crate::results::{self, Broken, LessonsDigest, Machine, ResultFile, Run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// One claim's result in one configuration, as `check --format json` reports it.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ClaimRow {
-    pub lesson: String,
-    pub file: String,
-    pub line: usize,
-    pub step: String,
-    pub subject: String,
-    pub field: String,
-    pub expected: String,
-    pub observed: Option<String>,
-    pub verdict: Verdict,
-    pub reason: Option<String>,
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LessonRows {
-    claims: Vec<ClaimRow>,
-    error: Option<String>,
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckJson {
-    kernel: serde_json::Value,
-    /// Architecture and libc of the pagelab that checked (absent from older binaries).
-    #[serde(default)]
-    machine: serde_json::Value,
-    lessons: Vec<LessonRows>,
-}
-
-/// What one configuration gave: its claims, or why it gave none.
+/// What one configuration gave: its result file, or why it gave none.
 #[derive(Debug)]
 pub enum Column {
-    Ran {
-        /// `uname -r` and settings as the guest's probe saw them.
-        kernel: serde_json::Value,
-        /// `arch` and `libc` of the binary that ran the checks.
-        machine: serde_json::Value,
-        claims: Vec<ClaimRow>,
-        /// Lessons whose experiment stopped with an error.
-        errors: Vec<String>,
-        seconds: f64,
-    },
+    /// Boxed: a whole result file, beside a variant of two strings.
+    Ran(Box<ResultFile>),
     Broken {
         why: String,
         /// The end of the console, for a guest that panicked, hung or printed garbage.
@@ -74,120 +34,139 @@ pub enum Column {
 impl Column {
     pub fn seconds(&self) -> f64 {
         match self {
-            Column::Ran { seconds, .. } | Column::Broken { seconds, .. } => *seconds,
+            Column::Ran(file) => file.seconds.unwrap_or_default(),
+            Column::Broken { seconds, .. } => *seconds,
         }
     }
 
     pub fn failed(&self) -> bool {
         match self {
-            Column::Ran { claims, errors, .. } => {
-                !errors.is_empty() || claims.iter().any(|c| c.verdict == Verdict::Failed)
-            }
+            Column::Ran(file) => file.failed(),
             Column::Broken { .. } => true,
         }
     }
 
-    /// Parses the JSON of `check --format json`.
+    /// Reads the result file that `check --format json` printed; `seconds` is how long the
+    /// configuration took (for a guest, from boot to power-off).
     pub fn from_json(text: &str, seconds: f64) -> Result<Column, String> {
-        let json: CheckJson = serde_json::from_str(text)
-            .map_err(|e| format!("the check's JSON is malformed: {e}"))?;
-        let errors = json
-            .lessons
-            .iter()
-            .filter_map(|l| l.error.as_ref().map(|e| format!("{}: {e}", l.id)))
-            .collect();
-        Ok(Column::Ran {
-            kernel: json.kernel,
-            machine: json.machine,
-            claims: json.lessons.into_iter().flat_map(|l| l.claims).collect(),
-            errors,
-            seconds,
-        })
+        let mut file: ResultFile = serde_json::from_str(text)
+            .map_err(|e| format!("the check's JSON is not a result file: {e}"))?;
+        file.seconds = Some(seconds);
+        Ok(Column::Ran(Box::new(file)))
     }
-}
 
-#[derive(Debug, Deserialize)]
-struct ExerciseEntry {
-    id: String,
-    lesson: String,
-    lesson_file: Option<String>,
-    line: Option<usize>,
-    function: String,
-    outcome: String,
-    expected: Option<String>,
-    detail: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ExercisesJson {
-    exercises: Vec<ExerciseEntry>,
-}
-
-impl Column {
     /// Records errors that make the column fail besides its claims (a setting the guest
     /// could not apply).
     pub fn add_errors(&mut self, more: Vec<String>) {
-        if let Column::Ran { errors, .. } = self {
-            errors.extend(more);
+        if let Column::Ran(file) = self
+            && let Run::Checked(checked) = &mut file.run
+        {
+            checked.setup_errors.extend(more);
         }
     }
 
     /// Adds the outcomes of `exercise --format json` (the reference solutions, checked on
-    /// this kernel) as rows of their lessons: step `exercise`, the exercise id as subject.
+    /// this kernel), a result file of exercises only.
     pub fn add_exercises(&mut self, text: &str) -> Result<(), String> {
-        let Column::Ran { claims, .. } = self else {
+        let Column::Ran(file) = self else {
             return Ok(());
         };
-        let json: ExercisesJson = serde_json::from_str(text)
-            .map_err(|e| format!("the exercises' JSON is malformed: {e}"))?;
-        for e in json.exercises {
-            let verdict = match e.outcome.as_str() {
-                "done" => Verdict::Held,
-                "skipped" => Verdict::Skipped,
-                _ => Verdict::Failed,
-            };
-            claims.push(ClaimRow {
-                file: e.lesson_file.unwrap_or_else(|| e.lesson.clone()),
-                lesson: e.lesson,
-                line: e.line.unwrap_or(0),
-                step: "exercise".into(),
-                subject: e.id,
-                field: format!("{}()", e.function),
-                expected: e.expected.unwrap_or_else(|| "done".into()),
-                observed: Some(e.detail.clone()),
-                reason: (verdict != Verdict::Held).then_some(e.detail),
-                verdict,
-                branch: None,
-            });
+        let exercises: ResultFile = serde_json::from_str(text)
+            .map_err(|e| format!("the exercises' JSON is not a result file: {e}"))?;
+        let listed = exercises
+            .checked()
+            .and_then(|c| c.checks.exercises())
+            .ok_or("the exercises' result file lists no exercises")?
+            .to_vec();
+        if let Run::Checked(checked) = &mut file.run {
+            let checks =
+                std::mem::replace(&mut checked.checks, results::Checks::Claims(Vec::new()));
+            checked.checks = checks.with_exercises(listed);
         }
         Ok(())
     }
 }
 
-/// A claim's identity across configurations.
-pub type ClaimKey = (String, usize, String, String, String);
-
-pub fn key(claim: &ClaimRow) -> ClaimKey {
-    (
-        claim.file.clone(),
-        claim.line,
-        claim.step.clone(),
-        claim.subject.clone(),
-        claim.field.clone(),
-    )
+/// A configuration's column, with its name and the binary it was to run.
+#[derive(Debug)]
+pub struct Configured {
+    pub name: String,
+    pub target: build::GuestTarget,
+    pub column: Column,
 }
 
-/// Every claim seen in any column, in lesson file and line order.
-pub fn all_claims(columns: &[(String, Column)]) -> BTreeMap<ClaimKey, ClaimRow> {
-    let mut claims = BTreeMap::new();
-    for (_, column) in columns {
-        if let Column::Ran { claims: rows, .. } = column {
-            for row in rows {
-                claims.entry(key(row)).or_insert_with(|| row.clone());
+impl Configured {
+    /// Its result file, named after the configuration. A broken one says which binary it
+    /// was to run and which lessons it was to check (`lessons`: the ones in its initramfs).
+    pub fn into_result(self, lessons: LessonsDigest) -> ResultFile {
+        match self.column {
+            Column::Ran(mut file) => {
+                file.machine.label = Some(self.name);
+                *file
             }
+            Column::Broken {
+                why,
+                console_tail,
+                seconds,
+            } => ResultFile {
+                lessons_digest: lessons,
+                machine: Machine {
+                    label: Some(self.name),
+                    arch: self.target.arch.name().to_owned(),
+                    libc: match self.target.libc {
+                        build::Libc::Glibc => results::Libc::Glibc,
+                        build::Libc::Musl => results::Libc::Musl,
+                    },
+                },
+                seconds: Some(seconds),
+                run: Run::Broken(Broken { why, console_tail }),
+            },
         }
     }
-    claims
+}
+
+/// The result files of the latest run: `<cargo's target dir>/kernel-matrix/results`.
+pub fn results_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
+    Ok(cache_dir(manifest_dir)?.join("results"))
+}
+
+/// The table of the result files in `dir`, read back through the loader and renderer that
+/// `pagelab matrix DIR` uses, so that the two cannot differ.
+pub fn table_of(dir: &Path) -> Result<table::Matrix, String> {
+    Ok(table::Matrix::of(&results::load(&[dir.to_owned()])?))
+}
+
+/// A file name for a configuration: its number in the table's order (so that a listing of
+/// the directory is in that order), then its name in lowercase words joined by `-`.
+pub fn result_file_name(number: usize, name: &str) -> String {
+    let words: Vec<String> = name
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    format!("{number:02}-{}.json", words.join("-"))
+}
+
+/// Writes every configuration's result file into `dir`, in the table's order, after
+/// removing the previous run's: the directory is this run, whatever was selected.
+pub fn write_results(
+    dir: &Path,
+    configured: Vec<Configured>,
+    lessons: LessonsDigest,
+) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    for old in results::expand(&[dir.to_owned()]).unwrap_or_default() {
+        std::fs::remove_file(&old).map_err(|e| format!("removing {}: {e}", old.display()))?;
+    }
+    let mut written = Vec::new();
+    for (n, configuration) in configured.into_iter().enumerate() {
+        let path = dir.join(result_file_name(n + 1, &configuration.name));
+        let file = configuration.into_result(lessons);
+        std::fs::write(&path, file.to_json())
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// What `pagelab kernels` was asked for.
@@ -239,7 +218,7 @@ impl std::fmt::Display for Phases {
 }
 
 /// The machine's Debian mirrors, from its own apt sources.
-fn machine_mirrors() -> Result<apt::Mirrors, String> {
+pub fn machine_mirrors() -> Result<apt::Mirrors, String> {
     let mut sources = Vec::new();
     for (path, text) in apt::machine_source_files(Path::new("/etc/apt"))? {
         sources.extend(apt::parse_file(&path, &text)?);
@@ -249,7 +228,7 @@ fn machine_mirrors() -> Result<apt::Mirrors, String> {
 
 /// Runs the whole matrix: the host first, then every selected configuration (two guests
 /// at a time, one per core), reporting progress on stderr.
-pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, String> {
+pub fn run(request: &Request, host: Column) -> Result<Vec<Configured>, String> {
     use build::Arch;
     let mut phases = Phases::default();
     let host_arch = Arch::of_rust(std::env::consts::ARCH).ok_or_else(|| {
@@ -272,7 +251,7 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
     // Selection in two steps: a THP word can only be matched against a configuration
     // that boots the kernel's default once the kernel's config is read, so the first
     // step keeps those, and only their kernels are fetched.
-    let mut columns_without_kernel: Vec<(usize, String, Column)> = Vec::new();
+    let mut columns_without_kernel: Vec<(usize, Configured)> = Vec::new();
     let mut candidates: Vec<(usize, configs::Spec, Vec<kernels::KernelPackage>)> = Vec::new();
     let mut names_seen = Vec::new();
     for (i, spec) in configs::specs().into_iter().enumerate() {
@@ -289,14 +268,17 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
             None if spec.selected_as(request.only, series, "", None) => {
                 columns_without_kernel.push((
                     i,
-                    spec.name(series, None),
-                    Column::Broken {
-                        why: format!(
-                            "the package index has no {} kernel of series {series}",
-                            spec.flavour
-                        ),
-                        console_tail: String::new(),
-                        seconds: 0.0,
+                    Configured {
+                        name: spec.name(series, None),
+                        target: spec.target(),
+                        column: Column::Broken {
+                            why: format!(
+                                "the package index has no {} kernel of series {series}",
+                                spec.flavour
+                            ),
+                            console_tail: String::new(),
+                            seconds: 0.0,
+                        },
                     },
                 ));
             }
@@ -374,11 +356,14 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
                 if spec.selected_as(request.only, series, &builds[0].version, None) {
                     columns_without_kernel.push((
                         *i,
-                        spec.name(series, None),
-                        Column::Broken {
-                            why,
-                            console_tail: String::new(),
-                            seconds: 0.0,
+                        Configured {
+                            name: spec.name(series, None),
+                            target: spec.target(),
+                            column: Column::Broken {
+                                why,
+                                console_tail: String::new(),
+                                seconds: 0.0,
+                            },
                         },
                     ));
                 }
@@ -487,7 +472,14 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
                         results
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push((*i, p.name.clone(), column));
+                            .push((
+                                *i,
+                                Configured {
+                                    name: p.name.clone(),
+                                    target: p.target,
+                                    column,
+                                },
+                            ));
                     }
                 });
             }
@@ -497,9 +489,21 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<(String, Column)>, Str
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     results.extend(columns_without_kernel);
-    results.sort_by_key(|(i, _, _)| *i);
+    results.sort_by_key(|(i, _)| *i);
     eprintln!("phases: {phases}");
-    let mut columns = vec![("host".to_owned(), host)];
-    columns.extend(results.into_iter().map(|(_, name, column)| (name, column)));
-    Ok(columns)
+    let host = Configured {
+        name: "host".to_owned(),
+        target: build::GuestTarget {
+            arch: host_arch,
+            libc: if cfg!(target_env = "musl") {
+                build::Libc::Musl
+            } else {
+                build::Libc::Glibc
+            },
+        },
+        column: host,
+    };
+    Ok(std::iter::once(host)
+        .chain(results.into_iter().map(|(_, c)| c))
+        .collect())
 }

@@ -1,132 +1,348 @@
-//! The matrix as a terminal table and as a markdown report.
+//! The claim × configuration table of a set of result files, as a terminal table, as a
+//! markdown report and as JSON (`pagelab matrix --format json`, the data the book's Kernels
+//! chapter shows). `pagelab matrix`, the kernel matrix and the book all build it with
+//! [`Matrix::of`] from files read by [`crate::results::load`].
 
-use super::{ClaimRow, Column, all_claims, key};
-use crate::check::VerdictKind as Verdict;
-use std::collections::BTreeMap;
+use crate::Bytes;
+use crate::check::{ClaimResult, Counts, Verdict};
+use crate::kernel::probe::{PerSizeMode, ThpMode};
+use crate::results::{Broken, LessonsDigest, Loaded, ResultFile, Run};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-fn cell(column: &Column, claim: &ClaimRow) -> (&'static str, Option<String>) {
-    match column {
-        Column::Broken { .. } => ("!", None),
-        Column::Ran { claims, .. } => match claims.iter().find(|c| key(c) == key(claim)) {
-            None => ("?", Some("the claim was not reported".into())),
-            Some(c) => match c.verdict {
-                Verdict::Held => ("✓", None),
-                Verdict::Failed => (
-                    "✗",
-                    Some(format!(
-                        "expected {}, observed {}: {}{}",
-                        c.expected,
-                        c.observed.as_deref().unwrap_or("nothing"),
-                        c.reason.as_deref().unwrap_or(""),
-                        c.branch
-                            .as_deref()
-                            .map(|b| format!(" [{b}]"))
-                            .unwrap_or_default()
-                    )),
-                ),
-                Verdict::Skipped => ("·", c.reason.clone()),
-            },
-        },
+#[derive(Debug, Serialize)]
+pub struct Matrix {
+    /// The lessons every file checked (one digest: [`crate::results::load`] refuses mixes).
+    pub lessons_digest: Option<LessonsDigest>,
+    pub configurations: Vec<Configuration>,
+    /// Every claim and exercise any configuration reported, in lesson file and line order.
+    pub claims: Vec<Row>,
+}
+
+/// One column: a result file and what it says about its machine.
+#[derive(Debug, Serialize)]
+pub struct Configuration {
+    /// 1-based, as the table heads its columns.
+    pub number: usize,
+    pub label: String,
+    pub source: String,
+    pub description: Description,
+    pub seconds: Option<f64>,
+    pub counts: Counts,
+    /// Experiments that stopped, settings that were not applied.
+    pub errors: Vec<String>,
+    pub broken: Option<Broken>,
+    pub failed: bool,
+}
+
+/// What a configuration ran on and as, in words, all from its own report: nothing here is
+/// assumed from its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Description {
+    pub kernel: String,
+    pub arch: String,
+    pub libc: String,
+    pub page: String,
+    pub pmd: String,
+    pub thp: String,
+    /// `vm.overcommit_memory`: 0, 1 or 2.
+    pub overcommit: String,
+    /// `root`, or the memlock limit that binds an unprivileged user.
+    pub user: String,
+    pub privileges: String,
+}
+
+/// A claim (or exercise) and its verdict in each configuration, in column order.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub lesson: String,
+    pub file: String,
+    pub line: usize,
+    pub step: String,
+    pub subject: String,
+    pub field: String,
+    pub expected: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub mark: Mark,
+    /// Why it failed, skipped or is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    Held,
+    Failed,
+    Skipped,
+    /// The file does not report this claim (it checked only exercises, or only claims).
+    Missing,
+    /// The configuration never ran.
+    Broken,
+}
+
+impl Mark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Mark::Held => "✓",
+            Mark::Failed => "✗",
+            Mark::Skipped => "·",
+            Mark::Missing => "?",
+            Mark::Broken => "!",
+        }
     }
 }
 
-fn counts(column: &Column) -> String {
-    match column {
-        Column::Broken { why, .. } => format!("broken: {why}"),
-        Column::Ran { claims, errors, .. } => {
-            let n = |v| claims.iter().filter(|c| c.verdict == v).count();
-            let errors = if errors.is_empty() {
-                String::new()
-            } else {
-                format!(", experiment errors: {}", errors.join("; "))
-            };
-            format!(
-                "{} held, {} failed, {} skipped{errors}",
-                n(Verdict::Held),
-                n(Verdict::Failed),
-                n(Verdict::Skipped)
-            )
+/// A claim's identity across configurations.
+type ClaimKey = (String, usize, String, String, String);
+
+fn key(claim: &ClaimResult) -> ClaimKey {
+    (
+        claim.file.clone(),
+        claim.line,
+        claim.step.clone(),
+        claim.subject.clone(),
+        claim.field.clone(),
+    )
+}
+
+impl Matrix {
+    pub fn of(loaded: &[Loaded]) -> Matrix {
+        let claims: Vec<Vec<ClaimResult>> = loaded.iter().map(|l| l.file.claims()).collect();
+        let mut all: BTreeMap<ClaimKey, &ClaimResult> = BTreeMap::new();
+        for claim in claims.iter().flatten() {
+            all.entry(key(claim)).or_insert(claim);
+        }
+        let by_key: Vec<HashMap<ClaimKey, &ClaimResult>> = claims
+            .iter()
+            .map(|c| c.iter().map(|c| (key(c), c)).collect())
+            .collect();
+        let rows = all
+            .iter()
+            .map(|(k, claim)| Row {
+                lesson: claim.lesson.clone(),
+                file: claim.file.clone(),
+                line: claim.line,
+                step: claim.step.clone(),
+                subject: claim.subject.clone(),
+                field: claim.field.clone(),
+                expected: claim.expected.clone(),
+                cells: loaded
+                    .iter()
+                    .zip(&by_key)
+                    .map(|(l, found)| cell(&l.file, claim, found.get(k).copied()))
+                    .collect(),
+            })
+            .collect();
+        Matrix {
+            lessons_digest: loaded.first().map(|l| l.file.lessons_digest),
+            configurations: loaded
+                .iter()
+                .enumerate()
+                .map(|(n, l)| Configuration::of(n + 1, l))
+                .collect(),
+            claims: rows,
         }
     }
+
+    pub fn failed(&self) -> Vec<&Configuration> {
+        self.configurations.iter().filter(|c| c.failed).collect()
+    }
+
+    /// One line for the end of a run: how many configurations, which failed.
+    pub fn summary(&self) -> String {
+        let failed = self.failed();
+        let total = self.configurations.len();
+        if failed.is_empty() {
+            return format!("{total} configuration(s), none failed");
+        }
+        let names: Vec<String> = failed
+            .iter()
+            .map(|c| format!("{} {} ({})", c.number, c.label, c.result()))
+            .collect();
+        format!(
+            "{total} configuration(s), {} failed: {}",
+            failed.len(),
+            names.join("; ")
+        )
+    }
+}
+
+impl Configuration {
+    fn of(number: usize, loaded: &Loaded) -> Configuration {
+        let file = &loaded.file;
+        Configuration {
+            number,
+            label: loaded.label.clone(),
+            source: loaded.source.display().to_string(),
+            description: describe(file),
+            seconds: file.seconds,
+            counts: file.counts(),
+            errors: file.errors(),
+            broken: match &file.run {
+                Run::Broken(broken) => Some(broken.clone()),
+                Run::Checked(_) => None,
+            },
+            failed: file.failed(),
+        }
+    }
+
+    /// Its totals in words, or why it is broken.
+    pub fn result(&self) -> String {
+        if let Some(broken) = &self.broken {
+            return format!("broken: {}", broken.why);
+        }
+        let errors = if self.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", experiment errors: {}", self.errors.join("; "))
+        };
+        format!(
+            "{} held, {} failed, {} skipped{errors}",
+            self.counts.held, self.counts.failed, self.counts.skipped
+        )
+    }
+
+    fn seconds(&self, unit: &str) -> String {
+        match self.seconds {
+            Some(s) => format!("{s:.1}{unit}"),
+            None => "?".into(),
+        }
+    }
+}
+
+fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> Cell {
+    let (mark, why) = match (found, &file.run) {
+        (_, Run::Broken(_)) => (Mark::Broken, None),
+        (None, Run::Checked(checked)) => {
+            let why = if claim.step == "exercise" && checked.checks.exercises().is_none() {
+                "the exercises were not checked there (`check --exercises` checks them)"
+            } else if claim.step != "exercise" && checked.checks.lessons().is_none() {
+                "only the exercises were checked there"
+            } else {
+                "the claim was not reported"
+            };
+            (Mark::Missing, Some(why.to_owned()))
+        }
+        (Some(c), _) => match &c.verdict {
+            Verdict::Held { .. } => (Mark::Held, None),
+            Verdict::Failed {
+                observed,
+                reason,
+                branch,
+            } => (
+                Mark::Failed,
+                Some(format!(
+                    "expected {}, observed {}: {reason}{}",
+                    c.expected,
+                    observed.as_deref().unwrap_or("nothing"),
+                    branch
+                        .as_deref()
+                        .map(|b| format!(" [{b}]"))
+                        .unwrap_or_default()
+                )),
+            ),
+            Verdict::Skipped { reason } => (Mark::Skipped, Some(reason.clone())),
+        },
+    };
+    Cell { mark, why }
 }
 
 /// A size as the kernel prints it: `4 kB`, `2048 kB` as `2 MiB`.
-fn size(bytes: Option<u64>) -> String {
-    match bytes {
-        None => "?".to_owned(),
-        Some(b) if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        Some(b) => format!("{} kB", b / 1024),
+fn size(bytes: Bytes) -> String {
+    let b = bytes.get();
+    if b >= 1 << 20 && b % (1 << 20) == 0 {
+        format!("{} MiB", b >> 20)
+    } else {
+        format!("{} kB", b / 1024)
     }
 }
 
-/// What a column ran on and as: kernel, arch, libc, page and PMD size, THP, overcommit,
-/// user. All from the guest's own report: nothing here is assumed from the name.
-fn describe(column: &Column) -> [String; 8] {
-    let Column::Ran {
-        kernel, machine, ..
-    } = column
-    else {
-        return std::array::from_fn(|_| "?".to_owned());
+fn thp_word(mode: ThpMode) -> &'static str {
+    match mode {
+        ThpMode::Always => "always",
+        ThpMode::Madvise => "madvise",
+        ThpMode::Never => "never",
+    }
+}
+
+fn per_size_word(mode: PerSizeMode) -> &'static str {
+    match mode {
+        PerSizeMode::Always => "always",
+        PerSizeMode::Inherit => "inherit",
+        PerSizeMode::Madvise => "madvise",
+        PerSizeMode::Never => "never",
+    }
+}
+
+pub fn describe(file: &ResultFile) -> Description {
+    let unknown = || "?".to_owned();
+    let (arch, libc) = (
+        file.machine.arch.clone(),
+        file.machine.libc.name().to_owned(),
+    );
+    let Some(checked) = file.checked() else {
+        return Description {
+            kernel: unknown(),
+            arch,
+            libc,
+            page: unknown(),
+            pmd: unknown(),
+            thp: unknown(),
+            overcommit: unknown(),
+            user: unknown(),
+            privileges: unknown(),
+        };
     };
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
-    let thp = match kernel["thp"].as_object() {
+    let kernel = &checked.kernel;
+    let thp = match &kernel.thp {
         None => "none".to_owned(),
         Some(thp) => {
-            let mut words = vec![text(&thp["enabled"])];
-            let pmd = thp["pmd_size"].as_u64();
-            if let Some(sizes) = thp["per_size"].as_object() {
-                // What differs from the kernels' defaults: a smaller size switched on, the
-                // PMD size not following the top-level mode.
-                let mut on: Vec<(u64, &str)> = sizes
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?)))
-                    .filter(|&(size, mode)| {
-                        if Some(size) == pmd {
-                            mode != "inherit"
-                        } else {
-                            mode != "never" && mode != "inherit"
-                        }
-                    })
-                    .collect();
-                on.sort();
-                words.extend(
-                    on.iter()
-                        .map(|(b, mode)| format!("{} {mode}", size(Some(*b)))),
-                );
-            }
+            // What differs from the kernels' defaults: a smaller size switched on, the PMD
+            // size not following the top-level mode.
+            let on = thp.per_size.iter().filter(|&(size, mode)| {
+                if *size == thp.pmd_size {
+                    *mode != PerSizeMode::Inherit
+                } else {
+                    !matches!(mode, PerSizeMode::Never | PerSizeMode::Inherit)
+                }
+            });
+            let mut words = vec![thp_word(thp.enabled).to_owned()];
+            words.extend(
+                on.map(|(size, mode)| format!("{} {}", self::size(*size), per_size_word(*mode))),
+            );
             words.join(", ")
         }
     };
-    let overcommit = match kernel["overcommit"].as_str() {
-        Some("heuristic") => "0",
-        Some("always") => "1",
-        Some("never") => "2",
-        _ => "?",
-    };
-    let memlock = &kernel["memlock"];
-    let user = if memlock["can_exceed"].as_bool() == Some(true) {
-        "root".to_owned()
-    } else {
-        match memlock["soft"].as_u64() {
-            Some(limit) => format!("memlock {}", size(Some(limit))),
+    let privileges = checked.privileges;
+    let user = match (privileges.cap_ipc_lock, privileges.uid) {
+        (true, 0) => "root".to_owned(),
+        (true, _) => "CAP_IPC_LOCK".to_owned(),
+        (false, _) => match privileges.memlock_limit {
+            Some(limit) => format!("memlock {}", size(limit)),
             None => "memlock unlimited".to_owned(),
-        }
-    };
-    [
-        text(&kernel["release"]),
-        text(&machine["arch"]),
-        text(&machine["libc"]),
-        size(kernel["page_size"].as_u64()),
-        match kernel["thp"]["pmd_size"].as_u64() {
-            // No THP, no huge page size to tell (PREEMPT_RT kernels before 6.13).
-            None if kernel["thp"].is_null() => "-".to_owned(),
-            bytes => size(bytes),
         },
+    };
+    Description {
+        kernel: kernel.release.clone(),
+        arch,
+        libc,
+        page: size(kernel.page_size),
+        // No THP, no huge page size to tell (PREEMPT_RT kernels before 6.13).
+        pmd: kernel
+            .thp
+            .as_ref()
+            .map_or("-".to_owned(), |t| size(t.pmd_size)),
         thp,
-        overcommit.to_owned(),
+        overcommit: kernel.overcommit.number().to_string(),
         user,
-    ]
+        privileges: privileges.words(),
+    }
 }
 
 const DESCRIPTION: [&str; 8] = [
@@ -140,28 +356,60 @@ const DESCRIPTION: [&str; 8] = [
     "user",
 ];
 
-/// Claims as rows, configurations as numbered columns, with a legend.
-pub fn terminal(columns: &[(String, Column)]) -> String {
-    let claims = all_claims(columns);
+impl Description {
+    /// The cells under [`DESCRIPTION`]'s titles.
+    fn cells(&self) -> [&str; 8] {
+        [
+            &self.kernel,
+            &self.arch,
+            &self.libc,
+            &self.page,
+            &self.pmd,
+            &self.thp,
+            &self.overcommit,
+            &self.user,
+        ]
+    }
+}
+
+fn label(row: &Row) -> String {
+    format!(
+        "{}:{} {} {} {}",
+        row.file, row.line, row.step, row.subject, row.field
+    )
+}
+
+/// Claims as rows, configurations as numbered columns, with a legend and the
+/// configurations below.
+pub fn terminal(matrix: &Matrix) -> String {
     let mut out = String::new();
-    let label =
-        |c: &ClaimRow| format!("{}:{} {} {} {}", c.file, c.line, c.step, c.subject, c.field);
-    let width = claims.values().map(|c| label(c).len()).max().unwrap_or(10);
+    let width = matrix
+        .claims
+        .iter()
+        .map(|r| label(r).len())
+        .max()
+        .unwrap_or(10);
     let _ = write!(out, "{:width$} ", "claim \\ configuration");
-    for n in 1..=columns.len() {
+    for n in 1..=matrix.configurations.len() {
         let _ = write!(out, "{n:>2} ");
     }
     out.push('\n');
-    for claim in claims.values() {
-        let _ = write!(out, "{:width$} ", label(claim));
-        for (_, column) in columns {
-            let _ = write!(out, "{:>2} ", cell(column, claim).0);
+    for row in &matrix.claims {
+        let _ = write!(out, "{:width$} ", label(row));
+        for cell in &row.cells {
+            let _ = write!(out, "{:>2} ", cell.mark.symbol());
         }
         out.push('\n');
     }
     out.push_str(
-        "\n✓ held   ✗ failed   · skipped (reason in the report)   ! configuration broken\n",
+        "\n✓ held   ✗ failed   · skipped (reason in the report)   ? not reported   ! configuration broken\n",
     );
+    out.push_str(&configurations_text(matrix));
+    out
+}
+
+/// The configurations as aligned columns of text.
+fn configurations_text(matrix: &Matrix) -> String {
     let mut rows: Vec<Vec<String>> = vec![
         ["#", "configuration"]
             .into_iter()
@@ -170,16 +418,17 @@ pub fn terminal(columns: &[(String, Column)]) -> String {
             .map(str::to_owned)
             .collect(),
     ];
-    for (n, (name, column)) in columns.iter().enumerate() {
-        let mut row = vec![(n + 1).to_string(), name.clone()];
-        row.extend(describe(column));
-        row.push(format!("{:.1}s", column.seconds()));
-        row.push(counts(column));
+    for c in &matrix.configurations {
+        let mut row = vec![c.number.to_string(), c.label.clone()];
+        row.extend(c.description.cells().map(str::to_owned));
+        row.push(c.seconds("s"));
+        row.push(c.result());
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
+    let mut out = String::new();
     for row in rows {
         let last = row.len() - 1;
         let mut line = String::new();
@@ -199,71 +448,86 @@ pub fn terminal(columns: &[(String, Column)]) -> String {
 
 /// The markdown report: configurations, then per lesson a table of claims, then every
 /// skip and failure reason per configuration.
-pub fn markdown(columns: &[(String, Column)]) -> String {
-    let claims = all_claims(columns);
+pub fn markdown(matrix: &Matrix) -> String {
     let mut out = String::from(
-        "# Kernel matrix\n\nEvery lesson's claims, checked on each configuration by `pagelab check` (see `just kernels`).\n\n",
+        "# Kernel matrix\n\nEvery lesson's claims, checked on each configuration by `pagelab check`",
     );
-    out.push_str("| # | configuration |");
+    if let Some(digest) = &matrix.lessons_digest {
+        let _ = write!(out, " (lessons {digest})");
+    }
+    out.push_str("; the table of their result files, as `pagelab matrix` renders it.\n\n| # | configuration |");
     for title in DESCRIPTION {
         let _ = write!(out, " {title} |");
     }
     out.push_str(" time | result |\n|---|---|");
     out.push_str(&"---|".repeat(DESCRIPTION.len() + 2));
     out.push('\n');
-    for (n, (name, column)) in columns.iter().enumerate() {
-        let _ = write!(out, "| {} | {name} |", n + 1);
-        for cell in describe(column) {
+    for c in &matrix.configurations {
+        let _ = write!(out, "| {} | {} |", c.number, c.label);
+        for cell in c.description.cells() {
             let _ = write!(out, " {cell} |");
         }
-        let _ = writeln!(out, " {:.1} s | {} |", column.seconds(), counts(column));
+        let _ = writeln!(out, " {} | {} |", c.seconds(" s"), c.result());
     }
-    out.push_str("\n✓ held, ✗ failed, · skipped (reasons below), ! configuration broken.\n");
-    let mut by_lesson: BTreeMap<&str, Vec<&ClaimRow>> = BTreeMap::new();
-    for claim in claims.values() {
-        by_lesson.entry(&claim.file).or_default().push(claim);
+    out.push_str(
+        "\n✓ held, ✗ failed, · skipped (reasons below), ? not reported, ! configuration broken.\n",
+    );
+    let mut by_lesson: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for row in &matrix.claims {
+        by_lesson.entry(&row.file).or_default().push(row);
     }
     for (file, rows) in by_lesson {
         let _ = write!(
             out,
             "\n## {file}\n\n| line | step | of | field | expected |"
         );
-        for n in 1..=columns.len() {
+        for n in 1..=matrix.configurations.len() {
             let _ = write!(out, " {n} |");
         }
         out.push_str("\n|---|---|---|---|---|");
-        out.push_str(&"---|".repeat(columns.len()));
+        out.push_str(&"---|".repeat(matrix.configurations.len()));
         out.push('\n');
-        for claim in rows {
+        for row in rows {
             let _ = write!(
                 out,
                 "| {} | {} | {} | {} | `{}` |",
-                claim.line, claim.step, claim.subject, claim.field, claim.expected
+                row.line, row.step, row.subject, row.field, row.expected
             );
-            for (_, column) in columns {
-                let _ = write!(out, " {} |", cell(column, claim).0);
+            for cell in &row.cells {
+                let _ = write!(out, " {} |", cell.mark.symbol());
             }
             out.push('\n');
         }
     }
-    out.push_str("\n## Why claims were skipped or failed\n");
-    for (n, (name, column)) in columns.iter().enumerate() {
-        let _ = writeln!(out, "\n### {} {name}\n", n + 1);
-        if let Column::Broken {
-            why, console_tail, ..
-        } = column
-        {
-            let _ = writeln!(out, "Broken: {why}\n\n```text\n{console_tail}\n```");
+    out.push_str(&reasons_markdown(matrix));
+    out
+}
+
+/// Per configuration, where its file came from and every reason a claim skipped or failed.
+fn reasons_markdown(matrix: &Matrix) -> String {
+    let mut out = String::from("\n## Why claims were skipped or failed\n");
+    for (i, c) in matrix.configurations.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n### {} {}\n\nFrom `{}`.\n",
+            c.number, c.label, c.source
+        );
+        if let Some(broken) = &c.broken {
+            let _ = writeln!(
+                out,
+                "Broken: {}\n\n```text\n{}\n```",
+                broken.why, broken.console_tail
+            );
             continue;
         }
         let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for claim in claims.values() {
-            let (mark, reason) = cell(column, claim);
-            if let Some(reason) = reason {
+        for row in &matrix.claims {
+            let cell = &row.cells[i];
+            if let Some(why) = &cell.why {
                 reasons
-                    .entry(format!("{mark} {reason}"))
+                    .entry(format!("{} {why}", cell.mark.symbol()))
                     .or_default()
-                    .push(format!("{}:{}", claim.file, claim.line));
+                    .push(format!("{}:{}", row.file, row.line));
             }
         }
         if reasons.is_empty() {
@@ -277,91 +541,4 @@ pub fn markdown(columns: &[(String, Column)]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn column(verdict: &str) -> Column {
-        let json = format!(
-            r#"{{"kernel": {{"release": "6.12.1"}}, "lessons": [{{"id": "x", "error": null, "claims": [
-            {{"lesson": "x", "file": "lessons/01-x.md", "line": 7, "step": "s", "subject": "m",
-              "field": "Rss", "expected": "1 page", "observed": "4 kB", "verdict": "{verdict}",
-              "reason": "because", "branch": null}}]}}]}}"#
-        );
-        Column::from_json(&json, 1.0).unwrap()
-    }
-
-    #[test]
-    fn a_failed_or_broken_column_fails_the_matrix() {
-        assert!(!column("held").failed());
-        assert!(!column("skipped").failed());
-        assert!(column("failed").failed());
-        let broken = Column::Broken {
-            why: "no end marker".into(),
-            console_tail: "Kernel panic".into(),
-            seconds: 1.0,
-        };
-        assert!(broken.failed());
-    }
-
-    #[test]
-    fn columns_say_arch_libc_page_pmd_and_settings_from_the_guests_report() {
-        let json = r#"{"kernel": {"release": "6.12.118+deb13-arm64-16k", "page_size": 16384,
-            "overcommit": "never", "memlock": {"can_exceed": false, "soft": 65536},
-            "thp": {"enabled": "always", "pmd_size": 33554432,
-                    "per_size": {"65536": "never", "262144": "always", "33554432": "never"}}},
-            "machine": {"arch": "aarch64", "libc": "musl"}, "lessons": []}"#;
-        let column = Column::from_json(json, 1.0).unwrap();
-        assert_eq!(
-            describe(&column),
-            [
-                "6.12.118+deb13-arm64-16k",
-                "aarch64",
-                "musl",
-                "16 kB",
-                "32 MiB",
-                "always, 256 kB always, 32 MiB never",
-                "2",
-                "memlock 64 kB"
-            ]
-        );
-        let no_thp = r#"{"kernel": {"release": "6.12-rt", "page_size": 4096, "thp": null,
-            "overcommit": "heuristic", "memlock": {"can_exceed": true}},
-            "machine": {"arch": "x86_64", "libc": "glibc"}, "lessons": []}"#;
-        let described = describe(&Column::from_json(no_thp, 1.0).unwrap());
-        assert_eq!(described[4..7], ["-", "none", "0"]);
-        assert_eq!(described[7], "root");
-        let text = terminal(&[("guest".to_owned(), column)]);
-        assert!(text.contains("configuration"), "{text}");
-        assert!(
-            text.lines()
-                .any(|l| l.contains("aarch64") && l.contains("32 MiB")),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn tables_show_each_claim_in_each_column_with_reasons() {
-        let columns = vec![
-            ("host".to_owned(), column("held")),
-            ("guest".to_owned(), column("skipped")),
-            (
-                "panicked".to_owned(),
-                Column::Broken {
-                    why: "no begin marker".into(),
-                    console_tail: "Kernel panic - not syncing".into(),
-                    seconds: 2.0,
-                },
-            ),
-        ];
-        let text = terminal(&columns);
-        assert!(text.contains("lessons/01-x.md:7 s m Rss"), "{text}");
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("lessons/01-x.md:7") && l.contains(" ✓  ·  !")),
-            "{text}"
-        );
-        let report = markdown(&columns);
-        assert!(report.contains("· because (lessons/01-x.md:7)"), "{report}");
-        assert!(report.contains("Kernel panic - not syncing"), "{report}");
-    }
-}
+mod tests;

@@ -54,7 +54,7 @@ pub fn qemu(arch: Arch) -> Tool {
 }
 
 /// What linking a guest binary for `target` needs on this host.
-fn linker_tools(target: GuestTarget, host: Arch) -> Vec<Tool> {
+pub fn linker_tools(target: GuestTarget, host: Arch) -> Vec<Tool> {
     match (target.libc, target.arch) {
         (Libc::Glibc, Arch::Aarch64) if host != Arch::Aarch64 => vec![
             Tool {

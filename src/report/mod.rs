@@ -194,26 +194,3 @@ pub fn failures(report: &LessonReport, probe: &KernelProbe) -> Option<String> {
     }
     Some(text)
 }
-
-/// What the checks ran as: the architecture and libc this binary was built for (the kernel
-/// matrix labels its columns with them; the same kernel runs glibc and musl builds).
-pub fn machine() -> serde_json::Value {
-    let libc = if cfg!(target_env = "musl") {
-        "musl"
-    } else if cfg!(target_env = "gnu") {
-        "glibc"
-    } else {
-        "other"
-    };
-    serde_json::json!({ "arch": std::env::consts::ARCH, "libc": libc })
-}
-
-/// The JSON of `pagelab check --format json`.
-pub fn json(probe: &KernelProbe, reports: &[LessonReport]) -> serde_json::Value {
-    serde_json::json!({
-        "kernel": probe,
-        "machine": machine(),
-        "totals": Counts::of_all(reports),
-        "lessons": reports,
-    })
-}

@@ -1,0 +1,122 @@
+//! `pagelab dev dist` (`just dist`): the static release binaries that the kernel matrix
+//! boots, for x86-64 and aarch64 with glibc and with musl, built by the same function with
+//! the same flags and profile (so each build serves both), copied into one directory with
+//! a `SHA256SUMS` file that `sha256sum -c` checks.
+
+use super::build::{self, Arch, GuestTarget, Libc};
+use super::{apt, cache_dir, machine_mirrors, tools};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every binary of a release: both architectures the matrix boots, with each libc.
+pub fn targets() -> Vec<GuestTarget> {
+    [Arch::X86_64, Arch::Aarch64]
+        .into_iter()
+        .flat_map(|arch| [Libc::Glibc, Libc::Musl].map(|libc| GuestTarget { arch, libc }))
+        .collect()
+}
+
+/// The name of a target's binary in the release: `pagelab-x86_64-unknown-linux-musl`.
+pub fn file_name(target: GuestTarget) -> String {
+    format!("pagelab-{}", target.triple())
+}
+
+/// The release directory: `<cargo's target dir>/dist`.
+pub fn default_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
+    Ok(build::target_directory(manifest_dir)?.join("dist"))
+}
+
+/// Builds every target's binary into `out`, then `SHA256SUMS`; returns the binaries.
+pub fn dist(manifest_dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let host = Arch::of_rust(std::env::consts::ARCH).ok_or_else(|| {
+        format!(
+            "the release is built on x86_64 or aarch64 hosts, not {}",
+            std::env::consts::ARCH
+        )
+    })?;
+    let targets = targets();
+    install_linkers(manifest_dir, &targets, host)?;
+    tools::add_rust_targets(&targets, manifest_dir)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+    let mut written = Vec::new();
+    for target in targets {
+        eprintln!("building the static pagelab for {target}...");
+        let built = build::build(manifest_dir, target, host)?;
+        let path = out.join(file_name(target));
+        std::fs::copy(&built, &path)
+            .map_err(|e| format!("{} -> {}: {e}", built.display(), path.display()))?;
+        written.push(path);
+    }
+    write_sums(out, &written)?;
+    Ok(written)
+}
+
+/// The cross linkers and static C libraries the glibc targets need, installed as the
+/// kernel matrix installs them (as root or with passwordless sudo) where they are missing.
+fn install_linkers(manifest_dir: &Path, targets: &[GuestTarget], host: Arch) -> Result<(), String> {
+    let needed: Vec<tools::Tool> = targets
+        .iter()
+        .flat_map(|t| tools::linker_tools(*t, host))
+        .collect();
+    if needed.iter().all(|t| tools::which(t.file).is_some()) {
+        return Ok(());
+    }
+    let mirrors = machine_mirrors()?;
+    let apt = apt::Apt {
+        dir: cache_dir(manifest_dir)?.join("apt"),
+    };
+    apt.prepare(&mirrors, host.debian(), false)?;
+    tools::install_missing(&needed, &apt, &mirrors)
+}
+
+/// `SHA256SUMS` by `sha256sum` itself, checked back with `sha256sum -c`.
+fn write_sums(out: &Path, binaries: &[PathBuf]) -> Result<(), String> {
+    let names: Vec<&std::ffi::OsStr> = binaries.iter().filter_map(|p| p.file_name()).collect();
+    let sums = Command::new("sha256sum")
+        .args(&names)
+        .current_dir(out)
+        .output()
+        .map_err(|e| format!("running sha256sum in {}: {e}", out.display()))?;
+    if !sums.status.success() {
+        return Err(format!(
+            "sha256sum failed ({}): {}",
+            sums.status,
+            String::from_utf8_lossy(&sums.stderr).trim()
+        ));
+    }
+    let path = out.join("SHA256SUMS");
+    std::fs::write(&path, &sums.stdout).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let check = Command::new("sha256sum")
+        .args(["--check", "--quiet", "SHA256SUMS"])
+        .current_dir(out)
+        .output()
+        .map_err(|e| format!("running sha256sum --check in {}: {e}", out.display()))?;
+    if check.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: sha256sum --check failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&check.stdout).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_has_both_architectures_with_both_libcs() {
+        let names: Vec<String> = targets().into_iter().map(file_name).collect();
+        assert_eq!(
+            names,
+            [
+                "pagelab-x86_64-unknown-linux-gnu",
+                "pagelab-x86_64-unknown-linux-musl",
+                "pagelab-aarch64-unknown-linux-gnu",
+                "pagelab-aarch64-unknown-linux-musl"
+            ]
+        );
+    }
+}
