@@ -15,7 +15,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 mod commands;
-use commands::homework;
+use commands::{CliError, homework};
 
 /// Lessons about Linux memory whose claims are checked on the running kernel.
 ///
@@ -163,22 +163,19 @@ enum MatrixFormat {
 /// Exit status for errors that are not claim failures: bad arguments, broken lessons.
 const USAGE_ERROR: u8 = 2;
 
-/// Marks an error that is only a closed stdout (`pagelab check | head`): not worth a word.
-const BROKEN_PIPE: &str = "broken pipe";
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(message) if message == BROKEN_PIPE => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("pagelab: {message}");
+        Err(CliError::ClosedOutput) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pagelab: {error}");
             ExitCode::from(USAGE_ERROR)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let source = Source::from_env();
     let catalog = Catalog::open(&source).map_err(|e| format!("{source}:\n{e}"))?;
     let dir = lessons_dir();
@@ -201,7 +198,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let proof = pagelab::proof::LessonProof::check(lesson, &probe()?);
             let width = pagelab::render::terminal_width();
             let mut out = stdout().lock();
-            pagelab::render::write_lesson(&mut out, lesson, &proof, width).map_err(io_error)?;
+            pagelab::render::write_lesson(&mut out, lesson, &proof, width)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { lesson, no_pause }) => walk(find(&catalog, &lesson)?, no_pause),
@@ -257,7 +254,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 /// `pagelab dev dist`: the release binaries and their checksums.
-fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
+fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, CliError> {
     use pagelab::matrix::dist;
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = match out {
@@ -268,7 +265,7 @@ fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
     let binaries = dist::dist(manifest_dir, &out)?;
     let mut stdout = stdout().lock();
     for binary in &binaries {
-        writeln!(stdout, "{}", binary.display()).map_err(io_error)?;
+        writeln!(stdout, "{}", binary.display())?;
     }
     writeln!(
         stdout,
@@ -276,8 +273,7 @@ fn dist(out: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
         out.display(),
         binaries.len(),
         started.elapsed().as_secs_f64()
-    )
-    .map_err(io_error)?;
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -302,24 +298,15 @@ fn file_stem(lesson: &Lesson) -> String {
         .unwrap_or_default()
 }
 
-fn io_error(e: std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        BROKEN_PIPE.to_owned()
-    } else {
-        format!("writing output: {e}")
-    }
-}
-
-fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
+fn overview(catalog: &Catalog) -> Result<ExitCode, CliError> {
     let probe = probe()?;
     let mut out = stdout().lock();
     writeln!(
         out,
         "pagelab: Linux memory lessons, checked on this kernel\n"
-    )
-    .map_err(io_error)?;
-    report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
-    writeln!(out).map_err(io_error)?;
+    )?;
+    report::write_kernel_summary(&mut out, &probe)?;
+    writeln!(out)?;
     let outcomes = homework::outcomes();
     for lesson in &catalog.lessons {
         let result = check_lesson(lesson, &probe);
@@ -338,8 +325,7 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
             "",
             report::counts_line(result.counts()),
             own.len()
-        )
-        .map_err(io_error)?;
+        )?;
     }
     let done = outcomes.iter().filter(|(_, o)| o.is_done()).count();
     match outcomes.iter().find(|(_, o)| !o.is_done()) {
@@ -354,17 +340,15 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, String> {
             next.id
         ),
         None => writeln!(out, "\nExercises: all {done} done."),
-    }
-    .map_err(io_error)?;
+    }?;
     writeln!(
         out,
         "\nNext: `pagelab show <lesson>` to read one, `pagelab run <lesson>` to do it by hand, `pagelab check` for every claim."
-    )
-    .map_err(io_error)?;
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, String> {
+fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, CliError> {
     let probe = probe()?;
     let experiment = experiments::find(lesson.id())
         .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
@@ -375,8 +359,7 @@ fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, String> {
         out,
         "{} — PID {pid}\nLook at /proc/{pid}/maps and /proc/{pid}/smaps from another terminal at any step.",
         lesson.front.title
-    )
-    .map_err(io_error)?;
+    )?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let vocabulary = experiment.vocabulary();
@@ -389,7 +372,7 @@ fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, String> {
     match experiment.run(&mut lab) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(pagelab::experiment::ExperimentError::Stopped) => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(format!("lesson `{}`: {e}", lesson.id())),
+        Err(e) => Err(format!("lesson `{}`: {e}", lesson.id()).into()),
     }
 }
 
@@ -404,7 +387,7 @@ fn check(
     names: &[String],
     format: Format,
     written: Written,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     let started = std::time::Instant::now();
     let lessons: Vec<&Lesson> = if names.is_empty() {
         catalog.lessons.iter().collect()
@@ -443,22 +426,21 @@ fn check(
             };
             let seconds = started.elapsed().as_secs_f64();
             let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, written.label);
-            writeln!(out, "{}", file.to_json()).map_err(io_error)?;
+            writeln!(out, "{}", file.to_json())?;
         }
         Format::Ktap | Format::Junit => {
             write_suites(&mut out, &report::suites::of_lessons(&reports), format)?;
         }
         Format::Text => {
-            report::write_kernel_summary(&mut out, &probe).map_err(io_error)?;
-            report::write_text(&mut out, &reports).map_err(io_error)?;
+            report::write_kernel_summary(&mut out, &probe)?;
+            report::write_text(&mut out, &reports)?;
             let totals = Counts::of_all(&reports);
             writeln!(
                 out,
                 "\n{} lessons, {}",
                 reports.len(),
                 report::counts_line(totals)
-            )
-            .map_err(io_error)?;
+            )?;
         }
     }
     Ok(if passed {
@@ -478,7 +460,7 @@ fn exercise_results(catalog: &Catalog, lessons: &[&Lesson]) -> Result<Vec<Exerci
 }
 
 /// `pagelab matrix`: the table of result files, and a summary line on stderr.
-fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode, String> {
+fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode, CliError> {
     use pagelab::matrix::table::{self, Matrix};
     let loaded = pagelab::results::load(paths)?;
     let matrix = Matrix::of(&loaded);
@@ -492,10 +474,7 @@ fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode
             json
         }
     };
-    stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(io_error)?;
+    stdout().lock().write_all(text.as_bytes())?;
     eprintln!("pagelab matrix: {}", matrix.summary());
     Ok(if matrix.failed().is_empty() {
         ExitCode::SUCCESS
@@ -505,7 +484,7 @@ fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode
 }
 
 /// `check --bless`: the lessons' files themselves, blessed and written back, then checked.
-fn bless_lessons(dir: &std::path::Path, names: &[String]) -> Result<ExitCode, String> {
+fn bless_lessons(dir: &std::path::Path, names: &[String]) -> Result<ExitCode, CliError> {
     let catalog = Catalog::load(dir).map_err(|e| format!("lessons in {}:\n{e}", dir.display()))?;
     let lessons: Vec<&Lesson> = if names.is_empty() {
         catalog.lessons.iter().collect()
@@ -526,16 +505,16 @@ fn bless_lessons(dir: &std::path::Path, names: &[String]) -> Result<ExitCode, St
             std::fs::write(&lesson.path, &blessed.text)
                 .map_err(|e| format!("writing {file}: {e}"))?;
         }
-        writeln!(out, "{file}: {} value(s) written", blessed.written.len()).map_err(io_error)?;
+        writeln!(out, "{file}: {} value(s) written", blessed.written.len())?;
         for (line, value) in &blessed.written {
-            writeln!(out, "  {line}: {value}").map_err(io_error)?;
+            writeln!(out, "  {line}: {value}")?;
         }
         for (line, why) in &blessed.left {
-            writeln!(out, "  {line}: left `?`: {why}").map_err(io_error)?;
+            writeln!(out, "  {line}: left `?`: {why}")?;
         }
         let again = Lesson::load(&lesson.path).map_err(|e| e.to_string())?;
         let report = check_lesson(&again, &probe);
-        writeln!(out, "  now: {}", report::counts_line(report.counts())).map_err(io_error)?;
+        writeln!(out, "  now: {}", report::counts_line(report.counts()))?;
         if !report.passed() {
             code = ExitCode::FAILURE;
         }
@@ -548,12 +527,12 @@ fn write_suites(
     out: &mut dyn Write,
     suites: &[report::suites::Suite],
     format: Format,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     match format {
-        Format::Ktap => report::ktap::write(out, suites),
-        _ => report::junit::write(out, suites),
+        Format::Ktap => report::ktap::write(out, suites)?,
+        _ => report::junit::write(out, suites)?,
     }
-    .map_err(io_error)
+    Ok(())
 }
 
 /// `pagelab book`: checks every lesson (keeping what each step showed), writes the source,
@@ -563,7 +542,7 @@ fn book(
     out: &std::path::Path,
     results: &[std::path::PathBuf],
     source_only: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     use pagelab::proof::LessonProof;
     let started = std::time::Instant::now();
     let extra = pagelab::book::results::load(results, &LessonsDigest::of_catalog(catalog))?;
@@ -591,8 +570,7 @@ fn book(
         configurations,
         checked.as_secs_f64(),
         (started.elapsed() - checked).as_secs_f64()
-    )
-    .map_err(io_error)?;
+    )?;
     match site {
         Some(site) => writeln!(stdout, "open {}", site.join("index.html").display()),
         None => writeln!(
@@ -601,8 +579,7 @@ fn book(
             out.display(),
             out.display()
         ),
-    }
-    .map_err(io_error)?;
+    }?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -616,7 +593,7 @@ fn kernels(
     only: &[String],
     report_path: Option<std::path::PathBuf>,
     refresh: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     use pagelab::matrix::{self, Column};
     let started = std::time::Instant::now();
     let digest = LessonsDigest::of_catalog(catalog);
@@ -632,7 +609,8 @@ fn kernels(
             guests.short(),
             Source::from_env(),
             digest.short()
-        ));
+        )
+        .into());
     }
     let probe = probe()?;
     let reports: Vec<LessonReport> = catalog
@@ -660,7 +638,7 @@ fn kernels(
     matrix::write_results(&results, configured, digest)?;
     let table = matrix::table_of(&results)?;
     let mut out = stdout().lock();
-    writeln!(out, "{}", matrix::table::terminal(&table)).map_err(io_error)?;
+    writeln!(out, "{}", matrix::table::terminal(&table))?;
     if let Some(parent) = report_path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
@@ -673,8 +651,7 @@ fn kernels(
         results.display(),
         report_path.display(),
         started.elapsed().as_secs_f64()
-    )
-    .map_err(io_error)?;
+    )?;
     Ok(if table.failed().is_empty() {
         ExitCode::SUCCESS
     } else {

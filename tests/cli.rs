@@ -302,3 +302,20 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
+
+/// `pagelab check | head -1`: the reader goes away, and pagelab ends quietly with status 0
+/// rather than a message about a broken pipe.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .args(["check", "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pagelab runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("pagelab ends");
+    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

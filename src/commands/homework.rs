@@ -1,6 +1,7 @@
 //! The homework commands: `exercise`, `hint`, `watch`, `handout`, `dev check`, and the
 //! progress lines of the overview.
 
+use super::CliError;
 use anstream::{eprintln, println};
 use pagelab::catalog::Catalog;
 use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
@@ -33,7 +34,7 @@ pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
 }
 
 /// `pagelab exercise [id]`: one exercise, or the first not done (done ones are listed).
-pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
+pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
     let chosen = chosen(id)?;
     let total = homework::ALL.len();
     for (done, exercise) in chosen.into_iter().enumerate() {
@@ -58,7 +59,7 @@ pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String>
 
 /// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome,
 /// as a result file of exercises only; exit status 1 unless all of them are done.
-pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, String> {
+pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
     use pagelab::results::{Checks, ExerciseResult, LessonsDigest, ResultFile};
     let started = std::time::Instant::now();
     let chosen = chosen(id)?;
@@ -90,7 +91,7 @@ pub fn exercise_suites(
 }
 
 /// `pagelab hint <id>`: the task and every hint, with where the lesson sets it.
-pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, String> {
+pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, CliError> {
     let exercise = find(id)?;
     let (lesson, text) = exercise
         .text(catalog)
@@ -113,13 +114,13 @@ pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn watch() -> Result<ExitCode, String> {
+pub fn watch() -> Result<ExitCode, CliError> {
     let mut out = anstream::stdout();
     homework::watch::watch(crate_dir(), &mut out)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn handout(catalog: &Catalog, dir: &Path) -> Result<ExitCode, String> {
+pub fn handout(catalog: &Catalog, dir: &Path) -> Result<ExitCode, CliError> {
     let made = homework::handout::write(crate_dir(), dir, &authors::texts(catalog))?;
     println!(
         "handout: {} files in {}, {} exercises stubbed",
@@ -134,7 +135,7 @@ pub fn handout(catalog: &Catalog, dir: &Path) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, String> {
+pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, CliError> {
     let problems = authors::check_sources(crate_dir(), catalog);
     let exercises = homework::ALL.len();
     let lessons = catalog.lessons.len();
