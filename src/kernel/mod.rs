@@ -9,6 +9,7 @@ pub mod smaps;
 pub mod smaps_fields;
 pub mod status;
 pub mod thp;
+pub mod vmstat;
 
 pub use maps::{Device, MapsLine, Pathname, Perms};
 pub use probe::KernelProbe;

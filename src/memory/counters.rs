@@ -25,6 +25,10 @@ pub fn resident_pages(addr: usize, len: usize, vector: &mut [u8]) -> Result<usiz
 pub struct Faults {
     pub minor: u64,
     pub major: u64,
+    /// Whether the thread was switched out meanwhile. On its way back the kernel writes the
+    /// thread's rseq area (glibc registers one), and where that page is shared
+    /// copy-on-write since a fork the write is a fault of this thread's too.
+    pub switched: bool,
 }
 
 /// The faults this thread took while `touch` ran; other threads' faults (other tests) are
@@ -34,9 +38,13 @@ pub fn faults_during(touch: impl FnOnce()) -> Result<Faults, Errno> {
     touch();
     let after = getrusage(UsageWho::RUSAGE_THREAD)?;
     let grew = |a: i64, b: i64| u64::try_from(a - b).unwrap_or(0);
+    let switches = |usage: &nix::sys::resource::Usage| {
+        usage.voluntary_context_switches() + usage.involuntary_context_switches()
+    };
     Ok(Faults {
         minor: grew(after.minor_page_faults(), before.minor_page_faults()),
         major: grew(after.major_page_faults(), before.major_page_faults()),
+        switched: switches(&after) != switches(&before),
     })
 }
 
