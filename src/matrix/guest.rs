@@ -4,6 +4,7 @@
 use super::Column;
 use super::apt::Apt;
 use super::build::{Arch, GuestTarget};
+use super::tools::run;
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -32,22 +33,6 @@ pub fn timeout(arch: Arch) -> Duration {
     match arch {
         Arch::X86_64 => Duration::from_secs(120),
         Arch::Aarch64 => Duration::from_secs(180),
-    }
-}
-
-fn run(command: &mut Command, what: &str) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}: {:?} failed ({}): {}",
-            command.get_program(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
     }
 }
 

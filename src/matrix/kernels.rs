@@ -8,6 +8,7 @@
 
 use super::apt::Apt;
 use super::modules;
+use super::tools::run;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -198,22 +199,6 @@ pub struct CachedKernel {
 pub struct KernelRequest {
     pub builds: Vec<KernelPackage>,
     pub modules: Vec<&'static str>,
-}
-
-fn run(command: &mut Command, what: &str) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}: {:?} failed ({}): {}",
-            command.get_program(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
 
 /// Files under `root` whose path relative to it matches `wanted`.

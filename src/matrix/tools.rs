@@ -194,6 +194,24 @@ pub fn add_rust_targets(targets: &[GuestTarget], manifest_dir: &Path) -> Result<
     }
 }
 
+/// Runs a host command to its end; an error names `what` it was for, the program, its exit
+/// status and what it printed on stderr.
+pub(super) fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {:?} failed ({}): {}",
+            command.get_program(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,6 +251,28 @@ pub(crate) fn pin_to_this_cpu() -> Result<crate::experiments::support::PinnedToT
 }
 
 /// Rounds up to whole pages.
+/// Through the student's shared mapping `line` (at `addr`, of a file or object `len` bytes
+/// long), after checking it is `rw-s` and covers them: one random byte other than 0, at a
+/// random offset. Returns (offset, byte) for the caller to find in the file.
+pub(crate) fn write_through_shared(
+    line: &MapsLine,
+    addr: usize,
+    len: usize,
+    expected: &str,
+    rng: &mut Rng,
+) -> Result<(usize, u8), Failure> {
+    let perms = line.perms;
+    if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
+        return Err(Failure::new(expected, format!("`{line}`")));
+    }
+    let at = rng.between(0, len - 1);
+    let value = rng.byte_except(0);
+    // SAFETY: inside the mapping and inside the file, both checked above and by the caller
+    // (the line is the mapping at `addr`).
+    unsafe { std::ptr::write_volatile((addr + at) as *mut u8, value) };
+    Ok((at, value))
+}
+
 pub(crate) fn page_round(len: usize) -> usize {
     len.div_ceil(page()) * page()
 }

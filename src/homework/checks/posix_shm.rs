@@ -183,14 +183,7 @@ pub fn create_shm_object(
         start,
         len: line.end - line.start,
     };
-    let perms = line.perms;
-    if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
-        return Err(Failure::new(expected, format!("`{line}`")));
-    }
-    let at = rng.between(0, len - 1);
-    let value = rng.byte_except(0);
-    // SAFETY: inside the mapping and inside the object, both checked above.
-    unsafe { std::ptr::write_volatile((addr + at) as *mut u8, value) };
+    let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
     let mut seen = [0u8];
     File::open(&path)
         .and_then(|object| object.read_exact_at(&mut seen, at as u64))

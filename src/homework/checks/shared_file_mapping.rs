@@ -165,14 +165,7 @@ pub fn create_shared_file(
         start,
         len: line.end - line.start,
     };
-    let perms = line.perms;
-    if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
-        return Err(Failure::new(expected, format!("`{line}`")));
-    }
-    let at = rng.between(0, len - 1);
-    let value = rng.byte_except(0);
-    // SAFETY: inside the mapping and inside the file, both checked above.
-    unsafe { std::ptr::write_volatile((addr + at) as *mut u8, value) };
+    let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
     let contents = std::fs::read(&path).map_err(|e| Failure::setup("read the file", e))?;
     if contents.get(at) != Some(&value) || contents.iter().filter(|&&b| b != 0).count() != 1 {
         return Err(Failure::new(
