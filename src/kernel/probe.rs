@@ -28,6 +28,29 @@ pub enum PerSizeMode {
     Never,
 }
 
+impl ThpMode {
+    /// The word sysfs prints for it.
+    pub const fn word(self) -> &'static str {
+        match self {
+            ThpMode::Always => "always",
+            ThpMode::Madvise => "madvise",
+            ThpMode::Never => "never",
+        }
+    }
+}
+
+impl PerSizeMode {
+    /// The word sysfs prints for it.
+    pub const fn word(self) -> &'static str {
+        match self {
+            PerSizeMode::Always => "always",
+            PerSizeMode::Inherit => "inherit",
+            PerSizeMode::Madvise => "madvise",
+            PerSizeMode::Never => "never",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThpSettings {
     pub enabled: ThpMode,
@@ -368,22 +391,17 @@ pub fn parse_overcommit(text: &str) -> Option<OvercommitMode> {
 }
 
 pub fn parse_thp_mode(word: &str) -> Option<ThpMode> {
-    match word {
-        "always" => Some(ThpMode::Always),
-        "madvise" => Some(ThpMode::Madvise),
-        "never" => Some(ThpMode::Never),
-        _ => None,
-    }
+    use ThpMode::{Always, Madvise, Never};
+    [Always, Madvise, Never]
+        .into_iter()
+        .find(|m| m.word() == word)
 }
 
 pub fn parse_per_size_mode(word: &str) -> Option<PerSizeMode> {
-    match word {
-        "always" => Some(PerSizeMode::Always),
-        "inherit" => Some(PerSizeMode::Inherit),
-        "madvise" => Some(PerSizeMode::Madvise),
-        "never" => Some(PerSizeMode::Never),
-        _ => None,
-    }
+    use PerSizeMode::{Always, Inherit, Madvise, Never};
+    [Always, Inherit, Madvise, Never]
+        .into_iter()
+        .find(|m| m.word() == word)
 }
 
 /// The folio size named by a per-size directory, `hugepages-64kB` -> 64 KiB.

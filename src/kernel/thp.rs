@@ -218,11 +218,7 @@ fn list(sizes: &[Bytes]) -> String {
 }
 
 fn describe_settings(thp: &ThpSettings, advised: bool) -> String {
-    let enabled = match thp.enabled {
-        ThpMode::Always => "always",
-        ThpMode::Madvise => "madvise",
-        ThpMode::Never => "never",
-    };
+    let enabled = thp.enabled.word();
     let advice = if advised {
         "the VMA has MADV_HUGEPAGE"
     } else {
@@ -232,7 +228,7 @@ fn describe_settings(thp: &ThpSettings, advised: bool) -> String {
         .per_size
         .iter()
         .filter(|(_, mode)| **mode != PerSizeMode::Never)
-        .map(|(size, mode)| format!("hugepages-{}kB={}", size.kib(), per_size_word(*mode)))
+        .map(|(size, mode)| format!("hugepages-{}kB={}", size.kib(), mode.word()))
         .collect();
     if thp.per_size.is_empty() {
         format!("THP enabled={enabled}, {advice}")
@@ -243,14 +239,5 @@ fn describe_settings(thp: &ThpSettings, advised: bool) -> String {
             "THP enabled={enabled}, {} (others never), {advice}",
             per_size.join(", ")
         )
-    }
-}
-
-fn per_size_word(mode: PerSizeMode) -> &'static str {
-    match mode {
-        PerSizeMode::Always => "always",
-        PerSizeMode::Inherit => "inherit",
-        PerSizeMode::Madvise => "madvise",
-        PerSizeMode::Never => "never",
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::Bytes;
 use crate::check::{ClaimResult, Counts, Verdict};
-use crate::kernel::probe::{PerSizeMode, ThpMode};
+use crate::kernel::probe::PerSizeMode;
 use crate::results::{Broken, LessonsDigest, Loaded, ResultFile, Run};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -263,23 +263,6 @@ fn size(bytes: Bytes) -> String {
     }
 }
 
-fn thp_word(mode: ThpMode) -> &'static str {
-    match mode {
-        ThpMode::Always => "always",
-        ThpMode::Madvise => "madvise",
-        ThpMode::Never => "never",
-    }
-}
-
-fn per_size_word(mode: PerSizeMode) -> &'static str {
-    match mode {
-        PerSizeMode::Always => "always",
-        PerSizeMode::Inherit => "inherit",
-        PerSizeMode::Madvise => "madvise",
-        PerSizeMode::Never => "never",
-    }
-}
-
 pub fn describe(file: &ResultFile) -> Description {
     let unknown = || "?".to_owned();
     let (arch, libc) = (
@@ -312,10 +295,8 @@ pub fn describe(file: &ResultFile) -> Description {
                     !matches!(mode, PerSizeMode::Never | PerSizeMode::Inherit)
                 }
             });
-            let mut words = vec![thp_word(thp.enabled).to_owned()];
-            words.extend(
-                on.map(|(size, mode)| format!("{} {}", self::size(*size), per_size_word(*mode))),
-            );
+            let mut words = vec![thp.enabled.word().to_owned()];
+            words.extend(on.map(|(size, mode)| format!("{} {}", self::size(*size), mode.word())));
             words.join(", ")
         }
     };

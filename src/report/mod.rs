@@ -6,7 +6,7 @@ pub mod suites;
 
 use crate::check::{ClaimResult, Counts, LessonReport, Verdict};
 use crate::kernel::KernelProbe;
-use crate::kernel::probe::{OvercommitMode, PerSizeMode, ThpMode};
+use crate::kernel::probe::{OvercommitMode, PerSizeMode};
 use anstyle::{AnsiColor, Style};
 use std::io::{self, Write};
 
@@ -21,11 +21,7 @@ pub fn kernel_summary(probe: &KernelProbe) -> Vec<(&'static str, String)> {
     let thp = match &probe.thp {
         None => "not built into this kernel".to_owned(),
         Some(thp) => {
-            let enabled = match thp.enabled {
-                ThpMode::Always => "always",
-                ThpMode::Madvise => "madvise",
-                ThpMode::Never => "never",
-            };
+            let enabled = thp.enabled.word();
             let sizes: Vec<String> = thp
                 .per_size
                 .iter()

@@ -1,7 +1,7 @@
 use super::*;
 use crate::check::LessonReport;
 use crate::kernel::KernelProbe;
-use crate::kernel::probe::{OvercommitMode, ThpSettings};
+use crate::kernel::probe::{OvercommitMode, ThpMode, ThpSettings};
 use crate::results::{Checks, Libc, Machine};
 use std::path::PathBuf;
 
