@@ -50,41 +50,11 @@ pub fn write_in_child(page: &mut [u8], value: u8) -> nix::Result<Views> {
 /// shows them (its values are in kB).
 pub fn rss_and_pss(addr: usize) -> std::io::Result<(u64, u64)> {
     // BEGIN SOLUTION rss-and-pss
-    let text = std::fs::read_to_string("/proc/self/smaps")?;
-    let mut inside = false;
-    let (mut rss, mut pss) = (None, None);
-    for line in text.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((start, end)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) = (
-                usize::from_str_radix(start, 16),
-                usize::from_str_radix(end, 16),
-            ) {
-                if inside {
-                    break;
-                }
-                inside = start <= addr && addr < end;
-                continue;
-            }
-        }
-        if !inside {
-            continue;
-        }
-        let kb = |rest: &str| -> Option<u64> {
-            rest.trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .map(|kb| kb * 1024)
-        };
-        if let Some(rest) = line.strip_prefix("Rss:") {
-            rss = kb(rest);
-        } else if let Some(rest) = line.strip_prefix("Pss:") {
-            pss = kb(rest);
-        }
-    }
-    match (rss, pss) {
+    use crate::kernel::SmapsField;
+    use crate::kernel::procfs::{Proc, smaps_record};
+    let record = smaps_record(Proc::SelfProcess, addr).map_err(std::io::Error::other)?;
+    let size = |field| Some(record.as_ref()?.size(field)?.0);
+    match (size(SmapsField::Rss), size(SmapsField::Pss)) {
         (Some(rss), Some(pss)) => Ok((rss, pss)),
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,

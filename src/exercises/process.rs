@@ -13,41 +13,14 @@ pub struct Footprint {
 /// function, as /proc/self/smaps shows them.
 pub fn own_code() -> std::io::Result<Footprint> {
     // BEGIN SOLUTION own-code
+    use crate::kernel::SmapsField;
+    use crate::kernel::procfs::{Proc, smaps_record};
     // The address of a function is where its code is; a function item casts to it.
     let addr = own_code as *const () as usize;
-    let text = std::fs::read_to_string("/proc/self/smaps")?;
-    let mut inside = false;
-    let (mut size, mut rss) = (None, None);
-    for line in text.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((start, end)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) = (
-                usize::from_str_radix(start, 16),
-                usize::from_str_radix(end, 16),
-            ) {
-                if inside {
-                    break;
-                }
-                inside = start <= addr && addr < end;
-                continue;
-            }
-        }
-        let kb = |rest: &str| -> Option<u64> {
-            rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
-        };
-        if inside {
-            if let Some(rest) = line.strip_prefix("Size:") {
-                size = kb(rest);
-            } else if let Some(rest) = line.strip_prefix("Rss:") {
-                rss = kb(rest);
-            }
-        }
-    }
-    match (size, rss) {
-        (Some(size), Some(rss)) => Ok(Footprint {
-            size: size * 1024,
-            rss: rss * 1024,
-        }),
+    let record = smaps_record(Proc::SelfProcess, addr).map_err(std::io::Error::other)?;
+    let size = |field| Some(record.as_ref()?.size(field)?.0);
+    match (size(SmapsField::Size), size(SmapsField::Rss)) {
+        (Some(size), Some(rss)) => Ok(Footprint { size, rss }),
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!("no Size and Rss for {addr:#x} in /proc/self/smaps"),
@@ -61,6 +34,8 @@ pub fn own_code() -> std::io::Result<Footprint> {
 /// pages `work` used. `region` starts on a page boundary, and all its pages are resident.
 pub fn working_set(region: &mut [u8], work: &dyn Fn(&mut [u8])) -> std::io::Result<usize> {
     // BEGIN SOLUTION working-set
+    use crate::kernel::SmapsField;
+    use crate::kernel::procfs::{Proc, smaps_record};
     use nix::sys::mman::{ProtFlags, mprotect};
     std::fs::write("/proc/self/clear_refs", "1")?;
     // clear_refs clears the page table's accessed bits but leaves the CPU's TLB entries, and
@@ -79,34 +54,15 @@ pub fn working_set(region: &mut [u8], work: &dyn Fn(&mut [u8])) -> std::io::Resu
     let addr = region.as_ptr() as usize;
     let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)?
         .ok_or(nix::errno::Errno::EINVAL)? as usize;
-    let text = std::fs::read_to_string("/proc/self/smaps")?;
-    let mut inside = false;
-    for line in text.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((start, end)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) = (
-                usize::from_str_radix(start, 16),
-                usize::from_str_radix(end, 16),
-            ) {
-                inside = start <= addr && addr < end;
-                continue;
-            }
-        }
-        if let (true, Some(rest)) = (inside, line.strip_prefix("Referenced:")) {
-            let kb: usize = rest
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, line.to_owned())
-                })?;
-            return Ok(kb * 1024 / page);
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        format!("no Referenced for {addr:#x} in /proc/self/smaps"),
-    ))
+    let referenced = smaps_record(Proc::SelfProcess, addr)
+        .map_err(std::io::Error::other)?
+        .and_then(|record| record.size(SmapsField::Referenced))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no Referenced for {addr:#x} in /proc/self/smaps"),
+            )
+        })?;
+    Ok(referenced.as_usize() / page)
     // END SOLUTION
 }

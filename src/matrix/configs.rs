@@ -74,12 +74,79 @@ const OVERCOMMIT_1: &[&str] = &["PAGELAB_OVERCOMMIT=1"];
 const OVERCOMMIT_2: &[&str] = &["PAGELAB_OVERCOMMIT=2"];
 const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
 
+const X86: &str = "cloud-amd64";
+const ARM: &str = "arm64";
+const ARM_16K: &str = "arm64-16k";
+
 /// Every configuration, in the order of the table.
 pub fn specs() -> Vec<Spec> {
     use Libc::{Glibc, Musl};
-    let x86 = "cloud-amd64";
+    use Thp::{Default, OtherThanDefault as Other};
+    let mut specs = vec![
+        spec(X86, Pick::Oldest, Glibc, Default, None, &[]),
+        spec(X86, Pick::Oldest, Glibc, Other, None, &[]),
+        spec(X86, V6_1, Glibc, Default, None, &[]),
+        spec(X86, V6_1, Glibc, Other, None, &[]),
+    ];
+    specs.extend(modes_and_settings(X86));
+    specs.extend([
+        spec(X86, V6_12, Musl, Default, None, &[]),
+        spec(ARM, V6_12, Glibc, Default, None, &[]),
+        spec(ARM, V6_12, Glibc, Other, None, &[]),
+        spec(ARM, V6_12, Musl, Default, None, &[]),
+        spec(ARM, Pick::Newest, Glibc, Default, None, &[]),
+        spec(ARM, Pick::Newest, Glibc, Other, None, &[]),
+    ]);
+    specs.extend(modes_and_settings(ARM_16K));
+    specs
+}
+
+/// A flavour's 6.12 in each THP mode and with each thing the guest's init changes, then its
+/// newest series: what x86 and arm64-16k (the other page size) are both run with.
+fn modes_and_settings(flavour: &'static str) -> Vec<Spec> {
+    use Libc::Glibc;
     use Thp::{Default, OtherThanDefault as Other, Set};
-    let spec = |flavour, series, libc, thp, setting, init| Spec {
+    let mut specs = vec![
+        spec(flavour, V6_12, Glibc, Default, None, &[]),
+        spec(flavour, V6_12, Glibc, Other, None, &[]),
+        spec(flavour, V6_12, Glibc, Set("never"), None, &[]),
+        setting(flavour, "mTHP 16 pages", MTHP),
+    ];
+    if flavour == X86 {
+        // Mode 1 only here: lesson 03's `overcommit-always` branch holds nowhere else.
+        specs.push(setting(flavour, "overcommit 1", OVERCOMMIT_1));
+    }
+    specs.push(setting(flavour, "overcommit 2", OVERCOMMIT_2));
+    if flavour == X86 {
+        specs.push(spec(
+            "rt-amd64",
+            V6_12,
+            Glibc,
+            Default,
+            Some("PREEMPT_RT"),
+            &[],
+        ));
+    }
+    specs.extend([
+        setting(flavour, "nobody, memlock 64 KiB", NOBODY),
+        with(flavour, Memory::Swap),
+        with(flavour, Memory::HugePages),
+        spec(flavour, Pick::Newest, Glibc, Default, None, &[]),
+        spec(flavour, Pick::Newest, Glibc, Other, None, &[]),
+    ]);
+    specs
+}
+
+/// A configuration with RAM only.
+fn spec(
+    flavour: &'static str,
+    series: Pick,
+    libc: Libc,
+    thp: Thp,
+    setting: Option<&'static str>,
+    init: &'static [&'static str],
+) -> Spec {
+    Spec {
         flavour,
         series,
         libc,
@@ -87,54 +154,20 @@ pub fn specs() -> Vec<Spec> {
         setting,
         init,
         memory: Memory::Plain,
-    };
-    // A 6.12 kernel in its default THP mode, with one thing changed by the guest's init.
-    let setting = |flavour, name, init| spec(flavour, V6_12, Glibc, Default, Some(name), init);
-    let with = |memory| Spec {
+    }
+}
+
+/// A 6.12 kernel in its default THP mode, with one thing changed by the guest's init.
+fn setting(flavour: &'static str, name: &'static str, init: &'static [&'static str]) -> Spec {
+    spec(flavour, V6_12, Libc::Glibc, Thp::Default, Some(name), init)
+}
+
+/// A 6.12 kernel in its default THP mode, with swap or reserved huge pages.
+fn with(flavour: &'static str, memory: Memory) -> Spec {
+    Spec {
         memory,
-        ..spec(x86, V6_12, Glibc, Default, None, &[])
-    };
-    let arm = "arm64";
-    let arm16k = "arm64-16k";
-    let with_16k = |memory| Spec {
-        flavour: arm16k,
-        ..with(memory)
-    };
-    vec![
-        spec(x86, Pick::Oldest, Glibc, Default, None, &[]),
-        spec(x86, Pick::Oldest, Glibc, Other, None, &[]),
-        spec(x86, V6_1, Glibc, Default, None, &[]),
-        spec(x86, V6_1, Glibc, Other, None, &[]),
-        spec(x86, V6_12, Glibc, Default, None, &[]),
-        spec(x86, V6_12, Glibc, Other, None, &[]),
-        spec(x86, V6_12, Glibc, Set("never"), None, &[]),
-        setting(x86, "mTHP 16 pages", MTHP),
-        // Mode 1 only here: lesson 03's `overcommit-always` branch holds nowhere else.
-        setting(x86, "overcommit 1", OVERCOMMIT_1),
-        setting(x86, "overcommit 2", OVERCOMMIT_2),
-        spec("rt-amd64", V6_12, Glibc, Default, Some("PREEMPT_RT"), &[]),
-        setting(x86, "nobody, memlock 64 KiB", NOBODY),
-        with(Memory::Swap),
-        with(Memory::HugePages),
-        spec(x86, Pick::Newest, Glibc, Default, None, &[]),
-        spec(x86, Pick::Newest, Glibc, Other, None, &[]),
-        spec(x86, V6_12, Musl, Default, None, &[]),
-        spec(arm, V6_12, Glibc, Default, None, &[]),
-        spec(arm, V6_12, Glibc, Other, None, &[]),
-        spec(arm, V6_12, Musl, Default, None, &[]),
-        spec(arm, Pick::Newest, Glibc, Default, None, &[]),
-        spec(arm, Pick::Newest, Glibc, Other, None, &[]),
-        spec(arm16k, V6_12, Glibc, Default, None, &[]),
-        spec(arm16k, V6_12, Glibc, Other, None, &[]),
-        spec(arm16k, V6_12, Glibc, Set("never"), None, &[]),
-        setting(arm16k, "mTHP 16 pages", MTHP),
-        setting(arm16k, "overcommit 2", OVERCOMMIT_2),
-        setting(arm16k, "nobody, memlock 64 KiB", NOBODY),
-        with_16k(Memory::Swap),
-        with_16k(Memory::HugePages),
-        spec(arm16k, Pick::Newest, Glibc, Default, None, &[]),
-        spec(arm16k, Pick::Newest, Glibc, Other, None, &[]),
-    ]
+        ..spec(flavour, V6_12, Libc::Glibc, Thp::Default, None, &[])
+    }
 }
 
 /// The THP modes a name can say.
@@ -327,6 +360,17 @@ mod tests {
             .unwrap()
     }
 
+    /// The one configuration of the rt flavour.
+    fn rt() -> Spec {
+        find(
+            "rt-amd64",
+            V6_12,
+            Libc::Glibc,
+            Thp::Default,
+            Some("PREEMPT_RT"),
+        )
+    }
+
     #[test]
     fn at_least_22_configurations_with_distinct_shapes() {
         let specs = specs();
@@ -359,13 +403,7 @@ mod tests {
             musl.name(Series(6, 12), Some(Some("always"))),
             "x86 musl 6.12 always"
         );
-        let rt = find(
-            "rt-amd64",
-            V6_12,
-            Libc::Glibc,
-            Thp::Default,
-            Some("PREEMPT_RT"),
-        );
+        let rt = rt();
         assert_eq!(
             rt.name(Series(6, 12), Some(Some("always"))),
             "x86 6.12 PREEMPT_RT"
@@ -486,13 +524,7 @@ mod tests {
         let musl = find("cloud-amd64", V6_12, Libc::Musl, Thp::Default, None);
         let k612 = package("linux-image-6.12.118+deb13-cloud-amd64-unsigned");
         assert!(musl.selected(&words(&["musl"]), &k612, known));
-        let rt = find(
-            "rt-amd64",
-            V6_12,
-            Libc::Glibc,
-            Thp::Default,
-            Some("PREEMPT_RT"),
-        );
+        let rt = rt();
         assert!(rt.selected(
             &words(&["rt"]),
             &package("linux-image-6.12.118+deb13-rt-amd64-unsigned"),

@@ -163,6 +163,21 @@ fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, F
     })
 }
 
+/// The record of the huge page mapping at `start`, which is unmapped by the time it returns;
+/// a failure against `expected` where the function mapped anything else.
+fn huge_record(
+    start: NonNull<u8>,
+    len: usize,
+    huge: usize,
+    expected: &str,
+) -> Result<SmapsRecord, Failure> {
+    match what_was_mapped(start, len, huge)? {
+        Got::Huge(record, _unmap) => Ok(record),
+        Got::Small(_unmap) => Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
+        Got::Other(shown) => Err(Failure::new(expected, shown)),
+    }
+}
+
 /// `n` huge pages, in words.
 fn huge_pages(n: usize) -> String {
     format!("{n} huge page{}", if n == 1 { "" } else { "s" })
@@ -189,11 +204,7 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = Pool::read()?;
-    let record = match what_was_mapped(start, len, huge)? {
-        Got::Huge(record, _unmap) => record,
-        Got::Small(_unmap) => return Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
-        Got::Other(shown) => return Err(Failure::new(expected, shown)),
-    };
+    let record = huge_record(start, len, huge, &expected)?;
     let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
     if !record.has_flag("nr") || after.reserved != before.reserved {
         return Err(Failure::new(
@@ -263,11 +274,7 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = Pool::read()?;
-    let record = match what_was_mapped(start, len, huge)? {
-        Got::Huge(record, _unmap) => record,
-        Got::Small(_unmap) => return Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
-        Got::Other(shown) => return Err(Failure::new(expected, shown)),
-    };
+    let record = huge_record(start, len, huge, &expected)?;
     let grew = after.reserved.saturating_sub(before.reserved);
     if record.has_flag("nr") || grew != n as u64 {
         return Err(Failure::new(
