@@ -52,27 +52,29 @@ pub fn bless(lesson: &Lesson, report: &LessonReport) -> Result<Blessed, BlessErr
     let mut values = Vec::new();
     let mut left = Vec::new();
     for claim in &report.claims {
-        let is_unwritten = unwritten.contains(&claim.line);
+        let is_unwritten = unwritten.contains(&claim.place.line);
         let place = || {
             format!(
                 "{}:{}: {} {}",
-                claim.file, claim.line, claim.step, claim.field
+                claim.place.file, claim.place.line, claim.place.step, claim.place.field
             )
         };
         match &claim.verdict {
             Verdict::Failed {
                 observed: Some(value),
                 ..
-            } if is_unwritten => values.push((claim.line, value.clone())),
+            } if is_unwritten => values.push((claim.place.line, value.clone())),
             Verdict::Failed { reason, .. } if is_unwritten => {
                 unwritable.push(format!("{}: {reason}", place()));
             }
-            Verdict::Skipped { reason } if is_unwritten => left.push((claim.line, reason.clone())),
+            Verdict::Skipped { reason } if is_unwritten => {
+                left.push((claim.place.line, reason.clone()))
+            }
             Verdict::Failed { reason, .. } => {
                 failing.push(format!(
                     "{}: expected {}, {reason}",
                     place(),
-                    claim.expected
+                    claim.place.expected
                 ));
             }
             Verdict::Held { .. } | Verdict::Skipped { .. } => {}

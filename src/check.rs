@@ -92,12 +92,10 @@ impl Verdict {
     }
 }
 
-/// One claim's result, with everything a reader needs to find and judge it. Serialised flat
-/// (`verdict`, `observed`, `reason`, `branch` beside the claim's place), as result files and
-/// the kernel matrix read it.
+/// Which claim a result is about: its lesson, its place in the markdown and what it says.
+/// The same in every configuration's results, so the matrix joins them by it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(into = "FlatClaim", from = "FlatClaim")]
-pub struct ClaimResult {
+pub struct ClaimPlace {
     pub lesson: String,
     pub file: String,
     pub line: usize,
@@ -106,19 +104,23 @@ pub struct ClaimResult {
     pub subject: String,
     pub field: String,
     pub expected: String,
+}
+
+/// One claim's result, with everything a reader needs to find and judge it. Serialised flat
+/// (`verdict`, `observed`, `reason`, `branch` beside the claim's place), as result files and
+/// the kernel matrix read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(into = "FlatClaim", from = "FlatClaim")]
+pub struct ClaimResult {
+    pub place: ClaimPlace,
     pub verdict: Verdict,
 }
 
 /// [`ClaimResult`] as JSON has it.
 #[derive(Serialize, serde::Deserialize)]
 struct FlatClaim {
-    lesson: String,
-    file: String,
-    line: usize,
-    step: String,
-    subject: String,
-    field: String,
-    expected: String,
+    #[serde(flatten)]
+    place: ClaimPlace,
     observed: Option<String>,
     verdict: VerdictKind,
     reason: Option<String>,
@@ -127,23 +129,13 @@ struct FlatClaim {
 
 impl From<ClaimResult> for FlatClaim {
     fn from(claim: ClaimResult) -> FlatClaim {
-        let (observed, reason, branch) = (
-            claim.verdict.observed().map(str::to_owned),
-            claim.verdict.reason().map(str::to_owned),
-            claim.verdict.branch().map(str::to_owned),
-        );
+        let verdict = &claim.verdict;
         FlatClaim {
-            verdict: claim.verdict.kind(),
-            lesson: claim.lesson,
-            file: claim.file,
-            line: claim.line,
-            step: claim.step,
-            subject: claim.subject,
-            field: claim.field,
-            expected: claim.expected,
-            observed,
-            reason,
-            branch,
+            observed: verdict.observed().map(str::to_owned),
+            reason: verdict.reason().map(str::to_owned),
+            branch: verdict.branch().map(str::to_owned),
+            verdict: verdict.kind(),
+            place: claim.place,
         }
     }
 }
@@ -164,13 +156,7 @@ impl From<FlatClaim> for ClaimResult {
             VerdictKind::Skipped => Verdict::Skipped { reason },
         };
         ClaimResult {
-            lesson: flat.lesson,
-            file: flat.file,
-            line: flat.line,
-            step: flat.step,
-            subject: flat.subject,
-            field: flat.field,
-            expected: flat.expected,
+            place: flat.place,
             verdict,
         }
     }
@@ -243,7 +229,7 @@ const NOT_APPLYING: &str = "does not apply on this kernel";
 /// limit makes impossible, and a field older kernels do not print (lesson 13 lists every
 /// field, KSM of 6.6 among them) are exempt: their skips say why.
 pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
-    let verdict = |line: usize| report.claims.iter().find(|c| c.line == line);
+    let verdict = |line: usize| report.claims.iter().find(|c| c.place.line == line);
     let exempt = |reason: &str| {
         reason.starts_with(NEEDS) || reason.contains(IMPOSSIBLE) || reason.contains(NOT_PRINTED)
     };
@@ -418,13 +404,15 @@ fn result_for(
     verdict: Verdict,
 ) -> ClaimResult {
     ClaimResult {
-        lesson: lesson.id().to_owned(),
-        file: shown_path(&lesson.path),
-        line: claim.line,
-        step: block.step.clone(),
-        subject,
-        field: claim.target().to_owned(),
-        expected: claim.written.clone(),
+        place: ClaimPlace {
+            lesson: lesson.id().to_owned(),
+            file: shown_path(&lesson.path),
+            line: claim.line,
+            step: block.step.clone(),
+            subject,
+            field: claim.target().to_owned(),
+            expected: claim.written.clone(),
+        },
         verdict,
     }
 }

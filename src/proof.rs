@@ -22,7 +22,7 @@ impl LessonProof {
 
     /// The verdict of the claim at `line` of the lesson file.
     pub fn claim_at(&self, line: usize) -> Option<&ClaimResult> {
-        self.report.claims.iter().find(|c| c.line == line)
+        self.report.claims.iter().find(|c| c.place.line == line)
     }
 
     /// The residency of `subject` at `step`, where the experiment read one.

@@ -60,28 +60,28 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
             .iter()
             .filter(|c| c.verdict.kind() == VerdictKind::Held)
         {
-            let Some(source) = mutate_line(&lesson.source, claim.line) else {
+            let Some(source) = mutate_line(&lesson.source, claim.place.line) else {
                 continue;
             };
             let changed = Lesson::parse(&lesson.path, source).unwrap_or_else(|e| {
                 panic!(
                     "mutating {}:{} broke the lesson: {e}",
-                    claim.file, claim.line
+                    claim.place.file, claim.place.line
                 )
             });
             let after = check::evaluate(&changed, &probe, &steps);
             let verdict = after
                 .claims
                 .iter()
-                .find(|c| c.line == claim.line)
+                .find(|c| c.place.line == claim.place.line)
                 .map(|c| c.verdict.kind());
             assert_eq!(
                 verdict,
                 Some(VerdictKind::Failed),
                 "{}:{}: changing `{}` did not fail the claim",
-                claim.file,
-                claim.line,
-                claim.expected
+                claim.place.file,
+                claim.place.line,
+                claim.place.expected
             );
             mutated += 1;
         }
@@ -169,7 +169,7 @@ fn blessing_a_blanked_lesson_gives_it_back(probe: KernelProbe) {
         .claims
         .iter()
         .filter(|c| c.verdict.kind() == VerdictKind::Held)
-        .map(|c| c.line)
+        .map(|c| c.place.line)
         .collect();
     let blanked: String = lesson
         .source
@@ -258,7 +258,7 @@ fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
         report
             .claims
             .iter()
-            .any(|c| c.line == line + 1 && c.verdict.kind() == VerdictKind::Held)
+            .any(|c| c.place.line == line + 1 && c.verdict.kind() == VerdictKind::Held)
     };
     let idle = fences
         .into_iter()
@@ -298,7 +298,7 @@ fn a_field_an_older_kernel_does_not_print_skips_without_a_core_problem(probe: Ke
         let skipped: Vec<_> = report
             .claims
             .iter()
-            .filter(|c| c.field == field.name())
+            .filter(|c| c.place.field == field.name())
             .collect();
         assert!(!skipped.is_empty(), "lesson 13 claims {field}");
         for claim in skipped {

@@ -277,7 +277,11 @@ fn exactly_the_matching_branch_applies(
         let applied: Vec<&str> = report
             .claims
             .iter()
-            .filter(|c| c.step == step && c.field == "Rss" && c.verdict.kind() == VerdictKind::Held)
+            .filter(|c| {
+                c.place.step == step
+                    && c.place.field == "Rss"
+                    && c.verdict.kind() == VerdictKind::Held
+            })
             .filter_map(|c| c.verdict.branch())
             .collect();
         assert_eq!(applied.len(), 1, "{step}: branches that held: {applied:?}");
@@ -304,7 +308,7 @@ fn eligibility_needs_an_aligned_range_that_fits() {
         report
             .claims
             .iter()
-            .filter(|c| c.step == step && c.field == "THPeligible")
+            .filter(|c| c.place.step == step && c.place.field == "THPeligible")
             .map(|c| (c.verdict.kind(), c.verdict.reason().map(str::to_owned)))
             .collect()
     };
@@ -350,7 +354,11 @@ fn no_huge_page_obtained_is_a_skip_with_the_reason() {
         let rss = report
             .claims
             .iter()
-            .find(|c| c.step == step && c.field == "Rss" && c.expected.contains("huge page"))
+            .find(|c| {
+                c.place.step == step
+                    && c.place.field == "Rss"
+                    && c.place.expected.contains("huge page")
+            })
             .unwrap();
         assert_eq!(rss.verdict.kind(), VerdictKind::Skipped);
         assert!(

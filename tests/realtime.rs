@@ -28,7 +28,11 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
         ("capability-dropped", page * 4),
     ];
     for (step, needed) in needs {
-        let claims: Vec<_> = report.claims.iter().filter(|c| c.step == step).collect();
+        let claims: Vec<_> = report
+            .claims
+            .iter()
+            .filter(|c| c.place.step == step)
+            .collect();
         assert!(!claims.is_empty(), "no claim at {step}");
         for claim in claims {
             let reason = claim.verdict.reason().unwrap_or_default();
@@ -48,7 +52,7 @@ fn a_limit_too_low_for_a_step_skips_that_step_naming_the_limit() {
     let stack = report
         .claims
         .iter()
-        .filter(|c| c.step == "prefaulted-stack");
+        .filter(|c| c.place.step == "prefaulted-stack");
     assert!(stack.clone().count() > 0);
     assert!(
         stack.clone().all(|c| c.verdict.kind() == VerdictKind::Held),

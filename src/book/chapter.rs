@@ -247,7 +247,7 @@ fn line_html(
     let mut squares = String::new();
     let mut elsewhere = String::new();
     for (n, column) in columns.iter().enumerate() {
-        let theirs = column.claim(lesson.id(), claim.line);
+        let theirs = column.claim(lesson.id(), claim.place.line);
         let (class, words) = figures::cell_words(theirs);
         let _ = write!(
             squares,
@@ -272,12 +272,12 @@ fn line_html(
     let _ = write!(
         detail,
         "<div>Claim: {} of the {} at step <code>{}</code>, expected <code>{}</code> ({}:{})</div>",
-        esc(&claim.field),
-        esc(&claim.subject),
-        esc(&claim.step),
-        esc(&claim.expected),
-        esc(&claim.file),
-        claim.line
+        esc(&claim.place.field),
+        esc(&claim.place.subject),
+        esc(&claim.place.step),
+        esc(&claim.place.expected),
+        esc(&claim.place.file),
+        claim.place.line
     );
     if !columns.is_empty() {
         if elsewhere.is_empty() {
@@ -294,7 +294,7 @@ fn line_html(
         "<details class=\"claim-line {kind}\" id=\"l{line}\" data-line=\"{line}\" data-verdict=\"{kind}\"><summary title=\"{}\"><span class=\"verdict {kind}\">{mark}</span><code class=\"excerpt\">{}</code><span class=\"squares\">{squares}</span></summary><div class=\"proof\">{detail}</div></details>\n",
         esc(&hover),
         esc(text),
-        line = claim.line,
+        line = claim.place.line,
     )
 }
 

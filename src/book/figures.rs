@@ -353,16 +353,19 @@ pub fn matrix(
     }
     for (row, claim) in claims.iter().enumerate() {
         let y = 20 + row * CELL;
-        let label = format!("{} {} {}", claim.line, claim.step, claim.field);
+        let label = format!(
+            "{} {} {}",
+            claim.place.line, claim.place.step, claim.place.field
+        );
         let _ = write!(
             out,
             "<a href=\"{chapter}#l{line}\"><text class=\"row\" x=\"0\" y=\"{}\">{}</text></a>",
             y + 12,
             esc(&truncate(&label, 44)),
-            line = claim.line
+            line = claim.place.line
         );
         for (n, column) in columns.iter().enumerate() {
-            let (class, words) = cell_words(column.claim(lesson, claim.line));
+            let (class, words) = cell_words(column.claim(lesson, claim.place.line));
             let _ = write!(
                 out,
                 "<rect class=\"cell {class}\" x=\"{}\" y=\"{y}\" width=\"{}\" height=\"{}\" data-n=\"1\" data-p=\"0\"><title>{}</title></rect>",
@@ -371,8 +374,8 @@ pub fn matrix(
                 CELL - 2,
                 esc(&format!(
                     "{}:{} — {} {}: {words}",
-                    claim.file,
-                    claim.line,
+                    claim.place.file,
+                    claim.place.line,
                     n + 1,
                     column.label
                 ))

@@ -30,7 +30,7 @@ impl Configuration {
             claims: lessons
                 .iter()
                 .flat_map(|l| &l.claims)
-                .map(|c| ((c.lesson.clone(), c.line), c.clone()))
+                .map(|c| ((c.place.lesson.clone(), c.place.line), c.clone()))
                 .collect(),
         }
     }

@@ -4,7 +4,7 @@
 //! [`Matrix::of`] from files read by [`crate::results::load`].
 
 use crate::Bytes;
-use crate::check::{ClaimResult, Counts, Verdict};
+use crate::check::{ClaimPlace, ClaimResult, Counts, Verdict};
 use crate::kernel::probe::PerSizeMode;
 use crate::results::{Broken, LessonsDigest, Loaded, ResultFile, Run};
 use serde::Serialize;
@@ -56,13 +56,8 @@ pub struct Description {
 /// A claim (or exercise) and its verdict in each configuration, in column order.
 #[derive(Debug, Serialize)]
 pub struct Row {
-    pub lesson: String,
-    pub file: String,
-    pub line: usize,
-    pub step: String,
-    pub subject: String,
-    pub field: String,
-    pub expected: String,
+    #[serde(flatten)]
+    pub claim: ClaimPlace,
     pub cells: Vec<Cell>,
 }
 
@@ -102,12 +97,13 @@ impl Mark {
 type ClaimKey = (String, usize, String, String, String);
 
 fn key(claim: &ClaimResult) -> ClaimKey {
+    let place = &claim.place;
     (
-        claim.file.clone(),
-        claim.line,
-        claim.step.clone(),
-        claim.subject.clone(),
-        claim.field.clone(),
+        place.file.clone(),
+        place.line,
+        place.step.clone(),
+        place.subject.clone(),
+        place.field.clone(),
     )
 }
 
@@ -125,13 +121,7 @@ impl Matrix {
         let rows = all
             .iter()
             .map(|(k, claim)| Row {
-                lesson: claim.lesson.clone(),
-                file: claim.file.clone(),
-                line: claim.line,
-                step: claim.step.clone(),
-                subject: claim.subject.clone(),
-                field: claim.field.clone(),
-                expected: claim.expected.clone(),
+                claim: claim.place.clone(),
                 cells: loaded
                     .iter()
                     .zip(&by_key)
@@ -220,9 +210,9 @@ fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> 
     let (mark, why) = match (found, &file.run) {
         (_, Run::Broken(_)) => (Mark::Broken, None),
         (None, Run::Checked(checked)) => {
-            let why = if claim.step == "exercise" && checked.checks.exercises().is_none() {
+            let why = if claim.place.step == "exercise" && checked.checks.exercises().is_none() {
                 "the exercises were not checked there (`check --exercises` checks them)"
-            } else if claim.step != "exercise" && checked.checks.lessons().is_none() {
+            } else if claim.place.step != "exercise" && checked.checks.lessons().is_none() {
                 "only the exercises were checked there"
             } else {
                 "the claim was not reported"
@@ -239,7 +229,7 @@ fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> 
                 Mark::Failed,
                 Some(format!(
                     "expected {}, observed {}: {reason}{}",
-                    c.expected,
+                    c.place.expected,
                     observed.as_deref().unwrap_or("nothing"),
                     branch
                         .as_deref()
@@ -356,7 +346,7 @@ impl Description {
 fn label(row: &Row) -> String {
     format!(
         "{}:{} {} {} {}",
-        row.file, row.line, row.step, row.subject, row.field
+        row.claim.file, row.claim.line, row.claim.step, row.claim.subject, row.claim.field
     )
 }
 
@@ -455,7 +445,7 @@ pub fn markdown(matrix: &Matrix) -> String {
     );
     let mut by_lesson: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for row in &matrix.claims {
-        by_lesson.entry(&row.file).or_default().push(row);
+        by_lesson.entry(&row.claim.file).or_default().push(row);
     }
     for (file, rows) in by_lesson {
         let _ = write!(
@@ -472,7 +462,11 @@ pub fn markdown(matrix: &Matrix) -> String {
             let _ = write!(
                 out,
                 "| {} | {} | {} | {} | `{}` |",
-                row.line, row.step, row.subject, row.field, row.expected
+                row.claim.line,
+                row.claim.step,
+                row.claim.subject,
+                row.claim.field,
+                row.claim.expected
             );
             for cell in &row.cells {
                 let _ = write!(out, " {} |", cell.mark.symbol());
@@ -508,7 +502,7 @@ fn reasons_markdown(matrix: &Matrix) -> String {
                 reasons
                     .entry(format!("{} {why}", cell.mark.symbol()))
                     .or_default()
-                    .push(format!("{}:{}", row.file, row.line));
+                    .push(format!("{}:{}", row.claim.file, row.claim.line));
             }
         }
         if reasons.is_empty() {

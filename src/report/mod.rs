@@ -103,7 +103,7 @@ pub fn write_text(out: &mut dyn Write, reports: &[LessonReport]) -> io::Result<(
         let width = report
             .claims
             .iter()
-            .map(|c| c.field.len())
+            .map(|c| c.place.field.len())
             .max()
             .unwrap_or(0);
         for claim in &report.claims {
@@ -122,7 +122,7 @@ fn write_claim(out: &mut dyn Write, claim: &ClaimResult, width: usize) -> io::Re
     write!(
         out,
         "  {style}{word:<7}{style:#} {DIM}:{:<4}{DIM:#} {:<20} {:<width$}  {}",
-        claim.line, claim.step, claim.field, claim.expected
+        claim.place.line, claim.place.step, claim.place.field, claim.place.expected
     )?;
     match &claim.verdict {
         Verdict::Held { .. } => writeln!(out)?,
@@ -172,12 +172,12 @@ pub fn failures(report: &LessonReport, probe: &KernelProbe) -> Option<String> {
         };
         text.push_str(&format!(
             "\n{}:{}: step `{}`, {} of {}\n    expected: {}\n    observed: {}\n    why: {reason}\n",
-            claim.file,
-            claim.line,
-            claim.step,
-            claim.field,
-            claim.subject,
-            claim.expected,
+            claim.place.file,
+            claim.place.line,
+            claim.place.step,
+            claim.place.field,
+            claim.place.subject,
+            claim.place.expected,
             observed.as_deref().unwrap_or("nothing"),
         ));
         if let Some(branch) = branch {

@@ -53,11 +53,12 @@ pub fn of_lessons(reports: &[LessonReport]) -> Vec<Suite> {
 }
 
 fn claim_case(claim: &ClaimResult) -> Case {
+    let place = &claim.place;
     let mut details = vec![
-        ("step", claim.step.clone()),
-        ("of", claim.subject.clone()),
-        ("field", claim.field.clone()),
-        ("expected", claim.expected.clone()),
+        ("step", place.step.clone()),
+        ("of", place.subject.clone()),
+        ("field", place.field.clone()),
+        ("expected", place.expected.clone()),
     ];
     if let Some(observed) = claim.verdict.observed() {
         details.push(("observed", observed.to_owned()));
@@ -68,10 +69,10 @@ fn claim_case(claim: &ClaimResult) -> Case {
     Case {
         name: format!(
             "{}:{} {} {} {}",
-            claim.file, claim.line, claim.step, claim.subject, claim.field
+            place.file, place.line, place.step, place.subject, place.field
         ),
-        file: claim.file.clone(),
-        line: claim.line,
+        file: place.file.clone(),
+        line: place.line,
         end: claim.verdict.kind(),
         reason: claim.verdict.reason().map(str::to_owned),
         details,

@@ -16,7 +16,7 @@ pub use digest::LessonsDigest;
 pub use load::{Loaded, expand, load, read, same_lessons_as};
 pub use machine::{Libc, Machine, Privileges};
 
-use crate::check::{ClaimResult, Counts, LessonReport, Verdict};
+use crate::check::{ClaimPlace, ClaimResult, Counts, LessonReport, Verdict};
 use crate::kernel::KernelProbe;
 use serde::{Deserialize, Serialize};
 
@@ -170,16 +170,18 @@ impl ExerciseResult {
             }
         };
         ClaimResult {
-            file: self
-                .lesson_file
-                .clone()
-                .unwrap_or_else(|| self.lesson.clone()),
-            lesson: self.lesson.clone(),
-            line: self.line.unwrap_or(0),
-            step: "exercise".into(),
-            subject: self.id.clone(),
-            field: format!("{}()", self.function),
-            expected: self.expected.clone().unwrap_or_else(|| "done".into()),
+            place: ClaimPlace {
+                file: self
+                    .lesson_file
+                    .clone()
+                    .unwrap_or_else(|| self.lesson.clone()),
+                lesson: self.lesson.clone(),
+                line: self.line.unwrap_or(0),
+                step: "exercise".into(),
+                subject: self.id.clone(),
+                field: format!("{}()", self.function),
+                expected: self.expected.clone().unwrap_or_else(|| "done".into()),
+            },
             verdict,
         }
     }

@@ -7,13 +7,15 @@ fn digest(text: &str) -> LessonsDigest {
 
 fn claim(line: usize, verdict: Verdict) -> ClaimResult {
     ClaimResult {
-        lesson: "x".into(),
-        file: "lessons/01-x.md".into(),
-        line,
-        step: "written".into(),
-        subject: "mapping".into(),
-        field: "Rss".into(),
-        expected: "1 page".into(),
+        place: ClaimPlace {
+            lesson: "x".into(),
+            file: "lessons/01-x.md".into(),
+            line,
+            step: "written".into(),
+            subject: "mapping".into(),
+            field: "Rss".into(),
+            expected: "1 page".into(),
+        },
         verdict,
     }
 }
@@ -135,7 +137,7 @@ fn a_file_counts_claims_and_exercises_and_fails_on_either() {
     assert_eq!(file.claims().len(), 4);
     let row = &file.claims()[3];
     assert_eq!(
-        (row.step.as_str(), row.subject.as_str()),
+        (row.place.step.as_str(), row.place.subject.as_str()),
         ("exercise", "touch-every-page")
     );
     assert_eq!(

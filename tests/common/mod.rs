@@ -47,8 +47,10 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     {
         let reason = c.verdict.reason().map(str::to_owned).unwrap_or_default();
         match skipped.last_mut() {
-            Some((step, lines, r)) if *step == c.step && *r == reason => lines.push(c.line),
-            _ => skipped.push((c.step.clone(), vec![c.line], reason)),
+            Some((step, lines, r)) if *step == c.place.step && *r == reason => {
+                lines.push(c.place.line)
+            }
+            _ => skipped.push((c.place.step.clone(), vec![c.place.line], reason)),
         }
     }
     let skipped: Vec<String> = skipped
@@ -122,8 +124,8 @@ pub fn lesson_holds(id: &str) {
             assert!(
                 claim.verdict.reason().is_some_and(|r| !r.is_empty()),
                 "{}:{} was skipped without a reason",
-                claim.file,
-                claim.line
+                claim.place.file,
+                claim.place.line
             );
         }
     }
@@ -137,7 +139,7 @@ pub fn verdicts(report: &LessonReport, step: &str, field: &str) -> Vec<VerdictKi
     report
         .claims
         .iter()
-        .filter(|c| c.step == step && c.field == field)
+        .filter(|c| c.place.step == step && c.place.field == field)
         .map(|c| c.verdict.kind())
         .collect()
 }

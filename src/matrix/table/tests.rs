@@ -11,13 +11,15 @@ fn lessons() -> LessonsDigest {
 
 fn claim(verdict: Verdict) -> ClaimResult {
     ClaimResult {
-        lesson: "x".into(),
-        file: "lessons/01-x.md".into(),
-        line: 7,
-        step: "s".into(),
-        subject: "m".into(),
-        field: "Rss".into(),
-        expected: "1 page".into(),
+        place: ClaimPlace {
+            lesson: "x".into(),
+            file: "lessons/01-x.md".into(),
+            line: 7,
+            step: "s".into(),
+            subject: "m".into(),
+            field: "Rss".into(),
+            expected: "1 page".into(),
+        },
         verdict,
     }
 }
