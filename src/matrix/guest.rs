@@ -155,27 +155,37 @@ impl GuestCache {
                 what.display()
             )
         };
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("modules")).map_err(|e| io(&root, e))?;
-        for (i, module) in modules.iter().enumerate() {
-            let name = module
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.split_once('-').map(|(_, name)| name.to_owned()))
-                .ok_or_else(|| format!("{}: not a numbered module file", module.display()))?;
-            let into = root.join("modules").join(format!("{:02}-{name}", i + 1));
-            std::fs::copy(module, &into).map_err(|e| io(module, e))?;
-        }
         let archive = base.join(format!("{kernel}.modules.gz"));
-        run(
-            Command::new("sh")
-                .arg("-c")
-                .arg("find modules | cpio -o -H newc --quiet | gzip -1 > \"$0\"")
-                .arg(&archive)
-                .current_dir(&root),
-            &format!("packing the modules of {kernel}"),
-        )?;
-        std::fs::remove_dir_all(&root).map_err(|e| io(&root, e))?;
+        let _ = std::fs::remove_dir_all(&root);
+        let pack = || -> Result<(), String> {
+            std::fs::create_dir_all(root.join("modules")).map_err(|e| io(&root, e))?;
+            for (i, module) in modules.iter().enumerate() {
+                let name = module
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.split_once('-').map(|(_, name)| name.to_owned()))
+                    .ok_or_else(|| format!("{}: not a numbered module file", module.display()))?;
+                let into = root.join("modules").join(format!("{:02}-{name}", i + 1));
+                std::fs::copy(module, &into).map_err(|e| io(module, e))?;
+            }
+            run(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg("find modules | cpio -o -H newc --quiet | gzip -1 > \"$0\"")
+                    .arg(&archive)
+                    .current_dir(&root),
+                &format!("packing the modules of {kernel}"),
+            )?;
+            Ok(())
+        };
+        let packed = pack();
+        // The copies go on every path, and a failed archive with them: nothing half-made
+        // stays for the next run to boot.
+        let _ = std::fs::remove_dir_all(&root);
+        if packed.is_err() {
+            let _ = std::fs::remove_file(&archive);
+        }
+        packed?;
         let name = initrd
             .file_name()
             .and_then(|n| n.to_str())

@@ -202,6 +202,13 @@ pub struct KernelRequest {
 }
 
 /// Files under `root` whose path relative to it matches `wanted`.
+/// A cached module's name without the `NN-` its closure numbered it by: `zram.ko` of
+/// `02-zram.ko`.
+fn module_name(file: &Path) -> Option<&str> {
+    let name = file.file_name()?.to_str()?;
+    Some(name.split_once('-').map_or(name, |(_, rest)| rest))
+}
+
 fn find_files(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -262,8 +269,9 @@ impl KernelCache {
                 .collect();
             closure.sort();
             for file in closure {
-                // A dependency that an earlier module brought in already loads once.
-                if !files.iter().any(|f| f.file_name() == file.file_name()) {
+                // A dependency that an earlier module's closure brought in loads once: the
+                // closures number their files apart, so compare the names after `NN-`.
+                if !files.iter().any(|f| module_name(f) == module_name(&file)) {
                     files.push(file);
                 }
             }
@@ -353,11 +361,14 @@ impl KernelCache {
                 let debs: Vec<&PathBuf> = own.iter().filter_map(|r| r.as_ref().ok()).collect();
                 self.unpack(build, &debs, &wanted_modules[&build.name])
             } else {
+                // Only what the mirror did not serve is remembered across runs; a build
+                // that failed to unpack here (a module missing, a tool failing) is tried
+                // again next time.
+                apt.mark_unavailable(&build.name);
                 Err(failed.join("; "))
             };
             if let Err(e) = outcome {
                 eprintln!("warning: {e}");
-                apt.mark_unavailable(&build.name);
                 fetch.give_up_on(build, requests, e);
             }
         }
@@ -384,7 +395,8 @@ impl KernelCache {
                 if kernel.package.name != newest.name && !warned.contains(&newest.name) {
                     warned.push(newest.name.clone());
                     eprintln!(
-                        "warning: the mirror does not serve {}; using {}",
+                        "warning: {} could not be fetched or unpacked; using {} \
+                         (`just kernels --refresh` asks the mirror again)",
                         newest.name, kernel.package.name
                     );
                 }
@@ -412,18 +424,33 @@ impl KernelCache {
         debs: &[&PathBuf],
         modules: &[&str],
     ) -> Result<(), String> {
-        let slot = self.slot(package);
         let staging = self.dir.join(format!("{}.unpacking", package.name));
         let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        let unpacked = std::fs::create_dir_all(&staging)
+            .map_err(|e| format!("{}: {e}", staging.display()))
+            .and_then(|()| self.unpack_in(package, debs, modules, &staging));
+        // Removed on every path, so that a failed unpacking leaves nothing half-made.
+        let _ = std::fs::remove_dir_all(&staging);
+        unpacked
+    }
+
+    /// [`Self::unpack`]'s work, with the packages unpacked into `staging`.
+    fn unpack_in(
+        &self,
+        package: &KernelPackage,
+        debs: &[&PathBuf],
+        modules: &[&str],
+        staging: &Path,
+    ) -> Result<(), String> {
+        let slot = self.slot(package);
         for deb in debs {
             run(
-                Command::new("dpkg").arg("-x").arg(deb).arg(&staging),
+                Command::new("dpkg").arg("-x").arg(deb).arg(staging),
                 &format!("unpacking {}", deb.display()),
             )?;
         }
         let one = |what: &str, wanted: &dyn Fn(&Path) -> bool| {
-            let found = find_files(&staging, wanted);
+            let found = find_files(staging, wanted);
             match found.as_slice() {
                 [one] => Ok(one.clone()),
                 [] => Err(format!("{} has no {what}", package.name)),
@@ -440,7 +467,7 @@ impl KernelCache {
                 .map_err(|e| format!("{} -> {}: {e}", from.display(), slot.join(to).display()))?;
         }
         if !modules.is_empty() {
-            let found = modules::PackageModules::find(&staging);
+            let found = modules::PackageModules::find(staging);
             for module in modules {
                 let closure = found
                     .closure(module)
@@ -448,16 +475,26 @@ impl KernelCache {
                 let dir = slot.join("modules").join(module);
                 let partial = slot.join("modules").join(format!("{module}.unpacking"));
                 let _ = std::fs::remove_dir_all(&partial);
-                std::fs::create_dir_all(&partial).map_err(|e| io(&partial, e))?;
-                for (i, (name, bytes)) in closure.iter().enumerate() {
-                    let file = partial.join(format!("{:02}-{name}.ko", i + 1));
-                    std::fs::write(&file, bytes).map_err(|e| io(&file, e))?;
+                let written = std::fs::create_dir_all(&partial)
+                    .map_err(|e| io(&partial, e))
+                    .and_then(|()| {
+                        closure
+                            .iter()
+                            .enumerate()
+                            .try_for_each(|(i, (name, bytes))| {
+                                let file = partial.join(format!("{:02}-{name}.ko", i + 1));
+                                std::fs::write(&file, bytes).map_err(|e| io(&file, e))
+                            })
+                    });
+                if let Err(e) = written {
+                    let _ = std::fs::remove_dir_all(&partial);
+                    return Err(e);
                 }
                 let _ = std::fs::remove_dir_all(&dir);
                 std::fs::rename(&partial, &dir).map_err(|e| io(&dir, e))?;
             }
         }
-        std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))
+        Ok(())
     }
 }
 
@@ -511,6 +548,16 @@ impl Fetch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modules_of_two_closures_are_told_apart_by_name_not_number() {
+        let zram = Path::new("slot/modules/zram/02-zram.ko");
+        let again = Path::new("slot/modules/other/01-zram.ko");
+        let lz4 = Path::new("slot/modules/zram/01-lz4_compress.ko");
+        assert_eq!(module_name(zram), Some("zram.ko"));
+        assert_eq!(module_name(zram), module_name(again));
+        assert_ne!(module_name(zram), module_name(lz4));
+    }
 
     const INDEX: &[&str] = &[
         "linux-image-5.10.0-30-cloud-amd64-unsigned",
