@@ -24,7 +24,8 @@
 //!   `src/exercises/<module>.rs`; the solution `crate::exercises::<module>::<function>`;
 //! - the check: the function of the same name in the check module, called with the solution;
 //! - the fakes: the same check called with each fake instead; each must fail (with the
-//!   words after `saying`, where given). The handout strips the lines between the markers,
+//!   words after `saying`, where given), except where the function after `unless` says why
+//!   this kernel cannot tell that fake from a solution (reported not tried, with the reason). The handout strips the lines between the markers,
 //!   so students never get them: they are often other exercises' solutions.
 //!
 //! A macro rather than a manifest file: the compiler then checks what a manifest would leave
@@ -45,7 +46,10 @@ macro_rules! exercises {
                 fork_lock: $lock:ident $(,)?
                 $(
                     fakes: [
-                        $( $fake:literal $(saying $says:literal)? => $body:expr ),+ $(,)?
+                        $(
+                            $fake:literal $(saying $says:literal)? $(unless $alike:path)?
+                            => $body:expr
+                        ),+ $(,)?
                     ] $(,)?
                 )?
             }
@@ -75,6 +79,7 @@ macro_rules! exercises {
                     $crate::homework::Fake {
                         name: $fake,
                         must_say: $crate::homework::declare::must_say(&[$($says)?]),
+                        alike_here: $crate::homework::declare::alike_here(&[$($alike)?]),
                         check: || $function($body),
                     },
                 )+)?],
@@ -131,6 +136,15 @@ pub const fn must_say(words: &[&'static str]) -> Option<&'static str> {
     match words {
         [first, ..] => Some(*first),
         [] => None,
+    }
+}
+
+/// The function after `unless`, if the fake has one; else a kernel that tells the fake
+/// from a solution everywhere.
+pub const fn alike_here(functions: &[fn() -> Option<String>]) -> fn() -> Option<String> {
+    match functions {
+        [first, ..] => *first,
+        [] => || None,
     }
 }
 

@@ -26,6 +26,9 @@ pub enum Verdict {
 }
 
 pub fn try_fake(fake: &Fake) -> Verdict {
+    if let Some(reason) = (fake.alike_here)() {
+        return Verdict::NotTried { reason };
+    }
     match outcome::run_check(fake.check) {
         Outcome::Failed(failure) => match fake.must_say {
             Some(wanted) if !failure.showed.contains(wanted) => {
@@ -102,32 +105,49 @@ mod tests {
             Fake {
                 name: "fails",
                 must_say: None,
+                alike_here: || None,
                 check: || Err(Failure::new("a", "b")),
             },
             Fake {
                 name: "fails for the reason",
                 must_say: Some("gone"),
+                alike_here: || None,
                 check: || Err(Failure::new("a", "it is gone")),
             },
             Fake {
                 name: "fails for another reason",
                 must_say: Some("gone"),
+                alike_here: || None,
                 check: || Err(Failure::new("a", "b")),
             },
             Fake {
                 name: "passes",
                 must_say: None,
+                alike_here: || None,
                 check: || Ok(Passed::Held("all well".into())),
             },
             Fake {
                 name: "skips",
                 must_say: None,
+                alike_here: || None,
                 check: || Ok(Passed::Skipped("no THP".into())),
+            },
+            Fake {
+                name: "alike here",
+                must_say: None,
+                alike_here: || Some("this kernel shows both the same".into()),
+                check: || Ok(Passed::Held("would pass".into())),
             },
         ];
         let tried = try_all(&exercise(FAKES));
         assert_eq!(tried.rejected, 2);
-        assert_eq!(tried.not_tried, ["cheat `skips` not tried: no THP"]);
+        assert_eq!(
+            tried.not_tried,
+            [
+                "cheat `skips` not tried: no THP",
+                "cheat `alike here` not tried: this kernel shows both the same"
+            ]
+        );
         assert_eq!(tried.problems.len(), 2, "{:?}", tried.problems);
         assert!(tried.problems[0].contains("`fails for another reason`"));
         assert!(tried.problems[0].contains("does not say `gone`"));

@@ -48,6 +48,9 @@ pub struct Fake {
     pub name: &'static str,
     /// Words the check's failure must contain: it must fail for this reason, not another.
     pub must_say: Option<&'static str>,
+    /// Why this kernel cannot tell the fake from a solution, where it cannot: the fake is
+    /// then reported not tried, with that reason, instead of counted as let through.
+    pub alike_here: fn() -> Option<String>,
     /// The exercise's check, called with this fake.
     pub check: fn() -> Result<Passed, Failure>,
 }
