@@ -304,7 +304,7 @@ pub fn map_hugetlb(f: Student) -> Result<Passed, Failure> {
 /// How many huge pages the kernel maps for `len` bytes: the Size of a MAP_HUGETLB mapping of
 /// that length over its KernelPageSize. Without a reservation, so that it works whatever the
 /// pool holds; nothing touches it.
-fn pages_mapped_for(len: usize) -> Result<u64, Failure> {
+fn pages_mapped_for(len: usize, huge: usize) -> Result<u64, Failure> {
     let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB | MapFlags::MAP_NORESERVE;
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     let len = NonZeroUsize::new(len).expect("len >= 1");
@@ -312,21 +312,24 @@ fn pages_mapped_for(len: usize) -> Result<u64, Failure> {
     let start = unsafe { mmap_anonymous(None, len, rw, flags) }
         .map_err(|e| Failure::setup("map huge pages without a reservation", e))?;
     let record = record_at(start.as_ptr() as usize);
-    let size = record.as_ref().ok().and_then(Option::as_ref).map(|r| {
-        let kernel_page = r.size(SmapsField::KernelPageSize).unwrap_or(Bytes(1)).get().max(1);
-        (r.vma.end - r.vma.start, kernel_page)
-    });
-    if let Some((mapped, _)) = size {
-        // SAFETY: the mapping made above, of `mapped` bytes (whole huge pages).
-        let _ = unsafe { nix::sys::mman::munmap(start, mapped) };
-    }
-    let (mapped, kernel_page) =
-        size.ok_or_else(|| Failure::setup("find the huge page mapping in smaps", "gone"))?;
-    Ok(mapped as u64 / kernel_page)
+    // SAFETY: the mapping made above, whole huge pages long; unmapped whatever smaps said.
+    let _ = unsafe { nix::sys::mman::munmap(start, len.get().next_multiple_of(huge)) };
+    let record = record?.ok_or_else(|| {
+        Failure::setup(
+            "find the huge page mapping in smaps",
+            "no record holds its address",
+        )
+    })?;
+    let kernel_page = record
+        .size(SmapsField::KernelPageSize)
+        .unwrap_or(Bytes(1))
+        .get()
+        .max(1);
+    Ok((record.vma.end - record.vma.start) as u64 / kernel_page)
 }
 
 /// Whether a reserving MAP_HUGETLB mapping of `len` bytes is refused (ENOMEM) now.
-fn reserving_refused(len: usize) -> Result<bool, Failure> {
+fn reserving_refused(len: usize, huge: usize) -> Result<bool, Failure> {
     let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB;
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     let len = NonZeroUsize::new(len).expect("len >= 1");
@@ -335,9 +338,8 @@ fn reserving_refused(len: usize) -> Result<bool, Failure> {
         Err(Errno::ENOMEM) => Ok(true),
         Err(errno) => Err(Failure::setup("map huge pages with a reservation", errno)),
         Ok(start) => {
-            let whole = len.get().next_multiple_of(huge_page_size()?.unwrap_or(1));
             // SAFETY: the mapping just made, whole huge pages long.
-            let _ = unsafe { nix::sys::mman::munmap(start, whole) };
+            let _ = unsafe { nix::sys::mman::munmap(start, len.get().next_multiple_of(huge)) };
             Ok(false)
         }
     }
@@ -362,7 +364,7 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
         let answer = f(NonZeroUsize::new(len).expect("len >= 1"))
             .map_err(|e| Failure::returned_error(&asked, e))?;
         let truth = HugePages {
-            needed: pages_mapped_for(len)?,
+            needed: pages_mapped_for(len, huge)?,
             available: before.available(),
         };
         if Pool::read()? != before {
@@ -375,7 +377,7 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
             ));
         }
         shown.push(format!("{} for {len} bytes", truth.needed));
-        if overcommit()? == 0 && reserving_refused(len)? != (truth.needed > truth.available) {
+        if overcommit()? == 0 && reserving_refused(len, huge)? != (truth.needed > truth.available) {
             return Err(Failure::setup(
                 "see mmap(MAP_HUGETLB) refused exactly when the pool is short",
                 format!("{truth:?}, but the kernel decided otherwise"),
