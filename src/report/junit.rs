@@ -79,3 +79,48 @@ fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_one_element_per_end() {
+        let case = |name: &str, end, reason: Option<&str>| Case {
+            name: name.into(),
+            file: "lessons/01-x.md".into(),
+            line: 3,
+            end,
+            reason: reason.map(Into::into),
+            details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
+        };
+        let suites = [Suite {
+            name: "x".into(),
+            cases: vec![
+                case("held", VerdictKind::Held, None),
+                case("failed", VerdictKind::Failed, Some("differs")),
+                case("skipped", VerdictKind::Skipped, Some("no <THP>")),
+            ],
+            error: None,
+        }];
+        let mut out = Vec::new();
+        write(&mut out, &suites).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(
+            xml.contains(r#"tests="3" failures="1" skipped="1" errors="0""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"name="held" file="lessons/01-x.md" line="3"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<skipped message="no &lt;THP&gt;"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure message=\"differs\">expected: 1 page\nobserved: 8 kB</failure>"),
+            "{xml}"
+        );
+    }
+}
