@@ -41,7 +41,8 @@ pub fn working_set(region: &mut [u8], work: &dyn Fn(&mut [u8])) -> std::io::Resu
     // clear_refs clears the page table's accessed bits but leaves the CPU's TLB entries, and
     // an access the TLB still remembers sets no bit. Changing the protection flushes them.
     let start = std::ptr::NonNull::from(&mut *region).cast::<libc::c_void>();
-    // SAFETY: the region's own pages, read-write again at once; nothing runs in between.
+    // SAFETY: the region is this function's alone (a `&mut`), so no code of this process
+    // touches it while it is read-only for a moment; then it is read-write again.
     unsafe {
         mprotect(start, region.len(), ProtFlags::PROT_READ)?;
         mprotect(

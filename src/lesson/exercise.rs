@@ -8,7 +8,8 @@ pub struct ExerciseText {
     /// Line of the opening fence.
     pub line: usize,
     pub task: String,
-    /// At least one; shown in order, the first is the gentlest.
+    /// Shown in order, the first the gentlest. The loader needs one; `pagelab dev check`
+    /// needs [`crate::homework::hint_rule::MIN_HINTS`].
     pub hints: Vec<String>,
     /// The line of each hint, in the same order: `pagelab dev check` names the line of a
     /// hint that gives too much away.

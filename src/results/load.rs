@@ -36,7 +36,7 @@ pub fn read(path: &Path) -> Result<ResultFile, String> {
         .map_err(|e| format!("reading the result file {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| {
         format!(
-            "{}: not a result file of `pagelab check --format json`: {e}",
+            "{}: not readable as a result file (`pagelab check --format json`): {e}",
             path.display()
         )
     })

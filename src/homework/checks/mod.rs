@@ -250,7 +250,6 @@ pub(crate) fn pin_to_this_cpu() -> Result<crate::experiments::support::PinnedToT
         .map_err(|e| Failure::setup("keep this thread on one CPU", e))
 }
 
-/// Rounds up to whole pages.
 /// Through the student's shared mapping `line` (at `addr`, of a file or object `len` bytes
 /// long), after checking it is `rw-s` and covers them: one random byte other than 0, at a
 /// random offset. Returns (offset, byte) for the caller to find in the file.
@@ -273,6 +272,7 @@ pub(crate) fn write_through_shared(
     Ok((at, value))
 }
 
+/// Rounds up to whole pages.
 pub(crate) fn page_round(len: usize) -> usize {
     len.div_ceil(page()) * page()
 }
