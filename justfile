@@ -87,11 +87,11 @@ ci:
 result file="" label="host":
     #!/usr/bin/env bash
     set -euo pipefail
-    file='{{file}}'
+    file={{quote(file)}}
     if [ -z "$file" ]; then file="$(bash scripts/target-dir.sh)/results/host.json"; fi
     mkdir -p "$(dirname "$file")"
     rc=0
-    cargo run --quiet --release -- check --format json --exercises --label '{{label}}' > "$file" || rc=$?
+    cargo run --quiet --release -- check --format json --exercises --label {{quote(label)}} > "$file" || rc=$?
     echo "result file: $file"
     exit $rc
 
@@ -104,17 +104,22 @@ matrix +args:
 # Without FILES: `just result`'s file and `just kernels`' <target dir>/kernel-matrix/results/.
 
 # Result files merged into one table: printed, and as markdown in <target dir>/merged-matrix.md
+[positional-arguments]
 merge *files:
     #!/usr/bin/env bash
     set -euo pipefail
     target=$(bash scripts/target-dir.sh)
-    files=({{files}})
+    files=("$@")
     if [ ${#files[@]} -eq 0 ]; then files=("$target/results/host.json" "$target/kernel-matrix/results"); fi
     cargo build --quiet --release
     started=$EPOCHREALTIME
     rc=0
     "$target/release/pagelab" matrix "${files[@]}" || rc=$?
-    "$target/release/pagelab" matrix --format markdown "${files[@]}" > "$target/merged-matrix.md" 2>/dev/null || true
+    # Exit 1 means a column failed, which the text rendering above has said; above 1, the
+    # markdown could not be written.
+    md=0
+    "$target/release/pagelab" matrix --format markdown "${files[@]}" > "$target/merged-matrix.md" 2>/dev/null || md=$?
+    if [ "$md" -gt 1 ]; then echo "merge: the markdown rendering failed (exit $md)"; exit "$md"; fi
     seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
     echo "merged: ${files[*]} -> $target/merged-matrix.md (both renderings: ${seconds}s)"
     exit $rc
@@ -135,7 +140,7 @@ install-check:
     bash scripts/install-check.sh
 
 # Installs what it lacks (as root): qemu-system-x86/-arm from backports, the aarch64 cross
-# linker, cpio, Rust targets. Kernels and busybox come through a private apt state; all is
+# linker, cpio, xz (modules), Rust targets. Kernels and busybox come through a private apt state; all is
 # cached under cargo's target dir (kernel-matrix/), the report is <target dir>/kernel-matrix.md.
 # Words select: `just kernels arm64`, `just kernels 16k never`, `just kernels 7.2`, `musl`.
 

@@ -106,7 +106,7 @@ enum Command {
     },
     /// Boot Debian kernels (x86-64 and arm64, 4 kB and 16 kB pages, glibc and musl) under
     /// QEMU in many configurations and check every lesson in each. Installs the tools it
-    /// lacks (QEMU, the aarch64 cross linker, cpio: as root) and fetches kernels through a
+    /// lacks (QEMU, the aarch64 cross linker, cpio, xz: as root) and fetches kernels through a
     /// private apt state under cargo's target directory. Writes each configuration's result
     /// file into <target dir>/kernel-matrix/results/ and renders the table from them, as
     /// `pagelab matrix` does.
