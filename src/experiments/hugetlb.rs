@@ -21,6 +21,11 @@ pub struct Hugetlb;
 /// Huge pages the lesson maps at once: one. The kernel matrix reserves as many in its
 /// hugetlb configurations.
 pub const HUGE_PAGES_MAPPED: u64 = 1;
+// The step and outcome names below, and lessons/12-hugetlb.md, say "one huge page".
+const _: () = assert!(
+    HUGE_PAGES_MAPPED == 1,
+    "the names say one huge page: change them too"
+);
 
 crate::experiment::declare! {
     id: "hugetlb", forks: false;

@@ -217,7 +217,8 @@ struct Searched {
     scan: RecordScan,
     /// The record's bytes in the buffer; `None` if no record contains the address.
     record: Option<Range<usize>>,
-    /// Whether the text did not fit, so that its front was dropped to make room.
+    /// Whether the text did not fit, so that its front was dropped to make room (and the
+    /// buffer did not grow since).
     overflowed: bool,
 }
 
@@ -243,11 +244,14 @@ fn search<R: Read>(src: &mut R, buf: &mut FencedBuf, addr: usize) -> Result<Sear
             scan.drop_front(&buf.slice()[..keep]);
             buf.bytes().copy_within(keep..len, 0);
             len -= keep;
-            overflowed = true;
             if buf.cap - len < buf.page {
                 // One record nearly as long as the whole buffer: only a pathological text
-                // gets here, so the rare remap mid-read is acceptable.
+                // gets here, so the rare remap mid-read is acceptable. The grown buffer
+                // is the next search's already: no second doubling.
                 *buf = buf.grown(len).map_err(SearchError::Io)?;
+                overflowed = false;
+            } else {
+                overflowed = true;
             }
         }
         let n = read_some(src, &mut buf.bytes()[len..]).map_err(SearchError::Io)?;

@@ -189,14 +189,14 @@ pub fn parse_smaps(text: &str) -> Result<Vec<SmapsRecord>, ParseError> {
     parse_records(text, 1)
 }
 
-/// Parses exactly one record: `text` holds its header and its field lines, and its first
-/// line is line `first_line` of the file (for error messages).
-pub(crate) fn parse_one_record(text: &str, first_line: usize) -> Result<SmapsRecord, ParseError> {
-    let mut records = parse_records(text, first_line)?;
+/// Parses exactly one record: `text` holds its header and its field lines. Errors count
+/// lines from 1, the header's; the caller renumbers them if it needs to.
+fn parse_one_record(text: &str) -> Result<SmapsRecord, ParseError> {
+    let mut records = parse_records(text, 1)?;
     match records.len() {
         1 => Ok(records.swap_remove(0)),
         _ => Err(parse_error(
-            first_line,
+            1,
             "expected exactly one smaps record",
             text.lines().next().unwrap_or(""),
         )),
@@ -475,7 +475,7 @@ impl RecordScan {
         };
         // Numbered from 1, and renumbered only on error: the line number of a record near
         // the end of a long text costs a count of every newline before it.
-        parse_one_record(&record, 1).map_err(|mut e| {
+        parse_one_record(&record).map_err(|mut e| {
             e.line += self.line_number(text, first_line) - 1;
             e
         })
