@@ -60,7 +60,7 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<Configured>, String> {
     let planned = plan(request, &candidates, made.kernels, &mut broken)?;
     let initrds = phases.time("initramfs", || {
         initramfs_archives(request, &planned, &guests, &made.busyboxes, &made.binaries)
-    })?;
+    });
     let mut results = phases.time("boots", || boot_all(&planned, &initrds));
     results.extend(broken);
     results.sort_by_key(|(i, _)| *i);
@@ -292,8 +292,9 @@ fn plan(
 }
 
 /// Each target's initramfs, and for a guest that loads modules its target's archive with
-/// them appended, keyed as [`Planned::archive_key`].
-type Archives = BTreeMap<(GuestTarget, String, Vec<PathBuf>), PathBuf>;
+/// them appended, keyed as [`Planned::archive_key`]; or why it could not be made, which
+/// breaks only the columns that boot it.
+type Archives = BTreeMap<(GuestTarget, String, Vec<PathBuf>), Result<PathBuf, String>>;
 
 fn initramfs_archives(
     request: &Request,
@@ -301,28 +302,25 @@ fn initramfs_archives(
     guests: &guest::GuestCache,
     busyboxes: &BTreeMap<Arch, Result<PathBuf, String>>,
     binaries: &BTreeMap<GuestTarget, PathBuf>,
-) -> Result<Archives, String> {
-    let mut plain: BTreeMap<GuestTarget, PathBuf> = BTreeMap::new();
+) -> Archives {
+    let mut plain: BTreeMap<GuestTarget, Result<PathBuf, String>> = BTreeMap::new();
     let mut archives = Archives::new();
     for (_, p) in planned {
         if let Entry::Vacant(slot) = plain.entry(p.target) {
-            let busybox = busyboxes[&p.arch].as_ref().map_err(String::clone)?;
-            slot.insert(guests.initramfs(
-                p.target,
-                busybox,
-                &binaries[&p.target],
-                request.lessons,
-            )?);
+            slot.insert(busyboxes[&p.arch].clone().and_then(|busybox| {
+                guests.initramfs(p.target, &busybox, &binaries[&p.target], request.lessons)
+            }));
         }
         if let Entry::Vacant(slot) = archives.entry(p.archive_key()) {
+            let own = plain[&p.target].clone();
             slot.insert(if p.modules.is_empty() {
-                plain[&p.target].clone()
+                own
             } else {
-                guests.with_modules(&plain[&p.target], &p.kernel, &p.modules)?
+                own.and_then(|initrd| guests.with_modules(&initrd, &p.kernel, &p.modules))
             });
         }
     }
-    Ok(archives)
+    archives
 }
 
 /// Boots every planned guest, two at a time. Slowest first (arm64 is emulated instruction
@@ -342,14 +340,20 @@ fn boot_all(planned: &[(usize, Planned)], archives: &Archives) -> Vec<(usize, Co
                     let Some(&n) = order.get(k) else { break };
                     let (i, p) = &planned[n];
                     eprintln!("[{}/{total}] booting {}...", k + 1, p.name);
-                    let initrd = &archives[&p.archive_key()];
-                    let column = guest::boot(
-                        p.arch,
-                        &p.vmlinuz,
-                        initrd,
-                        &p.append,
-                        guest::timeout(p.arch),
-                    );
+                    let column = match &archives[&p.archive_key()] {
+                        Ok(initrd) => guest::boot(
+                            p.arch,
+                            &p.vmlinuz,
+                            initrd,
+                            &p.append,
+                            guest::timeout(p.arch),
+                        ),
+                        Err(why) => Column::Broken {
+                            why: format!("no initramfs: {why}"),
+                            console_tail: String::new(),
+                            seconds: 0.0,
+                        },
+                    };
                     let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                     let verdict = if column.failed() { "FAILED" } else { "ok" };
                     eprintln!(
