@@ -25,8 +25,9 @@
 //! - the check: the function of the same name in the check module, called with the solution;
 //! - the fakes: the same check called with each fake instead; each must fail (with the
 //!   words after `saying`, where given), except where the function after `unless` says why
-//!   this kernel cannot tell that fake from a solution (reported not tried, with the reason). The handout strips the lines between the markers,
-//!   so students never get them: they are often other exercises' solutions.
+//!   this kernel cannot tell that fake from a solution (reported not tried, with the
+//!   reason). The handout strips the lines between the markers, so students never get
+//!   them: they are often other exercises' solutions.
 //!
 //! A macro rather than a manifest file: the compiler then checks what a manifest would leave
 //! to `dev check` (the function and its check exist, the fakes have the solution's type),
