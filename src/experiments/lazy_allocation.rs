@@ -5,8 +5,9 @@ use crate::Bytes;
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
+use crate::experiments::support::{reading_faults, resident_count, writing_faults};
 use crate::kernel::meminfo::read_meminfo;
-use crate::memory::{Mapped, Mapping, MappingError};
+use crate::memory::{Mapping, MappingError};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
@@ -52,43 +53,34 @@ impl Experiment for LazyAllocation {
         lab.step(
             "mapped",
             Observation::of([Subject::of(WRITTEN, getpid(), &written)?])
-                .with([(RESIDENT, resident(&written)?)]),
+                .with([(RESIDENT, resident_count(&written)?)]),
         )?;
 
-        let faults = written
-            .faults_writing_every_page()
-            .map(|f| f.minor)
-            .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        let faults = writing_faults(&written)?.minor;
         lab.step(
             "touched",
             Observation::of([Subject::of(WRITTEN, getpid(), &written)?]).with([
                 (FAULTS, OutcomeValue::count(faults)),
-                (RESIDENT, resident(&written)?),
+                (RESIDENT, resident_count(&written)?),
             ]),
         )?;
 
         let read = Mapping::base_pages(len, MapFlags::MAP_PRIVATE)?;
-        let faults = read
-            .faults_reading_every_page()
-            .map(|f| f.minor)
-            .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        let faults = reading_faults(&read)?.minor;
         let zeros = read.pages_reading(0..PAGES, 0);
         let all_zero = if zeros == PAGES { "0" } else { "not all 0" };
         lab.step(
             "read",
             Observation::of([Subject::of(READ, getpid(), &read)?]).with([
                 (FAULTS, OutcomeValue::count(faults)),
-                (RESIDENT, resident(&read)?),
+                (RESIDENT, resident_count(&read)?),
                 (BYTES_READ, OutcomeValue::text(all_zero)),
             ]),
         )?;
 
         // The reads mapped the zero page read-only: each write faults again, and only then
         // does the page get memory of its own.
-        let faults = read
-            .faults_writing_every_page()
-            .map(|f| f.minor)
-            .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        let faults = writing_faults(&read)?.minor;
         lab.step(
             "read-then-written",
             Observation::of([Subject::of(READ, getpid(), &read)?])
@@ -101,13 +93,6 @@ impl Experiment for LazyAllocation {
 }
 
 /// How many of the mapping's pages mincore() reports resident.
-fn resident(mapping: &Mapping) -> Result<OutcomeValue, ExperimentError> {
-    let pages = mapping
-        .resident_pages()
-        .map_err(ExperimentError::sys("mincore"))?;
-    Ok(OutcomeValue::count(pages))
-}
-
 fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let meminfo = read_meminfo().map_err(|e| ExperimentError::Setup(e.to_string()))?;
     let field = |name: &str| {

@@ -5,6 +5,7 @@
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
+use crate::experiments::support::writing_faults;
 use crate::kernel::vmstat;
 use crate::memory::child::reply;
 use crate::memory::counters::{Faults, minor_faults_during, resident_pages};
@@ -86,13 +87,6 @@ fn undisturbed<T>(
         }
     }
     measure().map(|(faults, value)| (faults.minor, value))
-}
-
-/// The faults this thread takes writing one byte into each page of `mapping`.
-fn writing_faults(mapping: &Mapping) -> Result<Faults, ExperimentError> {
-    mapping
-        .faults_writing_every_page()
-        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))
 }
 
 /// The mlockall child's commands; each answers 0 or the errno of its call.
@@ -256,10 +250,7 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         MapFlags::MAP_PRIVATE | MapFlags::MAP_POPULATE,
     )?;
     let record = Subject::of(POPULATED, getpid(), &mapping)?;
-    let faults = mapping
-        .faults_writing_every_page()
-        .map(|f| f.minor)
-        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    let faults = writing_faults(&mapping)?.minor;
     lab.step(
         "populated",
         Observation::of([record]).with([(FAULTS_WRITING, OutcomeValue::count(faults))]),

@@ -8,7 +8,9 @@ use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
     SubjectName,
 };
-use crate::experiments::support::{PinnedToThisCpu, TempDir, nonzero, open, write_file};
+use crate::experiments::support::{
+    PinnedToThisCpu, TempDir, nonzero, open, reading_faults, resident_count, write_file,
+};
 use crate::memory::{FileMapping, Mapped, Mapping, MappingError};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
@@ -80,9 +82,7 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
     )
     .map_err(ExperimentError::sys("mmap of the file"))?;
     drop(file);
-    mapping
-        .faults_reading_every_page()
-        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    reading_faults(&mapping)?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;
     let pageout = page_out(&mapping)?;
     drop(pinned);
@@ -90,9 +90,7 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
         "file-paged-out",
         observed(FILE, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
     )?;
-    let faults = mapping
-        .faults_reading_every_page()
-        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    let faults = reading_faults(&mapping)?;
     lab.step(
         "file-read-again",
         observed(
@@ -119,9 +117,7 @@ fn anonymous_pages(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError
         "anon-paged-out",
         observed(ANON, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
     )?;
-    let faults = mapping
-        .faults_reading_every_page()
-        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+    let faults = reading_faults(&mapping)?;
     lab.step(
         "anon-read-again",
         observed(ANON, &mapping, [(MAJOR, OutcomeValue::count(faults.major))])?,
@@ -146,9 +142,7 @@ fn page_out(mapping: &impl Mapped) -> Result<OutcomeValue, ExperimentError> {
         if call != OutcomeValue::Call(Ok(())) || resident == 0 {
             return Ok(call);
         }
-        mapping
-            .faults_reading_every_page()
-            .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))?;
+        reading_faults(mapping)?;
     }
     advised(mapping, MmapAdvise::MADV_PAGEOUT)
 }
@@ -163,10 +157,7 @@ fn advised(mapping: &impl Mapped, advice: MmapAdvise) -> Result<OutcomeValue, Ex
 }
 
 fn resident(mapping: &impl Mapped) -> Result<(OutcomeKey, OutcomeValue), ExperimentError> {
-    let pages = mapping
-        .resident_pages()
-        .map_err(ExperimentError::sys("mincore"))?;
-    Ok((RESIDENT, OutcomeValue::count(pages)))
+    Ok((RESIDENT, resident_count(mapping)?))
 }
 
 fn observed<const N: usize>(

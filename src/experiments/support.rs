@@ -4,7 +4,8 @@
 
 use crate::experiment::ExperimentError;
 use crate::memory::child::{End, reply};
-use crate::memory::{Child, ChildError};
+use crate::memory::counters::Faults;
+use crate::memory::{Child, ChildError, Mapped};
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
 use nix::unistd::Pid;
 use std::fs::{File, OpenOptions};
@@ -66,6 +67,30 @@ pub fn pages_word(bytes: u64, page: usize) -> crate::experiment::OutcomeValue {
         (n, 0) => format!("{n} pages"),
         _ => format!("{bytes} bytes, not a whole number of pages"),
     })
+}
+
+/// The faults this thread takes writing the first byte of every page of `mapping`.
+pub fn writing_faults(mapping: &impl Mapped) -> Result<Faults, ExperimentError> {
+    mapping
+        .faults_writing_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))
+}
+
+/// The faults this thread takes reading the first byte of every page of `mapping`.
+pub fn reading_faults(mapping: &impl Mapped) -> Result<Faults, ExperimentError> {
+    mapping
+        .faults_reading_every_page()
+        .map_err(ExperimentError::sys("getrusage(RUSAGE_THREAD)"))
+}
+
+/// How many of `mapping`'s pages mincore() says are resident, as an outcome.
+pub fn resident_count(
+    mapping: &impl Mapped,
+) -> Result<crate::experiment::OutcomeValue, ExperimentError> {
+    let pages = mapping
+        .resident_pages()
+        .map_err(ExperimentError::sys("mincore"))?;
+    Ok(crate::experiment::OutcomeValue::count(pages))
 }
 
 /// A mapping length the experiment computed; a zero one is the experiment's own mistake.
