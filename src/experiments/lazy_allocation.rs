@@ -92,7 +92,6 @@ impl Experiment for LazyAllocation {
     }
 }
 
-/// How many of the mapping's pages mincore() reports resident.
 fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let meminfo = read_meminfo().map_err(|e| ExperimentError::Setup(e.to_string()))?;
     let field = |name: &str| {
