@@ -238,7 +238,7 @@ pub struct ProbeError {
     pub detail: String,
 }
 
-const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
+pub(crate) const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
 
 /// CAP_IPC_LOCK's bit in the capability sets (include/uapi/linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
@@ -365,6 +365,23 @@ pub fn status_thp_enabled(status: &str) -> Result<bool, String> {
 pub fn status_cap_eff(status: &str) -> Result<u64, String> {
     let text = status_value(status, "CapEff").ok_or("no CapEff line")?;
     u64::from_str_radix(text, 16).map_err(|e| format!("CapEff {text:?}: {e}"))
+}
+
+/// CAP_SYS_ADMIN's bit in the capability sets (include/uapi/linux/capability.h).
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Whether this process has CAP_SYS_ADMIN in its effective set, as /proc/self/status says.
+/// Read once: every experiment's subjects ask (for pagemap's frame numbers), and pagelab
+/// changes its own capabilities only in children.
+pub fn cap_sys_admin() -> Result<bool, String> {
+    static HAS: std::sync::OnceLock<Result<bool, String>> = std::sync::OnceLock::new();
+    HAS.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status")
+            .map_err(|e| format!("/proc/self/status: {e}"))?;
+        let caps = status_cap_eff(&status).map_err(|e| format!("/proc/self/status: {e}"))?;
+        Ok(caps & (1 << CAP_SYS_ADMIN) != 0)
+    })
+    .clone()
 }
 
 /// `VmSize:` of /proc/PID/status (`NNN kB`); `None` if missing or unreadable.

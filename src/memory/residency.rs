@@ -11,6 +11,7 @@
 //! Reading is separated from classifying ([`classify`] is pure), so the classification can
 //! be tested on pagemap entries made up for any kernel.
 
+use crate::Bytes;
 use crate::kernel::SmapsField;
 use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
@@ -24,10 +25,6 @@ const PM_EXCLUSIVE: u64 = 1 << 56;
 const PM_FILE_OR_SHARED_ANON: u64 = 1 << 61;
 const PM_SWAPPED: u64 = 1 << 62;
 const PM_PRESENT: u64 = 1 << 63;
-
-/// CAP_SYS_ADMIN's bit in the capability sets (include/uapi/linux/capability.h): pagemap
-/// shows frame numbers only to a reader that has it (since 4.2; 4.0 and 4.1 refused it).
-const CAP_SYS_ADMIN: u32 = 21;
 
 /// Mappings larger than this many pages are not read page by page: pagemap takes 8 bytes a
 /// page, and the lessons' huge reservations (more than RAM and swap) would cost gigabytes.
@@ -570,19 +567,15 @@ fn mincore(start: usize, len: usize, pages: usize) -> Result<Vec<u8>, String> {
 
 /// Frame numbers are shown to a reader with CAP_SYS_ADMIN, as the kernel decides when the
 /// pagemap file is opened (`file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN)`).
+/// (Since 4.2; 4.0 and 4.1 refused pagemap to everybody else.)
 pub fn frames_visibility() -> Frames {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
-    match cap_eff {
-        Some(caps) if caps & (1 << CAP_SYS_ADMIN) != 0 => Frames::Visible,
-        Some(_) => Frames::Hidden(
+    match crate::kernel::probe::cap_sys_admin() {
+        Ok(true) => Frames::Visible,
+        Ok(false) => Frames::Hidden(
             "/proc/PID/pagemap shows frame numbers only to a process with CAP_SYS_ADMIN, which this one lacks (CapEff)"
                 .into(),
         ),
-        None => Frames::Hidden("CapEff is missing from /proc/self/status".into()),
+        Err(e) => Frames::Hidden(format!("no capability set to tell: {e}")),
     }
 }
 
@@ -611,12 +604,11 @@ fn zero_page_frame(page_size: usize) -> Option<u64> {
 fn folio_sizes(page_size: usize) -> &'static [usize] {
     static SIZES: OnceLock<Vec<usize>> = OnceLock::new();
     SIZES.get_or_init(|| {
-        let dir = std::path::Path::new("/sys/kernel/mm/transparent_hugepage");
-        let pmd = std::fs::read_to_string(dir.join("hpage_pmd_size"))
-            .ok()
-            .and_then(|t| t.trim().parse::<usize>().ok());
-        let Some(pmd) = pmd else { return Vec::new() };
-        let mut sizes: Vec<usize> = std::fs::read_dir(dir)
+        let Some(pmd) = probe::pmd_size() else {
+            return Vec::new();
+        };
+        let never = Some(probe::PerSizeMode::Never.word());
+        let mut sizes: Vec<usize> = std::fs::read_dir(probe::THP_DIR)
             .into_iter()
             .flatten()
             .flatten()
@@ -624,14 +616,11 @@ fn folio_sizes(page_size: usize) -> &'static [usize] {
             // pieces of a larger folio (a huge page split by a child's write) or chance.
             .filter(|e| {
                 std::fs::read_to_string(e.path().join("enabled"))
-                    .is_ok_and(|mode| !mode.contains("[never]"))
+                    .is_ok_and(|mode| probe::selected_choice(&mode) != never)
             })
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let kib = name.strip_prefix("hugepages-")?.strip_suffix("kB")?;
-                kib.parse::<usize>().ok().map(|k| k * 1024)
-            })
+            .filter_map(|e| probe::parse_hugepages_dir(e.file_name().to_str()?))
             .chain([pmd])
+            .map(Bytes::as_usize)
             .map(|bytes| bytes / page_size)
             .filter(|&pages| pages >= 2)
             .collect();

@@ -69,19 +69,14 @@ pub struct Privileges {
     pub memlock_limit: Option<Bytes>,
 }
 
-/// CAP_SYS_ADMIN's bit in the capability sets (include/uapi/linux/capability.h).
-const CAP_SYS_ADMIN: u32 = 21;
-
 impl Privileges {
     /// This process's, with the memlock side as the probe read it.
     pub fn of_this_process(probe: &KernelProbe) -> Privileges {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let cap_eff = crate::kernel::probe::status_cap_eff(&status).unwrap_or(0);
         Privileges {
             // SAFETY: getuid has no preconditions and cannot fail.
             uid: unsafe { libc::getuid() },
             cap_ipc_lock: probe.memlock.can_exceed,
-            cap_sys_admin: cap_eff & (1 << CAP_SYS_ADMIN) != 0,
+            cap_sys_admin: crate::kernel::probe::cap_sys_admin().unwrap_or(false),
             memlock_limit: probe.memlock.soft,
         }
     }
