@@ -4,7 +4,7 @@
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
-use crate::experiments::support::{PinnedToThisCpu, no_core_dump};
+use crate::experiments::support::{PinnedToThisCpu, no_core_dump, yes_no};
 use crate::kernel::procfs::{self, Proc};
 use crate::memory::child::reply;
 use crate::memory::{Child, ChildError, Mapped, Mapping, MappingError};
@@ -152,5 +152,5 @@ fn unmap_in_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
 fn listed(pid: Pid, addr: usize) -> Result<OutcomeValue, ExperimentError> {
     let lines = procfs::maps(Proc::Pid(pid.as_raw())).map_err(MappingError::from)?;
     let found = lines.iter().any(|line| line.contains(addr));
-    Ok(OutcomeValue::text(if found { "yes" } else { "no" }))
+    Ok(yes_no(found))
 }

@@ -7,7 +7,7 @@
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
-use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word};
+use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word, yes_no};
 use crate::kernel::procfs::Proc;
 use crate::kernel::{Pathname, status};
 use crate::memory::child::reply;
@@ -376,10 +376,6 @@ fn memfd(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
 /// Whether a maps path names the object (as deleted, once unlinked).
 fn names(pathname: &Pathname, object: &Path, deleted: bool) -> bool {
     matches!(pathname, Pathname::File { path, deleted: d } if path == object && *d == deleted)
-}
-
-fn yes_no(yes: bool) -> OutcomeValue {
-    OutcomeValue::text(if yes { "yes" } else { "no" })
 }
 
 /// A directory's filesystem by name (`tmpfs`), as statfs tells it.

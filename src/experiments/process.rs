@@ -7,6 +7,7 @@
 use crate::experiment::{
     Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
 };
+use crate::experiments::support::yes_no;
 use crate::kernel::SmapsField;
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{smaps, status};
@@ -191,21 +192,14 @@ fn rollup_is_the_sum(proc: Proc) -> Result<OutcomeValue, ExperimentError> {
 /// The Rss of /proc/PID/smaps_rollup (4.14+): a record of its own, whose header line names
 /// the whole address space `[rollup]`.
 fn rollup_rss(proc: Proc) -> Result<u64, ExperimentError> {
-    let path = match proc {
-        Proc::SelfProcess => "/proc/self/smaps_rollup".to_owned(),
-        Proc::Pid(pid) => format!("/proc/{pid}/smaps_rollup"),
-    };
-    let text =
-        std::fs::read_to_string(&path).map_err(ExperimentError::io(format!("reading {path}")))?;
+    let path = proc.path("smaps_rollup");
+    let text = std::fs::read_to_string(&path)
+        .map_err(ExperimentError::io(format!("reading {}", path.display())))?;
     let records = smaps::parse_smaps(&text)
-        .map_err(|e| ExperimentError::Setup(format!("parsing {path}: {e}")))?;
+        .map_err(|e| ExperimentError::Setup(format!("parsing {}: {e}", path.display())))?;
     records
         .first()
         .and_then(|r| r.size(SmapsField::Rss))
         .map(|rss| rss.get())
-        .ok_or_else(|| ExperimentError::Setup(format!("{path} has no Rss")))
-}
-
-fn yes_no(yes: bool) -> OutcomeValue {
-    OutcomeValue::text(if yes { "yes" } else { "no" })
+        .ok_or_else(|| ExperimentError::Setup(format!("{} has no Rss", path.display())))
 }

@@ -93,6 +93,11 @@ pub fn resident_count(
     Ok(crate::experiment::OutcomeValue::count(pages))
 }
 
+/// A yes-or-no outcome, as lessons write it.
+pub fn yes_no(yes: bool) -> crate::experiment::OutcomeValue {
+    crate::experiment::OutcomeValue::text(if yes { "yes" } else { "no" })
+}
+
 /// A mapping length the experiment computed; a zero one is the experiment's own mistake.
 pub fn nonzero(len: usize) -> Result<NonZeroUsize, ExperimentError> {
     NonZeroUsize::new(len)

@@ -25,7 +25,8 @@ pub enum Proc {
 }
 
 impl Proc {
-    fn path(self, file: &str) -> PathBuf {
+    /// The path of one of the process's files: `/proc/self/status`, `/proc/42/smaps`.
+    pub fn path(self, file: &str) -> PathBuf {
         match self {
             Proc::SelfProcess => PathBuf::from(format!("/proc/self/{file}")),
             Proc::Pid(pid) => PathBuf::from(format!("/proc/{pid}/{file}")),

@@ -20,13 +20,10 @@ pub fn parse_sizes(text: &str) -> Sizes {
 
 /// The sizes in a process's status file.
 pub fn read_sizes(proc: Proc) -> Result<Sizes, String> {
-    let path = match proc {
-        Proc::SelfProcess => "/proc/self/status".to_owned(),
-        Proc::Pid(pid) => format!("/proc/{pid}/status"),
-    };
+    let path = proc.path("status");
     std::fs::read_to_string(&path)
         .map(|text| parse_sizes(&text))
-        .map_err(|e| format!("reading {path}: {e}"))
+        .map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ use super::outcome::Failure;
 use crate::Bytes;
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{MapsLine, SmapsField, SmapsRecord, probe};
-use crate::memory::Mapping;
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, munmap};
+use crate::memory::{Mapped, Mapping};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, munmap};
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -86,15 +86,8 @@ impl Rng {
 /// touched.
 pub(crate) fn region(n: usize) -> Result<Mapping, Failure> {
     let region = fenced(n)?;
-    // SAFETY: advice about our own fresh mapping; it changes no contents. EINVAL only means
-    // the kernel has no THP, which is what we want anyway.
-    let _ = unsafe {
-        madvise(
-            NonNull::new(region.as_ptr().cast()).expect("mapped"),
-            region.mapped_len(),
-            MmapAdvise::MADV_NOHUGEPAGE,
-        )
-    };
+    // EINVAL only means the kernel has no THP, which is what we want anyway.
+    let _ = region.advise(MmapAdvise::MADV_NOHUGEPAGE);
     Ok(region)
 }
 
@@ -294,7 +287,7 @@ pub(crate) mod fake {
         unsafe { mmap_anonymous(None, len, rw(), MapFlags::MAP_PRIVATE) }.map(NonNull::cast)
     }
 
-    pub(crate) fn advise(region: &mut [u8], advice: MmapAdvise) -> nix::Result<()> {
+    pub(crate) fn advise(region: &[u8], advice: MmapAdvise) -> nix::Result<()> {
         let len = region.len();
         // SAFETY: advice about the check's own region, which the slice covers.
         unsafe { madvise(NonNull::from(region).cast(), len, advice) }

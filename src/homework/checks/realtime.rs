@@ -5,7 +5,7 @@ use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
-use crate::memory::counters;
+use crate::memory::Mapped;
 use nix::sys::mman::ProtFlags;
 use nix::sys::mman::munlock;
 use std::num::NonZeroUsize;
@@ -81,11 +81,10 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
             ),
         ))
     } else {
-        // SAFETY: the region is the check's own mapping, n pages long.
-        let faults =
-            unsafe { counters::faults_of(counters::write_first_bytes, region.addr(), n * page()) }
-                .map_err(|e| Failure::setup("count this thread's page faults", e))?
-        .minor;
+        let faults = region
+            .faults_writing_every_page()
+            .map_err(|e| Failure::setup("count this thread's page faults", e))?
+            .minor;
         if faults == 0 {
             Ok(Passed::Held(format!(
                 "Locked {locked} = Rss, VmFlags `lo`, writing {n} pages took no fault"

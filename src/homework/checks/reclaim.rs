@@ -25,8 +25,8 @@ crate::homework::declare::exercises! {
         fakes: [
             "nothing" => |_| Ok(()),
             // Rss 0, but the pages stay in the page cache: no major fault to read them again.
-            "MADV_DONTNEED" saying "page cache" => |r| advise(r, nix::sys::mman::MmapAdvise::MADV_DONTNEED),
-            "MADV_COLD" => |r| advise(r, nix::sys::mman::MmapAdvise::MADV_COLD),
+            "MADV_DONTNEED" saying "page cache" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_DONTNEED),
+            "MADV_COLD" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_COLD),
             "munmap" saying "no longer mapped" => |r| {
                 let len = r.len();
                 // SAFETY: the fake unmaps the check's mapping, which the check then touches
@@ -60,13 +60,6 @@ crate::homework::declare::exercises! {
 }
 
 // BEGIN FAKES
-/// madvise of a read-only region, for the fakes of `page_out_file`.
-fn advise(region: &[u8], advice: nix::sys::mman::MmapAdvise) -> nix::Result<()> {
-    let len = region.len();
-    // SAFETY: advice about the check's own file mapping, which the slice covers.
-    unsafe { nix::sys::mman::madvise(std::ptr::NonNull::from(region).cast(), len, advice) }
-}
-
 /// Why MADV_PAGEOUT leaves the traces of MADV_COLD on this kernel, if it does: before 6.9
 /// it cleared the accessed bits of what it was asked to reclaim, as MADV_COLD does (6.9's
 /// mm/madvise.c leaves them and has reclaim ignore them instead), and with no swap it can
