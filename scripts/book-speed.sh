@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=target/release/pagelab
+bin="$(bash scripts/target-dir.sh)/release/pagelab"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" check --format json > "$work/host.json" || true

@@ -623,18 +623,17 @@ fn kernels(
     let seconds = started.elapsed().as_secs_f64();
     let host = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let report_path = match report_path {
-        Some(path) => path,
-        None => matrix::cache_dir(manifest_dir)?.with_file_name("kernel-matrix.md"),
-    };
+    let cache = matrix::cache_dir(manifest_dir)?;
+    let report_path = report_path.unwrap_or_else(|| cache.with_file_name("kernel-matrix.md"));
     let request = matrix::Request {
         manifest_dir,
+        cache: &cache,
         lessons: lessons_dir,
         only,
         refresh,
     };
     let configured = matrix::run(&request, Column::Ran(Box::new(host)))?;
-    let results = matrix::results_dir(manifest_dir)?;
+    let results = matrix::results_dir(&cache);
     matrix::write_results(&results, configured, digest)?;
     let table = matrix::table_of(&results)?;
     let mut out = stdout().lock();

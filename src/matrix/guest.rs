@@ -252,12 +252,11 @@ pub fn qemu_command(
     // TCG everywhere: /dev/kvm exists on the development machine but KVM guests hung
     // there, and arm64 guests are emulated anyway. `-cpu max` has every feature QEMU
     // emulates (on arm64 the 16K translation granule that arm64-16k kernels need).
-    let (program, machine): (&str, &[&str]) = match arch {
-        Arch::X86_64 => ("qemu-system-x86_64", &["-accel", "tcg", "-cpu", "max"]),
-        Arch::Aarch64 => (
-            "qemu-system-aarch64",
-            &["-M", "virt", "-accel", "tcg", "-cpu", "max"],
-        ),
+    // The program is the file the tools step installs and checks for.
+    let program = super::tools::qemu(arch).file;
+    let machine: &[&str] = match arch {
+        Arch::X86_64 => &["-accel", "tcg", "-cpu", "max"],
+        Arch::Aarch64 => &["-M", "virt", "-accel", "tcg", "-cpu", "max"],
     };
     let mut args: Vec<OsString> = machine.iter().map(OsString::from).collect();
     args.push("-m".into());

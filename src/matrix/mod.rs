@@ -125,9 +125,9 @@ impl Configured {
     }
 }
 
-/// The result files of the latest run: `<cargo's target dir>/kernel-matrix/results`.
-pub fn results_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
-    Ok(cache_dir(manifest_dir)?.join("results"))
+/// The result files of the latest run, in the matrix cache: `<cargo's target dir>/kernel-matrix/results`.
+pub fn results_dir(cache: &Path) -> PathBuf {
+    cache.join("results")
 }
 
 /// The table of the result files in `dir`, read back through the loader and renderer that
@@ -173,6 +173,8 @@ pub fn write_results(
 pub struct Request<'a> {
     /// The crate to build the guests' pagelab from.
     pub manifest_dir: &'a Path,
+    /// The matrix's cache, [`cache_dir`] (asked of cargo once per run).
+    pub cache: &'a Path,
     pub lessons: &'a Path,
     /// Selection words: a configuration runs when it matches every one.
     pub only: &'a [String],

@@ -4,7 +4,7 @@
 
 use super::build::{self, Arch, GuestTarget};
 use super::kernels::{self, CachedKernel, KernelPackage, KernelRequest};
-use super::{Column, Configured, Request, apt, cache_dir, configs, guest, machine_mirrors, tools};
+use super::{Column, Configured, Request, apt, configs, guest, machine_mirrors, tools};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<Configured>, String> {
             std::env::consts::ARCH
         )
     })?;
-    let cache = cache_dir(request.manifest_dir)?;
+    let cache = request.cache;
     let mirrors = machine_mirrors()?;
     let apt = apt::Apt {
         dir: cache.join("apt"),
@@ -39,7 +39,9 @@ pub fn run(request: &Request, host: Column) -> Result<Vec<Configured>, String> {
         tools::install_missing(&tools::needed(&arches, &targets, host_arch), &apt, &mirrors)?;
         tools::add_rust_targets(&targets, request.manifest_dir)
     })?;
-    let guests = guest::GuestCache { dir: cache.clone() };
+    let guests = guest::GuestCache {
+        dir: cache.to_path_buf(),
+    };
     let kernel_cache = kernels::KernelCache {
         dir: cache.join("kernels"),
     };
