@@ -154,7 +154,9 @@ pub struct HugetlbPool {
 }
 
 impl HugetlbPool {
-    fn probe() -> Result<Option<HugetlbPool>, ProbeError> {
+    /// The pool as /proc/meminfo and the sysctl say now; `None` without hugetlbfs. The part
+    /// of [`KernelProbe::probe`] a hugetlb check needs, without the rest.
+    pub fn probe() -> Result<Option<HugetlbPool>, ProbeError> {
         let text = read_text(Path::new("/proc/meminfo"))?;
         let sizes = crate::kernel::meminfo::parse_meminfo(&text)
             .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))?;

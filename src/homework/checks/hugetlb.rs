@@ -9,7 +9,7 @@ use crate::exercises::hugetlb::HugePages;
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;
 use crate::kernel::SmapsRecord;
-use crate::kernel::probe::KernelProbe;
+use crate::kernel::probe::HugetlbPool;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
@@ -44,7 +44,7 @@ crate::homework::declare::exercises! {
         fakes: [
             "a constant" => |_| Ok(HugePages { needed: 1, available: 0 }),
             "rounded down" => |len| {
-                let huge = huge_page_size().ok().flatten().unwrap_or(1) as u64;
+                let huge = hugetlb_settings().ok().flatten().map_or(1, |p| p.page_size.0);
                 Ok(HugePages { needed: len.get() as u64 / huge, available: pool_now()?.available() })
             },
             "in base pages" => |len| {
@@ -102,16 +102,11 @@ impl Pool {
     }
 }
 
-/// The default explicit huge page size (`Hugepagesize`), `None` without hugetlbfs.
-fn huge_page_size() -> Result<Option<usize>, Failure> {
-    let probe = KernelProbe::probe().map_err(|e| Failure::setup("probe the kernel", e))?;
-    Ok(probe.hugetlb.map(|pool| pool.page_size.as_usize()))
-}
-
-/// `vm.nr_overcommit_hugepages`: surplus pages the kernel may add to the pool on demand.
-fn overcommit() -> Result<u64, Failure> {
-    let probe = KernelProbe::probe().map_err(|e| Failure::setup("probe the kernel", e))?;
-    Ok(probe.hugetlb.map_or(0, |pool| pool.overcommit))
+/// The default explicit huge page size (`Hugepagesize`) and `vm.nr_overcommit_hugepages`
+/// (surplus pages the kernel may add to the pool on demand), read once per check; `None`
+/// without hugetlbfs.
+fn hugetlb_settings() -> Result<Option<HugetlbPool>, Failure> {
+    HugetlbPool::probe().map_err(|e| Failure::setup("read the huge page pool's settings", e))
 }
 
 const NO_HUGETLB: &str = "this kernel has no hugetlbfs (CONFIG_HUGETLBFS): /proc/meminfo has no \
@@ -221,8 +216,8 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
 type Student = fn(NonZeroUsize, bool) -> nix::Result<NonNull<u8>>;
 
 /// A reserving call for more pages than the pool (and its overcommit) can give: ENOMEM.
-fn too_many(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure> {
-    if overcommit()? > 0 {
+fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<String, Failure> {
+    if overcommit > 0 {
         // The kernel would allocate surplus pages from memory to try, up to the limit.
         return Ok("not asked for more than the pool has: vm.nr_overcommit_hugepages is set".into());
     }
@@ -288,14 +283,15 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
 /// Three calls: without a reservation (works with any pool), reserving more than the pool
 /// has (ENOMEM), and reserving what the pool has (where it has any).
 pub fn map_hugetlb(f: Student) -> Result<Passed, Failure> {
-    let Some(huge) = huge_page_size()? else {
+    let Some(settings) = hugetlb_settings()? else {
         return Ok(Passed::Skipped(NO_HUGETLB.into()));
     };
+    let huge = settings.page_size.as_usize();
     let _pool = lock_pool()?;
     let mut rng = Rng::new();
     let shown = [
         unreserved(f, &mut rng, huge)?,
-        too_many(f, &mut rng, huge)?,
+        too_many(f, &mut rng, huge, settings.overcommit)?,
         within_pool(f, &mut rng, huge)?,
     ];
     Ok(Passed::Held(shown.join("; ")))
@@ -350,9 +346,10 @@ fn reserving_refused(len: usize, huge: usize) -> Result<bool, Failure> {
 /// HugePages_Free less HugePages_Rsvd; and the answer must mean what it says: a reserving
 /// mmap is refused exactly when more are needed than available (where no overcommit blurs it).
 pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Result<Passed, Failure> {
-    let Some(huge) = huge_page_size()? else {
+    let Some(settings) = hugetlb_settings()? else {
         return Ok(Passed::Skipped(NO_HUGETLB.into()));
     };
+    let huge = settings.page_size.as_usize();
     let _pool = lock_pool()?;
     let mut rng = Rng::new();
     let mut shown = Vec::new();
@@ -377,7 +374,7 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
             ));
         }
         shown.push(format!("{} for {len} bytes", truth.needed));
-        if overcommit()? == 0 && reserving_refused(len, huge)? != (truth.needed > truth.available) {
+        if settings.overcommit == 0 && reserving_refused(len, huge)? != (truth.needed > truth.available) {
             return Err(Failure::setup(
                 "see mmap(MAP_HUGETLB) refused exactly when the pool is short",
                 format!("{truth:?}, but the kernel decided otherwise"),
