@@ -153,7 +153,6 @@ struct Renderer<'a> {
     link: Option<String>,
     in_front_matter: bool,
     strips_shown: BTreeSet<(String, String)>,
-    line_starts: Vec<usize>,
 }
 
 /// The fenced block being written: its claim block, if it is one.
@@ -181,18 +180,14 @@ impl<'a> Renderer<'a> {
             link: None,
             in_front_matter: false,
             strips_shown: BTreeSet::new(),
-            line_starts: Vec::new(),
         }
     }
 
     fn render(mut self, markdown: &str) -> io::Result<()> {
-        self.line_starts = std::iter::once(0)
-            .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let lines = crate::lesson::LineIndex::new(markdown);
         let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS | Options::ENABLE_TABLES;
         for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
-            let line = self.line_starts.partition_point(|&s| s <= range.start);
-            self.event(event, line)?;
+            self.event(event, lines.line_of(range.start))?;
         }
         self.flush()
     }

@@ -42,10 +42,8 @@ struct Fence {
 
 /// The lesson's front matter and fenced blocks, with byte ranges and line numbers.
 fn fences(source: &str) -> (Option<Range<usize>>, Vec<Fence>) {
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_of = |offset: usize| starts.partition_point(|&s| s <= offset);
+    let lines = crate::lesson::LineIndex::new(source);
+    let line_of = |offset: usize| lines.line_of(offset);
     let mut front = None;
     let mut fences: Vec<Fence> = Vec::new();
     let mut open: Option<Fence> = None;
@@ -307,9 +305,11 @@ fn figures_after(
     shown: &mut BTreeSet<String>,
 ) -> (String, usize) {
     let title = proof.step_title(&block.step).unwrap_or(&block.step);
-    if let Some(views) = frame_views(proof, &block.step)
-        && shown.insert(format!("frames {}", block.step))
-    {
+    if let Some(views) = frame_views(proof, &block.step) {
+        // The step's frames figure, shown once, already shows every view of its pages.
+        if !shown.insert(format!("frames {}", block.step)) {
+            return (String::new(), 0);
+        }
         let names: Vec<&str> = views.iter().map(|(n, _)| *n).collect();
         let caption = format!("{}, {title}", names.join(" and "));
         let svg = figures::frames(&views, &caption);
@@ -324,10 +324,6 @@ fn figures_after(
         return (html, 1);
     }
     let subject = proof::subject_of(lesson, block);
-    // The frames figure of the step already shows every view of its pages.
-    if shown.contains(&format!("frames {}", block.step)) {
-        return (String::new(), 0);
-    }
     if block.kind == BlockKind::Outcome || !shown.insert(format!("{} {subject}", block.step)) {
         return (String::new(), 0);
     }
@@ -402,16 +398,24 @@ fn frames_summary(views: &[(&str, &ResidencyMap)]) -> String {
     }
 }
 
-/// An exercise block as a task with its hints folded, and how to check it.
-fn exercise_html(lesson: &Lesson, exercise: &ExerciseText) -> String {
-    let mut hints = String::new();
-    for hint in &exercise.hints {
-        let _ = write!(hints, "<li>{}</li>", esc(hint));
+/// An exercise's hints, folded: a reader opens them when stuck.
+pub(super) fn hints_html(hints: &[String]) -> String {
+    let mut items = String::new();
+    for hint in hints {
+        let _ = write!(items, "<li>{}</li>", esc(hint));
     }
     format!(
-        "<div class=\"exercise\" id=\"exercise-{id}\"><div class=\"exercise-head\">Exercise <code>{id}</code></div><p>{}</p><details><summary>Hints ({})</summary><ol>{hints}</ol></details><p class=\"how\">Check it: <code>pagelab exercise {id}</code> (or <code>cargo test exercise_{test}</code>); all exercises: <a href=\"exercises.html#{id}\">Exercises</a>. Lesson <code>{}</code>, line {}.</p></div>\n",
+        "<details><summary>Hints ({})</summary><ol>{items}</ol></details>",
+        hints.len()
+    )
+}
+
+/// An exercise block as a task with its hints folded, and how to check it.
+fn exercise_html(lesson: &Lesson, exercise: &ExerciseText) -> String {
+    format!(
+        "<div class=\"exercise\" id=\"exercise-{id}\"><div class=\"exercise-head\">Exercise <code>{id}</code></div><p>{}</p>{}<p class=\"how\">Check it: <code>pagelab exercise {id}</code> (or <code>cargo test exercise_{test}</code>); all exercises: <a href=\"exercises.html#{id}\">Exercises</a>. Lesson <code>{}</code>, line {}.</p></div>\n",
         esc(&exercise.task),
-        exercise.hints.len(),
+        hints_html(&exercise.hints),
         esc(lesson.id()),
         exercise.line,
         id = esc(&exercise.id),

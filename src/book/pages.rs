@@ -102,15 +102,11 @@ checked on the kernel by what it shows after your function ran. Get the crate wi
                     )
                 })
                 .unwrap_or_default();
-            let mut hints = String::new();
-            for hint in &exercise.hints {
-                let _ = write!(hints, "<li>{}</li>", esc(hint));
-            }
             let _ = writeln!(
                 out,
-                "<div class=\"exercise\" id=\"{id}\"><div class=\"exercise-head\"><code>{id}</code></div><p>{}</p><details><summary>Hints ({})</summary><ol>{hints}</ol></details><p class=\"how\">{place} Check it with <code>pagelab exercise {id}</code>. Set in <a href=\"{}#exercise-{id}\">{}</a>, line {}.</p></div>\n",
+                "<div class=\"exercise\" id=\"{id}\"><div class=\"exercise-head\"><code>{id}</code></div><p>{}</p>{}<p class=\"how\">{place} Check it with <code>pagelab exercise {id}</code>. Set in <a href=\"{}#exercise-{id}\">{}</a>, line {}.</p></div>\n",
                 esc(&exercise.task),
-                exercise.hints.len(),
+                super::chapter::hints_html(&exercise.hints),
                 chapter.replace(".md", ".html"),
                 esc(lesson.id()),
                 exercise.line,
