@@ -221,7 +221,9 @@ impl LessonReport {
 /// this kernel does not print ([`NOT_PRINTED`]), and a `when=` branch that does not apply.
 const NEEDS: &str = "the lesson needs";
 const IMPOSSIBLE: &str = "is not possible here";
-const NOT_APPLYING: &str = "does not apply on this kernel";
+pub(crate) const NOT_APPLYING: &str = "does not apply on this kernel";
+/// How a skip for a `when=` branch that does not apply begins: `branch when=<condition>`.
+pub(crate) const BRANCH: &str = "branch when=";
 
 /// What a lesson's `core` blocks leave undecided on this kernel, one line each: a core block
 /// whose branch applies must hold claim for claim, and among a step's core blocks with
@@ -497,7 +499,7 @@ fn branch_of(
             Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
             Branch::DoesNotApply(why) => {
                 return Err(Verdict::skipped(format!(
-                    "branch when={condition} {NOT_APPLYING}: {why}"
+                    "{BRANCH}{condition} {NOT_APPLYING}: {why}"
                 )));
             }
             Branch::Undecided(why) => return Err(Verdict::skipped(why)),

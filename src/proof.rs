@@ -79,8 +79,8 @@ pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<&'a
 /// first ("not this kernel's branch: why"), any other skip keeps its reason.
 pub fn skip_words(reason: &str) -> String {
     let branch = reason
-        .strip_prefix("branch when=")
-        .and_then(|rest| rest.split_once(" does not apply on this kernel: "));
+        .strip_prefix(check::BRANCH)
+        .and_then(|rest| rest.split_once(&format!(" {}: ", check::NOT_APPLYING)));
     match branch {
         Some((_, why)) => format!("not this kernel's branch: {why}"),
         None => format!("skipped here: {reason}"),
