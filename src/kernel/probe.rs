@@ -157,10 +157,13 @@ impl HugetlbPool {
     /// The pool as /proc/meminfo and the sysctl say now; `None` without hugetlbfs. The part
     /// of [`KernelProbe::probe`] a hugetlb check needs, without the rest.
     pub fn probe() -> Result<Option<HugetlbPool>, ProbeError> {
-        let text = read_text(Path::new("/proc/meminfo"))?;
-        let sizes = crate::kernel::meminfo::parse_meminfo(&text)
-            .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))?;
-        let counts = crate::kernel::meminfo::parse_counts(&text);
+        HugetlbPool::of_meminfo(&read_text(Path::new("/proc/meminfo"))?)
+    }
+
+    /// The pool as the text of /proc/meminfo (and the sysctl) say.
+    fn of_meminfo(text: &str) -> Result<Option<HugetlbPool>, ProbeError> {
+        let sizes = parse_meminfo_sizes(text)?;
+        let counts = crate::kernel::meminfo::parse_counts(text);
         let Some(page_size) = sizes.get("Hugepagesize").copied() else {
             return Ok(None);
         };
@@ -202,11 +205,15 @@ const FILESYSTEMS: &[(u64, &str)] = &[
     (0x6969, "nfs"),
 ];
 
-fn read_swap_total() -> Result<Bytes, ProbeError> {
-    let text = read_text(Path::new("/proc/meminfo"))?;
-    let sizes = crate::kernel::meminfo::parse_meminfo(&text)
-        .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))?;
+/// `SwapTotal` of the text of /proc/meminfo.
+fn swap_total(meminfo: &str) -> Result<Bytes, ProbeError> {
+    let sizes = parse_meminfo_sizes(meminfo)?;
     Ok(sizes.get("SwapTotal").copied().unwrap_or_default())
+}
+
+fn parse_meminfo_sizes(text: &str) -> Result<crate::kernel::meminfo::Meminfo, ProbeError> {
+    crate::kernel::meminfo::parse_meminfo(text)
+        .map_err(|e| ProbeError::new("parsing /proc/meminfo", e))
 }
 
 /// The name of the filesystem `path` lives on (`tmpfs`, `ext4`), or its magic in hex.
@@ -274,6 +281,8 @@ impl KernelProbe {
         let process_thp_enabled =
             status_thp_enabled(&status).map_err(|e| ProbeError::reading(status_path, e))?;
         let cap_eff = status_cap_eff(&status).map_err(|e| ProbeError::reading(status_path, e))?;
+        // One reading of /proc/meminfo for the pool and the swap.
+        let meminfo = read_text(Path::new("/proc/meminfo"))?;
         Ok(KernelProbe {
             release,
             version,
@@ -284,8 +293,8 @@ impl KernelProbe {
             anon_vma_names: anon_vma_names_supported()?,
             memlock: read_memlock(cap_eff, status_vm_size(&status))?,
             temp_files: TempFiles::probe()?,
-            hugetlb: HugetlbPool::probe()?,
-            swap: read_swap_total()?,
+            hugetlb: HugetlbPool::of_meminfo(&meminfo)?,
+            swap: swap_total(&meminfo)?,
         })
     }
 }
