@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! crate::experiment::declare! {
-//!     id: "lazy-allocation", forks: false;
+//!     experiment: LazyAllocation, id: "lazy-allocation", forks: false;
 //!     steps {
 //!         "mapped": "after mapping 100 pages, without THP",
 //!     }
@@ -15,14 +15,15 @@
 //! }
 //! ```
 //!
-//! It defines a constant per subject and outcome, for the experiment's code to report by,
-//! and `DECLARATION`, whose vocabulary lists them in the order written: the first subject
-//! is the one a block without `of=` reads. Listing a name apart from its definition is
-//! what let the two drift apart; here they cannot.
+//! It defines the experiment's unit struct, a constant per subject and outcome, for the
+//! experiment's code to report by, and `DECLARATION`, whose vocabulary lists them in the
+//! order written: the first subject is the one a block without `of=` reads. The module
+//! then writes only `impl Experiment for LazyAllocation { fn run(..) }`. Listing a name
+//! apart from its definition is what let the two drift apart; here they cannot.
 
 use super::Vocabulary;
 
-/// What [`declare!`] produces; [`super::Experiment::declaration`] returns it.
+/// What [`declare!`] produces; [`Declared::declaration`] returns it.
 #[derive(Clone, Copy, Debug)]
 pub struct Declaration {
     /// The id of the lesson this experiment performs.
@@ -32,13 +33,27 @@ pub struct Declaration {
     pub vocabulary: Vocabulary,
 }
 
+/// The half of an experiment that [`declare!`] writes, so that no experiment repeats it.
+pub trait Declared {
+    fn declaration(&self) -> &'static Declaration;
+}
+
 macro_rules! declare {
     (
-        id: $id:literal, forks: $forks:literal;
+        experiment: $experiment:ident, id: $id:literal, forks: $forks:literal;
         steps { $( $step:literal : $title:literal ),+ $(,)? }
         subjects { $( $(#[$smeta:meta])* $subject:ident = $sname:literal ),* $(,)? }
         outcomes { $( $(#[$ometa:meta])* $outcome:ident = $kind:ident $oname:literal ),* $(,)? }
     ) => {
+        #[doc = concat!("The experiment of lesson `", $id, "`.")]
+        pub struct $experiment;
+
+        impl $crate::experiment::Declared for $experiment {
+            fn declaration(&self) -> &'static $crate::experiment::Declaration {
+                &DECLARATION
+            }
+        }
+
         $(
             $(#[$smeta])*
             const $subject: $crate::experiment::SubjectName = $crate::experiment::SubjectName($sname);

@@ -11,8 +11,8 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 mod declare;
-pub use declare::Declaration;
 pub(crate) use declare::declare;
+pub use declare::{Declaration, Declared};
 
 /// One step of an experiment, as lessons name it in `step=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,9 +236,7 @@ impl Vocabulary {
     }
 }
 
-pub trait Experiment: Sync {
-    /// What [`declare!`] wrote in the experiment's module.
-    fn declaration(&self) -> &'static Declaration;
+pub trait Experiment: Declared + Sync {
     /// The id of the lesson this experiment performs.
     fn id(&self) -> &'static str {
         self.declaration().id

@@ -4,7 +4,7 @@
 //! write to a read-only mapping, SIGBUS for a page wholly beyond the end of the file.
 
 use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
 use crate::experiments::support::{
     Access, TempDir, end_of_child_touching, nonzero, open, pread_text, write_file,
@@ -19,13 +19,11 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-pub struct FileMappings;
-
 /// What a step reports besides smaps records.
 type Outcomes = Vec<(OutcomeKey, OutcomeValue)>;
 
 crate::experiment::declare! {
-    id: "file-mappings", forks: true;
+    experiment: FileMappings, id: "file-mappings", forks: true;
     steps {
         "read-only": "after mapping a file PROT_READ, MAP_PRIVATE, closing the descriptor and reading",
         "offsets": "after mapping a two-page file at offsets that are and are not page multiples",
@@ -78,10 +76,6 @@ const PAGE_LETTERS: [u8; 2] = [b'A', b'B'];
 const MISALIGNED_OFFSET: u64 = 123;
 
 impl Experiment for FileMappings {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         // Dropped on every way out of this function, errors and panics included, so no file

@@ -1,9 +1,7 @@
 //! Lesson `fork-cow`: one private page before and after fork, a read and a write in the
 //! child; a MAP_SHARED page written by the child; a huge page split by the child's write.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::kernel::procfs::Proc;
 use crate::memory::child::reply;
 use crate::memory::{Child, Mapped, Mapping};
@@ -11,10 +9,8 @@ use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
 
-pub struct ForkCow;
-
 crate::experiment::declare! {
-    id: "fork-cow", forks: true;
+    experiment: ForkCow, id: "fork-cow", forks: true;
     steps {
         "written": "after the parent wrote its page, before fork",
         "forked": "right after fork, before anybody writes",
@@ -47,10 +43,6 @@ const WRITE_SHARED: u8 = 3;
 const WRITE_HUGE: u8 = 4;
 
 impl Experiment for ForkCow {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = NonZeroUsize::new(lab.probe.page_size.as_usize()).expect("not zero");
         let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;

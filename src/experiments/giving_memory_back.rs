@@ -1,9 +1,7 @@
 //! Lesson `giving-memory-back`: MADV_DONTNEED, MADV_FREE (and a write that cancels it), and
 //! munmap, after which the address is gone from /proc/PID/maps and touching it is SIGSEGV.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{PinnedToThisCpu, no_core_dump, yes_no};
 use crate::kernel::procfs::{self, Proc};
 use crate::memory::child::reply;
@@ -12,8 +10,6 @@ use nix::sys::mman::{MapFlags, MmapAdvise};
 use nix::unistd::{Pid, getpid};
 use std::num::NonZeroUsize;
 
-pub struct GivingMemoryBack;
-
 /// How many pages the lesson writes and gives back.
 const PAGES: usize = 100;
 
@@ -21,7 +17,7 @@ const FIRST_VALUE: u8 = b'a';
 const SECOND_VALUE: u8 = b'b';
 
 crate::experiment::declare! {
-    id: "giving-memory-back", forks: true;
+    experiment: GivingMemoryBack, id: "giving-memory-back", forks: true;
     steps {
         "written": "after writing one byte into each of 100 pages",
         "dontneed": "after madvise(MADV_DONTNEED) on the 100 pages",
@@ -49,10 +45,6 @@ const UNMAP: u8 = 1;
 const TOUCH: u8 = 2;
 
 impl Experiment for GivingMemoryBack {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         let len = NonZeroUsize::new(PAGES * page).expect("pages are not empty");

@@ -4,7 +4,7 @@
 //! in Private_Hugetlb rather than Rss, and gives it back at munmap.
 
 use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
 use crate::kernel::meminfo;
 use crate::kernel::procfs::Proc;
@@ -16,8 +16,6 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
-pub struct Hugetlb;
-
 /// Huge pages the lesson maps at once: one. The kernel matrix reserves as many in its
 /// hugetlb configurations.
 pub const HUGE_PAGES_MAPPED: u64 = 1;
@@ -28,7 +26,7 @@ const _: () = assert!(
 );
 
 crate::experiment::declare! {
-    id: "hugetlb", forks: false;
+    experiment: Hugetlb, id: "hugetlb", forks: false;
     steps {
         "asked": "after mmap(MAP_HUGETLB) of one huge page",
         "reserved": "after that mmap succeeded, before anything touched the page",
@@ -83,10 +81,6 @@ impl Pool {
 }
 
 impl Experiment for Hugetlb {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let huge_page = lab
             .probe

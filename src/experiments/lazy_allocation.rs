@@ -2,9 +2,7 @@
 //! page, and what each overcommit mode grants.
 
 use crate::Bytes;
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{reading_faults, resident_count, writing_faults};
 use crate::kernel::meminfo::read_meminfo;
 use crate::memory::{Mapping, MappingError};
@@ -12,13 +10,11 @@ use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
 
-pub struct LazyAllocation;
-
 /// How many pages the lesson touches.
 const PAGES: usize = 100;
 
 crate::experiment::declare! {
-    id: "lazy-allocation", forks: false;
+    experiment: LazyAllocation, id: "lazy-allocation", forks: false;
     steps {
         "mapped": "after mapping 100 pages, without THP",
         "touched": "after writing one byte into each of the 100 pages",
@@ -42,10 +38,6 @@ crate::experiment::declare! {
 }
 
 impl Experiment for LazyAllocation {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         let len = NonZeroUsize::new(PAGES * page).expect("pages are not empty");

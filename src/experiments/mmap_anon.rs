@@ -3,16 +3,12 @@
 //! aligned to it, before and after one byte, so that the huge-page case shows on every page
 //! size (16 MiB holds no 32 MiB huge page of 16 kB pages).
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::memory::{Mapping, MappingError};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
-
-pub struct MmapAnon;
 
 /// The lesson maps 16 MiB, as the reference page does.
 const LENGTH: NonZeroUsize = NonZeroUsize::new(16 << 20).unwrap();
@@ -21,7 +17,7 @@ const WRITE_OFFSET: usize = 16;
 const WRITTEN_VALUE: u8 = b'a';
 
 crate::experiment::declare! {
-    id: "mmap-anon", forks: false;
+    experiment: MmapAnon, id: "mmap-anon", forks: false;
     steps {
         "mapped": "after mmap, before any access",
         "one-byte-written": "after writing one byte into the first page",
@@ -39,10 +35,6 @@ crate::experiment::declare! {
 }
 
 impl Experiment for MmapAnon {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let mapping = Mapping::anonymous_isolated(
             LENGTH,

@@ -2,8 +2,7 @@
 //! different contents in parent and child, and the process's own list of mappings.
 
 use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
-    SubjectName,
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject, SubjectName,
 };
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{Pathname, SmapsRecord};
@@ -14,10 +13,8 @@ use nix::unistd::getpid;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
-pub struct Pages;
-
 crate::experiment::declare! {
-    id: "pages", forks: true;
+    experiment: Pages, id: "pages", forks: true;
     steps {
         "one-byte-mapped": "after mapping a single byte",
         "unaligned-addresses": "after asking for mappings at addresses that are not page-aligned",
@@ -49,10 +46,6 @@ const READ: u8 = 2;
 const MISALIGNMENT: usize = 123;
 
 impl Experiment for Pages {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let one_byte = NonZeroUsize::MIN;
         let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;

@@ -4,9 +4,7 @@
 //! read-only mapping (SIGSEGV), a page past the object's end (SIGBUS); shm_unlink; and
 //! memfd_create, the same memory without a name.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word, yes_no};
 use crate::kernel::procfs::Proc;
 use crate::kernel::{Pathname, status};
@@ -21,10 +19,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub struct PosixShm;
-
 crate::experiment::declare! {
-    id: "posix-shm", forks: true;
+    experiment: PosixShm, id: "posix-shm", forks: true;
     steps {
         "created": "after shm_open(O_CREAT | O_EXCL | O_RDWR) of a new object",
         "sized": "after ftruncate() of the object to one page",
@@ -70,10 +66,6 @@ const TOUCH: u8 = 3;
 const SCRATCH_PAGES: usize = 3;
 
 impl Experiment for PosixShm {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         let object = Object::create()?;

@@ -4,9 +4,7 @@
 //! of one written mapping means something, and the Referenced bits clear_refs clears come
 //! back with the next access.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::yes_no;
 use crate::kernel::SmapsField;
 use crate::kernel::procfs::{self, Proc};
@@ -17,13 +15,11 @@ use crate::memory::{Child, Mapping, MappingError};
 use nix::sys::mman::MapFlags;
 use std::num::NonZeroUsize;
 
-pub struct Process;
-
 /// How many pages the child writes.
 const PAGES: usize = 8;
 
 crate::experiment::declare! {
-    id: "process", forks: true;
+    experiment: Process, id: "process", forks: true;
     steps {
         "own-code": "reading a freshly forked child's smaps record of the program's code",
         "status": "reading the child's /proc/PID/status",
@@ -49,10 +45,6 @@ const CLEAR: u8 = 2;
 const READ: u8 = 3;
 
 impl Experiment for Process {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         quiet_child(lab)
     }

@@ -2,9 +2,7 @@
 //! MAP_POPULATE, RLIMIT_MEMLOCK with and without CAP_IPC_LOCK, and a thread's stack used
 //! fresh and prefaulted.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::writing_faults;
 use crate::kernel::vmstat;
 use crate::memory::child::reply;
@@ -16,8 +14,6 @@ use nix::unistd::{Pid, getpid};
 use std::mem::MaybeUninit;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
-
-pub struct Realtime;
 
 /// Pages of the ranges that are locked or populated.
 const PAGES: usize = 16;
@@ -31,7 +27,7 @@ const STACK_DEPTH: usize = 256 * 1024;
 const STACK_LEN: usize = 4 * STACK_DEPTH;
 
 crate::experiment::declare! {
-    id: "realtime", forks: true;
+    experiment: Realtime, id: "realtime", forks: true;
     steps {
         "locked": "after mlock() of 16 pages nobody had touched",
         "forked-while-locked": "after fork(), while the child lives, the parent wrote its locked pages again",
@@ -110,10 +106,6 @@ const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 const CAP_IPC_LOCK: u32 = 14;
 
 impl Experiment for Realtime {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         locked(lab, page)?;

@@ -5,8 +5,7 @@
 //! to go.
 
 use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
-    SubjectName,
+    Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject, SubjectName,
 };
 use crate::experiments::support::{
     PinnedToThisCpu, TempDir, nonzero, open, reading_faults, resident_count, write_file,
@@ -17,13 +16,11 @@ use nix::unistd::getpid;
 use std::fs::OpenOptions;
 use std::os::fd::AsFd;
 
-pub struct Reclaim;
-
 /// How many pages the file and the anonymous mapping have.
 const PAGES: usize = 16;
 
 crate::experiment::declare! {
-    id: "reclaim", forks: false;
+    experiment: Reclaim, id: "reclaim", forks: false;
     steps {
         "file-read": "after reading every page of a 16-page file through a mapping",
         "file-paged-out": "after madvise(MADV_PAGEOUT) on the file mapping (asked again while pages stayed)",
@@ -46,10 +43,6 @@ crate::experiment::declare! {
 }
 
 impl Experiment for Reclaim {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         let dir = TempDir::new("pagelab-reclaim-")?;

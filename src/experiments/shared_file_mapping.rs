@@ -5,9 +5,7 @@
 //! reads it. Then what the lock does across processes: EBUSY while the client holds it, and
 //! EOWNERDEAD once the client has exited holding it.
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{TempDir, nonzero, open, pages_word};
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
@@ -25,10 +23,8 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-pub struct SharedFileMapping;
-
 crate::experiment::declare! {
-    id: "shared-file-mapping", forks: true;
+    experiment: SharedFileMapping, id: "shared-file-mapping", forks: true;
     steps {
         "server-ready": "after the server sized the file, mapped it MAP_SHARED and initialised the record",
         "client-mapped": "after the client mapped the file itself, before it touched the record",
@@ -84,10 +80,6 @@ const WRITE_RECORD: u8 = 4;
 const LOCK_AND_HOLD: u8 = 5;
 
 impl Experiment for SharedFileMapping {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let page = lab.probe.page_size.as_usize();
         if size_of::<Record>() > page {

@@ -2,19 +2,15 @@
 //! MADV_NOHUGEPAGE, in a process with PR_SET_THP_DISABLE, and in a range too small for a
 //! PMD-sized huge page (where multi-size THP may apply).
 
-use crate::experiment::{
-    Declaration, Experiment, ExperimentError, Lab, Observation, Subject, SubjectName,
-};
+use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Subject, SubjectName};
 use crate::memory::child::reply;
 use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
 
-pub struct Thp;
-
 crate::experiment::declare! {
-    id: "thp", forks: true;
+    experiment: Thp, id: "thp", forks: true;
     steps {
         "advised-written": "after one byte into a huge-page-aligned range advised MADV_HUGEPAGE",
         "not-advised-written": "after one byte into a huge-page-aligned range advised MADV_NOHUGEPAGE",
@@ -36,10 +32,6 @@ const DISABLE_THP: u8 = 1;
 const WRITE: u8 = 2;
 
 impl Experiment for Thp {
-    fn declaration(&self) -> &'static Declaration {
-        &DECLARATION
-    }
-
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         let huge = lab
             .probe
