@@ -67,7 +67,7 @@ pub fn bless(lesson: &Lesson, report: &LessonReport) -> Result<Blessed, BlessErr
             Verdict::Failed { reason, .. } if is_unwritten => {
                 unwritable.push(format!("{}: {reason}", place()));
             }
-            Verdict::Skipped { reason } if is_unwritten => {
+            Verdict::Skipped { reason, .. } if is_unwritten => {
                 left.push((claim.place.line, reason.clone()))
             }
             Verdict::Failed { reason, .. } => {

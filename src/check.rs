@@ -8,7 +8,6 @@ use crate::condition::Branch;
 use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
 use crate::kernel::SmapsField;
-use crate::kernel::smaps_fields::NOT_PRINTED;
 use crate::kernel::thp::{self, Access, Folio};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
 use crate::lesson::value::{
@@ -41,8 +40,37 @@ pub enum Verdict {
         branch: Option<String>,
     },
     Skipped {
+        cause: SkipCause,
         reason: String,
     },
+}
+
+/// What kind of thing kept a claim from being decided: whether it lies outside the claim
+/// (a `core` claim is then exempt), or is a branch of the lesson this kernel does not take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipCause {
+    /// The kernel lacks what the lesson's `needs:` names.
+    Need,
+    /// A limit makes the claim's step impossible.
+    Impossible,
+    /// The kernel does not print the claim's field (it came in a later version).
+    NotPrinted,
+    /// The block's `when=` branch does not apply on this kernel.
+    Branch,
+    /// The claim cannot be decided here for another reason, which the text gives.
+    Undecided,
+}
+
+impl SkipCause {
+    /// Whether the cause lies outside the claim, so that a `core` claim skipped for it is
+    /// no problem of the lesson's.
+    pub fn exempts_core(self) -> bool {
+        matches!(
+            self,
+            SkipCause::Need | SkipCause::Impossible | SkipCause::NotPrinted
+        )
+    }
 }
 
 impl Verdict {
@@ -66,7 +94,7 @@ impl Verdict {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Verdict::Held { .. } => None,
-            Verdict::Failed { reason, .. } | Verdict::Skipped { reason } => Some(reason),
+            Verdict::Failed { reason, .. } | Verdict::Skipped { reason, .. } => Some(reason),
         }
     }
 
@@ -85,9 +113,18 @@ impl Verdict {
         }
     }
 
-    fn skipped(reason: impl Into<String>) -> Verdict {
+    fn skipped(cause: SkipCause, reason: impl Into<String>) -> Verdict {
         Verdict::Skipped {
+            cause,
             reason: reason.into(),
+        }
+    }
+
+    /// Why it was skipped, where it was.
+    pub fn skip_cause(&self) -> Option<SkipCause> {
+        match self {
+            Verdict::Skipped { cause, .. } => Some(*cause),
+            Verdict::Held { .. } | Verdict::Failed { .. } => None,
         }
     }
 }
@@ -124,6 +161,10 @@ struct FlatClaim {
     observed: Option<String>,
     verdict: VerdictKind,
     reason: Option<String>,
+    /// Skipped claims only. Absent from files written before it was recorded: read as
+    /// `undecided`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    skip: Option<SkipCause>,
     branch: Option<String>,
 }
 
@@ -134,6 +175,7 @@ impl From<ClaimResult> for FlatClaim {
             observed: verdict.observed().map(str::to_owned),
             reason: verdict.reason().map(str::to_owned),
             branch: verdict.branch().map(str::to_owned),
+            skip: verdict.skip_cause(),
             verdict: verdict.kind(),
             place: claim.place,
         }
@@ -153,7 +195,10 @@ impl From<FlatClaim> for ClaimResult {
                 reason,
                 branch: flat.branch,
             },
-            VerdictKind::Skipped => Verdict::Skipped { reason },
+            VerdictKind::Skipped => Verdict::Skipped {
+                cause: flat.skip.unwrap_or(SkipCause::Undecided),
+                reason,
+            },
         };
         ClaimResult {
             place: flat.place,
@@ -216,14 +261,9 @@ impl LessonReport {
     }
 }
 
-/// How the checker words the skips that say a claim could not be decided here for a reason
-/// outside the claim: the lesson's needs, a limit that makes its step impossible, a field
-/// this kernel does not print ([`NOT_PRINTED`]), and a `when=` branch that does not apply.
-const NEEDS: &str = "the lesson needs";
-const IMPOSSIBLE: &str = "is not possible here";
+/// How a skip for a `when=` branch words it, after the condition: the why follows. The
+/// terminal and the book take the why from behind it.
 pub(crate) const NOT_APPLYING: &str = "does not apply on this kernel";
-/// How a skip for a `when=` branch that does not apply begins: `branch when=<condition>`.
-pub(crate) const BRANCH: &str = "branch when=";
 
 /// What a lesson's `core` blocks leave undecided on this kernel, one line each: a core block
 /// whose branch applies must hold claim for claim, and among a step's core blocks with
@@ -232,9 +272,6 @@ pub(crate) const BRANCH: &str = "branch when=";
 /// field, KSM of 6.6 among them) are exempt: their skips say why.
 pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
     let verdict = |line: usize| report.claims.iter().find(|c| c.place.line == line);
-    let exempt = |reason: &str| {
-        reason.starts_with(NEEDS) || reason.contains(IMPOSSIBLE) || reason.contains(NOT_PRINTED)
-    };
     let mut problems = Vec::new();
     let mut branched_steps: Vec<&str> = Vec::new();
     for block in lesson.blocks.iter().filter(|b| b.core) {
@@ -246,12 +283,11 @@ pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
             };
             match &result.verdict {
                 Verdict::Held { .. } => {}
-                Verdict::Skipped { reason } if exempt(reason) => {}
-                Verdict::Skipped { reason }
-                    if !block.when.is_empty() && reason.contains(NOT_APPLYING) =>
-                {
-                    held = false;
-                }
+                Verdict::Skipped { cause, .. } if cause.exempts_core() => {}
+                Verdict::Skipped {
+                    cause: SkipCause::Branch,
+                    ..
+                } if !block.when.is_empty() => held = false,
                 other => {
                     held = false;
                     problems.push(format!(
@@ -279,7 +315,7 @@ pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
             b.claims.iter().all(|c| {
                 verdict(c.line).is_some_and(|r| match &r.verdict {
                     Verdict::Held { .. } => true,
-                    Verdict::Skipped { reason } => exempt(reason),
+                    Verdict::Skipped { cause, .. } => cause.exempts_core(),
                     Verdict::Failed { .. } => false,
                 })
             })
@@ -348,7 +384,7 @@ fn unmet_need(lesson: &Lesson, probe: &KernelProbe) -> Option<String> {
         };
         missing.then(|| {
             format!(
-                "{NEEDS} {need}, which this kernel ({}) lacks",
+                "the lesson needs {need}, which this kernel ({}) lacks",
                 probe.release
             )
         })
@@ -360,7 +396,7 @@ fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
     for block in &lesson.blocks {
         for claim in &block.claims {
             let subject = default_subject(lesson, block);
-            let verdict = Verdict::skipped(reason);
+            let verdict = Verdict::skipped(SkipCause::Need, reason);
             report
                 .claims
                 .push(result_for(lesson, block, claim, subject, verdict));
@@ -450,10 +486,10 @@ fn judge_all(
                 ),
                 None => format!("the experiment never reached step `{}`", block.step),
             })),
-            Some(StepReport::Impossible(why)) => Err(Verdict::skipped(format!(
-                "step `{}` {IMPOSSIBLE}: {why}",
-                block.step
-            ))),
+            Some(StepReport::Impossible(why)) => Err(Verdict::skipped(
+                SkipCause::Impossible,
+                format!("step `{}` is not possible here: {why}", block.step),
+            )),
             Some(StepReport::Observed(observation)) => {
                 let subject = observation.subject(&subject_name);
                 match subject {
@@ -498,11 +534,12 @@ fn branch_of(
         match condition.evaluate(probe, subject) {
             Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
             Branch::DoesNotApply(why) => {
-                return Err(Verdict::skipped(format!(
-                    "{BRANCH}{condition} {NOT_APPLYING}: {why}"
-                )));
+                return Err(Verdict::skipped(
+                    SkipCause::Branch,
+                    format!("branch when={condition} {NOT_APPLYING}: {why}"),
+                ));
             }
-            Branch::Undecided(why) => return Err(Verdict::skipped(why)),
+            Branch::Undecided(why) => return Err(Verdict::skipped(SkipCause::Undecided, why)),
             Branch::Invalid(why) => return Err(Verdict::failed(why)),
         }
     }
@@ -553,7 +590,7 @@ fn judge(
             reason,
             branch,
         },
-        Judged::Skipped(reason) => Verdict::Skipped { reason },
+        Judged::Skipped(cause, reason) => Verdict::Skipped { cause, reason },
         Judged::Unwritten(value) => Verdict::Failed {
             reason: format!(
                 "not written yet: `pagelab check --bless` writes `{value}` in place of `?`"
@@ -567,7 +604,7 @@ fn judge(
 enum Judged {
     Held(String),
     Failed(Option<String>, String),
-    Skipped(String),
+    Skipped(SkipCause, String),
     /// A `?` claim, and the value the kernel showed, as the claim's unit writes it.
     Unwritten(String),
 }
@@ -589,7 +626,7 @@ fn judge_field(
     subject: &Subject,
 ) -> Judged {
     let record = &subject.record;
-    let absent = || Judged::Skipped(field.absence_reason(&probe.release));
+    let absent = || Judged::Skipped(SkipCause::NotPrinted, field.absence_reason(&probe.release));
     if field == SmapsField::VmFlags {
         let Some(flags) = &record.vm_flags else {
             return absent();
@@ -646,7 +683,7 @@ fn judge_size(size: Bytes, cmp: Cmp, quantity: &Quantity, scale: &Scale) -> Judg
             ),
             held => held,
         },
-        Err(why) => Judged::Skipped(why),
+        Err(why) => Judged::Skipped(SkipCause::Undecided, why),
     }
 }
 

@@ -2,7 +2,7 @@
 //! step showed (the residency pictures come from the same run). The terminal (`pagelab
 //! show`) and the book read lessons through this, so both say the same thing.
 
-use crate::check::{self, ClaimResult, LessonReport};
+use crate::check::{self, ClaimResult, LessonReport, SkipCause};
 use crate::experiment::{Step, StepReport};
 use crate::kernel::KernelProbe;
 use crate::lesson::{ClaimBlock, Lesson};
@@ -63,12 +63,12 @@ pub fn where_words(block: &ClaimBlock) -> Option<String> {
 }
 
 /// Whether every claim of the block was skipped for one reason: said once for the block.
-pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<&'a str> {
+pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<(SkipCause, &'a str)> {
     let mut reasons = block.claims.iter().map(|c| match proof.claim_at(c.line) {
         Some(ClaimResult {
-            verdict: check::Verdict::Skipped { reason },
+            verdict: check::Verdict::Skipped { cause, reason },
             ..
-        }) => Some(reason.as_str()),
+        }) => Some((*cause, reason.as_str())),
         _ => None,
     });
     let first = reasons.next()??;
@@ -76,12 +76,13 @@ pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<&'a
 }
 
 /// A skip reason as a reader of the block wants it: a branch that does not apply says so
-/// first ("not this kernel's branch: why"), any other skip keeps its reason.
-pub fn skip_words(reason: &str) -> String {
-    let branch = reason
-        .strip_prefix(check::BRANCH)
-        .and_then(|rest| rest.split_once(&format!(" {}: ", check::NOT_APPLYING)));
-    match branch {
+/// first ("not this kernel's branch: why", the why taken from the checker's own wording),
+/// any other skip keeps its reason.
+pub fn skip_words(cause: SkipCause, reason: &str) -> String {
+    let why = (cause == SkipCause::Branch)
+        .then(|| reason.split_once(&format!(" {}: ", check::NOT_APPLYING)))
+        .flatten();
+    match why {
         Some((_, why)) => format!("not this kernel's branch: {why}"),
         None => format!("skipped here: {reason}"),
     }

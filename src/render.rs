@@ -414,7 +414,9 @@ impl<'a> Renderer<'a> {
         let note = match &claim.verdict {
             Verdict::Held { .. } => None,
             Verdict::Skipped { .. } if common => None,
-            Verdict::Skipped { reason } => Some((SKIPPED, proof::skip_words(reason))),
+            Verdict::Skipped { cause, reason } => {
+                Some((SKIPPED, proof::skip_words(*cause, reason)))
+            }
             Verdict::Failed {
                 observed, reason, ..
             } => Some((
@@ -466,8 +468,8 @@ impl<'a> Renderer<'a> {
         proof: &LessonProof,
         block: &ClaimBlock,
     ) -> io::Result<()> {
-        if let Some(reason) = proof::common_skip(proof, block) {
-            self.write_note(SKIPPED, &proof::skip_words(reason))?;
+        if let Some((cause, reason)) = proof::common_skip(proof, block) {
+            self.write_note(SKIPPED, &proof::skip_words(cause, reason))?;
         } else {
             let held = block
                 .claims

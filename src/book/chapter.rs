@@ -209,10 +209,10 @@ fn branch_html(proof: &LessonProof, block: &ClaimBlock) -> String {
     if block.when.is_empty() {
         return String::new();
     }
-    if let Some(reason) = proof::common_skip(proof, block) {
+    if let Some((cause, reason)) = proof::common_skip(proof, block) {
         return format!(
             "<p class=\"claim-branch elsewhere\">On this machine: {}</p>\n",
-            esc(&proof::skip_words(reason))
+            esc(&proof::skip_words(cause, reason))
         );
     }
     let branch = block

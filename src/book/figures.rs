@@ -406,7 +406,7 @@ pub fn cell_words(claim: Option<&ClaimResult>) -> (&'static str, String) {
                 observed.as_deref().unwrap_or("nothing")
             ),
         ),
-        Some(Verdict::Skipped { reason }) => {
+        Some(Verdict::Skipped { reason, .. }) => {
             ("skipped", format!("skipped: {}", truncate(reason, 240)))
         }
     }

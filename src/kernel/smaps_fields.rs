@@ -89,9 +89,6 @@ smaps_fields! {
     VmFlags = "VmFlags", Flags, None, None;
 }
 
-/// How a skip says the kernel lacks a field, in every [`SmapsField::absence_reason`].
-pub const NOT_PRINTED: &str = "does not print";
-
 impl SmapsField {
     /// The field the kernel prints as `name`, if it is one we know.
     pub fn named(name: &str) -> Option<SmapsField> {
@@ -101,7 +98,7 @@ impl SmapsField {
     /// Why a kernel that lacks this field lacks it, for a skip reason.
     pub fn absence_reason(self, release: &str) -> String {
         let lacks = format!(
-            "this kernel ({release}) {NOT_PRINTED} {} in smaps",
+            "this kernel ({release}) does not print {} in smaps",
             self.name()
         );
         match (self.only_when(), self.since()) {

@@ -237,7 +237,7 @@ fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> 
                         .unwrap_or_default()
                 )),
             ),
-            Verdict::Skipped { reason } => (Mark::Skipped, Some(reason.clone())),
+            Verdict::Skipped { reason, .. } => (Mark::Skipped, Some(reason.clone())),
         },
     };
     Cell { mark, why }

@@ -141,7 +141,7 @@ fn write_claim(out: &mut dyn Write, claim: &ClaimResult, width: usize) -> io::Re
                 writeln!(out, "          branch: {branch}")?;
             }
         }
-        Verdict::Skipped { reason } => writeln!(out, "\n          {DIM}{reason}{DIM:#}")?,
+        Verdict::Skipped { reason, .. } => writeln!(out, "\n          {DIM}{reason}{DIM:#}")?,
     }
     Ok(())
 }

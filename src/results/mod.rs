@@ -16,7 +16,7 @@ pub use digest::LessonsDigest;
 pub use load::{Loaded, expand, load, read, same_lessons_as};
 pub use machine::{Libc, Machine, Privileges};
 
-use crate::check::{ClaimPlace, ClaimResult, Counts, LessonReport, Verdict};
+use crate::check::{ClaimPlace, ClaimResult, Counts, LessonReport, SkipCause, Verdict};
 use crate::kernel::KernelProbe;
 use serde::{Deserialize, Serialize};
 
@@ -159,6 +159,7 @@ impl ExerciseResult {
                 branch: None,
             },
             ExerciseOutcome::Skipped => Verdict::Skipped {
+                cause: SkipCause::Undecided,
                 reason: self.detail.clone(),
             },
             ExerciseOutcome::Todo | ExerciseOutcome::Failing | ExerciseOutcome::Panics => {

@@ -52,6 +52,7 @@ fn checked(lessons: &str, label: &str) -> ResultFile {
             claim(
                 8,
                 Verdict::Skipped {
+                    cause: SkipCause::Branch,
                     reason: "no THP".into(),
                 },
             ),
@@ -121,6 +122,8 @@ fn the_json_keeps_what_check_and_exercise_always_wrote() {
     assert_eq!(json["totals"]["held"], 1);
     assert_eq!(json["totals"]["failed"], 1);
     assert_eq!(json["lessons"][0]["claims"][1]["verdict"], "skipped");
+    assert_eq!(json["lessons"][0]["claims"][1]["skip"], "branch");
+    assert!(json["lessons"][0]["claims"][0].get("skip").is_none());
     assert_eq!(
         (json["done"].clone(), json["total"].clone()),
         (1.into(), 1.into())
@@ -243,4 +246,15 @@ fn a_file_that_is_not_a_result_file_says_which_and_why() {
     let empty = tempfile::tempdir().unwrap();
     let error = load(&[empty.path().to_owned()]).unwrap_err();
     assert!(error.contains("no result files"), "{error}");
+}
+
+#[test]
+fn a_skip_written_before_its_cause_was_recorded_reads_as_undecided() {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&checked("a", "host").to_json()).unwrap();
+    let claim = &mut json["lessons"][0]["claims"][1];
+    claim.as_object_mut().unwrap().remove("skip");
+    let read: ClaimResult = serde_json::from_value(claim.clone()).unwrap();
+    assert_eq!(read.verdict.skip_cause(), Some(SkipCause::Undecided));
+    assert_eq!(read.verdict.reason(), Some("no THP"));
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::check::LessonReport;
+use crate::check::{LessonReport, SkipCause};
 use crate::kernel::KernelProbe;
 use crate::kernel::probe::{OvercommitMode, ThpMode, ThpSettings};
 use crate::results::{Checks, Libc, Machine};
@@ -64,6 +64,7 @@ fn held() -> Verdict {
 
 fn skipped() -> Verdict {
     Verdict::Skipped {
+        cause: SkipCause::Undecided,
         reason: "because".into(),
     }
 }
