@@ -59,6 +59,17 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes).map_err(|e| Failure::setup(&format!("write {}", path.display()), e))
 }
 
+/// Where `got` first differs from `want` ("from byte N", or "in length" when one is the
+/// start of the other), or `None` when they are the same bytes.
+fn difference(got: &[u8], want: &[u8]) -> Option<String> {
+    (got != want).then(|| {
+        got.iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .map_or("in length".into(), |i| format!("from byte {i}"))
+    })
+}
+
 /// A file of random length and contents: the bytes must come back, with less read(2)ing
 /// than the file's length; an empty file gives nothing, a missing one an error.
 pub fn read_through_mapping(f: fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<Passed, Failure> {
@@ -78,15 +89,10 @@ pub fn read_through_mapping(f: fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<
         "the file's {} bytes, with no read(2) of them",
         contents.len()
     );
-    if got != contents {
-        let first = got.iter().zip(&contents).position(|(a, b)| a != b);
+    if let Some(difference) = difference(&got, &contents) {
         return Err(Failure::new(
             expected,
-            format!(
-                "{} bytes, differing from the file {}",
-                got.len(),
-                first.map_or("in length".into(), |i| format!("from byte {i}"))
-            ),
+            format!("{} bytes, differing from the file {difference}", got.len()),
         ));
     }
     if read >= contents.len() as u64 {
@@ -151,22 +157,20 @@ pub fn write_through_mapping(
     let expected = format!(
         "{asked}: the file holds the new bytes there, its other bytes and length unchanged, no write(2)"
     );
-    if now != want {
-        let first = now.iter().zip(&want).position(|(a, b)| a != b);
+    if let Some(difference) = difference(&now, &want) {
         return Err(Failure::new(
             expected,
             format!(
-                "the file ({} bytes, was {}) differs {}",
+                "the file ({} bytes, was {}) differs {difference}",
                 now.len(),
                 old.len(),
-                first.map_or("in length".into(), |i| format!("from byte {i}"))
             ),
         ));
     }
     if written >= data.len() as u64 {
         return Err(Failure::new(
             expected,
-            format!("/proc/thread-self/io: wchar grew by {written} bytes: the file was write(2)n"),
+            format!("/proc/thread-self/io: wchar grew by {written} bytes: the file was written with write(2)"),
         ));
     }
     Ok(Passed::Held(format!(
