@@ -395,7 +395,7 @@ fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
         for claim in &block.claims {
-            let subject = default_subject(lesson, block);
+            let subject = subject_of(lesson, block);
             let verdict = Verdict::skipped(SkipCause::Need, reason);
             report
                 .claims
@@ -426,7 +426,8 @@ pub fn shown_path(path: &std::path::Path) -> String {
         .to_string()
 }
 
-fn default_subject(lesson: &Lesson, block: &ClaimBlock) -> String {
+/// Whose view a block shows: its `of=`, else the experiment's first subject.
+pub fn subject_of(lesson: &Lesson, block: &ClaimBlock) -> String {
     block.of.clone().unwrap_or_else(|| {
         experiments::find(lesson.id())
             .and_then(|e| e.vocabulary().subjects.first().copied())
@@ -473,7 +474,7 @@ fn judge_all(
 ) -> LessonReport {
     let mut report = empty_report(lesson);
     for block in &lesson.blocks {
-        let subject_name = default_subject(lesson, block);
+        let subject_name = subject_of(lesson, block);
         let step_report = steps
             .iter()
             .find(|(s, _)| s.id == block.step)

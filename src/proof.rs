@@ -43,15 +43,6 @@ impl LessonProof {
     }
 }
 
-/// Whose view a block shows: its `of=`, else the experiment's first subject.
-pub fn subject_of(lesson: &Lesson, block: &ClaimBlock) -> String {
-    block.of.clone().unwrap_or_else(|| {
-        crate::experiments::find(lesson.id())
-            .and_then(|e| e.vocabulary().subjects.first().copied())
-            .map_or_else(|| "mapping".to_owned(), |s| s.as_str().to_owned())
-    })
-}
-
 /// The block's `when=` conditions in plain words ("where the write gets one base page: no
 /// THP size applies to it"), `None` for a block that holds everywhere.
 pub fn where_words(block: &ClaimBlock) -> Option<String> {

@@ -3,7 +3,7 @@
 //! each of its lines carries this kernel's verdict (skip and failure reasons shown); the
 //! first block of a step is followed by the residency strip of the mapping at that step.
 
-use crate::check::{ClaimResult, Verdict};
+use crate::check::{self, ClaimResult, Verdict};
 use crate::lesson::{BlockKind, ClaimBlock, Lesson};
 use crate::memory::residency::{Frames, PageState, Residency, ResidencyMap};
 use crate::proof::{self, LessonProof};
@@ -487,7 +487,7 @@ impl<'a> Renderer<'a> {
                 block.claims.len()
             )?;
         }
-        let subject = proof::subject_of(lesson, block);
+        let subject = check::subject_of(lesson, block);
         let key = (block.step.clone(), subject.clone());
         if block.kind == BlockKind::Outcome || self.strips_shown.contains(&key) {
             return Ok(());

@@ -6,7 +6,7 @@
 use super::figures;
 use super::html::sentence;
 use super::results::Configuration;
-use crate::check::{ClaimResult, Verdict};
+use crate::check::{self, ClaimResult, Verdict};
 use crate::experiment::StepReport;
 use crate::lesson::{BlockKind, ClaimBlock, ExerciseText, Lesson};
 use crate::markup::escape as esc;
@@ -147,7 +147,7 @@ fn block_html(
     body: &[(usize, String)],
     columns: &[Configuration],
 ) -> String {
-    let subject = proof::subject_of(lesson, block);
+    let subject = check::subject_of(lesson, block);
     let title = proof.step_title(&block.step).unwrap_or(&block.step);
     let mut out = format!(
         "<div class=\"claim-block\" id=\"block-{}\" data-step=\"{}\" data-of=\"{}\">\n<div class=\"claim-head\"><span class=\"tag\">{}</span> {} <span class=\"whose\">· {}</span></div>\n",
@@ -323,7 +323,7 @@ fn figures_after(
         );
         return (html, 1);
     }
-    let subject = proof::subject_of(lesson, block);
+    let subject = check::subject_of(lesson, block);
     if block.kind == BlockKind::Outcome || !shown.insert(format!("{} {subject}", block.step)) {
         return (String::new(), 0);
     }
