@@ -231,29 +231,31 @@ impl Counts {
 
     /// The counts over several lessons.
     pub fn of_all(reports: &[LessonReport]) -> Counts {
+        reports
+            .iter()
+            .flat_map(|r| &r.claims)
+            .map(|c| c.verdict.kind())
+            .collect()
+    }
+}
+
+impl FromIterator<VerdictKind> for Counts {
+    fn from_iter<I: IntoIterator<Item = VerdictKind>>(verdicts: I) -> Counts {
         let mut counts = Counts::default();
-        for claim in reports.iter().flat_map(|r| &r.claims) {
-            counts.add(claim.verdict.kind());
+        for verdict in verdicts {
+            match verdict {
+                VerdictKind::Held => counts.held += 1,
+                VerdictKind::Failed => counts.failed += 1,
+                VerdictKind::Skipped => counts.skipped += 1,
+            }
         }
         counts
-    }
-
-    fn add(&mut self, verdict: VerdictKind) {
-        match verdict {
-            VerdictKind::Held => self.held += 1,
-            VerdictKind::Failed => self.failed += 1,
-            VerdictKind::Skipped => self.skipped += 1,
-        }
     }
 }
 
 impl LessonReport {
     pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        self.claims
-            .iter()
-            .for_each(|c| counts.add(c.verdict.kind()));
-        counts
+        self.claims.iter().map(|c| c.verdict.kind()).collect()
     }
 
     pub fn passed(&self) -> bool {

@@ -236,15 +236,7 @@ impl ResultFile {
     }
 
     pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for claim in self.claims() {
-            match claim.verdict {
-                Verdict::Held { .. } => counts.held += 1,
-                Verdict::Failed { .. } => counts.failed += 1,
-                Verdict::Skipped { .. } => counts.skipped += 1,
-            }
-        }
-        counts
+        self.claims().iter().map(|c| c.verdict.kind()).collect()
     }
 
     /// Errors besides failed claims: experiments that stopped, settings not applied.
