@@ -6,13 +6,11 @@
 use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
-use crate::kernel::meminfo;
+use crate::kernel::hugetlb::{self, HugePageCounters};
 use crate::kernel::procfs::Proc;
 use crate::memory::record_at;
-use nix::fcntl::{Flock, FlockArg};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
-use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -43,41 +41,22 @@ crate::experiment::declare! {
     }
 }
 
-/// The pool's counters that the lesson follows.
-struct Pool {
-    reserved: u64,
-    free: u64,
+fn counters() -> Result<HugePageCounters, ExperimentError> {
+    HugePageCounters::read().map_err(ExperimentError::Setup)
 }
 
-impl Pool {
-    fn read() -> Result<Pool, ExperimentError> {
-        let counts: BTreeMap<String, u64> =
-            meminfo::read_counts().map_err(ExperimentError::Setup)?;
-        let count = |name: &str| {
-            counts
-                .get(name)
-                .copied()
-                .ok_or_else(|| ExperimentError::Setup(format!("/proc/meminfo has no {name}")))
-        };
-        Ok(Pool {
-            reserved: count("HugePages_Rsvd")?,
-            free: count("HugePages_Free")?,
-        })
-    }
-
-    /// What changed since `before`, as the lesson counts it.
-    fn since(&self, before: &Pool) -> [(OutcomeKey, OutcomeValue); 2] {
-        [
-            (
-                RESERVED,
-                OutcomeValue::count(self.reserved.saturating_sub(before.reserved)),
-            ),
-            (
-                TAKEN,
-                OutcomeValue::count(before.free.saturating_sub(self.free)),
-            ),
-        ]
-    }
+/// What changed in the pool since `before`, as the lesson counts it.
+fn since(now: &HugePageCounters, before: &HugePageCounters) -> [(OutcomeKey, OutcomeValue); 2] {
+    [
+        (
+            RESERVED,
+            OutcomeValue::count(now.reserved.saturating_sub(before.reserved)),
+        ),
+        (
+            TAKEN,
+            OutcomeValue::count(before.free.saturating_sub(now.free)),
+        ),
+    ]
 }
 
 impl Experiment for Hugetlb {
@@ -88,16 +67,8 @@ impl Experiment for Hugetlb {
             .as_ref()
             .map(|h| h.page_size.as_usize())
             .ok_or_else(|| ExperimentError::Setup("the lesson needs hugetlbfs".into()))?;
-        // The pool is the whole machine's: processes running this lesson at once (nextest runs
-        // tests as processes side by side) would see each other's pages in its counters. An
-        // exclusive flock on the pool's own sysctl file, opened read-only, keeps them apart;
-        // it changes nothing and leaves no file behind.
-        let sysctl = std::fs::File::open("/proc/sys/vm/nr_hugepages")
-            .map_err(ExperimentError::io("opening /proc/sys/vm/nr_hugepages"))?;
-        let _pool_lock = Flock::lock(sysctl, FlockArg::LockExclusive).map_err(|(_, errno)| {
-            ExperimentError::sys("flock of /proc/sys/vm/nr_hugepages")(errno)
-        })?;
-        let before = Pool::read()?;
+        let _pool_lock = hugetlb::lock_pool().map_err(ExperimentError::Setup)?;
+        let before = counters()?;
         let pool_size = huge_page * HUGE_PAGES_MAPPED as usize;
         let len = NonZeroUsize::new(pool_size).expect("a huge page is not empty");
         // SAFETY: no hint, no MAP_FIXED: the kernel picks the place; unmapped below.
@@ -133,7 +104,7 @@ impl Experiment for Hugetlb {
         unmapped.map_err(ExperimentError::sys("munmap of the huge page"))?;
         lab.step(
             "unmapped",
-            Observation::outcomes(Pool::read()?.since(&before)),
+            Observation::outcomes(since(&counters()?, &before)),
         )
     }
 }
@@ -143,7 +114,7 @@ fn observe(
     lab: &mut Lab<'_>,
     ptr: NonNull<libc::c_void>,
     len: usize,
-    before: &Pool,
+    before: &HugePageCounters,
 ) -> Result<(), ExperimentError> {
     let addr = ptr.as_ptr() as usize;
     let view = || -> Result<Subject, ExperimentError> {
@@ -152,12 +123,12 @@ fn observe(
     };
     lab.step(
         "reserved",
-        Observation::of([view()?]).with(Pool::read()?.since(before)),
+        Observation::of([view()?]).with(since(&counters()?, before)),
     )?;
     // SAFETY: the first byte of our own fresh read-write mapping.
     unsafe { ptr.as_ptr().cast::<u8>().write_volatile(1) };
     lab.step(
         "written",
-        Observation::of([view()?]).with(Pool::read()?.since(before)),
+        Observation::of([view()?]).with(since(&counters()?, before)),
     )
 }

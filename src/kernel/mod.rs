@@ -1,6 +1,7 @@
 //! What the kernel shows. Parsing is pure (text in, typed records out) so it can be tested
 //! on fixtures from any kernel; [`procfs`] is the thin layer that reads `/proc`.
 
+pub mod hugetlb;
 pub mod maps;
 pub mod meminfo;
 pub mod probe;

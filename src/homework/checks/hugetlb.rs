@@ -9,9 +9,10 @@ use crate::exercises::hugetlb::HugePages;
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;
 use crate::kernel::SmapsRecord;
+use crate::kernel::hugetlb::{self, HugePageCounters};
 use crate::kernel::probe::HugetlbPool;
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
@@ -64,8 +65,8 @@ fn fake_huge(len: NonZeroUsize, more: MapFlags) -> nix::Result<NonNull<u8>> {
     unsafe { mmap_anonymous(None, len, super::fake::rw(), flags) }.map(NonNull::cast)
 }
 
-fn pool_now() -> std::io::Result<Pool> {
-    Pool::read().map_err(|f| std::io::Error::other(f.showed))
+fn pool_now() -> std::io::Result<HugePageCounters> {
+    HugePageCounters::read().map_err(std::io::Error::other)
 }
 // END FAKES
 
@@ -73,33 +74,9 @@ fn pool_now() -> std::io::Result<Pool> {
 /// 64-bit address space.
 const MOST_BYTES: usize = 1 << 40;
 
-/// The pool's counters (/proc/meminfo, for the default huge page size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Pool {
-    free: u64,
-    reserved: u64,
-}
-
-impl Pool {
-    fn read() -> Result<Pool, Failure> {
-        let counts = crate::kernel::meminfo::read_counts()
-            .map_err(|e| Failure::setup("read /proc/meminfo", e))?;
-        let count = |name: &str| {
-            counts
-                .get(name)
-                .copied()
-                .ok_or_else(|| Failure::setup("read the huge page pool", format!("no {name}")))
-        };
-        Ok(Pool {
-            free: count("HugePages_Free")?,
-            reserved: count("HugePages_Rsvd")?,
-        })
-    }
-
-    /// What a new mapping could reserve from the pool itself.
-    fn available(&self) -> u64 {
-        self.free.saturating_sub(self.reserved)
-    }
+/// The pool's counters now, for the checks.
+fn pool() -> Result<HugePageCounters, Failure> {
+    HugePageCounters::read().map_err(|e| Failure::setup("read the huge page pool", e))
 }
 
 /// The default explicit huge page size (`Hugepagesize`) and `vm.nr_overcommit_hugepages`
@@ -112,15 +89,9 @@ fn hugetlb_settings() -> Result<Option<HugetlbPool>, Failure> {
 const NO_HUGETLB: &str = "this kernel has no hugetlbfs (CONFIG_HUGETLBFS): /proc/meminfo has no \
      Hugepagesize, and MAP_HUGETLB fails whatever the pool";
 
-/// The pool is the machine's: processes running these checks or the hugetlb lesson at once
-/// (nextest runs tests as processes side by side) would see each other's pages in its
-/// counters. An exclusive flock on the pool's sysctl file, opened read-only, keeps them
-/// apart, as the lesson's experiment does; it changes nothing.
+/// See [`hugetlb::lock_pool`]: these checks and the lesson's experiment take turns.
 fn lock_pool() -> Result<Flock<std::fs::File>, Failure> {
-    let sysctl = std::fs::File::open("/proc/sys/vm/nr_hugepages")
-        .map_err(|e| Failure::setup("open /proc/sys/vm/nr_hugepages", e))?;
-    Flock::lock(sysctl, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| Failure::setup("flock /proc/sys/vm/nr_hugepages", errno))
+    hugetlb::lock_pool().map_err(|e| Failure::setup("lock the huge page pool", e))
 }
 
 /// What the student's function mapped, unmapped when dropped where it is safe to.
@@ -195,10 +166,10 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
         huge_pages(n),
         Bytes(huge as u64)
     );
-    let before = Pool::read()?;
+    let before = pool()?;
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
         .map_err(|e| Failure::returned_error(&asked, e))?;
-    let after = Pool::read()?;
+    let after = pool()?;
     let record = huge_record(start, len, huge, &expected)?;
     let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
     if !record.has_flag("nr") || after.reserved != before.reserved {
@@ -221,7 +192,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         // The kernel would allocate surplus pages from memory to try, up to the limit.
         return Ok("not asked for more than the pool has: vm.nr_overcommit_hugepages is set".into());
     }
-    let room = Pool::read()?.available();
+    let room = pool()?.available();
     let n = room as usize + 1;
     if n.saturating_mul(huge) > MOST_BYTES {
         return Ok(format!(
@@ -254,7 +225,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
 /// Where the pool has pages free: a reserving call within them maps huge pages and reserves
 /// them all at once (HugePages_Rsvd).
 fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure> {
-    let before = Pool::read()?;
+    let before = pool()?;
     let free = (before.available() as usize).min(3);
     if free == 0 {
         return Ok("the pool has no huge page free: a reservation cannot succeed here".into());
@@ -268,7 +239,7 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
     );
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
         .map_err(|e| Failure::returned_error(&asked, e))?;
-    let after = Pool::read()?;
+    let after = pool()?;
     let record = huge_record(start, len, huge, &expected)?;
     let grew = after.reserved.saturating_sub(before.reserved);
     if record.has_flag("nr") || grew != n as u64 {
@@ -357,14 +328,14 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
         let n = rng.between(low, 5);
         let len = length(&mut rng, n, huge);
         let asked = format!("count_huge_pages({len})");
-        let before = Pool::read()?;
+        let before = pool()?;
         let answer = f(NonZeroUsize::new(len).expect("len >= 1"))
             .map_err(|e| Failure::returned_error(&asked, e))?;
         let truth = HugePages {
             needed: pages_mapped_for(len, huge)?,
             available: before.available(),
         };
-        if Pool::read()? != before {
+        if pool()? != before {
             return Err(Failure::setup("read a quiet pool", "it changed while the check ran"));
         }
         if answer != truth {
@@ -384,6 +355,6 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
     Ok(Passed::Held(format!(
         "huge pages needed: {}; available: {}",
         shown.join(", "),
-        Pool::read()?.available()
+        pool()?.available()
     )))
 }

@@ -1,0 +1,49 @@
+//! The explicit huge page pool as it changes: its free and reserved counters, and the lock
+//! that keeps the processes which read them from seeing each other's pages.
+
+use crate::kernel::meminfo;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
+
+/// The pool's counters for the default huge page size (`/proc/meminfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HugePageCounters {
+    /// `HugePages_Free`: pages no mapping has faulted in.
+    pub free: u64,
+    /// `HugePages_Rsvd`: free pages promised to mappings that have not faulted them in yet.
+    pub reserved: u64,
+}
+
+impl HugePageCounters {
+    pub fn read() -> Result<HugePageCounters, String> {
+        let counts = meminfo::read_counts()?;
+        let count = |name: &str| {
+            counts
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("/proc/meminfo has no {name}"))
+        };
+        Ok(HugePageCounters {
+            free: count("HugePages_Free")?,
+            reserved: count("HugePages_Rsvd")?,
+        })
+    }
+
+    /// What a new mapping could reserve from the pool itself: free, and not promised.
+    pub fn available(&self) -> u64 {
+        self.free.saturating_sub(self.reserved)
+    }
+}
+
+/// The sysctl file of the pool: its lock is the pool's.
+const POOL_SYSCTL: &str = "/proc/sys/vm/nr_hugepages";
+
+/// The pool is the machine's: processes running the hugetlb lesson or its checks at once
+/// (nextest runs tests as processes side by side) would see each other's pages in its
+/// counters. An exclusive flock on the pool's sysctl file, opened read-only, keeps them
+/// apart; it changes nothing and leaves no file behind. Held until dropped.
+pub fn lock_pool() -> Result<Flock<File>, String> {
+    let sysctl = File::open(POOL_SYSCTL).map_err(|e| format!("opening {POOL_SYSCTL}: {e}"))?;
+    Flock::lock(sysctl, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| format!("flock of {POOL_SYSCTL}: {errno}"))
+}
