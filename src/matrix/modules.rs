@@ -4,6 +4,7 @@
 //! host, and kept in the kernel's cache slot in load order, dependencies first. The guest's
 //! busybox `insmod` loads them as they are; it resolves nothing itself.
 
+use super::tools::run;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,20 +142,10 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
         Some("gz") => "gzip",
         _ => return Err(format!("{name}: not a module file this matrix can read")),
     };
-    let output = Command::new(program)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("{program} -dc {name}: {e}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(format!(
-            "{program} -dc {name} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    run(
+        Command::new(program).arg("-dc").arg(path),
+        "decompressing a kernel module",
+    )
 }
 
 /// The modules an unpacked kernel package has: name -> file, and the names built in
@@ -320,6 +311,32 @@ mod tests {
         assert!(load_order("nothing", &mut depends_of).is_err());
         let mut cycle = |name: &str| Ok(Some(vec![if name == "a" { "b" } else { "a" }.to_owned()]));
         assert!(load_order("a", &mut cycle).unwrap_err().contains("cycle"));
+    }
+
+    #[test]
+    fn compressed_modules_are_read_decompressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let module = dir.path().join("zram.ko");
+        std::fs::write(&module, b"\x7fELF a module").unwrap();
+        run(Command::new("gzip").arg("-k").arg(&module), "compressing").unwrap();
+        assert_eq!(
+            read_module(&dir.path().join("zram.ko.gz")).unwrap(),
+            b"\x7fELF a module"
+        );
+        let broken = dir.path().join("broken.ko.gz");
+        std::fs::write(&broken, b"not gzip").unwrap();
+        let error = read_module(&broken).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "decompressing a kernel module: `gzip -dc {}` failed",
+                broken.display()
+            )),
+            "{error}"
+        );
+        // gzip's own words on stderr, which begin with the file (the rest is in the locale's
+        // language).
+        let quoted = format!("): gzip: {}: ", broken.display());
+        assert!(error.contains(&quoted), "{error}");
     }
 
     #[test]
