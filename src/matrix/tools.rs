@@ -156,12 +156,13 @@ pub fn install_missing(tools: &[Tool], apt: &Apt, mirrors: &Mirrors) -> Result<(
 
 /// Adds the Rust targets that the toolchain building the guests lacks.
 pub fn add_rust_targets(targets: &[GuestTarget], manifest_dir: &Path) -> Result<(), String> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .current_dir(manifest_dir)
-        .output()
-        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let sysroot = run(
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(manifest_dir),
+        "asking rustc for its sysroot",
+    )?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot).trim());
     let missing: Vec<String> = targets
         .iter()
         .map(|t| t.triple())
