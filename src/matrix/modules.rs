@@ -4,6 +4,7 @@
 //! host, and kept in the kernel's cache slot in load order, dependencies first. The guest's
 //! busybox `insmod` loads them as they are; it resolves nothing itself.
 
+use super::find_files;
 use super::tools::run;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -171,21 +172,13 @@ impl PackageModules {
                         }),
                     );
                 }
-                let mut stack = vec![release.join("kernel")];
-                while let Some(dir) = stack.pop() {
-                    let Ok(entries) = std::fs::read_dir(&dir) else {
-                        continue;
-                    };
-                    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-                        if path.is_dir() {
-                            stack.push(path);
-                        } else if let Some(name) = path
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .and_then(module_name)
-                        {
-                            files.insert(name, path);
-                        }
+                for path in find_files(&release.join("kernel"), &|_| true) {
+                    if let Some(name) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(module_name)
+                    {
+                        files.insert(name, path);
                     }
                 }
             }
@@ -337,6 +330,38 @@ mod tests {
         // language).
         let quoted = format!("): gzip: {}: ", broken.display());
         assert!(error.contains(&quoted), "{error}");
+    }
+
+    #[test]
+    fn a_packages_modules_are_found_by_name_under_either_modules_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let files = [
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/drivers/block/zram/zram.ko.xz",
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/lib/lz4hc-compress.ko",
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/lib/README",
+            "usr/lib/modules/7.2.13+deb14-arm64/kernel/mm/zsmalloc.ko.gz",
+        ];
+        for file in files {
+            let path = root.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        std::fs::write(
+            root.path()
+                .join("lib/modules/6.1.0-57-cloud-amd64/modules.builtin"),
+            "kernel/lib/lz4/lz4_compress.ko\n",
+        )
+        .unwrap();
+        let found = PackageModules::find(root.path());
+        let names: Vec<&str> = found.files.keys().map(String::as_str).collect();
+        assert_eq!(names, ["lz4hc_compress", "zram", "zsmalloc"]);
+        assert_eq!(
+            found.files["zram"],
+            root.path().join(files[0]),
+            "{:?}",
+            found.files
+        );
+        assert_eq!(found.builtin, BTreeSet::from(["lz4_compress".to_owned()]));
     }
 
     #[test]
