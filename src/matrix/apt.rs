@@ -3,9 +3,10 @@
 //! without touching the machine's apt configuration. The mirrors are the ones the
 //! machine's own sources already use; this module never names one itself.
 
+use super::tools::run_quoting;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 /// Debian's release names and aliases. A source with one of these as its suite (or with a
@@ -391,22 +392,14 @@ impl Mirrors {
     }
 }
 
-fn run(command: &mut Command, what: &str) -> Result<String, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let errors: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("W:")).collect();
-        Err(format!(
-            "{what}: {:?} failed ({}): {}",
-            command.get_program(),
-            output.status,
-            errors.join("\n").trim()
-        ))
-    }
+/// What apt printed on stderr but its warnings (`W:`): apt warns on runs that succeed too,
+/// so the warnings say nothing of why one failed.
+fn apt_errors(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("W:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The private apt state: `<cache>/apt/`.
@@ -508,11 +501,12 @@ impl Apt {
                     .map_or(0, |_| mirrors.security_suites().len()),
             ARCHITECTURES.join(", ")
         );
-        let updated = run(
+        let updated = run_quoting(
             Command::new("apt-get")
                 .args(self.kernel_options())
                 .args(["update", "-q"]),
             &format!("updating the package lists in {}", self.lists().display()),
+            apt_errors,
         )
         .and_then(|_| self.save_names());
         match updated {
@@ -529,11 +523,12 @@ impl Apt {
     }
 
     fn save_names(&self) -> Result<(), String> {
-        let names = run(
+        let names = run_quoting(
             Command::new("apt-cache")
                 .args(self.kernel_options())
                 .args(["pkgnames", "linux-"]),
             "listing the kernel packages",
+            apt_errors,
         )?;
         std::fs::write(self.names_file(), names)
             .map_err(|e| format!("{}: {e}", self.names_file().display()))
@@ -556,13 +551,14 @@ impl Apt {
     ) -> Result<Vec<Result<PathBuf, String>>, String> {
         std::fs::create_dir_all(into).map_err(|e| format!("{}: {e}", into.display()))?;
         let qualified: Vec<String> = packages.iter().map(|(n, a)| format!("{n}:{a}")).collect();
-        let failure = run(
+        let failure = run_quoting(
             Command::new("apt-get")
                 .args(self.kernel_options())
                 .args(["download", "-q"])
                 .args(&qualified)
                 .current_dir(into),
             &format!("downloading {}", qualified.join(" ")),
+            apt_errors,
         )
         .err();
         let files: Vec<PathBuf> = std::fs::read_dir(into)
@@ -654,7 +650,11 @@ impl Apt {
             command
         };
         command.args(self.install_arguments(mirrors, packages));
-        let result = run(&mut command, &format!("installing {}", packages.join(" ")));
+        let result = run_quoting(
+            &mut command,
+            &format!("installing {}", packages.join(" ")),
+            apt_errors,
+        );
         // The downloaded .debs are of no further use; they would only fill the cache.
         if let Ok(entries) = std::fs::read_dir(self.dir.join("cache/archives")) {
             for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {

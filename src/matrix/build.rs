@@ -1,6 +1,7 @@
 //! The static pagelab binaries the guests run: one per architecture and libc, built by
 //! cargo with their paths taken from cargo's own report of what it built.
 
+use super::tools::{run, run_quoting};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -166,38 +167,27 @@ pub fn build(manifest_dir: &Path, target: GuestTarget, host: Arch) -> Result<Pat
     if let Some(linker) = target.linker(host) {
         command.env(target.env_key("LINKER"), linker);
     }
-    let output = command
-        .output()
-        .map_err(|e| format!("{what}: cannot run cargo: {e}"))?;
-    let messages = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        let errors = compiler_errors(&messages);
-        return Err(format!(
-            "{what}: cargo failed ({}):\n{}{}",
-            output.status,
-            errors,
+    let messages = run_quoting(&mut command, &what, |output| {
+        // cargo reports a failed compilation in its JSON on stdout, not on stderr.
+        format!(
+            "{}{}",
+            compiler_errors(&String::from_utf8_lossy(&output.stdout)),
             String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    executable(&messages, "pagelab").map_err(|e| format!("{what}: {e}"))
+        )
+    })?;
+    executable(&String::from_utf8_lossy(&messages), "pagelab").map_err(|e| format!("{what}: {e}"))
 }
 
 /// cargo's target directory (`CARGO_TARGET_DIR`, `build.target-dir` or `<workspace>/target`),
 /// as cargo itself resolves it.
 pub fn target_directory(manifest_dir: &Path) -> Result<PathBuf, String> {
-    let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(manifest_dir)
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo metadata failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    target_directory_of(&String::from_utf8_lossy(&output.stdout))
+    let metadata = run(
+        Command::new(env!("CARGO"))
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(manifest_dir),
+        "asking cargo for its target directory",
+    )?;
+    target_directory_of(&String::from_utf8_lossy(&metadata))
 }
 
 /// `target_directory` of `cargo metadata` JSON.
@@ -248,6 +238,20 @@ not json at all
             Path::new("/somewhere/else")
         );
         assert!(target_directory_of("{}").is_err());
+    }
+
+    #[test]
+    fn cargo_names_the_target_directory_this_test_was_built_in() {
+        let target = target_directory(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        // Both resolved: the kernel names the running executable by its resolved path.
+        let target = target.canonicalize().unwrap();
+        let this_test = std::env::current_exe().unwrap().canonicalize().unwrap();
+        assert!(
+            this_test.starts_with(&target),
+            "{} is not under {}",
+            this_test.display(),
+            target.display()
+        );
     }
 
     #[test]

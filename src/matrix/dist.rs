@@ -4,7 +4,8 @@
 //! a `SHA256SUMS` file that `sha256sum -c` checks.
 
 use super::build::{self, Arch, GuestTarget, Libc};
-use super::{apt, cache_dir, machine_mirrors, tools};
+use super::tools::{self, run, run_quoting};
+use super::{apt, cache_dir, machine_mirrors};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -72,34 +73,21 @@ fn install_linkers(manifest_dir: &Path, targets: &[GuestTarget], host: Arch) -> 
 /// `SHA256SUMS` by `sha256sum` itself, checked back with `sha256sum -c`.
 fn write_sums(out: &Path, binaries: &[PathBuf]) -> Result<(), String> {
     let names: Vec<&std::ffi::OsStr> = binaries.iter().filter_map(|p| p.file_name()).collect();
-    let sums = Command::new("sha256sum")
-        .args(&names)
-        .current_dir(out)
-        .output()
-        .map_err(|e| format!("running sha256sum in {}: {e}", out.display()))?;
-    if !sums.status.success() {
-        return Err(format!(
-            "sha256sum failed ({}): {}",
-            sums.status,
-            String::from_utf8_lossy(&sums.stderr).trim()
-        ));
-    }
+    let sums = run(
+        Command::new("sha256sum").args(&names).current_dir(out),
+        "summing the release binaries",
+    )?;
     let path = out.join("SHA256SUMS");
-    std::fs::write(&path, &sums.stdout).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    let check = Command::new("sha256sum")
-        .args(["--check", "--quiet", "SHA256SUMS"])
-        .current_dir(out)
-        .output()
-        .map_err(|e| format!("running sha256sum --check in {}: {e}", out.display()))?;
-    if check.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: sha256sum --check failed: {}",
-            path.display(),
-            String::from_utf8_lossy(&check.stdout).trim()
-        ))
-    }
+    std::fs::write(&path, &sums).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    // `--check --quiet` names the files that do not match on stdout.
+    run_quoting(
+        Command::new("sha256sum")
+            .args(["--check", "--quiet", "SHA256SUMS"])
+            .current_dir(out),
+        &format!("checking {}", path.display()),
+        |output| String::from_utf8_lossy(&output.stdout).into_owned(),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -118,5 +106,33 @@ mod tests {
                 "pagelab-aarch64-unknown-linux-musl"
             ]
         );
+    }
+
+    #[test]
+    fn the_sums_are_sha256sums_own_and_checked_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let binaries: Vec<PathBuf> = ["pagelab-a", "pagelab-b"]
+            .iter()
+            .map(|name| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, name).unwrap();
+                path
+            })
+            .collect();
+        write_sums(dir.path(), &binaries).unwrap();
+        let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).unwrap();
+        let names: Vec<&str> = sums
+            .lines()
+            .map(|l| l.split_once("  ").unwrap().1)
+            .collect();
+        assert_eq!(names, ["pagelab-a", "pagelab-b"], "{sums}");
+        let error = write_sums(dir.path(), &[dir.path().join("missing")]).unwrap_err();
+        assert!(
+            error.starts_with("summing the release binaries: `sha256sum missing`"),
+            "{error}"
+        );
+        // sha256sum's own words on stderr, which begin with the file (the rest is in the
+        // locale's language).
+        assert!(error.contains("): sha256sum: missing: "), "{error}");
     }
 }

@@ -7,8 +7,8 @@
 //! its config in `linux-base-<version>-<flavour>`.
 
 use super::apt::Apt;
-use super::modules;
 use super::tools::run;
+use super::{find_files, modules};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -201,30 +201,11 @@ pub struct KernelRequest {
     pub modules: Vec<&'static str>,
 }
 
-/// Files under `root` whose path relative to it matches `wanted`.
 /// A cached module's name without the `NN-` its closure numbered it by: `zram.ko` of
 /// `02-zram.ko`.
 fn module_name(file: &Path) -> Option<&str> {
     let name = file.file_name()?.to_str()?;
     Some(name.split_once('-').map_or(name, |(_, rest)| rest))
-}
-
-fn find_files(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.is_dir() && !path.is_symlink() {
-                stack.push(path);
-            } else if path.strip_prefix(root).is_ok_and(wanted) {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 /// Whether a path inside a kernel package is its image: `boot/vmlinuz-*` or

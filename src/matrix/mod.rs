@@ -187,6 +187,26 @@ pub fn cache_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
     Ok(build::target_directory(manifest_dir)?.join("kernel-matrix"))
 }
 
+/// Files under `root` whose path relative to it matches `wanted`. Links to directories are
+/// not followed, so an unpacked package cannot lead the walk out of itself or round a loop.
+fn find_files(root: &Path, wanted: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            } else if path.strip_prefix(root).is_ok_and(wanted) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// The machine's Debian mirrors, from its own apt sources.
 pub fn machine_mirrors() -> Result<apt::Mirrors, String> {
     let mut sources = Vec::new();

@@ -4,6 +4,8 @@
 //! host, and kept in the kernel's cache slot in load order, dependencies first. The guest's
 //! busybox `insmod` loads them as they are; it resolves nothing itself.
 
+use super::find_files;
+use super::tools::run;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,20 +143,10 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
         Some("gz") => "gzip",
         _ => return Err(format!("{name}: not a module file this matrix can read")),
     };
-    let output = Command::new(program)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("{program} -dc {name}: {e}"))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(format!(
-            "{program} -dc {name} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    run(
+        Command::new(program).arg("-dc").arg(path),
+        "decompressing a kernel module",
+    )
 }
 
 /// The modules an unpacked kernel package has: name -> file, and the names built in
@@ -180,21 +172,13 @@ impl PackageModules {
                         }),
                     );
                 }
-                let mut stack = vec![release.join("kernel")];
-                while let Some(dir) = stack.pop() {
-                    let Ok(entries) = std::fs::read_dir(&dir) else {
-                        continue;
-                    };
-                    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-                        if path.is_dir() {
-                            stack.push(path);
-                        } else if let Some(name) = path
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .and_then(module_name)
-                        {
-                            files.insert(name, path);
-                        }
+                for path in find_files(&release.join("kernel"), &|_| true) {
+                    if let Some(name) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(module_name)
+                    {
+                        files.insert(name, path);
                     }
                 }
             }
@@ -320,6 +304,64 @@ mod tests {
         assert!(load_order("nothing", &mut depends_of).is_err());
         let mut cycle = |name: &str| Ok(Some(vec![if name == "a" { "b" } else { "a" }.to_owned()]));
         assert!(load_order("a", &mut cycle).unwrap_err().contains("cycle"));
+    }
+
+    #[test]
+    fn compressed_modules_are_read_decompressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let module = dir.path().join("zram.ko");
+        std::fs::write(&module, b"\x7fELF a module").unwrap();
+        run(Command::new("gzip").arg("-k").arg(&module), "compressing").unwrap();
+        assert_eq!(
+            read_module(&dir.path().join("zram.ko.gz")).unwrap(),
+            b"\x7fELF a module"
+        );
+        let broken = dir.path().join("broken.ko.gz");
+        std::fs::write(&broken, b"not gzip").unwrap();
+        let error = read_module(&broken).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "decompressing a kernel module: `gzip -dc {}` failed",
+                broken.display()
+            )),
+            "{error}"
+        );
+        // gzip's own words on stderr, which begin with the file (the rest is in the locale's
+        // language).
+        let quoted = format!("): gzip: {}: ", broken.display());
+        assert!(error.contains(&quoted), "{error}");
+    }
+
+    #[test]
+    fn a_packages_modules_are_found_by_name_under_either_modules_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let files = [
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/drivers/block/zram/zram.ko.xz",
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/lib/lz4hc-compress.ko",
+            "lib/modules/6.1.0-57-cloud-amd64/kernel/lib/README",
+            "usr/lib/modules/7.2.13+deb14-arm64/kernel/mm/zsmalloc.ko.gz",
+        ];
+        for file in files {
+            let path = root.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        std::fs::write(
+            root.path()
+                .join("lib/modules/6.1.0-57-cloud-amd64/modules.builtin"),
+            "kernel/lib/lz4/lz4_compress.ko\n",
+        )
+        .unwrap();
+        let found = PackageModules::find(root.path());
+        let names: Vec<&str> = found.files.keys().map(String::as_str).collect();
+        assert_eq!(names, ["lz4hc_compress", "zram", "zsmalloc"]);
+        assert_eq!(
+            found.files["zram"],
+            root.path().join(files[0]),
+            "{:?}",
+            found.files
+        );
+        assert_eq!(found.builtin, BTreeSet::from(["lz4_compress".to_owned()]));
     }
 
     #[test]

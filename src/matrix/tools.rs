@@ -5,7 +5,7 @@
 use super::apt::{Apt, Mirrors};
 use super::build::{Arch, GuestTarget, Libc};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A tool and the Debian package that has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,12 +156,13 @@ pub fn install_missing(tools: &[Tool], apt: &Apt, mirrors: &Mirrors) -> Result<(
 
 /// Adds the Rust targets that the toolchain building the guests lacks.
 pub fn add_rust_targets(targets: &[GuestTarget], manifest_dir: &Path) -> Result<(), String> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .current_dir(manifest_dir)
-        .output()
-        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let sysroot = run(
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(manifest_dir),
+        "asking rustc for its sysroot",
+    )?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot).trim());
     let missing: Vec<String> = targets
         .iter()
         .map(|t| t.triple())
@@ -171,50 +172,126 @@ pub fn add_rust_targets(targets: &[GuestTarget], manifest_dir: &Path) -> Result<
         return Ok(());
     }
     eprintln!("adding Rust targets {}...", missing.join(" "));
-    let output = Command::new("rustup")
-        .args(["target", "add"])
-        .args(&missing)
-        .current_dir(manifest_dir)
-        .output()
-        .map_err(|e| {
-            format!(
-                "rustup target add {}: {e} (without rustup, install these targets' std yourself)",
-                missing.join(" ")
-            )
-        })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "rustup target add {} failed ({}): {}",
-            missing.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    run(
+        Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing)
+            .current_dir(manifest_dir),
+        &format!(
+            "adding the Rust targets {} (without rustup, install these targets' std yourself)",
+            missing.join(" ")
+        ),
+    )?;
+    Ok(())
 }
 
-/// Runs a host command to its end; an error names `what` it was for, the program, its exit
-/// status and what it printed on stderr.
-pub(super) fn run(command: &mut Command, what: &str) -> Result<(), String> {
+/// Runs a host command to its end and returns what it printed on stdout. An error names
+/// `what` the run was for, the command line (and the directory it ran in), its exit status
+/// and what it printed on stderr.
+pub(super) fn run(command: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    run_quoting(command, what, |output| {
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    })
+}
+
+/// [`run`], with the error of a failed run quoting `quote` of its output instead of its
+/// stderr: some programs say what went wrong elsewhere (`sha256sum --check` on stdout,
+/// cargo's compiler errors in its JSON) or amid warnings that are no part of the failure.
+pub(super) fn run_quoting(
+    command: &mut Command,
+    what: &str,
+    quote: impl FnOnce(&Output) -> String,
+) -> Result<Vec<u8>, String> {
     let output = command
         .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
+        .map_err(|e| format!("{what}: cannot run {}: {e}", command_line(command)))?;
     if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}: {:?} failed ({}): {}",
-            command.get_program(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        return Ok(output.stdout);
+    }
+    let quoted = quote(&output);
+    let quoted = quoted.trim();
+    // A report of several lines (compiler errors, apt's `E:` lines) reads from its own first
+    // line on.
+    let separator = match quoted {
+        "" => "",
+        _ if quoted.contains('\n') => ":\n",
+        _ => ": ",
+    };
+    Err(format!(
+        "{what}: {} failed ({}){separator}{quoted}",
+        command_line(command),
+        output.status
+    ))
+}
+
+/// The program and its arguments as a shell would take them, and the directory it runs in
+/// when that is not this process's: enough to run it again by hand.
+fn command_line(command: &Command) -> String {
+    let words: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| {
+            let word = word.to_string_lossy();
+            let plain = !word.is_empty()
+                && !word.contains(|c: char| c.is_whitespace() || "\"'\\$`|&;<>()*?".contains(c));
+            if plain {
+                word.into_owned()
+            } else {
+                format!("{word:?}")
+            }
+        })
+        .collect();
+    match command.get_current_dir() {
+        Some(dir) => format!("`{}` (in {})", words.join(" "), dir.display()),
+        None => format!("`{}`", words.join(" ")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_gives_stdout_and_a_failure_names_the_command_its_status_and_stderr() {
+        let printed = run(
+            Command::new("sh").args(["-c", "printf out; printf noise >&2"]),
+            "printing",
+        );
+        assert_eq!(printed.unwrap(), b"out");
+        let error = run(
+            Command::new("sh")
+                .args(["-c", "echo 'E: no such package' >&2; exit 3", "x y"])
+                .current_dir("/"),
+            "fetching",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "fetching: `sh -c \"echo 'E: no such package' >&2; exit 3\" \"x y\"` (in /) failed \
+             (exit status: 3): E: no such package"
+        );
+        let error = run(&mut Command::new("/nonexistent/program"), "starting").unwrap_err();
+        assert!(
+            error.starts_with("starting: cannot run `/nonexistent/program`: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_failure_can_quote_stdout_and_puts_several_lines_below() {
+        let error = run_quoting(
+            Command::new("sh").args(["-c", "echo one; echo two; echo noise >&2; false"]),
+            "checking",
+            |output| String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "checking: `sh -c \"echo one; echo two; echo noise >&2; false\"` failed \
+             (exit status: 1):\none\ntwo"
+        );
+        let silent = run(Command::new("sh").args(["-c", "exit 1"]), "x").unwrap_err();
+        assert!(silent.ends_with("failed (exit status: 1)"), "{silent}");
+    }
 
     #[test]
     fn tools_follow_the_guests_and_targets() {
