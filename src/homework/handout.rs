@@ -143,99 +143,138 @@ pub fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+/// A region between a pair of markers: the lines (1-based) of its BEGIN and END, and the
+/// name after BEGIN (a solution's exercise id; empty for fakes).
+struct Region {
+    name: String,
+    begin: usize,
+    end: usize,
+}
+
+/// One kind of region's markers. A named BEGIN ends with a space, the name after it.
+struct Markers {
+    begin: &'static str,
+    end: &'static str,
+    named: bool,
+}
+
+const SOLUTION_MARKERS: Markers = Markers {
+    begin: BEGIN,
+    end: END,
+    named: true,
+};
+
+const FAKE_MARKERS: Markers = Markers {
+    begin: BEGIN_FAKES,
+    end: END_FAKES,
+    named: false,
+};
+
+impl Markers {
+    /// What a region is called in an error.
+    fn region(&self, name: &str) -> String {
+        if self.named {
+            format!("solution `{name}`")
+        } else {
+            format!("`{}`", self.begin)
+        }
+    }
+
+    /// The regions of `text`, in order. Errors name the line (`12: …`) of an unbalanced or
+    /// nameless marker.
+    fn regions(&self, text: &str) -> Result<Vec<Region>, String> {
+        let mut found = Vec::new();
+        let mut open: Option<(String, usize)> = None;
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            let begins = match trimmed.strip_prefix(self.begin) {
+                Some(name) if self.named => Some(name.trim()),
+                Some("") => Some(""),
+                _ => None,
+            };
+            if let Some(name) = begins {
+                if let Some((other, at)) = &open {
+                    let region = self.region(other);
+                    return Err(format!("{}: {region} (line {at}) is not closed", i + 1));
+                }
+                if self.named && name.is_empty() {
+                    return Err(format!("{}: `{}` names no exercise", i + 1, self.begin));
+                }
+                open = Some((name.to_owned(), i + 1));
+            } else if trimmed == self.end {
+                let Some((name, begin)) = open.take() else {
+                    return Err(format!("{}: `{}` without a BEGIN", i + 1, self.end));
+                };
+                found.push(Region {
+                    name,
+                    begin,
+                    end: i + 1,
+                });
+            }
+        }
+        match open {
+            Some((name, at)) => Err(format!("{at}: {} is not closed", self.region(&name))),
+            None => Ok(found),
+        }
+    }
+}
+
+/// `text` with each region (markers included) replaced by what `replace` makes of it, given
+/// the indentation of its BEGIN line.
+fn replace_regions(
+    text: &str,
+    regions: &[Region],
+    mut replace: impl FnMut(&Region, &str) -> Result<String, String>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        match regions.iter().find(|r| (r.begin..=r.end).contains(&n)) {
+            Some(region) if region.begin == n => {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                out.push_str(&replace(region, indent)?);
+            }
+            Some(_) => {}
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The solutions of one exercise file: `(id, line of BEGIN)`, in order. Errors name the
 /// line (`12: …`) of an unbalanced or nameless marker.
 pub fn solutions(text: &str) -> Result<Vec<(String, usize)>, String> {
-    let mut found = Vec::new();
-    let mut open: Option<(String, usize)> = None;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if let Some(id) = trimmed.strip_prefix(BEGIN) {
-            if let Some((other, at)) = &open {
-                return Err(format!(
-                    "{}: solution `{other}` (line {at}) is not closed",
-                    i + 1
-                ));
-            }
-            let id = id.trim();
-            if id.is_empty() {
-                return Err(format!("{}: `{BEGIN}` names no exercise", i + 1));
-            }
-            open = Some((id.to_owned(), i + 1));
-        } else if trimmed == END {
-            match open.take() {
-                Some(solution) => found.push(solution),
-                None => return Err(format!("{}: `{END}` without a BEGIN", i + 1)),
-            }
-        }
-    }
-    if let Some((id, at)) = open {
-        return Err(format!("{at}: solution `{id}` is not closed"));
-    }
-    Ok(found)
+    let regions = SOLUTION_MARKERS.regions(text)?;
+    Ok(regions.into_iter().map(|r| (r.name, r.begin)).collect())
 }
 
 /// The code of solution `id` in an exercise file: the lines between its `// BEGIN SOLUTION`
-/// and `// END SOLUTION`, markers left out. `None` if the file has no such solution.
+/// and `// END SOLUTION`, markers left out. `None` if the file has no such solution (or its
+/// markers do not balance).
 pub fn solution_body(text: &str, id: &str) -> Option<String> {
-    let mut lines = text.lines();
-    lines.find(|line| line.trim().strip_prefix(BEGIN).map(str::trim) == Some(id))?;
-    let mut body = String::new();
-    for line in lines {
-        if line.trim() == END {
-            return Some(body);
-        }
-        body.push_str(line);
-        body.push('\n');
-    }
-    None
+    let regions = SOLUTION_MARKERS.regions(text).ok()?;
+    let region = regions.iter().find(|r| r.name == id)?;
+    let lines = text
+        .lines()
+        .skip(region.begin)
+        .take(region.end - region.begin - 1);
+    Some(lines.flat_map(|line| [line, "\n"]).collect())
 }
 
 /// The fake regions of a check file: the lines (1-based) of each `// BEGIN FAKES` and its
 /// `// END FAKES`. Errors name the line (`12: …`) of an unbalanced marker.
 pub fn fake_regions(text: &str) -> Result<Vec<(usize, usize)>, String> {
-    let mut found = Vec::new();
-    let mut open: Option<usize> = None;
-    for (i, line) in text.lines().enumerate() {
-        match (line.trim(), open) {
-            (BEGIN_FAKES, Some(at)) => {
-                return Err(format!(
-                    "{}: `{BEGIN_FAKES}` inside the fakes opened at line {at}",
-                    i + 1
-                ));
-            }
-            (BEGIN_FAKES, None) => open = Some(i + 1),
-            (END_FAKES, Some(at)) => {
-                found.push((at, i + 1));
-                open = None;
-            }
-            (END_FAKES, None) => {
-                return Err(format!("{}: `{END_FAKES}` without a BEGIN", i + 1));
-            }
-            _ => {}
-        }
-    }
-    match open {
-        Some(at) => Err(format!("{at}: `{BEGIN_FAKES}` is not closed")),
-        None => Ok(found),
-    }
+    let regions = FAKE_MARKERS.regions(text)?;
+    Ok(regions.into_iter().map(|r| (r.begin, r.end)).collect())
 }
 
 /// The check file without its fake regions (markers included), and how many there were.
 pub fn strip_fakes(text: &str) -> Result<(String, usize), String> {
-    let regions = fake_regions(text)?;
-    let inside = |line: usize| {
-        regions
-            .iter()
-            .any(|&(begin, end)| (begin..=end).contains(&line))
-    };
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if !inside(i + 1) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
+    let regions = FAKE_MARKERS.regions(text)?;
+    let out = replace_regions(text, &regions, |_, _| Ok(String::new()))?;
     Ok((out, regions.len()))
 }
 
@@ -245,42 +284,30 @@ pub fn stub(
     text: &str,
     texts: &BTreeMap<String, ExerciseText>,
 ) -> Result<(String, Vec<String>), String> {
-    solutions(text)?;
-    let mut out = String::from(
-        "// The stubs below do not use their arguments yet.\n#![allow(unused_variables)]\n",
-    );
-    let mut ids = Vec::new();
-    let mut inside = false;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if let Some(id) = trimmed.strip_prefix(BEGIN) {
-            let id = id.trim();
-            let exercise = texts.get(id).ok_or_else(|| {
-                format!(
-                    "{}: solution `{id}` is not an exercise any lesson sets",
-                    i + 1
-                )
-            })?;
-            let indent = &line[..line.len() - line.trim_start().len()];
-            out.push_str(&format!("{indent}// Exercise `{id}`: {}\n", exercise.task));
-            if let Some(hint) = exercise.hints.first() {
-                out.push_str(&format!("{indent}// Hint: {hint}\n"));
-            }
-            let test = format!("exercise_{}", id.replace('-', "_"));
-            out.push_str(&format!(
-                "{indent}// More hints: `pagelab hint {id}`. Check it: `pagelab watch` or `cargo test {test}`.\n"
-            ));
-            out.push_str(&format!("{indent}todo!(\"exercise `{id}`\")\n"));
-            ids.push(id.to_owned());
-            inside = true;
-        } else if trimmed == END {
-            inside = false;
-        } else if !inside {
-            out.push_str(line);
-            out.push('\n');
+    let regions = SOLUTION_MARKERS.regions(text)?;
+    let body = replace_regions(text, &regions, |region, indent| {
+        let id = &region.name;
+        let exercise = texts.get(id).ok_or_else(|| {
+            format!(
+                "{}: solution `{id}` is not an exercise any lesson sets",
+                region.begin
+            )
+        })?;
+        let mut lines = format!("{indent}// Exercise `{id}`: {}\n", exercise.task);
+        if let Some(hint) = exercise.hints.first() {
+            lines.push_str(&format!("{indent}// Hint: {hint}\n"));
         }
-    }
-    Ok((out, ids))
+        let test = format!("exercise_{}", id.replace('-', "_"));
+        lines.push_str(&format!(
+            "{indent}// More hints: `pagelab hint {id}`. Check it: `pagelab watch` or `cargo test {test}`.\n"
+        ));
+        lines.push_str(&format!("{indent}todo!(\"exercise `{id}`\")\n"));
+        Ok(lines)
+    })?;
+    let out = format!(
+        "// The stubs below do not use their arguments yet.\n#![allow(unused_variables)]\n{body}"
+    );
+    Ok((out, regions.into_iter().map(|r| r.name).collect()))
 }
 
 #[cfg(test)]
