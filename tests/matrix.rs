@@ -203,11 +203,9 @@ fn a_failed_configuration_makes_the_exit_status_non_zero_with_a_summary() {
 /// them: `pagelab matrix` on that directory prints the very same table.
 #[test]
 fn the_runners_table_and_pagelab_matrix_are_the_same_table() {
-    // What a guest prints: `check --format json` and `exercise --format json`.
-    let check = pagelab(&["check", "--format", "json"]);
-    let exercises = pagelab(&["exercise", "--format", "json"]);
+    // What a guest prints: `check --format json --exercises`.
+    let check = pagelab(&["check", "--format", "json", "--exercises"]);
     let mut guest = Column::from_json(&text(&check.stdout), 7.5).unwrap();
-    guest.add_exercises(&text(&exercises.stdout)).unwrap();
     guest.add_errors(vec!["configuration: no hugepages-64kB/enabled".into()]);
     let host: ResultFile = serde_json::from_value(faked_arm64(&host_result())).unwrap();
     let digest = host.lessons_digest;

@@ -1,4 +1,4 @@
-//! Exercise outcomes as JSON, for `pagelab exercise --format json` and the kernel matrix.
+//! Exercise outcomes as JSON, for `pagelab exercise --format json` and `check --exercises`.
 
 use super::outcome::{self, Outcome};
 use super::registry::Exercise;

@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 const BEGIN: &str = "PAGELAB-JSON-BEGIN";
 const END: &str = "PAGELAB-JSON-END rc=";
-const EXERCISES_BEGIN: &str = "PAGELAB-EXERCISES-BEGIN";
-const EXERCISES_END: &str = "PAGELAB-EXERCISES-END rc=";
 /// What init.sh prints when it cannot apply a setting of the configuration.
 const CONFIG_ERROR: &str = "PAGELAB-CONFIG-ERROR ";
 const INIT: &str = include_str!("init.sh");
@@ -355,9 +353,8 @@ pub fn boot(arch: Arch, vmlinuz: &Path, initrd: &Path, append: &str, timeout: Du
             timeout.as_secs()
         ));
     }
-    let column = parse_console(&console).and_then(|(checks, exercises)| {
+    let column = parse_console(&console).and_then(|checks| {
         let mut column = Column::from_json(checks, seconds)?;
-        column.add_exercises(exercises)?;
         column.add_errors(config_errors(&console));
         Ok(column)
     });
@@ -369,12 +366,18 @@ pub fn boot(arch: Arch, vmlinuz: &Path, initrd: &Path, append: &str, timeout: Du
     })
 }
 
-/// The claims' JSON and the exercises' JSON, each between the markers the guest's init
-/// prints around it.
-pub fn parse_console(console: &str) -> Result<(&str, &str), String> {
-    let checks = between(console, BEGIN, END, "the checks")?;
-    let exercises = between(console, EXERCISES_BEGIN, EXERCISES_END, "the exercises")?;
-    Ok((checks, exercises))
+/// The result file (claims and exercises) between the markers the guest's init prints
+/// around it.
+pub fn parse_console(console: &str) -> Result<&str, String> {
+    let start = console
+        .find(BEGIN)
+        .ok_or("the guest never started the checks (no begin marker)")?
+        + BEGIN.len();
+    let stop = console[start..]
+        .find(END)
+        .ok_or("the checks never finished (no end marker)")?
+        + start;
+    Ok(console[start..stop].trim())
 }
 
 /// Settings init.sh could not apply: the configuration is not what its name says.
@@ -384,18 +387,6 @@ pub fn config_errors(console: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix(CONFIG_ERROR))
         .map(|e| format!("configuration: {}", e.trim()))
         .collect()
-}
-
-fn between<'a>(console: &'a str, begin: &str, end: &str, what: &str) -> Result<&'a str, String> {
-    let start = console
-        .find(begin)
-        .ok_or_else(|| format!("the guest never started {what} (no begin marker)"))?
-        + begin.len();
-    let stop = console[start..]
-        .find(end)
-        .ok_or_else(|| format!("{what} never finished (no end marker)"))?
-        + start;
-    Ok(console[start..stop].trim())
 }
 
 /// The last lines of a console, for a report, without terminal control sequences (the
@@ -437,16 +428,17 @@ mod tests {
 
     #[test]
     fn console_markers() {
-        let console = "boot noise\nPAGELAB-JSON-BEGIN\n{\"a\": 1}\nPAGELAB-JSON-END rc=0\n\
-                       PAGELAB-EXERCISES-BEGIN\n{\"b\": 2}\nPAGELAB-EXERCISES-END rc=0\n";
-        assert_eq!(parse_console(console), Ok(("{\"a\": 1}", "{\"b\": 2}")));
-        assert!(parse_console("Kernel panic").is_err());
-        assert!(parse_console("PAGELAB-JSON-BEGIN\n{").is_err());
-        let no_exercises = "PAGELAB-JSON-BEGIN\n{}\nPAGELAB-JSON-END rc=0\n";
+        let console = "boot noise\nPAGELAB-JSON-BEGIN\n{\"a\": 1}\nPAGELAB-JSON-END rc=0\n";
+        assert_eq!(parse_console(console), Ok("{\"a\": 1}"));
         assert!(
-            parse_console(no_exercises)
+            parse_console("Kernel panic")
                 .unwrap_err()
-                .contains("exercises")
+                .contains("never started")
+        );
+        assert!(
+            parse_console("PAGELAB-JSON-BEGIN\n{")
+                .unwrap_err()
+                .contains("never finished")
         );
     }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of a pagelab guest: apply this configuration (the guest is ours, the host's
 # settings are never touched), run every lesson's checks and every exercise's, print the
-# JSON of each between markers.
+# result file between markers.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777 tmp /tmp
@@ -85,15 +85,10 @@ run() {
         /pagelab "$@"
     fi
 }
-run check --format json > /tmp/out.json 2> /tmp/err.txt
+run check --format json --exercises > /tmp/out.json 2> /tmp/err.txt
 rc=$?
 echo PAGELAB-JSON-BEGIN
 cat /tmp/out.json
 echo "PAGELAB-JSON-END rc=$rc"
-run exercise --format json > /tmp/exercises.json 2>> /tmp/err.txt
-rc=$?
-echo PAGELAB-EXERCISES-BEGIN
-cat /tmp/exercises.json
-echo "PAGELAB-EXERCISES-END rc=$rc"
 cat /tmp/err.txt
 poweroff -f

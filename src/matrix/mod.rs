@@ -1,7 +1,7 @@
 //! The kernel matrix: every lesson's checks on real Linux kernels under QEMU, in several
-//! configurations, plus the host. Each guest runs this very binary's `check --format json`
-//! and `exercise --format json`, so the matrix checks exactly what the lesson tests check:
-//! every claim, and every exercise's check on the reference solution.
+//! configurations, plus the host. Each guest runs this very binary's `check --format json
+//! --exercises`, so the matrix checks exactly what the lesson tests check: every claim, and
+//! every exercise's check on the reference solution.
 
 pub mod apt;
 pub mod build;
@@ -63,27 +63,6 @@ impl Column {
         {
             checked.setup_errors.extend(more);
         }
-    }
-
-    /// Adds the outcomes of `exercise --format json` (the reference solutions, checked on
-    /// this kernel), a result file of exercises only.
-    pub fn add_exercises(&mut self, text: &str) -> Result<(), String> {
-        let Column::Ran(file) = self else {
-            return Ok(());
-        };
-        let exercises: ResultFile = serde_json::from_str(text)
-            .map_err(|e| format!("the exercises' JSON is not a result file: {e}"))?;
-        let listed = exercises
-            .checked()
-            .and_then(|c| c.checks.exercises())
-            .ok_or("the exercises' result file lists no exercises")?
-            .to_vec();
-        if let Run::Checked(checked) = &mut file.run {
-            let checks =
-                std::mem::replace(&mut checked.checks, results::Checks::Claims(Vec::new()));
-            checked.checks = checks.with_exercises(listed);
-        }
-        Ok(())
     }
 }
 

@@ -88,14 +88,6 @@ impl Checks {
             Checks::Claims(_) => None,
         }
     }
-
-    /// These checks with `exercises` as their exercises (the ones there were replaced).
-    pub fn with_exercises(self, exercises: Vec<ExerciseResult>) -> Checks {
-        match self {
-            Checks::Claims(l) | Checks::Both(l, _) => Checks::Both(l, exercises),
-            Checks::Exercises(_) => Checks::Exercises(exercises),
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
