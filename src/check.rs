@@ -54,7 +54,8 @@ pub enum SkipCause {
     Need,
     /// A limit makes the claim's step impossible.
     Impossible,
-    /// The kernel does not print the claim's field (it came in a later version).
+    /// The kernel does not print the claim's field: it came in a later version, or appears
+    /// only where the hardware or a setting provides it.
     NotPrinted,
     /// The block's `when=` branch does not apply on this kernel.
     Branch,

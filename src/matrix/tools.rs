@@ -224,8 +224,9 @@ pub(super) fn run_quoting(
     ))
 }
 
-/// The program and its arguments as a shell would take them, and the directory it runs in
-/// when that is not this process's: enough to run it again by hand.
+/// The program and its arguments as a POSIX shell would take them (single-quoted where a
+/// word has anything the shell would act on), and the directory it runs in when that is not
+/// this process's. The environment the caller set is not shown.
 fn command_line(command: &Command) -> String {
     let words: Vec<String> = std::iter::once(command.get_program())
         .chain(command.get_args())
@@ -236,7 +237,9 @@ fn command_line(command: &Command) -> String {
             if plain {
                 word.into_owned()
             } else {
-                format!("{word:?}")
+                // Inside single quotes a shell expands nothing; a quote itself is closed,
+                // escaped and reopened.
+                format!("'{}'", word.replace('\'', r"'\''"))
             }
         })
         .collect();
@@ -266,8 +269,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "fetching: `sh -c \"echo 'E: no such package' >&2; exit 3\" \"x y\"` (in /) failed \
-             (exit status: 3): E: no such package"
+            r#"fetching: `sh -c 'echo '\''E: no such package'\'' >&2; exit 3' 'x y'` (in /) failed (exit status: 3): E: no such package"#
         );
         let error = run(&mut Command::new("/nonexistent/program"), "starting").unwrap_err();
         assert!(
@@ -286,7 +288,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "checking: `sh -c \"echo one; echo two; echo noise >&2; false\"` failed \
+            "checking: `sh -c 'echo one; echo two; echo noise >&2; false'` failed \
              (exit status: 1):\none\ntwo"
         );
         let silent = run(Command::new("sh").args(["-c", "exit 1"]), "x").unwrap_err();
