@@ -148,15 +148,19 @@ install-check:
 kernels *only:
     cargo run --quiet --release -- kernels {{only}}
 
-# The course as a website in OUT (source) and OUT/html (the site): every claim with its
-# verdicts, the residency pictures of each step. Installs mdBook if missing. Extra arguments
-# go to `pagelab book` (for instance `--results target/results/`).
-book out="target/book" *flags:
+# mdBook 0.5.4, which makes the site of `pagelab book`'s source: installed as a program unless there (no student's build compiles it)
+mdbook:
     #!/usr/bin/env bash
     set -euo pipefail
     if ! mdbook --version 2>/dev/null | grep -q "v0.5.4"; then
         cargo install mdbook --version 0.5.4 --locked --no-default-features --features search
     fi
+    mdbook --version
+
+# The course as a website in OUT (source) and OUT/html (the site): every claim with its
+# verdicts, the residency pictures of each step. Installs mdBook if missing. Extra arguments
+# go to `pagelab book` (for instance `--results target/results/`).
+book out="target/book" *flags: mdbook
     cargo run --quiet --release -- book {{out}} {{flags}}
 
 # `pagelab book` with 25 result files (copies of this host's) must take at most 3 s beyond the checks
