@@ -30,6 +30,13 @@ impl Arch {
             .find(|a| a.name() == name)
     }
 
+    /// This machine's, for `doing` (the matrix, the release), which needs one of ours.
+    pub fn host(doing: &str) -> Result<Arch, String> {
+        let arch = std::env::consts::ARCH;
+        Arch::of_rust(arch)
+            .ok_or_else(|| format!("{doing} runs on x86_64 or aarch64 hosts, not {arch}"))
+    }
+
     /// Rust's and the kernel's name (`std::env::consts::ARCH`, `uname -m`).
     pub fn name(self) -> &'static str {
         match self {

@@ -29,12 +29,7 @@ pub fn default_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
 
 /// Builds every target's binary into `out`, then `SHA256SUMS`; returns the binaries.
 pub fn dist(manifest_dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
-    let host = Arch::of_rust(std::env::consts::ARCH).ok_or_else(|| {
-        format!(
-            "the release is built on x86_64 or aarch64 hosts, not {}",
-            std::env::consts::ARCH
-        )
-    })?;
+    let host = Arch::host("the release's build")?;
     let targets = targets();
     install_linkers(manifest_dir, &targets, host)?;
     tools::add_rust_targets(&targets, manifest_dir)?;

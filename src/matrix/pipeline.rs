@@ -16,12 +16,7 @@ use std::time::Instant;
 /// at a time, one per core), reporting progress on stderr.
 pub fn run(request: &Request, host: Column) -> Result<Vec<Configured>, String> {
     let mut phases = Phases::default();
-    let host_arch = Arch::of_rust(std::env::consts::ARCH).ok_or_else(|| {
-        format!(
-            "the matrix runs on x86_64 or aarch64 hosts, not {}",
-            std::env::consts::ARCH
-        )
-    })?;
+    let host_arch = Arch::host("the matrix")?;
     let cache = request.cache;
     let mirrors = machine_mirrors()?;
     let apt = apt::Apt {
