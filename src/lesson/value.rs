@@ -143,12 +143,20 @@ pub fn parse_outcome(text: &str) -> OutcomeExpected {
     }
 }
 
-pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
+/// What a wildcard (`*`) or a bare placeholder (`?`) claims, for fields that are a size or
+/// a number; `None` for any other text. A bare `?` of a size is blessed in kB, as smaps
+/// prints sizes.
+fn wildcard_or_unwritten(text: &str) -> Option<FieldExpected> {
     match text {
-        "*" => return Ok(FieldExpected::Any),
-        // In kB, as smaps prints sizes.
-        UNWRITTEN => return Ok(FieldExpected::Unwritten(None)),
-        _ => {}
+        "*" => Some(FieldExpected::Any),
+        UNWRITTEN => Some(FieldExpected::Unwritten(None)),
+        _ => None,
+    }
+}
+
+pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
+    if let Some(expected) = wildcard_or_unwritten(text) {
+        return Ok(expected);
     }
     let (cmp, rest) = Cmp::split(text);
     let (count, unit) = rest.split_once(char::is_whitespace).ok_or_else(|| {
@@ -202,10 +210,8 @@ fn parse_count(text: &str) -> Option<(u64, u64)> {
 }
 
 pub fn parse_number(text: &str) -> Result<FieldExpected, String> {
-    match text {
-        "*" => return Ok(FieldExpected::Any),
-        UNWRITTEN => return Ok(FieldExpected::Unwritten(None)),
-        _ => {}
+    if let Some(expected) = wildcard_or_unwritten(text) {
+        return Ok(expected);
     }
     let (cmp, rest) = Cmp::split(text);
     rest.parse()
