@@ -16,7 +16,7 @@ use pagelab::kernel::SmapsField;
 use pagelab::kernel::probe::page_size;
 use pagelab::kernel::procfs::Proc;
 use pagelab::memory::child::PANIC_STATUS;
-use pagelab::memory::{Child, ChildError, Mapping};
+use pagelab::memory::{Child, ChildError, Mapped, Mapping};
 use rstest::rstest;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};

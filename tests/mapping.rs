@@ -18,7 +18,7 @@ use pagelab::Bytes;
 use pagelab::kernel::KernelProbe;
 use pagelab::kernel::probe::{page_size, pmd_size};
 use pagelab::kernel::procfs::Proc;
-use pagelab::memory::{Mapping, MappingError};
+use pagelab::memory::{Mapped, Mapping, MappingError};
 use rstest::rstest;
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;

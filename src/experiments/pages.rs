@@ -7,7 +7,7 @@ use crate::experiment::{
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{Pathname, SmapsRecord};
 use crate::memory::child::reply;
-use crate::memory::{Child, Mapping};
+use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;

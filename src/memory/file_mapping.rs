@@ -1,9 +1,6 @@
 //! Owned mappings of files: the file-mapping lessons map files with every combination of
 //! protections, flags and descriptors, and show what the kernel says about each.
 
-use super::mapping::{MappingError, record_at};
-use crate::kernel::SmapsRecord;
-use crate::kernel::procfs::Proc;
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, MsFlags, ProtFlags, mmap, msync, munmap};
 use std::num::NonZeroUsize;
@@ -82,11 +79,6 @@ impl FileMapping {
     pub fn msync(&self) -> Result<(), Errno> {
         // SAFETY: our own mapping; msync changes no contents.
         unsafe { msync(self.ptr, self.mapped_len, MsFlags::MS_SYNC) }
-    }
-
-    /// The smaps record of this mapping's VMA in `proc`, checked to have exactly its bounds.
-    pub fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        record_at(proc, self.addr(), self.mapped_len)
     }
 
     fn check_offset(&self, offset: usize) {

@@ -2,6 +2,7 @@
 //! so that they never merge with a neighbour's VMA (adjacent anonymous mappings with equal
 //! flags merge into one VMA, and another test's pages would show up in "our" smaps record).
 
+use super::Mapped;
 use crate::kernel::SmapsRecord;
 use crate::kernel::probe;
 use crate::kernel::procfs::{self, Proc, ProcError};
@@ -328,12 +329,6 @@ impl Mapping {
             self.mapped_len,
             self.len
         );
-    }
-
-    /// The smaps record of this mapping's VMA in `proc`, checked to have exactly the
-    /// mapping's bounds ([`MappingError::Merged`] otherwise).
-    pub fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        record_at(proc, self.addr(), self.mapped_len)
     }
 }
 

@@ -21,8 +21,11 @@ pub trait Mapped {
     fn addr(&self) -> usize;
     /// Whole pages: what the kernel mapped.
     fn mapped_len(&self) -> usize;
-    /// Its smaps record in `proc`, checked to have exactly the mapping's bounds.
-    fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError>;
+    /// Its smaps record in `proc`, checked to have exactly the mapping's bounds
+    /// ([`MappingError::Merged`] otherwise).
+    fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
+        record_at(proc, self.addr(), self.mapped_len())
+    }
 
     /// Its record as process `pid` sees it: this process's own, or a child's copy.
     fn smaps_of(&self, pid: Pid) -> Result<SmapsRecord, MappingError> {
@@ -77,9 +80,6 @@ impl Mapped for Mapping {
     fn mapped_len(&self) -> usize {
         Mapping::mapped_len(self)
     }
-    fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        Mapping::smaps(self, proc)
-    }
 }
 
 impl Mapped for FileMapping {
@@ -88,8 +88,5 @@ impl Mapped for FileMapping {
     }
     fn mapped_len(&self) -> usize {
         FileMapping::mapped_len(self)
-    }
-    fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
-        FileMapping::smaps(self, proc)
     }
 }

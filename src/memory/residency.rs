@@ -760,7 +760,7 @@ mod tests {
 
     #[test]
     fn this_process_sees_its_own_written_page() {
-        use crate::memory::Mapping;
+        use crate::memory::{Mapped, Mapping};
         use nix::sys::mman::{MapFlags, ProtFlags};
         let len = std::num::NonZeroUsize::new(8 * probe::page_size().as_usize()).unwrap();
         let mapping = Mapping::anonymous_isolated(
