@@ -60,12 +60,13 @@ pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliErro
 /// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome,
 /// as a result file of exercises only; exit status 1 unless all of them are done.
 pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
-    use pagelab::results::{Checks, ExerciseResult, LessonsDigest, ResultFile};
+    use pagelab::results::{Checks, LessonsDigest, ResultFile};
     let started = std::time::Instant::now();
     let chosen = chosen(id)?;
     let probe = pagelab::kernel::KernelProbe::probe().map_err(|e| e.to_string())?;
-    let (json, all_done) = homework::report::json(catalog, &chosen);
-    let checks = Checks::Exercises(ExerciseResult::all_from(json)?);
+    let results = homework::report::results(catalog, &chosen);
+    let all_done = results.iter().all(|e| e.outcome.is_done());
+    let checks = Checks::Exercises(results);
     let digest = LessonsDigest::of_catalog(catalog);
     let seconds = started.elapsed().as_secs_f64();
     let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);

@@ -130,18 +130,14 @@ pub enum ExerciseOutcome {
     Panics,
 }
 
-impl ExerciseResult {
-    /// The outcomes in the JSON of `homework::report::json`.
-    pub fn all_from(json: serde_json::Value) -> Result<Vec<ExerciseResult>, String> {
-        #[derive(Deserialize)]
-        struct Listed {
-            exercises: Vec<ExerciseResult>,
-        }
-        serde_json::from_value::<Listed>(json)
-            .map(|l| l.exercises)
-            .map_err(|e| format!("the exercises' JSON: {e}"))
+impl ExerciseOutcome {
+    /// Done, or skipped with its reason: nothing left to do on this kernel.
+    pub fn is_done(self) -> bool {
+        matches!(self, ExerciseOutcome::Done | ExerciseOutcome::Skipped)
     }
+}
 
+impl ExerciseResult {
     /// The exercise as a row of the claim × configuration table: step `exercise`, the id
     /// as its subject, the function as its field.
     pub fn as_claim(&self) -> ClaimResult {
