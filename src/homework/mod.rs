@@ -9,8 +9,8 @@
 //! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result;
 //!   [`fakes`] runs a check on its fakes.
 //! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`, which holds
-//!   hints to [`hint_rule`] (the first two give no code away); [`watch`]
-//!   reruns the current exercise when a file changes; [`report`] gives outcomes as JSON.
+//!   hints to [`hint_rule`] (the first two give no code away); [`watch`] reruns the
+//!   current exercise when a file changes; [`report`] gives outcomes as result-file entries.
 
 pub mod authors;
 pub mod checks;
