@@ -528,6 +528,7 @@ fn padded(digits: &[u8]) -> u128 {
 /// waits for the copy's narrower stores: perf showed that as most of the fast loop's own
 /// time.
 fn padded_at(text: &[u8], end: usize, n: usize) -> u128 {
+    debug_assert!((1..=ADDRESS_DIGITS).contains(&n), "{n} digits");
     let window = end.checked_sub(16).and_then(|from| text.get(from..end));
     match window {
         Some(window) => {
