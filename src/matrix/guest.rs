@@ -4,6 +4,7 @@
 use super::Column;
 use super::apt::Apt;
 use super::build::{Arch, GuestTarget};
+use super::kernels::module_name;
 use super::tools::run;
 use std::ffi::OsString;
 use std::io::Read;
@@ -151,12 +152,12 @@ impl GuestCache {
         };
         let archive = base.join(format!("{kernel}.modules.gz"));
         let _ = std::fs::remove_dir_all(&root);
-        let pack = || -> Result<(), String> {
+        let build = || -> Result<(), String> {
             std::fs::create_dir_all(root.join("modules")).map_err(|e| io(&root, e))?;
             for (i, module) in modules.iter().enumerate() {
                 let name = module_name(module)
-                    .ok_or_else(|| format!("{}: not a numbered module file", module.display()))?;
-                let into = root.join("modules").join(format!("{:02}-{name}.ko", i + 1));
+                    .ok_or_else(|| format!("{}: not a module file name", module.display()))?;
+                let into = root.join("modules").join(format!("{:02}-{name}", i + 1));
                 std::fs::copy(module, &into).map_err(|e| io(module, e))?;
             }
             pack(
@@ -166,7 +167,7 @@ impl GuestCache {
                 &format!("packing the modules of {kernel}"),
             )
         };
-        let packed = pack();
+        let packed = build();
         // The copies go on every path, and a failed archive with them: nothing half-made
         // stays for the next run to boot.
         let _ = std::fs::remove_dir_all(&root);
@@ -179,7 +180,11 @@ impl GuestCache {
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(".gz"))
             .unwrap_or("initrd");
-        let loaded: Vec<&str> = modules.iter().filter_map(|m| module_name(m)).collect();
+        let loaded: Vec<&str> = modules
+            .iter()
+            .filter_map(|m| module_name(m))
+            .map(|name| name.strip_suffix(".ko").unwrap_or(name))
+            .collect();
         let combined = base.join(format!("{name}+{kernel}+{}.gz", loaded.join(",")));
         let mut bytes = std::fs::read(initrd).map_err(|e| io(initrd, e))?;
         bytes.extend(std::fs::read(&archive).map_err(|e| io(&archive, e))?);
@@ -187,13 +192,6 @@ impl GuestCache {
         std::fs::remove_file(&archive).map_err(|e| io(&archive, e))?;
         Ok(combined)
     }
-}
-
-/// A module's name without the closure's load-order number and the `.ko`:
-/// `03-virtio_blk.ko` is `virtio_blk`.
-fn module_name(file: &Path) -> Option<&str> {
-    let stem = file.file_stem()?.to_str()?;
-    stem.split_once('-').map(|(_, name)| name)
 }
 
 /// `what` below `dir` (`find`'s start: `.` or a subdirectory) as a gzip'd newc cpio archive,
@@ -435,15 +433,6 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_module_file_is_named_without_its_number() {
-        assert_eq!(
-            module_name(Path::new("/x/03-crc32c-intel.ko")),
-            Some("crc32c-intel")
-        );
-        assert_eq!(module_name(Path::new("virtio_blk.ko")), None);
-    }
 
     #[test]
     fn console_markers() {

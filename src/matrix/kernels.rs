@@ -201,9 +201,9 @@ pub struct KernelRequest {
     pub modules: Vec<&'static str>,
 }
 
-/// A cached module's name without the `NN-` its closure numbered it by: `zram.ko` of
+/// A cached module's file name without the `NN-` its closure numbered it by: `zram.ko` of
 /// `02-zram.ko`.
-fn module_name(file: &Path) -> Option<&str> {
+pub(super) fn module_name(file: &Path) -> Option<&str> {
     let name = file.file_name()?.to_str()?;
     Some(name.split_once('-').map_or(name, |(_, rest)| rest))
 }
