@@ -4,6 +4,7 @@
 use super::registry::Exercise;
 use crate::catalog::Catalog;
 use crate::check::shown_path;
+use crate::results::ExerciseOutcome;
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
@@ -72,19 +73,24 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Which of the five ends this is, as result files record it.
+    pub fn kind(&self) -> ExerciseOutcome {
+        match self {
+            Outcome::Done { .. } => ExerciseOutcome::Done,
+            Outcome::Skipped { .. } => ExerciseOutcome::Skipped,
+            Outcome::Todo { .. } => ExerciseOutcome::Todo,
+            Outcome::Failed(_) => ExerciseOutcome::Failing,
+            Outcome::Panicked { .. } => ExerciseOutcome::Panics,
+        }
+    }
+
     /// Done, or skipped because this kernel cannot show it (nothing left for the student).
     pub fn is_done(&self) -> bool {
-        matches!(self, Outcome::Done { .. } | Outcome::Skipped { .. })
+        self.kind().is_done()
     }
 
     pub fn word(&self) -> &'static str {
-        match self {
-            Outcome::Done { .. } => "done",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::Todo { .. } => "to do",
-            Outcome::Failed(_) => "failing",
-            Outcome::Panicked { .. } => "panics",
-        }
+        self.kind().word()
     }
 }
 

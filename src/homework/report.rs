@@ -5,7 +5,7 @@ use super::outcome::{self, Outcome};
 use super::registry::Exercise;
 use crate::catalog::Catalog;
 use crate::check::shown_path;
-use crate::results::{ExerciseOutcome, ExerciseResult};
+use crate::results::ExerciseResult;
 
 /// Runs each exercise's check and reports it: where the lesson sets it, where it is written,
 /// its outcome (`done`, `skipped`, `to do`, `failing`, `panics`) and what the kernel showed.
@@ -18,22 +18,12 @@ pub fn results(catalog: &Catalog, exercises: &[&Exercise]) -> Vec<ExerciseResult
 
 fn result(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> ExerciseResult {
     let found = exercise.text(catalog);
-    let (outcome, detail, expected) = match outcome {
-        Outcome::Done { showed } => (ExerciseOutcome::Done, showed.clone(), None),
-        Outcome::Skipped { reason } => (ExerciseOutcome::Skipped, reason.clone(), None),
-        Outcome::Todo { at } => (
-            ExerciseOutcome::Todo,
-            format!("{at} still calls todo!()"),
-            None,
-        ),
-        Outcome::Failed(f) => (
-            ExerciseOutcome::Failing,
-            f.showed.clone(),
-            Some(f.expected.clone()),
-        ),
-        Outcome::Panicked { message, at } => {
-            (ExerciseOutcome::Panics, format!("{at}: {message}"), None)
-        }
+    let (detail, expected) = match outcome {
+        Outcome::Done { showed } => (showed.clone(), None),
+        Outcome::Skipped { reason } => (reason.clone(), None),
+        Outcome::Todo { at } => (format!("{at} still calls todo!()"), None),
+        Outcome::Failed(f) => (f.showed.clone(), Some(f.expected.clone())),
+        Outcome::Panicked { message, at } => (format!("{at}: {message}"), None),
     };
     ExerciseResult {
         id: exercise.id.to_owned(),
@@ -42,7 +32,7 @@ fn result(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> Exercise
         line: found.map(|(_, text)| text.line),
         file: exercise.file.to_owned(),
         function: exercise.function.to_owned(),
-        outcome,
+        outcome: outcome.kind(),
         expected,
         detail,
     }

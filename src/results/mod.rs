@@ -131,9 +131,28 @@ pub enum ExerciseOutcome {
 }
 
 impl ExerciseOutcome {
+    pub const ALL: [ExerciseOutcome; 5] = [
+        ExerciseOutcome::Done,
+        ExerciseOutcome::Skipped,
+        ExerciseOutcome::Todo,
+        ExerciseOutcome::Failing,
+        ExerciseOutcome::Panics,
+    ];
+
     /// Done, or skipped with its reason: nothing left to do on this kernel.
     pub fn is_done(self) -> bool {
         matches!(self, ExerciseOutcome::Done | ExerciseOutcome::Skipped)
+    }
+
+    /// The word the terminal shows, as the JSON writes it (a test holds the two together).
+    pub fn word(self) -> &'static str {
+        match self {
+            ExerciseOutcome::Done => "done",
+            ExerciseOutcome::Skipped => "skipped",
+            ExerciseOutcome::Todo => "to do",
+            ExerciseOutcome::Failing => "failing",
+            ExerciseOutcome::Panics => "panics",
+        }
     }
 }
 

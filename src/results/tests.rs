@@ -258,3 +258,14 @@ fn a_skip_written_before_its_cause_was_recorded_reads_as_undecided() {
     assert_eq!(read.verdict.skip_cause(), Some(SkipCause::Undecided));
     assert_eq!(read.verdict.reason(), Some("no THP"));
 }
+
+#[test]
+fn an_exercise_outcome_is_written_in_json_as_the_terminal_words_it() {
+    for outcome in ExerciseOutcome::ALL {
+        assert_eq!(
+            serde_json::to_value(outcome).unwrap(),
+            outcome.word(),
+            "{outcome:?}"
+        );
+    }
+}

@@ -5,8 +5,8 @@
 //! is checked here, once, so the rest of pagelab sees only [`ResultFile`]'s shapes.
 
 use super::{
-    Broken, Checked, Checks, ExerciseOutcome, ExerciseResult, FORMAT, LessonsDigest, Libc, Machine,
-    Privileges, ResultFile, Run,
+    Broken, Checked, Checks, ExerciseResult, FORMAT, LessonsDigest, Libc, Machine, Privileges,
+    ResultFile, Run,
 };
 use crate::check::{Counts, LessonReport};
 use crate::kernel::KernelProbe;
@@ -32,7 +32,8 @@ pub struct Wire {
     totals: Option<Counts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lessons: Option<Vec<LessonReport>>,
-    /// Exercises done and listed, as `exercise --format json` always said; recounted.
+    /// Exercises done (or skipped: nothing left to do on this kernel) and listed, as
+    /// `exercise --format json` always said; recounted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     done: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,10 +98,7 @@ impl From<ResultFile> for Wire {
                 };
                 wire.totals = lessons.as_deref().map(Counts::of_all);
                 if let Some(exercises) = &exercises {
-                    let done = exercises
-                        .iter()
-                        .filter(|e| e.outcome == ExerciseOutcome::Done)
-                        .count();
+                    let done = exercises.iter().filter(|e| e.outcome.is_done()).count();
                     wire.done = Some(done);
                     wire.total = Some(exercises.len());
                 }
