@@ -528,7 +528,7 @@ fn padded(digits: &[u8]) -> u128 {
 /// waits for the copy's narrower stores: perf showed that as most of the fast loop's own
 /// time.
 fn padded_at(text: &[u8], end: usize, n: usize) -> u128 {
-    debug_assert!((1..=ADDRESS_DIGITS).contains(&n), "{n} digits");
+    debug_assert!((1..=16).contains(&n), "{n} digits");
     let window = end.checked_sub(16).and_then(|from| text.get(from..end));
     match window {
         Some(window) => {
@@ -793,10 +793,11 @@ VmFlags: rd wr mr mw me ac zz
         fn padded_at_reads_what_padded_reads(
             before in vec(any::<u8>(), 0..24),
             a in any::<u64>(),
-            width in 0usize..17,
+            n in 1usize..=16,
             after in vec(any::<u8>(), 0..4),
         ) {
-            let digits = format!("{a:0width$x}");
+            // n digits of every count, leading zeros among them.
+            let digits = format!("{:0n$x}", a >> (64 - 4 * n));
             let text = [&before[..], digits.as_bytes(), &after[..]].concat();
             let end = before.len() + digits.len();
             prop_assert_eq!(padded_at(&text, end, digits.len()), padded(digits.as_bytes()));
