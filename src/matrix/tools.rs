@@ -232,8 +232,11 @@ fn command_line(command: &Command) -> String {
         .chain(command.get_args())
         .map(|word| {
             let word = word.to_string_lossy();
+            // Only characters no POSIX shell acts on go bare.
             let plain = !word.is_empty()
-                && !word.contains(|c: char| c.is_whitespace() || "\"'\\$`|&;<>()*?".contains(c));
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./:=,+@%-".contains(c));
             if plain {
                 word.into_owned()
             } else {
