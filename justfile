@@ -148,12 +148,15 @@ install-check:
 kernels *only:
     cargo run --quiet --release -- kernels {{only}}
 
-# mdBook 0.5.4, which makes the site of `pagelab book`'s source: installed as a program unless there (no student's build compiles it)
+# The mdBook the book is made and tested with (src/book/mod.rs names it to users too).
+mdbook_version := "0.5.4"
+
+# mdBook, which makes the site of `pagelab book`'s source: installed as a program unless there (no student's build compiles it)
 mdbook:
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! mdbook --version 2>/dev/null | grep -q "v0.5.4"; then
-        cargo install mdbook --version 0.5.4 --locked --no-default-features --features search
+    if ! mdbook --version 2>/dev/null | grep -q "v{{mdbook_version}}"; then
+        cargo install mdbook --version {{mdbook_version}} --locked --no-default-features --features search
     fi
     mdbook --version
 

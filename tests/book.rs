@@ -325,7 +325,7 @@ fn every_page_of_the_book_shows_its_proof_in_a_browser() {
         // Straight to stderr, past the test harness's capture: a skip must never pass unseen.
         let _ = writeln!(
             std::io::stderr(),
-            "book: SKIPPED: needs `mdbook` on PATH and Debian's chromium (/usr/bin/chromium); `just book` and .ci/run install them"
+            "book: SKIPPED: needs `mdbook` on PATH and Debian's chromium (/usr/bin/chromium); `just mdbook` installs mdbook, .ci/run also chromium"
         );
         return;
     };
@@ -414,4 +414,13 @@ fn every_page_of_the_book_shows_its_proof_in_a_browser() {
         "book: {} pages and {figures} figures checked in the browser; screenshots: {shots:?}",
         doms.len()
     );
+}
+
+/// The justfile's recipe installs the mdBook that pagelab names to its users.
+#[test]
+fn the_justfile_installs_the_mdbook_pagelab_names() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/justfile");
+    let justfile = std::fs::read_to_string(path).unwrap();
+    let line = format!("mdbook_version := \"{}\"", pagelab::book::MDBOOK_VERSION);
+    assert!(justfile.contains(&line), "{path} lacks `{line}`");
 }

@@ -17,7 +17,8 @@ use results::Configuration;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The mdBook version the recipe and CI install, and the book is tested with.
+/// The mdBook version the recipe and CI install, and the book is tested with (the
+/// justfile's `mdbook_version` says it again for the shell).
 pub const MDBOOK_VERSION: &str = "0.5.4";
 
 /// Marks a directory as one `pagelab book` wrote, so that writing again may replace it.
@@ -123,7 +124,7 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// How to get mdBook, for the message when it is missing.
 pub fn install_hint() -> String {
     format!(
-        "mdBook builds the site: install it with `cargo install mdbook --version {MDBOOK_VERSION} --locked` (or `just book`, which does), or pass --source-only to write only the book's source"
+        "mdBook {MDBOOK_VERSION} builds the site: install it with `just mdbook` (`just book` does too), or pass --source-only to write only the book's source"
     )
 }
 
