@@ -9,7 +9,7 @@ use pagelab::experiments;
 use pagelab::kernel::KernelProbe;
 use pagelab::lesson::Lesson;
 use pagelab::report;
-use pagelab::results::{Checks, ExerciseResult, LessonsDigest, ResultFile};
+use pagelab::results::{Checks, LessonsDigest, ResultFile};
 use pagelab::walkthrough::Walkthrough;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -414,16 +414,9 @@ fn check(
     let mut out = stdout().lock();
     match format {
         Format::Json => {
-            let digest = LessonsDigest::of_lessons(lessons.iter().copied());
-            let checks = if written.exercises {
-                let exercises = exercise_results(catalog, &lessons);
-                passed &= exercises.iter().all(|e| e.outcome.is_done());
-                Checks::Both(reports, exercises)
-            } else {
-                Checks::Claims(reports)
-            };
-            let seconds = started.elapsed().as_secs_f64();
-            let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, written.label);
+            let file = this_machine(catalog, &lessons, &probe, reports, written, started);
+            let exercises = file.checked().and_then(|c| c.checks.exercises());
+            passed &= exercises.is_none_or(|e| e.iter().all(|e| e.outcome.is_done()));
             writeln!(out, "{}", file.to_json())?;
         }
         Format::Ktap | Format::Junit => {
@@ -448,13 +441,31 @@ fn check(
     })
 }
 
-/// Every exercise of `lessons`, checked on this kernel.
-fn exercise_results(catalog: &Catalog, lessons: &[&Lesson]) -> Vec<ExerciseResult> {
-    let chosen: Vec<_> = pagelab::homework::ALL
-        .iter()
-        .filter(|e| lessons.iter().any(|l| l.id() == e.lesson))
-        .collect();
-    pagelab::homework::report::results(catalog, &chosen)
+/// This machine's result file: the claims of `lessons` as `reports` judged them and, where
+/// `written` asks, every exercise of those lessons checked now; timed from `started`.
+fn this_machine(
+    catalog: &Catalog,
+    lessons: &[&Lesson],
+    probe: &KernelProbe,
+    reports: Vec<LessonReport>,
+    written: Written,
+    started: std::time::Instant,
+) -> ResultFile {
+    let digest = LessonsDigest::of_lessons(lessons.iter().copied());
+    let checks = if written.exercises {
+        let chosen: Vec<_> = pagelab::homework::ALL
+            .iter()
+            .filter(|e| lessons.iter().any(|l| l.id() == e.lesson))
+            .collect();
+        Checks::Both(
+            reports,
+            pagelab::homework::report::results(catalog, &chosen),
+        )
+    } else {
+        Checks::Claims(reports)
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    ResultFile::of_this_machine(digest, probe, checks, seconds, written.label)
 }
 
 /// `pagelab matrix`: the table of result files, and a summary line on stderr.
@@ -617,9 +628,11 @@ fn kernels(
         .map(|l| check_lesson(l, &probe))
         .collect();
     let lessons: Vec<&Lesson> = catalog.lessons.iter().collect();
-    let checks = Checks::Both(reports, exercise_results(catalog, &lessons));
-    let seconds = started.elapsed().as_secs_f64();
-    let host = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);
+    let written = Written {
+        exercises: true,
+        label: None,
+    };
+    let host = this_machine(catalog, &lessons, &probe, reports, written, started);
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let cache = matrix::cache_dir(manifest_dir)?;
     let report_path = report_path.unwrap_or_else(|| cache.with_file_name("kernel-matrix.md"));
