@@ -15,14 +15,7 @@ crate::homework::declare::exercises! {
         fakes: [
             "nothing" => |_| Ok(()),
             "MADV_FREE" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_FREE),
-            // The check must notice before it reads the region, and take the range back
-            // before anything else can land there.
-            "munmap" saying "no longer mapped" => |r| {
-                let len = r.len();
-                // SAFETY: the fake unmaps the check's region, which the check then reads
-                // only after it has seen that the region is gone.
-                unsafe { nix::sys::mman::munmap(std::ptr::NonNull::from(r).cast(), len) }
-            },
+            "munmap" saying "no longer mapped" => |r| super::fake::unmap(r),
         ],
         // END FAKES
     }

@@ -292,5 +292,14 @@ pub(crate) mod fake {
         // SAFETY: advice about the check's own region, which the slice covers.
         unsafe { madvise(NonNull::from(region).cast(), len, advice) }
     }
+
+    /// Unmaps the check's region under it: the check must notice before it reads the
+    /// region again, and take the range back before anything else can land there.
+    pub(crate) fn unmap(region: &[u8]) -> nix::Result<()> {
+        let len = region.len();
+        // SAFETY: the region is the check's own mapping, which the check reads again only
+        // after it has seen that the range is gone and mapped it again.
+        unsafe { nix::sys::mman::munmap(NonNull::from(region).cast(), len) }
+    }
 }
 // END FAKES

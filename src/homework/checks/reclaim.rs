@@ -27,12 +27,7 @@ crate::homework::declare::exercises! {
             // Rss 0, but the pages stay in the page cache: no major fault to read them again.
             "MADV_DONTNEED" saying "page cache" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_DONTNEED),
             "MADV_COLD" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_COLD),
-            "munmap" saying "no longer mapped" => |r| {
-                let len = r.len();
-                // SAFETY: the fake unmaps the check's mapping, which the check then touches
-                // only after it has seen that the range is gone and taken it back.
-                unsafe { nix::sys::mman::munmap(std::ptr::NonNull::from(r).cast(), len) }
-            },
+            "munmap" saying "no longer mapped" => super::fake::unmap,
         ],
         // END FAKES
     }
