@@ -48,14 +48,8 @@ fn counters() -> Result<HugePageCounters, ExperimentError> {
 /// What changed in the pool since `before`, as the lesson counts it.
 fn since(now: &HugePageCounters, before: &HugePageCounters) -> [(OutcomeKey, OutcomeValue); 2] {
     [
-        (
-            RESERVED,
-            OutcomeValue::count(now.reserved.saturating_sub(before.reserved)),
-        ),
-        (
-            TAKEN,
-            OutcomeValue::count(before.free.saturating_sub(now.free)),
-        ),
+        (RESERVED, OutcomeValue::count(now.reserved_since(before))),
+        (TAKEN, OutcomeValue::count(now.taken_since(before))),
     ]
 }
 

@@ -33,6 +33,16 @@ impl HugePageCounters {
     pub fn available(&self) -> u64 {
         self.free.saturating_sub(self.reserved)
     }
+
+    /// Pages promised to mappings since `before` (0 where promises were released).
+    pub fn reserved_since(&self, before: &HugePageCounters) -> u64 {
+        self.reserved.saturating_sub(before.reserved)
+    }
+
+    /// Free pages faulted in since `before` (0 where pages went back to the pool).
+    pub fn taken_since(&self, before: &HugePageCounters) -> u64 {
+        before.free.saturating_sub(self.free)
+    }
 }
 
 /// The sysctl file of the pool: its lock is the pool's.

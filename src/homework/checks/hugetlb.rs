@@ -241,7 +241,7 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = pool()?;
     let record = huge_record(start, len, huge, &expected)?;
-    let grew = after.reserved.saturating_sub(before.reserved);
+    let grew = after.reserved_since(&before);
     if record.has_flag("nr") || grew != n as u64 {
         return Err(Failure::new(
             expected,
