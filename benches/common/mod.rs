@@ -2,55 +2,43 @@
 
 #![allow(dead_code)] // each bench uses a different part
 
+use nix::sys::mman::{MapFlags, ProtFlags, mprotect};
+use pagelab::kernel::probe::page_size;
+use pagelab::memory::Mapping;
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+
 /// `count` one-page VMAs in a row that the kernel cannot merge: every other page is made
-/// writable, so neighbours always differ in protection.
+/// writable, so neighbours always differ in protection. Unmapped on drop.
 pub struct ExtraMappings {
-    pub base: *mut libc::c_void,
-    pub len: usize,
+    mapping: Mapping,
 }
 
 impl ExtraMappings {
     pub fn new(count: usize) -> ExtraMappings {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
-        let len = count * page;
-        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
+        let page = page_size().as_usize();
+        let len = NonZeroUsize::new(count * page).expect("at least one extra VMA");
+        let mapping = Mapping::anonymous(len, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE)
+            .expect("mmap of the extra VMAs");
+        let base = NonNull::new(mapping.as_ptr()).expect("mmap returned null");
         for i in (1..count).step_by(2) {
-            // SAFETY: page `i` lies inside the mapping just made.
-            let rc = unsafe {
-                libc::mprotect(
-                    base.cast::<u8>().add(i * page).cast(),
+            // SAFETY: page `i` lies inside the mapping just made, which nothing reads yet.
+            unsafe {
+                mprotect(
+                    base.add(i * page).cast(),
                     page,
-                    libc::PROT_READ | libc::PROT_WRITE,
+                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 )
-            };
-            assert_eq!(rc, 0);
+            }
+            .expect("mprotect of an extra VMA");
         }
-        ExtraMappings { base, len }
+        ExtraMappings { mapping }
     }
 
     /// An address in the middle of the range, so about half of the extra VMAs come before
     /// it in smaps.
     pub fn middle(&self) -> usize {
-        self.base as usize + self.len / 2
-    }
-}
-
-impl Drop for ExtraMappings {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `new` mapped.
-        unsafe { libc::munmap(self.base, self.len) };
+        self.mapping.addr() + self.mapping.len() / 2
     }
 }
 
