@@ -88,6 +88,19 @@ impl fmt::Display for GuestTarget {
 pub const PROFILE: &str = "matrix-guest";
 
 impl GuestTarget {
+    /// Every target a guest or a release binary is built for: both architectures the
+    /// matrix boots, each with both C libraries.
+    pub const ALL: [GuestTarget; 4] = [
+        GuestTarget::new(Arch::X86_64, Libc::Glibc),
+        GuestTarget::new(Arch::X86_64, Libc::Musl),
+        GuestTarget::new(Arch::Aarch64, Libc::Glibc),
+        GuestTarget::new(Arch::Aarch64, Libc::Musl),
+    ];
+
+    pub const fn new(arch: Arch, libc: Libc) -> GuestTarget {
+        GuestTarget { arch, libc }
+    }
+
     pub fn triple(self) -> String {
         let env = match self.libc {
             Libc::Glibc => "gnu",
@@ -263,18 +276,7 @@ not json at all
 
     #[test]
     fn triples_linkers_and_env_keys() {
-        let arm_gnu = GuestTarget {
-            arch: Arch::Aarch64,
-            libc: Libc::Glibc,
-        };
-        let x86_musl = GuestTarget {
-            arch: Arch::X86_64,
-            libc: Libc::Musl,
-        };
-        let x86_gnu = GuestTarget {
-            arch: Arch::X86_64,
-            libc: Libc::Glibc,
-        };
+        let [x86_gnu, x86_musl, arm_gnu, _] = GuestTarget::ALL;
         assert_eq!(arm_gnu.triple(), "aarch64-unknown-linux-gnu");
         assert_eq!(x86_musl.triple(), "x86_64-unknown-linux-musl");
         assert_eq!(arm_gnu.linker(Arch::X86_64), Some("aarch64-linux-gnu-gcc"));

@@ -187,10 +187,7 @@ impl Spec {
     }
 
     pub fn target(&self) -> GuestTarget {
-        GuestTarget {
-            arch: self.arch(),
-            libc: self.libc,
-        }
+        GuestTarget::new(self.arch(), self.libc)
     }
 
     /// `x86` for every amd64 flavour (the setting names rt), the flavour's words otherwise.

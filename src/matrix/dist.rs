@@ -3,19 +3,11 @@
 //! the same flags and profile (so each build serves both), copied into one directory with
 //! a `SHA256SUMS` file that `sha256sum -c` checks.
 
-use super::build::{self, Arch, GuestTarget, Libc};
+use super::build::{self, Arch, GuestTarget};
 use super::tools::{self, run, run_quoting};
 use super::{apt, cache_dir, machine_mirrors};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Every binary of a release: both architectures the matrix boots, with each libc.
-pub fn targets() -> Vec<GuestTarget> {
-    [Arch::X86_64, Arch::Aarch64]
-        .into_iter()
-        .flat_map(|arch| [Libc::Glibc, Libc::Musl].map(|libc| GuestTarget { arch, libc }))
-        .collect()
-}
 
 /// The name of a target's binary in the release: `pagelab-x86_64-unknown-linux-musl`.
 pub fn file_name(target: GuestTarget) -> String {
@@ -27,10 +19,10 @@ pub fn default_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
     Ok(build::target_directory(manifest_dir)?.join("dist"))
 }
 
-/// Builds every target's binary into `out`, then `SHA256SUMS`; returns the binaries.
+/// Builds every target's binary ([`GuestTarget::ALL`]) into `out`, then `SHA256SUMS`; returns the binaries.
 pub fn dist(manifest_dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let host = Arch::host("the release's build")?;
-    let targets = targets();
+    let targets = GuestTarget::ALL;
     install_linkers(manifest_dir, &targets, host)?;
     tools::add_rust_targets(&targets, manifest_dir)?;
     std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
@@ -91,7 +83,7 @@ mod tests {
 
     #[test]
     fn a_release_has_both_architectures_with_both_libcs() {
-        let names: Vec<String> = targets().into_iter().map(file_name).collect();
+        let names: Vec<String> = GuestTarget::ALL.into_iter().map(file_name).collect();
         assert_eq!(
             names,
             [

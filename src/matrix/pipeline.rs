@@ -383,10 +383,7 @@ fn host_column(host_arch: Arch, column: Column) -> Configured {
     };
     Configured {
         name: "host".to_owned(),
-        target: GuestTarget {
-            arch: host_arch,
-            libc,
-        },
+        target: GuestTarget::new(host_arch, libc),
         column,
     }
 }

@@ -300,14 +300,7 @@ mod tests {
 
     #[test]
     fn tools_follow_the_guests_and_targets() {
-        let arm_gnu = GuestTarget {
-            arch: Arch::Aarch64,
-            libc: Libc::Glibc,
-        };
-        let arm_musl = GuestTarget {
-            arch: Arch::Aarch64,
-            libc: Libc::Musl,
-        };
+        let [_, _, arm_gnu, arm_musl] = GuestTarget::ALL;
         let packages = |tools: Vec<Tool>| tools.iter().map(|t| t.package).collect::<Vec<_>>();
         let only_musl = packages(needed(&[Arch::Aarch64], &[arm_musl], Arch::X86_64));
         assert!(only_musl.contains(&"qemu-system-arm"));
