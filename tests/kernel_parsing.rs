@@ -6,7 +6,7 @@ use pagelab::kernel::SmapsField;
 use pagelab::kernel::maps::{parse_maps, parse_maps_line};
 use pagelab::kernel::procfs::{self, Proc};
 use pagelab::kernel::smaps::{find_record, parse_smaps};
-use pagelab::kernel::{Device, FieldValue, Pathname, SmapsRecord};
+use pagelab::kernel::{Device, FieldValue, Pathname, SmapsRecord, VmFlag};
 use rstest::rstest;
 use std::path::PathBuf;
 
@@ -90,7 +90,11 @@ fn the_16_mib_anonymous_mapping_reads_as_made(file: &str, anon_start: usize) {
     assert!(rss >= Bytes::from_kib(4));
     assert_eq!(r.size(SmapsField::PrivateDirty), Some(rss));
     assert_eq!(r.size(SmapsField::Anonymous), Some(rss));
-    assert!(r.has_flag("rd") && r.has_flag("wr") && r.has_flag("ac"));
+    assert!(
+        r.has_flag(VmFlag::Readable)
+            && r.has_flag(VmFlag::Writable)
+            && r.has_flag(VmFlag::Accountable)
+    );
 }
 
 /// Which of the fields that appeared over time each fixture's kernel prints:
@@ -141,7 +145,7 @@ fn a_record_without_vmflags_has_none() {
         .find(|r| r.vma.pathname == Pathname::Heap)
         .unwrap();
     assert_eq!(heap.vm_flags, None);
-    assert!(!heap.has_flag("rd"));
+    assert!(!heap.has_flag(VmFlag::Readable));
     assert_eq!(heap.size(SmapsField::Rss), Some(Bytes::from_kib(8)));
     assert!(
         records
@@ -167,7 +171,7 @@ fn vmflags_the_parser_has_never_heard_of_are_kept(#[case] file: &str, #[case] fl
     let records = parse_smaps(&smaps_fixture(file)).unwrap();
     for flag in flags {
         assert!(
-            records.iter().any(|r| r.has_flag(flag)),
+            records.iter().any(|r| r.has_code(flag)),
             "{file}: no record with {flag}"
         );
     }
@@ -190,7 +194,7 @@ fn unknown_keys_and_flags_survive_in_kernel_order() {
         keys[at + 1..at + 4],
         ["FutureSize", "FutureCount", "THPeligible"]
     );
-    assert!(r.has_flag("zz") && r.has_flag("q9") && r.has_flag("me"));
+    assert!(r.has_code("zz") && r.has_code("q9") && r.has_flag(VmFlag::MayExecute));
     assert_eq!(r.vm_flags.as_ref().unwrap().len(), 6);
 }
 

@@ -10,12 +10,14 @@ pub mod smaps;
 pub mod smaps_fields;
 pub mod status;
 pub mod thp;
+pub mod vm_flags;
 pub mod vmstat;
 
 pub use maps::{Device, MapsLine, Pathname, Perms};
 pub use probe::KernelProbe;
 pub use smaps::{FieldValue, SmapsRecord};
 pub use smaps_fields::SmapsField;
+pub use vm_flags::VmFlag;
 
 /// A line of `/proc` text that could not be parsed, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 use crate::Bytes;
 use crate::kernel::maps::{header_range, parse_dec, parse_error, parse_maps_line_at};
 use crate::kernel::smaps_fields::FieldName;
-use crate::kernel::{MapsLine, ParseError, SmapsField};
+use crate::kernel::{MapsLine, ParseError, SmapsField, VmFlag};
 use std::ops::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,10 +52,21 @@ impl SmapsRecord {
         size_of(self.field_named(name)?)
     }
 
-    pub fn has_flag(&self, flag: &str) -> bool {
+    /// Whether VmFlags holds `flag` (false where the record has no VmFlags line).
+    pub fn has_flag(&self, flag: VmFlag) -> bool {
+        self.has_code(flag.code())
+    }
+
+    /// Whether VmFlags holds this code as printed, also one newer than [`VmFlag`].
+    pub fn has_code(&self, code: &str) -> bool {
         self.vm_flags
             .as_deref()
-            .is_some_and(|flags| flags.iter().any(|f| f == flag))
+            .is_some_and(|flags| flags.iter().any(|f| f == code))
+    }
+
+    /// VmFlags as printed, for messages (empty where the record has none).
+    pub fn flags_text(&self) -> String {
+        self.vm_flags.as_deref().unwrap_or_default().join(" ")
     }
 }
 
@@ -691,7 +702,8 @@ VmFlags: rd wr mr mw me ac zz
         );
         assert_eq!(anon.size(SmapsField::ProtectionKey), None);
         assert_eq!(anon.size(SmapsField::Ksm), None);
-        assert!(anon.has_flag("zz") && anon.has_flag("ac") && !anon.has_flag("ex"));
+        assert!(anon.has_code("zz") && anon.has_flag(VmFlag::Accountable));
+        assert!(!anon.has_flag(VmFlag::Executable));
         assert_eq!(
             records[0].field(SmapsField::ThpEligible),
             Some(FieldValue::Number(0))

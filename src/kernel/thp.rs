@@ -19,7 +19,7 @@
 
 use crate::Bytes;
 use crate::kernel::probe::{PerSizeMode, ThpMode, ThpSettings};
-use crate::kernel::{KernelProbe, SmapsRecord};
+use crate::kernel::{KernelProbe, SmapsRecord, VmFlag};
 
 /// What a fault is predicted to allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +55,10 @@ pub fn allowed_sizes(probe: &KernelProbe, vma: &SmapsRecord) -> Result<Vec<Bytes
     if !probe.process_thp_enabled {
         return Err("THP is disabled for this process (PR_SET_THP_DISABLE)".into());
     }
-    if vma.has_flag("nh") {
+    if vma.has_flag(VmFlag::NoHugePageAdvised) {
         return Err("the VMA has MADV_NOHUGEPAGE (nh in VmFlags)".into());
     }
-    let advised = vma.has_flag("hg");
+    let advised = vma.has_flag(VmFlag::HugePageAdvised);
     let allowed_by = |mode: ThpMode| match mode {
         ThpMode::Always => true,
         ThpMode::Madvise => advised,
@@ -180,7 +180,7 @@ pub fn predict_fault(
             vma.vma.end
         ));
     };
-    let settings = describe_settings(thp, vma.has_flag("hg"));
+    let settings = describe_settings(thp, vma.has_flag(VmFlag::HugePageAdvised));
     match access {
         Access::Write if size == pmd => Prediction {
             folio: Folio::Pmd(size),

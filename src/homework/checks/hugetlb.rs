@@ -9,6 +9,7 @@ use crate::exercises::hugetlb::HugePages;
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;
 use crate::kernel::SmapsRecord;
+use crate::kernel::VmFlag;
 use crate::kernel::hugetlb::{self, HugePageCounters};
 use crate::kernel::probe::HugetlbPool;
 use nix::errno::Errno;
@@ -111,7 +112,7 @@ fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, F
         return Ok(Got::Other(format!("nothing is mapped at {addr:#x}")));
     };
     let whole = len.next_multiple_of(huge);
-    if record.has_flag("ht") {
+    if record.has_flag(VmFlag::HugeTlb) {
         let page = record.size(SmapsField::KernelPageSize);
         if record.vma.start != addr || record.vma.end - addr != whole || page != Some(Bytes(huge as u64)) {
             return Ok(Got::Other(format!("the mapping at {addr:#x} is `{}`", record.vma)));
@@ -171,8 +172,8 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = pool()?;
     let record = huge_record(start, len, huge, &expected)?;
-    let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
-    if !record.has_flag("nr") || after.reserved != before.reserved {
+    let flags = record.flags_text();
+    if !record.has_flag(VmFlag::NoReserve) || after.reserved != before.reserved {
         return Err(Failure::new(
             expected,
             format!(
@@ -212,7 +213,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         Ok(start) => start,
     };
     let shown = match what_was_mapped(start, len, huge)? {
-        Got::Huge(record, _unmap) if record.has_flag("nr") => {
+        Got::Huge(record, _unmap) if record.has_flag(VmFlag::NoReserve) => {
             "a huge page mapping that does not reserve its pages (`nr`)".to_owned()
         }
         Got::Huge(record, _unmap) => format!("a mapping: `{}`", record.vma),
@@ -242,7 +243,7 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
     let after = pool()?;
     let record = huge_record(start, len, huge, &expected)?;
     let grew = after.reserved_since(&before);
-    if record.has_flag("nr") || grew != n as u64 {
+    if record.has_flag(VmFlag::NoReserve) || grew != n as u64 {
         return Err(Failure::new(
             expected,
             format!("HugePages_Rsvd grew by {grew}; `{}`", record.vma),

@@ -1,6 +1,6 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
-use crate::kernel::SmapsField;
+use crate::kernel::{SmapsField, VmFlag};
 use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages, record_at};
 use super::{record_of, region, residency, size};
 use crate::Bytes;
@@ -82,8 +82,8 @@ pub fn reserve_without_commit(
         ));
     }
     let _unmap = StudentMapping { start, len };
-    let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
-    if !record.has_flag("nr") {
+    let flags = record.flags_text();
+    if !record.has_flag(VmFlag::NoReserve) {
         return Err(Failure::new(expected, format!("VmFlags: {flags}")));
     }
     // The kernel may merge the reservation with a neighbour that has `nr` too (glibc's

@@ -2,7 +2,7 @@
 
 use super::{Rng, StudentMapping, maps_line_at, page, page_round, record_at};
 use crate::homework::{Failure, Passed};
-use crate::kernel::MapsLine;
+use crate::kernel::{MapsLine, VmFlag};
 use nix::fcntl::OFlag;
 use nix::sys::mman::{shm_open, shm_unlink};
 use nix::sys::stat::Mode;
@@ -247,13 +247,13 @@ pub fn read_only_consumer(
     }
     let record =
         record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
-    if record.has_flag("mw") {
+    if record.has_flag(VmFlag::MayWrite) {
         return Err(Failure::new(
             expected,
             format!(
                 "VmFlags: {}: `mw` says an mprotect() could make it writable (the descriptor \
                  was opened for writing)",
-                record.vm_flags.clone().unwrap_or_default().join(" ")
+                record.flags_text()
             ),
         ));
     }

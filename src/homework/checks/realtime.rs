@@ -1,6 +1,6 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use crate::kernel::SmapsField;
+use crate::kernel::{SmapsField, VmFlag};
 use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
@@ -72,12 +72,12 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
         pages(n)
     );
     let want = n * page();
-    let result = if locked.as_usize() != want || rss.as_usize() != want || !record.has_flag("lo") {
+    let result = if locked.as_usize() != want || rss.as_usize() != want || !record.has_flag(VmFlag::Locked) {
         Err(Failure::new(
             expected,
             format!(
                 "Locked {locked}, Rss {rss}, VmFlags {}",
-                record.vm_flags.clone().unwrap_or_default().join(" ")
+                record.flags_text()
             ),
         ))
     } else {
@@ -134,12 +134,12 @@ pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<
     let record =
         record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
     let locked = size(&record, SmapsField::Locked);
-    if resident != n || record.has_flag("lo") || locked.0 != 0 {
+    if resident != n || record.has_flag(VmFlag::Locked) || locked.0 != 0 {
         return Err(Failure::new(
             expected,
             format!(
                 "{resident} of {n} pages resident, Locked {locked}, VmFlags {}",
-                record.vm_flags.clone().unwrap_or_default().join(" ")
+                record.flags_text()
             ),
         ));
     }

@@ -4,6 +4,7 @@ use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, fenced, page,
 use super::{record_of, residency};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
+use crate::kernel::VmFlag;
 use crate::kernel::probe::pmd_size;
 use nix::sys::mman::ProtFlags;
 use std::num::NonZeroUsize;
@@ -55,8 +56,8 @@ pub fn advise_huge_pages(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, 
     f(bytes_of(&mut region))
         .map_err(|e| Failure::returned_error("advise_huge_pages(region)", e))?;
     let record = record_of(&region)?;
-    let flags = record.vm_flags.clone().unwrap_or_default().join(" ");
-    if !record.has_flag("hg") || record.has_flag("nh") {
+    let flags = record.flags_text();
+    if !record.has_flag(VmFlag::HugePageAdvised) || record.has_flag(VmFlag::NoHugePageAdvised) {
         return Err(Failure::new(
             "VmFlags with `hg` (and no `nh`)",
             format!("VmFlags: {flags}"),
