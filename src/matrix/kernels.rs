@@ -621,26 +621,16 @@ mod tests {
     fn newest_build_of_a_series_in_a_flavour() {
         let index = index();
         let pick = |series, flavour| newest(&index, series, flavour).map(|k| k.version);
-        assert_eq!(
-            pick(Series(6, 12), "arm64-16k").as_deref(),
-            Some("6.12.117+deb12")
-        );
-        assert_eq!(
-            pick(Series(6, 1), "cloud-amd64").as_deref(),
-            Some("6.1.0-57")
-        );
-        assert_eq!(
-            pick(Series(5, 10), "cloud-amd64").as_deref(),
-            Some("5.10.0-46")
-        );
-        assert_eq!(
-            pick(Series(7, 2), "cloud-amd64").as_deref(),
-            Some("7.2.13+deb14")
-        );
-        assert_eq!(
-            pick(Series(6, 12), "rt-amd64").as_deref(),
-            Some("6.12.118+deb13")
-        );
+        for (series, flavour, version) in [
+            (Series(6, 12), "arm64-16k", "6.12.117+deb12"),
+            (Series(6, 1), "cloud-amd64", "6.1.0-57"),
+            (Series(5, 10), "cloud-amd64", "5.10.0-46"),
+            (Series(7, 2), "cloud-amd64", "7.2.13+deb14"),
+            (Series(6, 12), "rt-amd64", "6.12.118+deb13"),
+        ] {
+            let picked = pick(series, flavour);
+            assert_eq!(picked.as_deref(), Some(version), "{series:?} {flavour}");
+        }
         assert_eq!(pick(Series(6, 1), "arm64"), None);
     }
 
