@@ -1,6 +1,6 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
-use crate::kernel::SmapsField;
+use crate::kernel::{SmapsField, SmapsRecord};
 use super::{Rng, bytes_of, page, pages, reclaim_if_unmapped, record_at, region, size};
 use crate::homework::{Failure, Passed};
 use crate::memory::Mapping;
@@ -34,39 +34,57 @@ crate::homework::declare::exercises! {
     }
 }
 
-/// A fenced region of random size, every page written with a non-zero byte.
-fn written_region(rng: &mut Rng) -> Result<(Mapping, usize), Failure> {
+/// A fenced region of random size, every page written with a non-zero byte, after the
+/// student's function was called on it: what both checks read, once the function kept
+/// the region mapped, returned Ok and left the kernel showing exactly its bounds.
+struct GivenBack {
+    region: Mapping,
+    /// Its pages.
+    n: usize,
+    /// Each page's first byte before the call.
+    before: Vec<u8>,
+    record: SmapsRecord,
+}
+
+/// Calls `f` (named `call` in failures) on a written region; `expected` words what the
+/// check wants of a region of so many pages.
+fn give_back_with(
+    f: fn(&mut [u8]) -> nix::Result<()>,
+    call: &str,
+    expected: impl FnOnce(usize) -> String,
+) -> Result<(GivenBack, String), Failure> {
+    let mut rng = Rng::new();
     let n = rng.between(3, 24);
     let mut region = region(n)?;
     let bytes = bytes_of(&mut region);
     for i in 0..n {
         bytes[i * page()] = rng.byte_except(0);
     }
-    Ok((region, n))
-}
-
-/// The region's own record, only if the kernel still shows exactly its bounds: then its
-/// pages may be read.
-fn whole_record(region: &Mapping) -> Result<Option<crate::kernel::SmapsRecord>, Failure> {
-    Ok(record_at(region.addr())?.filter(|r| {
-        r.vma.start == region.addr() && r.vma.end == region.addr() + region.mapped_len()
-    }))
-}
-
-/// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
-pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let mut rng = Rng::new();
-    let (mut region, n) = written_region(&mut rng)?;
-    let result = f(bytes_of(&mut region));
-    let expected = format!("the {n}-page region still mapped, Rss 0 kB, reading zeros");
+    let before: Vec<u8> = (0..n).map(|i| bytes[i * page()]).collect();
+    let result = f(bytes);
+    let expected = expected(n);
     reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
-    result.map_err(|e| Failure::returned_error("give_back(region)", e))?;
-    let Some(record) = whole_record(&region)? else {
+    result.map_err(|e| Failure::returned_error(call, e))?;
+    // Only a record with exactly the region's bounds says its pages may be read.
+    let whole = |r: &SmapsRecord| {
+        r.vma.start == region.addr() && r.vma.end == region.addr() + region.mapped_len()
+    };
+    let Some(record) = record_at(region.addr())?.filter(whole) else {
         return Err(Failure::new(
             expected,
             "the region is not mapped as it was: part of it was unmapped or remapped",
         ));
     };
+    let given = GivenBack { region, n, before, record };
+    Ok((given, expected))
+}
+
+/// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
+pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
+    let (given, expected) = give_back_with(f, "give_back(region)", |n| {
+        format!("the {n}-page region still mapped, Rss 0 kB, reading zeros")
+    })?;
+    let GivenBack { mut region, n, record, .. } = given;
     let rss = size(&record, SmapsField::Rss);
     if rss.0 != 0 {
         return Err(Failure::new(
@@ -90,23 +108,14 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
 /// The region must stay resident with its contents but turn clean: Rss all of it,
 /// Private_Dirty 0 kB, Private_Clean all of it (LazyFree follows, with a lag).
 pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let mut rng = Rng::new();
-    let (mut region, n) = written_region(&mut rng)?;
-    let before: Vec<u8> = (0..n).map(|i| bytes_of(&mut region)[i * page()]).collect();
-    let result = f(bytes_of(&mut region));
-    let expected = format!(
-        "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
-         (unless memory ran short at this very moment)",
-        pages(n)
-    );
-    reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
-    result.map_err(|e| Failure::returned_error("give_back_lazily(region)", e))?;
-    let Some(record) = whole_record(&region)? else {
-        return Err(Failure::new(
-            expected,
-            "the region is not mapped as it was: part of it was unmapped or remapped",
-        ));
-    };
+    let (given, expected) = give_back_with(f, "give_back_lazily(region)", |n| {
+        format!(
+            "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
+             (unless memory ran short at this very moment)",
+            pages(n)
+        )
+    })?;
+    let GivenBack { mut region, n, before, record } = given;
     let (rss, clean, dirty) = (
         size(&record, SmapsField::Rss),
         size(&record, SmapsField::PrivateClean),
