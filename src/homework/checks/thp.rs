@@ -66,15 +66,17 @@ pub fn advise_huge_pages(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, 
     Ok(Passed::Held(format!("VmFlags: {flags}")))
 }
 
-/// Random lengths at two alignments, the huge page size (or 512 pages without THP) and a
-/// random power of two from 8 to 64 pages: the start must be a multiple, and the whole
-/// length mapped read-write, anonymous and private.
+/// Random lengths at two alignments, the huge page size and a random power of two from 8 to
+/// 64 pages: the start must be a multiple, and the whole length mapped read-write,
+/// anonymous and private. Without THP the huge size is one page table's span, which is what
+/// a PMD page would be: page / 8 entries of 8 bytes, each mapping a page (4 kB pages: 2 MiB;
+/// 16 kB: 32 MiB).
 pub fn map_aligned(
     f: fn(NonZeroUsize, usize) -> nix::Result<NonNull<u8>>,
 ) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
     let page = page();
-    let huge = pmd_size().map_or(512 * page, Bytes::as_usize);
+    let huge = pmd_size().map_or(page * (page / size_of::<u64>()), Bytes::as_usize);
     let mut shown = Vec::new();
     for align in [huge, page << rng.between(3, 6)] {
         let len = rng.between(1, 8 * page);
