@@ -119,7 +119,7 @@ fn with_frames(subjects: Vec<Subject>) -> Observation {
 
 /// The child, which reads and writes the parent's three mappings on command (its copies:
 /// it may not allocate, so they all exist before fork).
-fn spawn_child(private: usize, shared: usize, huge: usize) -> Result<Child, ExperimentError> {
+fn spawn_child(private: usize, shared: usize, huge: usize) -> Result<Child<u8>, ExperimentError> {
     let write = |addr: usize| {
         // SAFETY: the child's copy of one of the parent's live mappings, a page or more.
         unsafe { (addr as *mut u8).write_volatile(CHILD_VALUE) };

@@ -240,7 +240,7 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
 /// or without summing the CPUs' parts, by version (proc_pid_status(5): "inaccurate because of
 /// a kernel-internal scalability optimization"). Two in a row, since a batch handed in at one
 /// fault is not handed in at the next.
-fn status_lag(child: &mut Child, page: usize) -> Result<Option<String>, ExperimentError> {
+fn status_lag(child: &mut Child<u8>, page: usize) -> Result<Option<String>, ExperimentError> {
     let pid = child.pid();
     // The first write runs the command's code and stack for the first time.
     child

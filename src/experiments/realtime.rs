@@ -152,7 +152,7 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     // A child shares every private page copy-on-write, locked ones too: the parent's next
     // write to each is a fault that copies it, lock or no lock. The child only waits.
     let (faults, record) = undisturbed(|| {
-        let child = Child::spawn(|_| 0)?;
+        let child = Child::waiting()?;
         let faults = writing_faults(&mapping)?;
         let record = Subject::of(LOCKED, getpid(), &mapping)?;
         child.finish()?;

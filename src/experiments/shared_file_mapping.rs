@@ -173,7 +173,7 @@ impl Server {
 
 /// The client: a forked child that maps the file itself, at an address the server chose.
 struct Client {
-    child: Child,
+    child: Child<u8>,
     /// Where the client maps the file (MAP_FIXED over its copy of this slot), so the server
     /// knows where to read the client's smaps record.
     slot: Mapping,

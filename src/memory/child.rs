@@ -1,11 +1,16 @@
 //! A forked child for copy-on-write experiments.
 //!
 //! The test harness runs tests on threads, so after fork() the child may only do
-//! async-signal-safe work: no allocation, no locks, no printing. The child runs a plain
-//! function for each command byte the parent sends over a pipe and answers with one status
-//! byte; it never sleeps to synchronise. A panic in the child becomes `_exit(PANIC_STATUS)`
-//! instead of unwinding into the harness (which would exit 0 and pass the test). The
-//! parent kills and reaps the child on drop, so a failing assertion leaves no process behind.
+//! async-signal-safe work: no allocation, no locks, no printing. The parent sends commands
+//! over a pipe, one byte each; the child decodes the byte into its [`Command`] type (an enum
+//! the experiment declares with [`commands!`]), runs a plain function on the command and
+//! answers with one status byte; it never sleeps to synchronise. A byte the type does not
+//! decode is answered [`reply::UNKNOWN`] without running the function, so the function
+//! matches its enum exhaustively and needs no arm for commands it does not know.
+//!
+//! A panic in the child becomes `_exit(PANIC_STATUS)` instead of unwinding into the harness
+//! (which would exit 0 and pass the test). The parent kills and reaps the child on drop, so
+//! a failing assertion leaves no process behind.
 //!
 //! The panic path itself is not async-signal-safe (the panic machinery allocates its payload
 //! and runs the panic hook); if it deadlocks on a lock another thread held at fork time, the
@@ -17,17 +22,109 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
+use std::fmt::{self, Debug};
+use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// What a parent may tell its child to do, and how it travels: one byte on the pipe.
+///
+/// `from_byte` runs in the forked child, so it must be async-signal-safe: a plain match, no
+/// allocation, no lock. [`commands!`] writes both methods for an enum of unit variants.
+pub trait Command: Copy + Debug {
+    fn byte(self) -> u8;
+    /// The command `byte` stands for; `None` for a byte this type never sends.
+    fn from_byte(byte: u8) -> Option<Self>;
+}
+
+/// Every byte is a command: the raw protocol, for tests that send bytes a typed child
+/// would refuse, or whose function looks at the byte itself.
+impl Command for u8 {
+    fn byte(self) -> u8 {
+        self
+    }
+
+    fn from_byte(byte: u8) -> Option<u8> {
+        Some(byte)
+    }
+}
+
+/// The commands of a child that is never sent one: it only waits until it is finished
+/// (an uninhabited enum, so its function is `|command| match command {}`).
+#[derive(Clone, Copy, Debug)]
+pub enum NoCommand {}
+
+impl Command for NoCommand {
+    fn byte(self) -> u8 {
+        match self {}
+    }
+
+    fn from_byte(_: u8) -> Option<NoCommand> {
+        None
+    }
+}
+
+/// Declares an enum of a child's commands and implements [`Command`] for it: each variant
+/// is written once, with its doc comment, and its byte is its place in the list.
+///
+/// ```text
+/// crate::memory::child::commands! {
+///     /// The child's commands.
+///     enum ChildCommand {
+///         /// Write its value into the page.
+///         Write,
+///         /// Answer with the byte in the page.
+///         Read,
+///     }
+/// }
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __child_commands {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        // repr(u8): a 257th variant is a compile error, not a byte that wraps around.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $crate::memory::child::Command for $name {
+            fn byte(self) -> u8 {
+                self as u8
+            }
+
+            fn from_byte(byte: u8) -> ::core::option::Option<Self> {
+                match byte {
+                    $(
+                        b if b == Self::$variant as u8 => {
+                            ::core::option::Option::Some(Self::$variant)
+                        }
+                    )+
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    };
+}
+
+pub use crate::__child_commands as commands;
 
 /// The answers of a child's command function, for commands that make one system call.
 /// They run in the child, so they only read errno: no allocation, no lock.
 pub mod reply {
     use nix::errno::Errno;
 
-    /// The answer to a command the child's function does not know.
+    /// The answer to a byte the child's [`super::Command`] type does not decode: the child
+    /// sends it without running its function.
     pub const UNKNOWN: u8 = u8::MAX;
 
     /// 0 for a call that returned 0, else this thread's errno.
@@ -75,7 +172,7 @@ pub enum ChildError {
     #[error("child {pid} did not answer command {command} within {timeout:?}")]
     Timeout {
         pid: Pid,
-        command: u8,
+        command: SentCommand,
         timeout: Duration,
     },
     #[error("child {pid} panicked (exit status {PANIC_STATUS})")]
@@ -83,11 +180,45 @@ pub enum ChildError {
     #[error("child {pid} ended before answering: {how}")]
     Died { pid: Pid, how: String },
     #[error("child {pid} answered command {command} with failure status {status}")]
-    Failed { pid: Pid, command: u8, status: u8 },
+    Failed {
+        pid: Pid,
+        command: SentCommand,
+        status: u8,
+    },
     #[error("child {pid} does not know command {command}")]
-    UnknownCommand { pid: Pid, command: u8 },
+    UnknownCommand { pid: Pid, command: SentCommand },
     #[error("child {pid} did not exit within {timeout:?} of its command pipe closing; killed it")]
     ExitTimeout { pid: Pid, timeout: Duration },
+}
+
+/// A command as an error names it: what the experiment called it, and the byte it was sent
+/// as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentCommand {
+    /// Its `Debug` form: `Write`, `Touch(ScratchPage(1))`; a raw `u8` command's is the
+    /// number.
+    pub name: String,
+    pub byte: u8,
+}
+
+impl SentCommand {
+    pub fn of<C: Command>(command: C) -> SentCommand {
+        SentCommand {
+            name: format!("{command:?}"),
+            byte: command.byte(),
+        }
+    }
+}
+
+impl fmt::Display for SentCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A raw byte's name is the byte itself: saying it twice would tell nothing more.
+        if self.name == self.byte.to_string() {
+            write!(f, "byte {}", self.byte)
+        } else {
+            write!(f, "{} (byte {})", self.name, self.byte)
+        }
+    }
 }
 
 /// The parent's ends of the pipes of every live child.
@@ -104,8 +235,8 @@ fn live_pipe_ends() -> MutexGuard<'static, Vec<RawFd>> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The parent's handle on a forked child.
-pub struct Child {
+/// The parent's handle on a forked child, which takes commands of type `C`.
+pub struct Child<C: Command> {
     pid: Pid,
     /// Parent's write end of the command pipe; `None` once closed.
     commands: Option<OwnedFd>,
@@ -115,14 +246,26 @@ pub struct Child {
     pidfd: Option<OwnedFd>,
     /// Set once waitpid has reaped the child: the pid may then belong to someone else.
     reaped: Option<End>,
+    /// `fn(C)`: the parent only sends `C`s, it holds none (and stays Send and Sync).
+    commands_of: PhantomData<fn(C)>,
 }
 
-impl Child {
-    /// Forks. In the child, runs `on_command(byte)` for every command byte the parent sends
-    /// and writes back its status byte (0 is success); when the command pipe closes, the child
-    /// `_exit(0)`s. `on_command` must be async-signal-safe: prepare everything before fork.
-    /// It must not spawn a [`Child`] itself (the child's copy of the registry lock is held).
-    pub fn spawn<F: FnMut(u8) -> u8>(mut on_command: F) -> Result<Child, ChildError> {
+impl Child<NoCommand> {
+    /// A child that is sent no command and only waits to be finished (or dropped): for
+    /// lessons about what a child's mere existence does to the parent's memory.
+    pub fn waiting() -> Result<Child<NoCommand>, ChildError> {
+        Child::spawn(|command: NoCommand| match command {})
+    }
+}
+
+impl<C: Command> Child<C> {
+    /// Forks. In the child, runs `on_command` on every command the parent sends and writes
+    /// back its status byte (0 is success); a byte that `C` does not decode is answered
+    /// [`reply::UNKNOWN`] and `on_command` does not run. When the command pipe closes, the
+    /// child `_exit(0)`s. `on_command` must be async-signal-safe: prepare everything before
+    /// fork. It must not spawn a [`Child`] itself (the child's copy of the registry lock is
+    /// held).
+    pub fn spawn<F: FnMut(C) -> u8>(mut on_command: F) -> Result<Child<C>, ChildError> {
         let mut live = live_pipe_ends();
         let (command_read, command_write) = pipe2(OFlag::O_CLOEXEC).map_err(ChildError::Pipe)?;
         let (answer_read, answer_write) = pipe2(OFlag::O_CLOEXEC).map_err(ChildError::Pipe)?;
@@ -153,6 +296,7 @@ impl Child {
                     answers: Some(answer_read),
                     pidfd: pidfd_open(child),
                     reaped: None,
+                    commands_of: PhantomData,
                 })
             }
         }
@@ -171,12 +315,12 @@ impl Child {
 
     /// Sends one command and waits (bounded by [`ANSWER_TIMEOUT`]) for its status.
     /// A non-zero status is [`ChildError::Failed`].
-    pub fn command(&mut self, command: u8) -> Result<(), ChildError> {
+    pub fn command(&mut self, command: C) -> Result<(), ChildError> {
         match self.ask(command)? {
             0 => Ok(()),
             status => Err(ChildError::Failed {
                 pid: self.pid,
-                command,
+                command: SentCommand::of(command),
                 status,
             }),
         }
@@ -184,12 +328,12 @@ impl Child {
 
     /// Sends a command that makes one system call in the child and returns what the call
     /// gave: the child answers with [`reply::status`] or [`reply::errno`].
-    pub fn call(&mut self, command: u8) -> Result<Result<(), Errno>, ChildError> {
+    pub fn call(&mut self, command: C) -> Result<Result<(), Errno>, ChildError> {
         match self.ask(command)? {
             0 => Ok(Ok(())),
             reply::UNKNOWN => Err(ChildError::UnknownCommand {
                 pid: self.pid,
-                command,
+                command: SentCommand::of(command),
             }),
             errno => Ok(Err(Errno::from_raw(i32::from(errno)))),
         }
@@ -197,7 +341,7 @@ impl Child {
 
     /// Sends one command and returns the child's answer byte as it is (for commands that
     /// report a value, such as a byte the child read).
-    pub fn ask(&mut self, command: u8) -> Result<u8, ChildError> {
+    pub fn ask(&mut self, command: C) -> Result<u8, ChildError> {
         if let Some(end) = self.reaped {
             return Err(self.ended(end));
         }
@@ -207,7 +351,7 @@ impl Child {
             return Err(io(Errno::EBADF));
         };
         loop {
-            match nix::unistd::write(commands, &[command]) {
+            match nix::unistd::write(commands, &[command.byte()]) {
                 Ok(1) => break,
                 Ok(_) | Err(Errno::EINTR) => continue,
                 // The child is gone (std ignores SIGPIPE, so this is an error, not a signal).
@@ -223,7 +367,7 @@ impl Child {
                 Ready::Nothing => {
                     return Err(ChildError::Timeout {
                         pid,
-                        command,
+                        command: SentCommand::of(command),
                         timeout: ANSWER_TIMEOUT,
                     });
                 }
@@ -345,7 +489,7 @@ impl Child {
     }
 }
 
-impl Drop for Child {
+impl<C: Command> Drop for Child<C> {
     /// Kills (SIGKILL) and reaps the child unless [`Child::finish`] already reaped it.
     fn drop(&mut self) {
         if self.reaped.is_none() {
@@ -428,7 +572,7 @@ fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
 ///
 /// # Safety
 /// Call only in a freshly forked child, with valid descriptors.
-unsafe fn serve<F: FnMut(u8) -> u8>(
+unsafe fn serve<C: Command, F: FnMut(C) -> u8>(
     inherited: &[RawFd],
     parent_ends: [RawFd; 2],
     commands: RawFd,
@@ -454,7 +598,13 @@ unsafe fn serve<F: FnMut(u8) -> u8>(
             1 => {}
             _ => unsafe { libc::_exit(PIPE_STATUS) },
         }
-        let status = match catch_unwind(AssertUnwindSafe(|| on_command(command))) {
+        // Decoding runs inside catch_unwind too: a hand-written `from_byte` is the
+        // experiment's code as much as its function is.
+        let decoded = || match C::from_byte(command) {
+            Some(command) => on_command(command),
+            None => reply::UNKNOWN,
+        };
+        let status = match catch_unwind(AssertUnwindSafe(decoded)) {
             Ok(status) => status,
             Err(_) => unsafe { libc::_exit(PANIC_STATUS) },
         };
@@ -465,5 +615,39 @@ unsafe fn serve<F: FnMut(u8) -> u8>(
                 _ => unsafe { libc::_exit(PIPE_STATUS) },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    commands! {
+        enum Sample {
+            First,
+            Second,
+        }
+    }
+
+    #[test]
+    fn a_declared_command_is_sent_as_its_place_and_no_other_byte_decodes() {
+        assert_eq!((Sample::First.byte(), Sample::Second.byte()), (0, 1));
+        for byte in 0..=u8::MAX {
+            let expected = match byte {
+                0 => Some(Sample::First),
+                1 => Some(Sample::Second),
+                _ => None,
+            };
+            assert_eq!(Sample::from_byte(byte), expected, "byte {byte}");
+        }
+    }
+
+    #[test]
+    fn an_error_names_a_typed_command_and_its_byte_and_a_raw_one_by_its_byte() {
+        assert_eq!(
+            SentCommand::of(Sample::Second).to_string(),
+            "Second (byte 1)"
+        );
+        assert_eq!(SentCommand::of(7u8).to_string(), "byte 7");
     }
 }

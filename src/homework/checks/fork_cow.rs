@@ -102,7 +102,7 @@ pub fn rss_and_pss(f: fn(usize) -> std::io::Result<(u64, u64)>) -> Result<Passed
     for i in 0..n {
         bytes[i * page()] = 1;
     }
-    let child = Child::spawn(|_| 0).map_err(|e| Failure::setup("fork a child", e))?;
+    let child = Child::waiting().map_err(|e| Failure::setup("fork a child", e))?;
     let addr = region.addr() + rng.between(0, n * page() - 1);
     let answer = f(addr);
     let truth = record_of(&region);
