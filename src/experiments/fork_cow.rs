@@ -3,7 +3,7 @@
 
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::kernel::procfs::Proc;
-use crate::memory::child::reply;
+use crate::memory::child::commands;
 use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
@@ -36,11 +36,19 @@ crate::experiment::declare! {
 const PARENT_VALUE: u8 = b'p';
 const CHILD_VALUE: u8 = b'c';
 
-/// What the parent asks the child to do; the child answers 0, or the byte it read.
-const READ_PRIVATE: u8 = 1;
-const WRITE_PRIVATE: u8 = 2;
-const WRITE_SHARED: u8 = 3;
-const WRITE_HUGE: u8 = 4;
+commands! {
+    /// What the parent asks the child to do; the child answers 0, or the byte it read.
+    enum ChildCommand {
+        /// Answer with the first byte of its copy of the private page.
+        ReadPrivate,
+        /// Write its value into the private page (a copy-on-write fault).
+        WritePrivate,
+        /// Write its value into the MAP_SHARED page.
+        WriteShared,
+        /// Write one byte of the huge page it shares with the parent.
+        WriteHuge,
+    }
+}
 
 impl Experiment for ForkCow {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -69,14 +77,14 @@ impl Experiment for ForkCow {
 
         lab.step("forked", with_frames(both(&private)?))?;
 
-        let read = child.ask(READ_PRIVATE)?;
+        let read = child.ask(ChildCommand::ReadPrivate)?;
         lab.step(
             "child-read",
             with_frames(both(&private)?).with([(CHILD_READS, OutcomeValue::letter(read))]),
         )?;
 
-        child.command(WRITE_PRIVATE)?;
-        let child_reads = child.ask(READ_PRIVATE)?;
+        child.command(ChildCommand::WritePrivate)?;
+        let child_reads = child.ask(ChildCommand::ReadPrivate)?;
         let parent_reads = private.read_byte(0);
         lab.step(
             "child-wrote",
@@ -86,14 +94,14 @@ impl Experiment for ForkCow {
             ]),
         )?;
 
-        child.command(WRITE_SHARED)?;
+        child.command(ChildCommand::WriteShared)?;
         lab.step(
             "shared-child-wrote",
             with_frames(both(&shared)?)
                 .with([(PARENT_READS, OutcomeValue::letter(shared.read_byte(0)))]),
         )?;
 
-        child.command(WRITE_HUGE)?;
+        child.command(ChildCommand::WriteHuge)?;
         let subjects: Vec<Subject> = both(&huge)?
             .into_iter()
             .map(|subject| Subject {
@@ -119,7 +127,11 @@ fn with_frames(subjects: Vec<Subject>) -> Observation {
 
 /// The child, which reads and writes the parent's three mappings on command (its copies:
 /// it may not allocate, so they all exist before fork).
-fn spawn_child(private: usize, shared: usize, huge: usize) -> Result<Child<u8>, ExperimentError> {
+fn spawn_child(
+    private: usize,
+    shared: usize,
+    huge: usize,
+) -> Result<Child<ChildCommand>, ExperimentError> {
     let write = |addr: usize| {
         // SAFETY: the child's copy of one of the parent's live mappings, a page or more.
         unsafe { (addr as *mut u8).write_volatile(CHILD_VALUE) };
@@ -127,11 +139,10 @@ fn spawn_child(private: usize, shared: usize, huge: usize) -> Result<Child<u8>, 
     };
     Ok(Child::spawn(move |command| match command {
         // SAFETY: as for `write`.
-        READ_PRIVATE => unsafe { (private as *const u8).read_volatile() },
-        WRITE_PRIVATE => write(private),
-        WRITE_SHARED => write(shared),
-        WRITE_HUGE => write(huge),
-        _ => reply::UNKNOWN,
+        ChildCommand::ReadPrivate => unsafe { (private as *const u8).read_volatile() },
+        ChildCommand::WritePrivate => write(private),
+        ChildCommand::WriteShared => write(shared),
+        ChildCommand::WriteHuge => write(huge),
     })?)
 }
 

@@ -4,7 +4,7 @@
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{PinnedToThisCpu, no_core_dump, yes_no};
 use crate::kernel::procfs::{self, Proc};
-use crate::memory::child::reply;
+use crate::memory::child::{commands, reply};
 use crate::memory::{Child, ChildError, Mapped, Mapping, MappingError};
 use nix::sys::mman::{MapFlags, MmapAdvise};
 use nix::unistd::{Pid, getpid};
@@ -40,9 +40,14 @@ crate::experiment::declare! {
     }
 }
 
-/// The child's commands.
-const UNMAP: u8 = 1;
-const TOUCH: u8 = 2;
+commands! {
+    enum ChildCommand {
+        /// munmap its copy of the doomed page.
+        Unmap,
+        /// Read the page's address, which faults once it is unmapped.
+        Touch,
+    }
+}
 
 impl Experiment for GivingMemoryBack {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -102,8 +107,10 @@ fn unmap_in_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
     let mut child = Child::spawn(move |command| {
         match command {
             // SAFETY: the child's own copy of `doomed`, which nothing else refers to.
-            UNMAP => reply::status(unsafe { libc::munmap(addr as *mut libc::c_void, len) }),
-            TOUCH => {
+            ChildCommand::Unmap => {
+                reply::status(unsafe { libc::munmap(addr as *mut libc::c_void, len) })
+            }
+            ChildCommand::Touch => {
                 // No core dump of a copy of the whole test process; set only now, since
                 // a non-dumpable process's /proc files are closed to its parent.
                 no_core_dump();
@@ -112,21 +119,22 @@ fn unmap_in_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
                 unsafe { (addr as *const u8).read_volatile() };
                 0
             }
-            _ => reply::UNKNOWN,
         }
     })?;
     let pid = child.pid();
     let before = listed(pid, addr)?;
-    child.call(UNMAP)?.map_err(ExperimentError::sys(format!(
-        "munmap of {addr:#x} in the child"
-    )))?;
+    child
+        .call(ChildCommand::Unmap)?
+        .map_err(ExperimentError::sys(format!(
+            "munmap of {addr:#x} in the child"
+        )))?;
     let after = listed(pid, addr)?;
     lab.step(
         "unmapped",
         Observation::outcomes([(LISTED_BEFORE, before), (LISTED_AFTER, after)]),
     )?;
 
-    let touched = match child.ask(TOUCH) {
+    let touched = match child.ask(ChildCommand::Touch) {
         // The child's end, as the kernel reported it to waitpid ("killed by signal SIGSEGV").
         Err(ChildError::Died { how, .. }) => how,
         Ok(_) => "nothing: the read returned".to_owned(),

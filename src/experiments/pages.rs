@@ -6,7 +6,7 @@ use crate::experiment::{
 };
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{Pathname, SmapsRecord};
-use crate::memory::child::reply;
+use crate::memory::child::commands;
 use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
@@ -39,11 +39,17 @@ crate::experiment::declare! {
 
 const PARENT_VALUE: u8 = b'p';
 const CHILD_VALUE: u8 = b'c';
-/// Child commands: write its value, or answer with the byte at the address.
-const WRITE: u8 = 1;
-const READ: u8 = 2;
 /// Any offset that is not a multiple of any page size.
 const MISALIGNMENT: usize = 123;
+
+commands! {
+    enum ChildCommand {
+        /// Write its value at the address where the parent wrote.
+        Write,
+        /// Answer with the byte at the address.
+        Read,
+    }
+}
 
 impl Experiment for Pages {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -65,16 +71,15 @@ impl Experiment for Pages {
             let byte = addr as *mut u8;
             // SAFETY (both accesses): the child's copy of the mapping is live, one page long.
             match command {
-                WRITE => {
+                ChildCommand::Write => {
                     unsafe { byte.write_volatile(CHILD_VALUE) };
                     0
                 }
-                READ => unsafe { byte.read_volatile() },
-                _ => reply::UNKNOWN,
+                ChildCommand::Read => unsafe { byte.read_volatile() },
             }
         })?;
-        child.command(WRITE)?;
-        let child_reads = child.ask(READ)?;
+        child.command(ChildCommand::Write)?;
+        let child_reads = child.ask(ChildCommand::Read)?;
         let parent_reads = mapping.read_byte(0);
         child.finish()?;
         lab.step(

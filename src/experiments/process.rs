@@ -9,7 +9,7 @@ use crate::experiments::support::yes_no;
 use crate::kernel::SmapsField;
 use crate::kernel::procfs::{self, Proc};
 use crate::kernel::{smaps, status};
-use crate::memory::child::reply;
+use crate::memory::child::{commands, reply};
 use crate::memory::counters::{read_first_bytes, write_first_bytes};
 use crate::memory::{Child, Mapping, MappingError};
 use nix::sys::mman::MapFlags;
@@ -39,10 +39,16 @@ crate::experiment::declare! {
     }
 }
 
-/// The child's commands.
-const WRITE: u8 = 1;
-const CLEAR: u8 = 2;
-const READ: u8 = 3;
+commands! {
+    enum ChildCommand {
+        /// Write every page of the region.
+        Write,
+        /// Clear its pages' Referenced bits (`echo 1 > /proc/self/clear_refs`).
+        ClearRefs,
+        /// Make the MMU forget the region, then read every page.
+        Read,
+    }
+}
 
 impl Experiment for Process {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -86,13 +92,12 @@ fn quiet_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
     let region = Mapping::base_pages(len, MapFlags::empty())?;
     let (addr, mapped) = (region.addr(), region.mapped_len());
     let mut child = Child::spawn(move |command| match command {
-        WRITE => {
+        ChildCommand::Write => {
             write_first_bytes(addr, mapped);
             0
         }
-        CLEAR => clear_refs(),
-        READ => forget_and_read(addr, mapped),
-        _ => reply::UNKNOWN,
+        ChildCommand::ClearRefs => clear_refs(),
+        ChildCommand::Read => forget_and_read(addr, mapped),
     })?;
     let pid = child.pid();
     // fork() copies no page table entries of a file mapping (`vma_needs_copy()` in
@@ -107,19 +112,19 @@ fn quiet_child(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
         "status",
         Observation::outcomes([(RSS_SUM, rss_is_the_sum(Proc::Pid(pid.as_raw()))?)]),
     )?;
-    child.command(WRITE)?;
+    child.command(ChildCommand::Write)?;
     let rollup = rollup_is_the_sum(Proc::Pid(pid.as_raw()))?;
     lab.step(
         "written",
         Observation::of([Subject::of(REGION, pid, &region)?]).with([(ROLLUP_SUM, rollup)]),
     )?;
-    let cleared = child.call(CLEAR)?;
+    let cleared = child.call(ChildCommand::ClearRefs)?;
     lab.step(
         "refs-cleared",
         Observation::of([Subject::of(REGION, pid, &region)?]).with([(CLEAR_REFS, cleared.into())]),
     )?;
     child
-        .call(READ)?
+        .call(ChildCommand::Read)?
         .map_err(ExperimentError::sys("mprotect of the region in the child"))?;
     let again = Subject::of(REGION, pid, &region)?;
     child.finish()?;

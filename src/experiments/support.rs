@@ -3,7 +3,7 @@
 //! may not touch.
 
 use crate::experiment::ExperimentError;
-use crate::memory::child::{End, reply};
+use crate::memory::child::{End, commands};
 use crate::memory::counters::Faults;
 use crate::memory::{Child, ChildError, Mapped};
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
@@ -110,16 +110,17 @@ pub enum Access {
     Write,
 }
 
-/// The command of a fault child: touch the address it was given.
-const TOUCH: u8 = 1;
+commands! {
+    enum FaultCommand {
+        /// Touch the address it was given.
+        Touch,
+    }
+}
 
 /// Forks a child that reads or writes `addr` (its copy of a mapping of ours) and reports
 /// how it ended as the lessons word it: `killed by SIGSEGV`, or what happened instead.
 pub fn end_of_child_touching(addr: usize, access: Access) -> Result<String, ExperimentError> {
-    let mut child = Child::spawn(move |command| {
-        if command != TOUCH {
-            return reply::UNKNOWN;
-        }
+    let mut child = Child::spawn(move |FaultCommand::Touch| {
         no_core_dump();
         // SAFETY: a deliberate access to the child's copy of a live mapping: the kernel
         // either allows it or kills the child with a signal. std's SIGSEGV/SIGBUS handler
@@ -136,7 +137,7 @@ pub fn end_of_child_touching(addr: usize, access: Access) -> Result<String, Expe
         }
         0
     })?;
-    match child.ask(TOUCH) {
+    match child.ask(FaultCommand::Touch) {
         Ok(_) => {
             child.finish()?;
             Ok("not killed: the access worked".into())

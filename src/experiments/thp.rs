@@ -3,7 +3,7 @@
 //! PMD-sized huge page (where multi-size THP may apply).
 
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Subject, SubjectName};
-use crate::memory::child::reply;
+use crate::memory::child::{commands, reply};
 use crate::memory::{Child, Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
 use nix::unistd::getpid;
@@ -27,9 +27,14 @@ crate::experiment::declare! {
     }
 }
 
-/// The child's commands: switch THP off for itself, write one byte.
-const DISABLE_THP: u8 = 1;
-const WRITE: u8 = 2;
+commands! {
+    enum ChildCommand {
+        /// Switch THP off for itself (PR_SET_THP_DISABLE).
+        DisableThp,
+        /// Write one byte into its copy of the mapping.
+        Write,
+    }
+}
 
 impl Experiment for Thp {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -57,19 +62,18 @@ impl Experiment for Thp {
         let for_child = aligned(huge, huge, MmapAdvise::MADV_HUGEPAGE)?;
         let addr = for_child.addr();
         let mut child = Child::spawn(move |command| match command {
-            DISABLE_THP => {
+            ChildCommand::DisableThp => {
                 // SAFETY: a plain system call.
                 reply::status(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) })
             }
-            WRITE => {
+            ChildCommand::Write => {
                 // SAFETY: the child's copy of a live mapping at least a page long.
                 unsafe { (addr as *mut u8).write_volatile(1) };
                 0
             }
-            _ => reply::UNKNOWN,
         })?;
-        child.command(DISABLE_THP)?;
-        child.command(WRITE)?;
+        child.command(ChildCommand::DisableThp)?;
+        child.command(ChildCommand::Write)?;
         let subject = Subject::of(CHILD, child.pid(), &for_child)?.writing_at(addr);
         child.finish()?;
         lab.step("disabled-written", Observation::of([subject]))?;
