@@ -9,7 +9,7 @@ use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeVa
 use crate::experiments::support::{TempDir, nonzero, open, pages_word};
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
-use crate::memory::child::reply;
+use crate::memory::child::{commands, reply};
 use crate::memory::{Child, FileMapping, Mapping, record_at};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
@@ -72,12 +72,21 @@ struct Record {
     name: [u8; NAME_CAP],
 }
 
-/// The client's commands; each answers 0 or the errno of the call that failed.
-const FORGET_INHERITED: u8 = 1;
-const MAP_WRITE_ONLY: u8 = 2;
-const MAP_READ_WRITE: u8 = 3;
-const WRITE_RECORD: u8 = 4;
-const LOCK_AND_HOLD: u8 = 5;
+commands! {
+    /// The client's commands; each answers 0 or the errno of the call that failed.
+    enum ClientCommand {
+        /// Unmap the server's mapping it inherited by fork.
+        ForgetInherited,
+        /// Open the file O_WRONLY and try to map it (and unmap it if that worked).
+        MapWriteOnly,
+        /// Open the file O_RDWR and map it MAP_SHARED over its slot: its record from now on.
+        MapReadWrite,
+        /// Write name and value under the record's lock, then set the flag and wake the server.
+        WriteRecord,
+        /// Take the record's lock and keep it.
+        LockAndHold,
+    }
+}
 
 impl Experiment for SharedFileMapping {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -173,7 +182,7 @@ impl Server {
 
 /// The client: a forked child that maps the file itself, at an address the server chose.
 struct Client {
-    child: Child<u8>,
+    child: Child<ClientCommand>,
     /// Where the client maps the file (MAP_FIXED over its copy of this slot), so the server
     /// knows where to read the client's smaps record.
     slot: Mapping,
@@ -229,12 +238,12 @@ impl Client {
 
     fn map_the_file(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
         self.child
-            .call(FORGET_INHERITED)?
+            .call(ClientCommand::ForgetInherited)?
             .map_err(ExperimentError::sys(
                 "the client unmapping the server's mapping it inherited",
             ))?;
-        let write_only = self.child.call(MAP_WRITE_ONLY)?;
-        let read_write = self.child.call(MAP_READ_WRITE)?;
+        let write_only = self.child.call(ClientCommand::MapWriteOnly)?;
+        let read_write = self.child.call(ClientCommand::MapReadWrite)?;
         read_write.map_err(ExperimentError::sys("the client mapping the file O_RDWR"))?;
         lab.step(
             "client-mapped",
@@ -246,7 +255,7 @@ impl Client {
     }
 
     fn write_record(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
-        let wrote = self.child.call(WRITE_RECORD)?;
+        let wrote = self.child.call(ClientCommand::WriteRecord)?;
         let deadline = Instant::now() + WAIT_LIMIT;
         // SAFETY (both): the record lies in the server's live shared mapping.
         let waited = unsafe { wait_for_record(server.record, deadline) };
@@ -271,7 +280,7 @@ impl Client {
     }
 
     fn hold_the_lock(&mut self, lab: &mut Lab<'_>, server: &Server) -> Result<(), ExperimentError> {
-        let client_locks = self.child.call(LOCK_AND_HOLD)?;
+        let client_locks = self.child.call(ClientCommand::LockAndHold)?;
         let record = server.record;
         // SAFETY (both): the record lies in the server's live shared mapping, which outlives
         // the guard. Were the lock taken after all (the client did not get it), it is
@@ -351,7 +360,7 @@ unsafe fn init_record(record: *mut Record) -> libc::c_int {
 /// Call only in the forked child, with `path` a live C string and the addresses those the
 /// parent mapped before fork.
 unsafe fn client_command(
-    command: u8,
+    command: ClientCommand,
     path: *const libc::c_char,
     inherited: usize,
     at: usize,
@@ -359,29 +368,30 @@ unsafe fn client_command(
 ) -> u8 {
     let record = at as *mut Record;
     // SAFETY (every unsafe call below): see the function's contract; the client's record
-    // mapping is made by MAP_READ_WRITE before any command touches the record.
+    // mapping is made by MapReadWrite before any command touches the record.
     match command {
         // A forked client inherited the server's mapping; an unrelated client would not
         // have it, and the lesson's client uses only the mapping it makes itself.
-        FORGET_INHERITED => {
+        ClientCommand::ForgetInherited => {
             reply::status(unsafe { libc::munmap(inherited as *mut libc::c_void, page) })
         }
-        MAP_WRITE_ONLY => {
+        ClientCommand::MapWriteOnly => {
             match unsafe { map_file(path, libc::O_WRONLY, std::ptr::null_mut(), 0, page) } {
                 Ok(addr) => reply::status(unsafe { libc::munmap(addr, page) }),
                 Err(errno) => errno,
             }
         }
-        MAP_READ_WRITE => {
+        ClientCommand::MapReadWrite => {
             let fixed = at as *mut libc::c_void;
             match unsafe { map_file(path, libc::O_RDWR, fixed, libc::MAP_FIXED, page) } {
                 Ok(_) => 0,
                 Err(errno) => errno,
             }
         }
-        WRITE_RECORD => unsafe { write_record(record) },
-        LOCK_AND_HOLD => reply::code(unsafe { libc::pthread_mutex_lock(&raw mut (*record).lock) }),
-        _ => reply::UNKNOWN,
+        ClientCommand::WriteRecord => unsafe { write_record(record) },
+        ClientCommand::LockAndHold => {
+            reply::code(unsafe { libc::pthread_mutex_lock(&raw mut (*record).lock) })
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use super::{Rng, StudentMapping, maps_line_at, page, page_round};
 use crate::homework::{Failure, Passed};
 use crate::memory::Child;
+use crate::memory::child::commands;
 use std::fs::File;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -52,6 +53,13 @@ crate::homework::declare::exercises! {
     }
 }
 
+commands! {
+    enum WriterCommand {
+        /// Write the chosen byte through its copy of the student's mapping.
+        Write,
+    }
+}
+
 /// A file of random length and contents: its mapping must be `rw-s` on the file's inode,
 /// cover the file, and a forked child's write through it must show in the parent's mapping
 /// and in the file.
@@ -97,14 +105,14 @@ pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passe
     let at = rng.between(0, len - 1);
     let value = rng.byte_except(contents[at]);
     let target = addr + at;
-    let mut child = Child::spawn(move |_| {
+    let mut child = Child::spawn(move |WriterCommand::Write| {
         // SAFETY: the child's copy of the mapping, checked above to cover `target`.
         unsafe { std::ptr::write_volatile(target as *mut u8, value) };
         0
     })
     .map_err(|e| Failure::setup("fork a child", e))?;
     child
-        .command(1)
+        .command(WriterCommand::Write)
         .map_err(|e| Failure::setup("have the child write", e))?;
     child
         .finish()
