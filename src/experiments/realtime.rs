@@ -5,7 +5,7 @@
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::writing_faults;
 use crate::kernel::vmstat;
-use crate::memory::child::reply;
+use crate::memory::child::{commands, reply};
 use crate::memory::counters::{Faults, minor_faults_during, resident_pages};
 use crate::memory::{Child, Mapped, Mapping, MappingError};
 use nix::errno::Errno;
@@ -85,21 +85,45 @@ fn undisturbed<T>(
     measure().map(|(faults, value)| (faults.minor, value))
 }
 
-/// The mlockall child's commands; each answers 0 or the errno of its call.
-const MLOCKALL_CMD: u8 = 1;
-const MAP_NEW: u8 = 2;
-const MUNLOCKALL: u8 = 3;
+commands! {
+    /// The mlockall child's commands; each answers 0 or the errno of its call.
+    enum MlockallCommand {
+        /// mlockall(MCL_CURRENT | MCL_FUTURE).
+        Mlockall,
+        /// Map a new range over its copy of the slot (MAP_FIXED), after mlockall.
+        MapNew,
+        /// munlockall().
+        Munlockall,
+    }
+}
 
-/// The memlock child's commands; each answers 0 or the errno of the call that failed,
-/// except CAP_QUERY (see there).
-const LOWER_LIMIT: u8 = 1;
-const LOCK_WITHIN: u8 = 2;
-const LOCK_BEYOND: u8 = 3;
-const DROP_CAP: u8 = 4;
-/// Answers 1 if CAP_IPC_LOCK is in the effective set, 0 if not, CAPGET_FAILED otherwise.
-const CAP_QUERY: u8 = 5;
-const CAPGET_FAILED: u8 = 2;
-const ZERO_LIMIT_LOCK: u8 = 6;
+commands! {
+    /// The memlock child's commands; each answers 0 or the errno of the call that failed,
+    /// except `CapQuery` (see there).
+    enum MemlockCommand {
+        /// Lower its soft RLIMIT_MEMLOCK to the limit.
+        LowerLimit,
+        /// mlock a range as long as the limit.
+        LockWithin,
+        /// mlock a range twice the limit.
+        LockBeyond,
+        /// Drop CAP_IPC_LOCK from its effective set.
+        DropCap,
+        /// Answers whether CAP_IPC_LOCK is in its effective set, with one of the bytes of
+        /// [`cap_query`].
+        CapQuery,
+        /// Lower its soft limit to 0, then mlock one page.
+        ZeroLimitLock,
+    }
+}
+
+/// The answers to `MemlockCommand::CapQuery`: bytes back from the child, as those of
+/// [`reply`] are, not commands.
+mod cap_query {
+    pub const NOT_HELD: u8 = 0;
+    pub const HELD: u8 = 1;
+    pub const CAPGET_FAILED: u8 = 2;
+}
 
 /// include/uapi/linux/capability.h: version 3 takes two 32-bit data words per set.
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
@@ -185,10 +209,10 @@ fn mlockall_in_child(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentErr
     let (new_addr, new_len) = (slot.addr(), slot.mapped_len());
     let mut child = Child::spawn(move |command| match command {
         // SAFETY: a plain system call.
-        MLOCKALL_CMD => {
+        MlockallCommand::Mlockall => {
             reply::status(unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) })
         }
-        MAP_NEW => {
+        MlockallCommand::MapNew => {
             // SAFETY: MAP_FIXED replaces only the child's copy of `slot`.
             let placed = unsafe {
                 libc::mmap(
@@ -207,14 +231,15 @@ fn mlockall_in_child(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentErr
             }
         }
         // SAFETY: a plain system call.
-        MUNLOCKALL => reply::status(unsafe { libc::munlockall() }),
-        _ => reply::UNKNOWN,
+        MlockallCommand::Munlockall => reply::status(unsafe { libc::munlockall() }),
     })?;
     let pid = child.pid();
-    let locked_all = child.call(MLOCKALL_CMD)?;
-    child.call(MAP_NEW)?.map_err(ExperimentError::sys(
-        "mmap(MAP_FIXED) of a new range in the child, after mlockall",
-    ))?;
+    let locked_all = child.call(MlockallCommand::Mlockall)?;
+    child
+        .call(MlockallCommand::MapNew)?
+        .map_err(ExperimentError::sys(
+            "mmap(MAP_FIXED) of a new range in the child, after mlockall",
+        ))?;
     let both = |child_pid: Pid| -> Result<Vec<Subject>, ExperimentError> {
         Ok(vec![
             Subject::of(EXISTING, child_pid, &existing)?,
@@ -226,7 +251,7 @@ fn mlockall_in_child(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentErr
         Observation::of(both(pid)?).with([(MLOCKALL, locked_all.into())]),
     )?;
     child
-        .call(MUNLOCKALL)?
+        .call(MlockallCommand::Munlockall)?
         .map_err(ExperimentError::sys("munlockall in the child"))?;
     let subjects = both(pid)?;
     child.finish()?;
@@ -273,28 +298,30 @@ fn memlock_limit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> 
             reply::status(unsafe { libc::mlock(addr as *const libc::c_void, len) })
         };
         match command {
-            LOWER_LIMIT => set_memlock_soft_limit(limit as libc::rlim_t),
-            LOCK_WITHIN => lock(within_addr, limit),
-            LOCK_BEYOND => lock(beyond_addr, 2 * limit),
-            DROP_CAP => drop_cap_ipc_lock(),
-            CAP_QUERY => match effective_capabilities() {
-                Some(effective) => u8::from(effective & (1 << CAP_IPC_LOCK) != 0),
-                None => CAPGET_FAILED,
+            MemlockCommand::LowerLimit => set_memlock_soft_limit(limit as libc::rlim_t),
+            MemlockCommand::LockWithin => lock(within_addr, limit),
+            MemlockCommand::LockBeyond => lock(beyond_addr, 2 * limit),
+            MemlockCommand::DropCap => drop_cap_ipc_lock(),
+            MemlockCommand::CapQuery => match effective_capabilities() {
+                Some(effective) if effective & (1 << CAP_IPC_LOCK) != 0 => cap_query::HELD,
+                Some(_) => cap_query::NOT_HELD,
+                None => cap_query::CAPGET_FAILED,
             },
-            ZERO_LIMIT_LOCK => match set_memlock_soft_limit(0) {
+            MemlockCommand::ZeroLimitLock => match set_memlock_soft_limit(0) {
                 0 => lock(within_addr, page),
                 failed => failed,
             },
-            _ => reply::UNKNOWN,
         }
     })?;
     let pid = child.pid();
-    child.call(LOWER_LIMIT)?.map_err(ExperimentError::sys(
-        "setrlimit(RLIMIT_MEMLOCK) in the child",
-    ))?;
-    let within_locked = child.call(LOCK_WITHIN)?;
+    child
+        .call(MemlockCommand::LowerLimit)?
+        .map_err(ExperimentError::sys(
+            "setrlimit(RLIMIT_MEMLOCK) in the child",
+        ))?;
+    let within_locked = child.call(MemlockCommand::LockWithin)?;
     let within_view = Subject::of(WITHIN_LIMIT, pid, &within)?;
-    let beyond_locked = child.call(LOCK_BEYOND)?;
+    let beyond_locked = child.call(MemlockCommand::LockBeyond)?;
     lab.step(
         "limit-lowered",
         Observation::of([within_view]).with([
@@ -303,14 +330,14 @@ fn memlock_limit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> 
         ]),
     )?;
 
-    let dropped = child.call(DROP_CAP)?;
-    let held = match child.ask(CAP_QUERY)? {
-        0 => "no",
-        1 => "yes",
+    let dropped = child.call(MemlockCommand::DropCap)?;
+    let held = match child.ask(MemlockCommand::CapQuery)? {
+        cap_query::NOT_HELD => "no",
+        cap_query::HELD => "yes",
         _ => "unknown: capget failed",
     };
-    let beyond_locked = child.call(LOCK_BEYOND)?;
-    let zero_locked = child.call(ZERO_LIMIT_LOCK)?;
+    let beyond_locked = child.call(MemlockCommand::LockBeyond)?;
+    let zero_locked = child.call(MemlockCommand::ZeroLimitLock)?;
     child.finish()?;
     lab.step(
         "capability-dropped",
