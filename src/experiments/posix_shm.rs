@@ -8,12 +8,13 @@ use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeVa
 use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word, yes_no};
 use crate::kernel::procfs::Proc;
 use crate::kernel::{Pathname, status};
-use crate::memory::child::reply;
+use crate::memory::child::{Command, reply};
 use crate::memory::{Child, FileMapping, Mapping, record_at};
 use nix::fcntl::OFlag;
 use nix::sys::mman::{MapFlags, ProtFlags, shm_open, shm_unlink};
 use nix::sys::stat::{Mode, fstat};
 use nix::unistd::getpid;
+use scratch::{SCRATCH_PAGES, ScratchPage};
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -56,14 +57,77 @@ crate::experiment::declare! {
 /// What the producer writes and the consumer reads back.
 const VALUE: u8 = 42;
 
-/// The consumer's commands: open and map the object read-only, read its first byte; write
-/// page N of its private scratch pages (`TOUCH + N`).
-const MAP_READ_ONLY: u8 = 1;
-const READ: u8 = 2;
-const TOUCH: u8 = 3;
-/// Scratch pages: one to warm up the command's own code and stack, two to see whether
-/// /proc/PID/status follows each fault at once.
-const SCRATCH_PAGES: usize = 3;
+/// The consumer's commands. Written out by hand rather than with `commands!`, since `Touch`
+/// carries the scratch page it writes: its byte is [`Self::TOUCH_FIRST`] plus the page's
+/// index, and [`ScratchPage`] can only hold an index the scratch mapping has, so every
+/// `Touch` the parent can send lands inside the mapping and a byte past its last page
+/// decodes to nothing (the consumer answers it as unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConsumerCommand {
+    /// Open the object by its name O_RDONLY and map it PROT_READ over the slot.
+    MapReadOnly,
+    /// Answer with the first byte of the read-only mapping.
+    Read,
+    /// Write one page of its private scratch mapping.
+    Touch(ScratchPage),
+}
+
+impl ConsumerCommand {
+    /// The byte of `Touch` of the first scratch page; page N's is this plus N.
+    const TOUCH_FIRST: u8 = 2;
+}
+
+impl Command for ConsumerCommand {
+    fn byte(self) -> u8 {
+        match self {
+            ConsumerCommand::MapReadOnly => 0,
+            ConsumerCommand::Read => 1,
+            ConsumerCommand::Touch(page) => Self::TOUCH_FIRST + page.index(),
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<ConsumerCommand> {
+        match byte {
+            0 => Some(ConsumerCommand::MapReadOnly),
+            1 => Some(ConsumerCommand::Read),
+            _ => byte
+                .checked_sub(Self::TOUCH_FIRST)
+                .and_then(ScratchPage::nth)
+                .map(ConsumerCommand::Touch),
+        }
+    }
+}
+
+/// In a module of its own so that nothing else can make a [`ScratchPage`] of an index the
+/// mapping does not have.
+mod scratch {
+    /// Scratch pages: one to warm up the command's own code and stack, two to see whether
+    /// /proc/PID/status follows each fault at once.
+    pub const SCRATCH_PAGES: usize = 3;
+
+    /// A page of the consumer's scratch mapping, by its index there (below [`SCRATCH_PAGES`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ScratchPage(u8);
+
+    impl ScratchPage {
+        /// The page whose write runs the command's code and stack for the first time.
+        pub const WARM_UP: ScratchPage = ScratchPage(0);
+
+        /// Page `index`, if the mapping has one. The consumer decodes with it: a compare.
+        pub fn nth(index: u8) -> Option<ScratchPage> {
+            (usize::from(index) < SCRATCH_PAGES).then_some(ScratchPage(index))
+        }
+
+        /// The pages after the warm-up one, in the mapping's order.
+        pub fn measured() -> impl Iterator<Item = ScratchPage> {
+            (1..SCRATCH_PAGES as u8).map(ScratchPage)
+        }
+
+        pub fn index(self) -> u8 {
+            self.0
+        }
+    }
+}
 
 impl Experiment for PosixShm {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
@@ -188,26 +252,26 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
     let scratch_at = scratch.addr();
     let name = object.name.as_ptr() as usize;
     let mut child = Child::spawn(move |command| match command {
-        MAP_READ_ONLY => map_read_only(name as *const libc::c_char, at, page),
-        // SAFETY: the consumer's own mapping of a page, made by MAP_READ_ONLY.
-        READ => unsafe { (at as *const u8).read_volatile() },
-        n if (TOUCH..TOUCH + SCRATCH_PAGES as u8).contains(&n) => {
-            let offset = usize::from(n - TOUCH) * page;
-            // SAFETY: a page of the consumer's copy of the scratch mapping.
+        ConsumerCommand::MapReadOnly => map_read_only(name as *const libc::c_char, at, page),
+        // SAFETY: the consumer's own mapping of a page, made by MapReadOnly.
+        ConsumerCommand::Read => unsafe { (at as *const u8).read_volatile() },
+        ConsumerCommand::Touch(scratch_page) => {
+            let offset = usize::from(scratch_page.index()) * page;
+            // SAFETY: a page of the consumer's copy of the scratch mapping (a ScratchPage's
+            // index is below SCRATCH_PAGES).
             unsafe { ((scratch_at + offset) as *mut u8).write_volatile(1) };
             0
         }
-        _ => reply::UNKNOWN,
     })?;
     let pid = child.pid();
     child
-        .call(MAP_READ_ONLY)?
+        .call(ConsumerCommand::MapReadOnly)?
         .map_err(ExperimentError::sys("the consumer's shm_open and mmap"))?;
     let lag = status_lag(&mut child, page)?;
     // Around the read only: a forked child may hold shared memory pages from the start (see
     // the lesson), and the calls before ran code of its own for the first time.
     let before = status_bytes(pid, "RssShmem")?;
-    let read = child.ask(READ)?;
+    let read = child.ask(ConsumerCommand::Read)?;
     let after = status_bytes(pid, "RssShmem")?;
     let record = record_at(Proc::Pid(pid.as_raw()), at, page)?;
     child.finish()?;
@@ -240,16 +304,18 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
 /// or without summing the CPUs' parts, by version (proc_pid_status(5): "inaccurate because of
 /// a kernel-internal scalability optimization"). Two in a row, since a batch handed in at one
 /// fault is not handed in at the next.
-fn status_lag(child: &mut Child<u8>, page: usize) -> Result<Option<String>, ExperimentError> {
+fn status_lag(
+    child: &mut Child<ConsumerCommand>,
+    page: usize,
+) -> Result<Option<String>, ExperimentError> {
     let pid = child.pid();
-    // The first write runs the command's code and stack for the first time.
     child
-        .call(TOUCH)?
+        .call(ConsumerCommand::Touch(ScratchPage::WARM_UP))?
         .map_err(ExperimentError::sys("the consumer's write"))?;
-    for n in 1..SCRATCH_PAGES as u8 {
+    for scratch_page in ScratchPage::measured() {
         let before = status_bytes(pid, "RssAnon")?;
         child
-            .call(TOUCH + n)?
+            .call(ConsumerCommand::Touch(scratch_page))?
             .map_err(ExperimentError::sys("the consumer's write"))?;
         let after = status_bytes(pid, "RssAnon")?;
         match (before, after) {
@@ -376,4 +442,28 @@ fn filesystem(dir: &Path) -> OutcomeValue {
         Ok(name) => name,
         Err(errno) => format!("statfs failed: {errno}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_consumer_command_is_the_byte_it_decodes_from_and_no_touch_leaves_the_scratch() {
+        let touches = u8::try_from(SCRATCH_PAGES).unwrap();
+        for byte in 0..=u8::MAX {
+            let decoded = ConsumerCommand::from_byte(byte);
+            if let Some(command) = decoded {
+                assert_eq!(command.byte(), byte, "{command:?}");
+            }
+            let known = byte < ConsumerCommand::TOUCH_FIRST + touches;
+            assert_eq!(
+                decoded.is_some(),
+                known,
+                "byte {byte} decodes to {decoded:?}"
+            );
+        }
+        assert_eq!(ScratchPage::nth(touches), None);
+        assert_eq!(ScratchPage::measured().count(), SCRATCH_PAGES - 1);
+    }
 }
