@@ -15,7 +15,7 @@ use pagelab::Bytes;
 use pagelab::kernel::SmapsField;
 use pagelab::kernel::probe::page_size;
 use pagelab::kernel::procfs::Proc;
-use pagelab::memory::child::PANIC_STATUS;
+use pagelab::memory::child::{Command, PANIC_STATUS, commands};
 use pagelab::memory::{Child, ChildError, Mapped, Mapping};
 use rstest::rstest;
 use std::num::NonZeroUsize;
@@ -55,8 +55,14 @@ fn no_core_dump() {
     unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
 }
 
-const WRITE: u8 = 1;
-const CHECK: u8 = 2;
+commands! {
+    enum CowCommand {
+        /// Write 2 into the child's copy of the page.
+        Write,
+        /// Fail (answer 1) unless the child's copy reads 2.
+        Check,
+    }
+}
 
 #[test]
 fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
@@ -68,16 +74,15 @@ fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
         let byte = addr as *mut u8;
         match command {
             // SAFETY: the page is mapped in the child too (fork copies the address space).
-            WRITE => unsafe { byte.write_volatile(2) },
+            CowCommand::Write => unsafe { byte.write_volatile(2) },
             // SAFETY: as above.
-            CHECK => return u8::from(unsafe { byte.read_volatile() } != 2),
-            _ => return 255,
+            CowCommand::Check => return u8::from(unsafe { byte.read_volatile() } != 2),
         }
         0
     })
     .unwrap();
-    child.command(WRITE).unwrap();
-    child.command(CHECK).unwrap();
+    child.command(CowCommand::Write).unwrap();
+    child.command(CowCommand::Check).unwrap();
     assert_eq!(
         page.read_byte(0),
         1,
@@ -94,9 +99,11 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
     let addr = page.as_ptr() as usize;
     let size = page_size();
     let mut child = Child::spawn(move |command| {
-        if command == WRITE {
+        match command {
             // SAFETY: the page is mapped in the child too.
-            unsafe { (addr as *mut u8).write_volatile(2) };
+            CowCommand::Write => unsafe { (addr as *mut u8).write_volatile(2) },
+            // The smaps records tell here, not the child.
+            CowCommand::Check => {}
         }
         0
     })
@@ -113,7 +120,7 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
         Some(Bytes::ZERO),
         "{shared:?}"
     );
-    child.command(WRITE).unwrap();
+    child.command(CowCommand::Write).unwrap();
     let copied = page.smaps(proc).unwrap();
     assert_eq!(
         copied.size(SmapsField::PrivateDirty),
@@ -131,7 +138,8 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
 #[test]
 fn a_panic_in_the_child_is_reported_not_passed() {
     let _fork = common::FORK.exclusive();
-    let mut child = Child::spawn(|command| {
+    // Raw bytes (`u8` commands): the function sees every byte, 1 included.
+    let mut child = Child::spawn(|command: u8| {
         assert_eq!(command, 0, "the child's assertion fails");
         0
     })
@@ -159,18 +167,23 @@ fn a_parent_that_panics_leaves_no_child_behind() {
     assert_gone(pid.expect("the child was spawned"));
 }
 
-const EXIT_3: u8 = 9;
-const RAISE_SIGSEGV: u8 = 11;
-const WRITE_READ_ONLY: u8 = 12;
-const RAISE_SIGKILL: u8 = 13;
+commands! {
+    /// Ways for a child to end before it answers.
+    enum Ending {
+        Exit3,
+        RaiseSigsegv,
+        WriteReadOnly,
+        RaiseSigkill,
+    }
+}
 
 #[rstest]
-#[case::exits_by_itself(EXIT_3, "exited with status 3")]
-#[case::raises_sigsegv(RAISE_SIGSEGV, "killed by signal SIGSEGV")]
-#[case::writes_a_read_only_page(WRITE_READ_ONLY, "killed by signal SIGSEGV")]
-#[case::raises_sigkill(RAISE_SIGKILL, "killed by signal SIGKILL")]
+#[case::exits_by_itself(Ending::Exit3, "exited with status 3")]
+#[case::raises_sigsegv(Ending::RaiseSigsegv, "killed by signal SIGSEGV")]
+#[case::writes_a_read_only_page(Ending::WriteReadOnly, "killed by signal SIGSEGV")]
+#[case::raises_sigkill(Ending::RaiseSigkill, "killed by signal SIGKILL")]
 fn a_child_that_ends_before_answering_is_reported_as_died(
-    #[case] command: u8,
+    #[case] command: Ending,
     #[case] expected: &str,
 ) {
     let _fork = common::FORK.exclusive();
@@ -180,8 +193,8 @@ fn a_child_that_ends_before_answering_is_reported_as_died(
         // SAFETY (all arms): plain system calls or a deliberate faulting store in the child.
         unsafe {
             match command {
-                EXIT_3 => libc::_exit(3),
-                RAISE_SIGSEGV => {
+                Ending::Exit3 => libc::_exit(3),
+                Ending::RaiseSigsegv => {
                     no_core_dump();
                     // std's SIGSEGV handler (stack overflow detection) swallows a raised
                     // SIGSEGV: it restores the default action and returns, counting on the
@@ -189,14 +202,13 @@ fn a_child_that_ends_before_answering_is_reported_as_died(
                     libc::signal(libc::SIGSEGV, libc::SIG_DFL);
                     libc::raise(libc::SIGSEGV);
                 }
-                WRITE_READ_ONLY => {
+                Ending::WriteReadOnly => {
                     no_core_dump();
                     (addr as *mut u8).write_volatile(1);
                 }
-                RAISE_SIGKILL => {
+                Ending::RaiseSigkill => {
                     libc::raise(libc::SIGKILL);
                 }
-                _ => {}
             }
         }
         0
@@ -211,7 +223,10 @@ fn a_child_that_ends_before_answering_is_reported_as_died(
         other => panic!("expected the child to die ({expected}), got {other:?}"),
     }
     // The end is remembered: asking again does not wait on a reaped pid.
-    assert!(matches!(child.command(0), Err(ChildError::Died { .. })));
+    assert!(matches!(
+        child.command(command),
+        Err(ChildError::Died { .. })
+    ));
     drop(child);
     assert_gone(pid);
 }
@@ -227,6 +242,55 @@ fn a_failure_status_is_failed_and_the_child_lives_on() {
         other => panic!("expected status 7 to be Failed, got {other:?}"),
     }
     child.command(0).unwrap();
+    child.finish().unwrap();
+}
+
+/// Commands whose `Undecodable` is sent as a byte their own `from_byte` refuses: the
+/// parent sends a byte the child's type does not know.
+#[derive(Clone, Copy, Debug)]
+enum Lopsided {
+    Count,
+    Undecodable,
+}
+
+impl Command for Lopsided {
+    fn byte(self) -> u8 {
+        match self {
+            Lopsided::Count => 0,
+            Lopsided::Undecodable => 1,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<Lopsided> {
+        (byte == 0).then_some(Lopsided::Count)
+    }
+}
+
+#[test]
+fn a_byte_the_childs_type_does_not_decode_is_unknown_and_runs_nothing() {
+    let _fork = common::FORK.exclusive();
+    let mut calls = 0u8;
+    let mut child = Child::spawn(move |command| {
+        calls += 1;
+        match command {
+            Lopsided::Count => calls,
+            Lopsided::Undecodable => unreachable!("from_byte never decodes it"),
+        }
+    })
+    .unwrap();
+    let pid = child.pid();
+    match child.call(Lopsided::Undecodable) {
+        Err(error @ ChildError::UnknownCommand { .. }) => assert_eq!(
+            error.to_string(),
+            format!("child {pid} does not know command Undecodable (byte 1)")
+        ),
+        other => panic!("an undecodable byte must be UnknownCommand, got {other:?}"),
+    }
+    assert_eq!(
+        child.ask(Lopsided::Count).unwrap(),
+        1,
+        "the child's function ran for the byte it does not know"
+    );
     child.finish().unwrap();
 }
 
