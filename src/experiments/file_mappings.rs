@@ -85,7 +85,7 @@ impl Experiment for FileMappings {
         write_file(&greeting, GREETING)?;
         let size = GREETING.len();
 
-        let read_only = read_only_step(lab, &greeting, page)?;
+        let read_only = read_only_step(lab, &greeting)?;
         offsets_step(lab, dir.path(), page)?;
 
         let ro_file = open(&greeting, OpenOptions::new().read(true))?;
@@ -95,7 +95,6 @@ impl Experiment for FileMappings {
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
             MapFlags::MAP_PRIVATE,
             0,
-            page,
         );
         let private_word = mapped(&private);
         let private = private.map_err(ExperimentError::sys(
@@ -120,7 +119,7 @@ impl Experiment for FileMappings {
             ]),
         )?;
 
-        let (shared, mut outcomes) = shared_mappings(&greeting, size, page)?;
+        let (shared, mut outcomes) = shared_mappings(&greeting, size)?;
         outcomes.push((READ_ONLY_NOW, OutcomeValue::text(read_only.text(0..size))));
         outcomes.push((PRIVATE_NOW, OutcomeValue::text(private.text(0..size))));
         lab.step(
@@ -150,7 +149,6 @@ fn faults_step(
         ProtFlags::PROT_READ,
         MapFlags::MAP_PRIVATE,
         0,
-        page,
     );
     let beyond_word = mapped(&beyond);
     let beyond = beyond.map_err(ExperimentError::sys("mmap of two pages of a short file"))?;
@@ -182,15 +180,8 @@ fn read_after_truncate(dir: &Path, page: usize) -> Result<String, ExperimentErro
     let path = dir.join("truncated.txt");
     write_file(&path, &vec![b'T'; page])?;
     let file = open(&path, OpenOptions::new().read(true).write(true))?;
-    let mapping = FileMapping::map(
-        file.as_fd(),
-        nonzero(page)?,
-        ProtFlags::PROT_READ,
-        MapFlags::MAP_SHARED,
-        0,
-        page,
-    )
-    .map_err(ExperimentError::sys("mmap of a one-page file"))?;
+    let mapping = FileMapping::shared(file.as_fd(), nonzero(page)?, ProtFlags::PROT_READ)
+        .map_err(ExperimentError::sys("mmap of a one-page file"))?;
     if mapping.read_byte(0) != b'T' {
         return Err(ExperimentError::Setup(format!(
             "{} does not read back through its mapping",
@@ -206,11 +197,7 @@ fn read_after_truncate(dir: &Path, page: usize) -> Result<String, ExperimentErro
 
 /// Maps the greeting read-only and private, closes the descriptor at once, and reads the
 /// file through the mapping; compares what the kernel says the mapping maps with the file.
-fn read_only_step(
-    lab: &mut Lab<'_>,
-    path: &Path,
-    page: usize,
-) -> Result<FileMapping, ExperimentError> {
+fn read_only_step(lab: &mut Lab<'_>, path: &Path) -> Result<FileMapping, ExperimentError> {
     let file = open(path, OpenOptions::new().read(true))?;
     let stat = file
         .metadata()
@@ -228,7 +215,6 @@ fn read_only_step(
         ProtFlags::PROT_READ,
         MapFlags::MAP_PRIVATE,
         0,
-        page,
     )
     .map_err(ExperimentError::sys("mmap PROT_READ, MAP_PRIVATE"))?;
     let closed = nix::unistd::close(file);
@@ -256,9 +242,9 @@ fn offsets_step(lab: &mut Lab<'_>, dir: &Path, page: usize) -> Result<(), Experi
     let one_page = nonzero(page)?;
     let prot = ProtFlags::PROT_READ;
     let flags = MapFlags::MAP_PRIVATE;
-    let misaligned = FileMapping::map(file.as_fd(), one_page, prot, flags, MISALIGNED_OFFSET, page);
+    let misaligned = FileMapping::map(file.as_fd(), one_page, prot, flags, MISALIGNED_OFFSET);
     let misaligned_word = mapped(&misaligned);
-    let second = FileMapping::map(file.as_fd(), one_page, prot, flags, page as u64, page);
+    let second = FileMapping::map(file.as_fd(), one_page, prot, flags, page as u64);
     let second_word = mapped(&second);
     let second = second.map_err(ExperimentError::sys("mmap at an offset of one page"))?;
     let first_byte = OutcomeValue::letter(second.read_byte(0));
@@ -282,23 +268,12 @@ fn offsets_step(lab: &mut Lab<'_>, dir: &Path, page: usize) -> Result<(), Experi
 
 /// Tries a writable MAP_SHARED mapping from each kind of descriptor; through the one that
 /// works, writes a byte and reads the file back before and after msync.
-fn shared_mappings(
-    path: &Path,
-    size: usize,
-    page: usize,
-) -> Result<(FileMapping, Outcomes), ExperimentError> {
+fn shared_mappings(path: &Path, size: usize) -> Result<(FileMapping, Outcomes), ExperimentError> {
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     let len = nonzero(size)?;
     let try_map = |options: &OpenOptions| -> Result<Result<FileMapping, Errno>, ExperimentError> {
         let file = open(path, options)?;
-        Ok(FileMapping::map(
-            file.as_fd(),
-            len,
-            rw,
-            MapFlags::MAP_SHARED,
-            0,
-            page,
-        ))
+        Ok(FileMapping::shared(file.as_fd(), len, rw))
     };
     let read_only = mapped(&try_map(OpenOptions::new().read(true))?);
     let write_only = mapped(&try_map(OpenOptions::new().write(true))?);

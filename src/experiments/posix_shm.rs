@@ -221,16 +221,8 @@ impl Object {
     }
 
     fn map(&self, len: usize, prot: ProtFlags) -> Result<FileMapping, ExperimentError> {
-        let page = crate::kernel::probe::page_size().as_usize();
-        FileMapping::map(
-            self.fd.as_fd(),
-            nonzero(len)?,
-            prot,
-            MapFlags::MAP_SHARED,
-            0,
-            page,
-        )
-        .map_err(ExperimentError::sys("mmap MAP_SHARED of the object"))
+        FileMapping::shared(self.fd.as_fd(), nonzero(len)?, prot)
+            .map_err(ExperimentError::sys("mmap MAP_SHARED of the object"))
     }
 }
 
@@ -372,25 +364,15 @@ fn faults(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), Experim
         Mode::empty(),
     )
     .map_err(ExperimentError::sys("opening the object O_RDONLY"))?;
-    let writable = FileMapping::map(
+    let writable = FileMapping::shared(
         read_only.as_fd(),
         nonzero(page)?,
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        MapFlags::MAP_SHARED,
-        0,
-        page,
     );
-    let consumer = FileMapping::map(
-        read_only.as_fd(),
-        nonzero(page)?,
-        ProtFlags::PROT_READ,
-        MapFlags::MAP_SHARED,
-        0,
-        page,
-    )
-    .map_err(ExperimentError::sys(
-        "mmap PROT_READ, MAP_SHARED of the O_RDONLY descriptor",
-    ))?;
+    let consumer = FileMapping::shared(read_only.as_fd(), nonzero(page)?, ProtFlags::PROT_READ)
+        .map_err(ExperimentError::sys(
+            "mmap PROT_READ, MAP_SHARED of the O_RDONLY descriptor",
+        ))?;
     let two_pages = object.map(2 * page, ProtFlags::PROT_READ)?;
     let write = end_of_child_touching(consumer.addr(), Access::Write)?;
     let past = end_of_child_touching(two_pages.addr() + page, Access::Read)?;
@@ -415,13 +397,10 @@ fn memfd(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         .map_err(ExperimentError::sys("memfd_create"))?;
     nix::unistd::ftruncate(&fd, page as i64)
         .map_err(ExperimentError::sys("ftruncate of the memfd"))?;
-    let mapping = FileMapping::map(
+    let mapping = FileMapping::shared(
         fd.as_fd(),
         nonzero(page)?,
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        MapFlags::MAP_SHARED,
-        0,
-        page,
     )
     .map_err(ExperimentError::sys("mmap MAP_SHARED of the memfd"))?;
     mapping.write_byte(0, VALUE);

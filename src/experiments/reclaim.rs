@@ -65,15 +65,8 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
     let file = open(&path, OpenOptions::new().read(true).write(true))?;
     file.sync_all()
         .map_err(ExperimentError::io(format!("fsync of {}", path.display())))?;
-    let mapping = FileMapping::map(
-        file.as_fd(),
-        nonzero(PAGES * page)?,
-        ProtFlags::PROT_READ,
-        MapFlags::MAP_SHARED,
-        0,
-        page,
-    )
-    .map_err(ExperimentError::sys("mmap of the file"))?;
+    let mapping = FileMapping::shared(file.as_fd(), nonzero(PAGES * page)?, ProtFlags::PROT_READ)
+        .map_err(ExperimentError::sys("mmap of the file"))?;
     drop(file);
     reading_faults(&mapping)?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;

@@ -136,13 +136,10 @@ impl Server {
         let stat = file
             .metadata()
             .map_err(ExperimentError::io(format!("fstat of {}", path.display())))?;
-        let mapping = FileMapping::map(
+        let mapping = FileMapping::shared(
             file.as_fd(),
             nonzero(page)?,
             ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-            MapFlags::MAP_SHARED,
-            0,
-            page,
         )
         .map_err(ExperimentError::sys("mmap MAP_SHARED of the record file"))?;
         drop(file);

@@ -17,6 +17,12 @@ pub struct FileMapping {
 }
 
 impl FileMapping {
+    /// `mmap(NULL, len, prot, MAP_SHARED, fd, 0)`: the file from its start, shared with every
+    /// other mapping of it (the mapping most lessons make).
+    pub fn shared(fd: impl AsFd, len: NonZeroUsize, prot: ProtFlags) -> Result<FileMapping, Errno> {
+        FileMapping::map(fd, len, prot, MapFlags::MAP_SHARED, 0)
+    }
+
     /// `mmap(NULL, len, prot, flags, fd, offset)`; the errno as it is, for lessons that show it.
     pub fn map(
         fd: impl AsFd,
@@ -24,8 +30,8 @@ impl FileMapping {
         prot: ProtFlags,
         flags: MapFlags,
         offset: u64,
-        page: usize,
     ) -> Result<FileMapping, Errno> {
+        let page = crate::kernel::probe::page_size().as_usize();
         let offset = libc::off_t::try_from(offset).map_err(|_| Errno::EOVERFLOW)?;
         // SAFETY: no address and no MAP_FIXED: the kernel picks a free range, so the new
         // mapping replaces nothing.

@@ -9,7 +9,7 @@ use crate::kernel::SmapsRecord;
 use crate::kernel::probe::KernelProbe;
 use crate::kernel::procfs::Proc;
 use crate::memory::{FileMapping, Mapped, Mapping};
-use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::sys::mman::ProtFlags;
 use std::num::NonZeroUsize;
 use std::os::fd::AsFd;
 
@@ -110,14 +110,7 @@ fn clean_file_mapping(
     file.sync_all()
         .map_err(|e| Failure::setup("fsync the file", e))?;
     let len = NonZeroUsize::new(contents.len()).expect("the file is not empty");
-    let mapping = FileMapping::map(
-        file.as_fd(),
-        len,
-        ProtFlags::PROT_READ,
-        MapFlags::MAP_SHARED,
-        0,
-        page(),
-    )
+    let mapping = FileMapping::shared(file.as_fd(), len, ProtFlags::PROT_READ)
     .map_err(|e| Failure::setup("map the file", e))?;
     mapping
         .faults_reading_every_page()
