@@ -1,7 +1,8 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
 use crate::kernel::{SmapsField, SmapsRecord};
-use super::{Rng, bytes_of, page, pages, reclaim_if_unmapped, record_at, region, size};
+use super::{Rng, bytes_of, changed_page, page, pages, reclaim_if_unmapped, record_at, region};
+use super::{size, sizes_are};
 use crate::homework::{Failure, Passed};
 use crate::memory::Mapping;
 
@@ -116,33 +117,19 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
         )
     })?;
     let GivenBack { mut region, n, before, record } = given;
-    let (rss, clean, dirty) = (
-        size(&record, SmapsField::Rss),
-        size(&record, SmapsField::PrivateClean),
-        size(&record, SmapsField::PrivateDirty),
-    );
     let all = n * page();
-    if rss.as_usize() != all || clean.as_usize() != all || dirty.0 != 0 {
-        return Err(Failure::new(
-            expected,
-            format!("Rss {rss}, Private_Clean {clean}, Private_Dirty {dirty}"),
-        ));
+    let (held, sizes) = sizes_are(
+        &record,
+        [(SmapsField::Rss, all), (SmapsField::PrivateClean, all), (SmapsField::PrivateDirty, 0)],
+    );
+    if !held {
+        return Err(Failure::new(expected, sizes));
     }
-    let bytes = bytes_of(&mut region);
-    if let Some(i) = (0..n).find(|&i| bytes[i * page()] != before[i]) {
-        return Err(Failure::new(
-            expected,
-            format!(
-                "page {i} changed from {} to {}",
-                before[i],
-                bytes[i * page()]
-            ),
-        ));
+    if let Some(changed) = changed_page(&mut region, &before) {
+        return Err(Failure::new(expected, changed));
     }
     let lazy = record
         .size(SmapsField::LazyFree)
         .map_or("absent".into(), |b| b.to_string());
-    Ok(Passed::Held(format!(
-        "Rss {rss}, Private_Clean {clean}, Private_Dirty {dirty}, LazyFree {lazy}, contents kept"
-    )))
+    Ok(Passed::Held(format!("{sizes}, LazyFree {lazy}, contents kept")))
 }

@@ -135,6 +135,36 @@ pub(crate) fn size(record: &SmapsRecord, field: SmapsField) -> Bytes {
     record.size(field).unwrap_or(Bytes(0))
 }
 
+/// The record's sizes of these fields, worded as the checks word them ("Rss 64 kB,
+/// Private_Dirty 0 kB"), and whether each is the number of bytes wanted.
+pub(crate) fn sizes_are<const N: usize>(
+    record: &SmapsRecord,
+    wanted: [(SmapsField, usize); N],
+) -> (bool, String) {
+    let mut held = true;
+    let mut words = Vec::with_capacity(N);
+    for (field, want) in wanted {
+        let seen = size(record, field);
+        held &= seen.as_usize() == want;
+        words.push(format!("{} {seen}", field.name()));
+    }
+    (held, words.join(", "))
+}
+
+/// The first page of `region` whose first byte is no longer the one in `before` (one a
+/// page), worded for a failure.
+pub(crate) fn changed_page(region: &mut Mapping, before: &[u8]) -> Option<String> {
+    let bytes = bytes_of(region);
+    let (i, was) = before
+        .iter()
+        .enumerate()
+        .find(|&(i, b)| bytes[i * page()] != *b)?;
+    Some(format!(
+        "page {i} changed from {was} to {}",
+        bytes[i * page()]
+    ))
+}
+
 /// mincore(2)'s residency of each page of `[addr, addr + len)`; `None` if part of the
 /// range is not mapped (ENOMEM).
 pub(crate) fn residency(addr: usize, len: usize) -> Option<Vec<bool>> {

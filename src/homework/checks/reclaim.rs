@@ -1,7 +1,7 @@
 //! Checks of lesson `reclaim`'s exercises.
 
 use super::{Rng, bytes_of, page, pages, pin_to_this_cpu, reclaim_if_unmapped, record_of};
-use super::{region, size};
+use super::{changed_page, region, size, sizes_are};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;
@@ -287,17 +287,13 @@ pub fn mark_cold(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     );
     let record = cooled(f, &mut cold, &expected)?;
     drop(pinned);
-    let (rss, dirty, referenced) = (
-        size(&record, SmapsField::Rss),
-        size(&record, SmapsField::PrivateDirty),
-        size(&record, SmapsField::Referenced),
-    );
     let all = n * page();
-    if rss.as_usize() != all || dirty.as_usize() != all || referenced.0 != 0 {
-        return Err(Failure::new(
-            expected,
-            format!("Rss {rss}, Private_Dirty {dirty}, Referenced {referenced}"),
-        ));
+    let (held, sizes) = sizes_are(
+        &record,
+        [(SmapsField::Rss, all), (SmapsField::PrivateDirty, all), (SmapsField::Referenced, 0)],
+    );
+    if !held {
+        return Err(Failure::new(expected, sizes));
     }
     let kept = size(&record_of(&other)?, SmapsField::Referenced);
     if kept.as_usize() != m * page() {
@@ -310,15 +306,10 @@ pub fn mark_cold(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
             ),
         ));
     }
-    let bytes = bytes_of(&mut cold);
-    if let Some(i) = (0..n).find(|&i| bytes[i * page()] != values[i]) {
-        return Err(Failure::new(
-            expected,
-            format!("page {i} changed from {} to {}", values[i], bytes[i * page()]),
-        ));
+    if let Some(changed) = changed_page(&mut cold, &values) {
+        return Err(Failure::new(expected, changed));
     }
     Ok(Passed::Held(format!(
-        "Rss {rss}, Private_Dirty {dirty}, Referenced {referenced}; the other region still \
-         Referenced {kept}"
+        "{sizes}; the other region still Referenced {kept}"
     )))
 }
