@@ -6,8 +6,9 @@
 
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word, yes_no};
+use crate::kernel::Pathname;
 use crate::kernel::procfs::Proc;
-use crate::kernel::{Pathname, status};
+use crate::kernel::status::{self, StatusSize};
 use crate::memory::child::{Command, reply};
 use crate::memory::{Child, FileMapping, Mapping, record_at};
 use nix::fcntl::OFlag;
@@ -262,9 +263,9 @@ fn consumer_read(lab: &mut Lab<'_>, object: &Object, page: usize) -> Result<(), 
     let lag = status_lag(&mut child, page)?;
     // Around the read only: a forked child may hold shared memory pages from the start (see
     // the lesson), and the calls before ran code of its own for the first time.
-    let before = status_bytes(pid, "RssShmem")?;
+    let before = status_bytes(pid, StatusSize::RssShmem)?;
     let read = child.ask(ConsumerCommand::Read)?;
-    let after = status_bytes(pid, "RssShmem")?;
+    let after = status_bytes(pid, StatusSize::RssShmem)?;
     let record = record_at(Proc::Pid(pid.as_raw()), at, page)?;
     child.finish()?;
     drop((slot, scratch));
@@ -305,11 +306,11 @@ fn status_lag(
         .call(ConsumerCommand::Touch(ScratchPage::WARM_UP))?
         .map_err(ExperimentError::sys("the consumer's write"))?;
     for scratch_page in ScratchPage::measured() {
-        let before = status_bytes(pid, "RssAnon")?;
+        let before = status_bytes(pid, StatusSize::RssAnon)?;
         child
             .call(ConsumerCommand::Touch(scratch_page))?
             .map_err(ExperimentError::sys("the consumer's write"))?;
-        let after = status_bytes(pid, "RssAnon")?;
+        let after = status_bytes(pid, StatusSize::RssAnon)?;
         match (before, after) {
             (Some(before), Some(after)) if after == before + page as u64 => {}
             (Some(before), Some(after)) => {
@@ -325,9 +326,9 @@ fn status_lag(
 
 /// A size line of a process's /proc/PID/status in bytes (`RssShmem`); `None` where the
 /// kernel has no such line (`RssShmem` and `RssAnon` came in 4.5).
-fn status_bytes(pid: nix::unistd::Pid, name: &str) -> Result<Option<u64>, ExperimentError> {
+fn status_bytes(pid: nix::unistd::Pid, size: StatusSize) -> Result<Option<u64>, ExperimentError> {
     let sizes = status::read_sizes(Proc::Pid(pid.as_raw())).map_err(ExperimentError::Setup)?;
-    Ok(sizes.get(name).map(|b| b.get()))
+    Ok(sizes.get(size).map(|b| b.get()))
 }
 
 /// In the consumer: shm_open(name, O_RDONLY) and mmap PROT_READ, MAP_SHARED at `at`. Plain

@@ -8,7 +8,8 @@ use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeVa
 use crate::experiments::support::yes_no;
 use crate::kernel::SmapsField;
 use crate::kernel::procfs::{self, Proc};
-use crate::kernel::{smaps, status};
+use crate::kernel::smaps;
+use crate::kernel::status::{self, StatusSize};
 use crate::memory::child::{commands, reply};
 use crate::memory::counters::{read_first_bytes, write_first_bytes};
 use crate::memory::{Child, Mapping, MappingError};
@@ -69,14 +70,10 @@ fn code_of(pid: nix::unistd::Pid) -> Result<crate::kernel::SmapsRecord, Experime
 /// `yes` when VmRSS, read in the same read of /proc/PID/status, is its three parts' sum.
 fn rss_is_the_sum(proc: Proc) -> Result<OutcomeValue, ExperimentError> {
     let sizes = status::read_sizes(proc).map_err(ExperimentError::Setup)?;
-    let field = |name: &str| {
-        sizes
-            .get(name)
-            .copied()
-            .ok_or_else(|| ExperimentError::Setup(format!("/proc/PID/status has no {name}")))
-    };
-    let parts = field("RssAnon")? + field("RssFile")? + field("RssShmem")?;
-    let whole = field("VmRSS")?;
+    let field = |size| sizes.require(size).map_err(ExperimentError::Setup);
+    let parts =
+        field(StatusSize::RssAnon)? + field(StatusSize::RssFile)? + field(StatusSize::RssShmem)?;
+    let whole = field(StatusSize::VmRss)?;
     Ok(if whole == parts {
         yes_no(true)
     } else {

@@ -25,7 +25,7 @@ crate::homework::declare::exercises! {
                 let size = code_record(own_code_fake as *const () as usize)?.size;
                 let sizes = crate::kernel::status::read_sizes(crate::kernel::procfs::Proc::SelfProcess)
                     .map_err(std::io::Error::other)?;
-                let rss = sizes.get("RssFile").map_or(0, |b| b.0);
+                let rss = sizes.get(crate::kernel::status::StatusSize::RssFile).map_or(0, |b| b.0);
                 Ok(Footprint { size, rss })
             },
             "the heap's mapping" => || {
