@@ -4,7 +4,7 @@
 use crate::Bytes;
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{reading_faults, resident_count, writing_faults};
-use crate::kernel::meminfo::read_meminfo;
+use crate::kernel::meminfo::{MeminfoSize, read_meminfo};
 use crate::memory::{Mapping, MappingError};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
@@ -86,13 +86,11 @@ impl Experiment for LazyAllocation {
 
 fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let meminfo = read_meminfo().map_err(|e| ExperimentError::Setup(e.to_string()))?;
-    let field = |name: &str| {
-        meminfo
-            .get(name)
-            .copied()
-            .ok_or_else(|| ExperimentError::Setup(format!("/proc/meminfo has no {name}")))
-    };
-    let (ram, swap) = (field("MemTotal")?, field("SwapTotal")?);
+    let field = |size| meminfo.require(size).map_err(ExperimentError::Setup);
+    let (ram, swap) = (
+        field(MeminfoSize::MemTotal)?,
+        field(MeminfoSize::SwapTotal)?,
+    );
     let too_large = round_to_page((ram + swap) * 2, page);
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     let try_map = |flags: MapFlags| -> OutcomeValue {

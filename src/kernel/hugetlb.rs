@@ -1,7 +1,7 @@
 //! The explicit huge page pool as it changes: its free and reserved counters, and the lock
 //! that keeps the processes which read them from seeing each other's pages.
 
-use crate::kernel::meminfo;
+use crate::kernel::meminfo::{self, MeminfoCount};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 
@@ -17,15 +17,9 @@ pub struct HugePageCounters {
 impl HugePageCounters {
     pub fn read() -> Result<HugePageCounters, String> {
         let counts = meminfo::read_counts()?;
-        let count = |name: &str| {
-            counts
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("/proc/meminfo has no {name}"))
-        };
         Ok(HugePageCounters {
-            free: count("HugePages_Free")?,
-            reserved: count("HugePages_Rsvd")?,
+            free: counts.require(MeminfoCount::HugePagesFree)?,
+            reserved: counts.require(MeminfoCount::HugePagesRsvd)?,
         })
     }
 

@@ -2,14 +2,42 @@
 
 use crate::Bytes;
 use crate::kernel::ParseError;
-use std::collections::BTreeMap;
+use crate::kernel::named::Named;
 
-pub type Meminfo = BTreeMap<String, Bytes>;
+crate::kernel::named::proc_keys! {
+    /// The meminfo sizes (`Key: N kB`) pagelab reads.
+    pub enum MeminfoSize in "/proc/meminfo" {
+        /// All usable RAM.
+        MemTotal = "MemTotal",
+        /// All swap space.
+        SwapTotal = "SwapTotal",
+        /// The default huge page size of hugetlbfs; printed only where the kernel has it.
+        Hugepagesize = "Hugepagesize",
+    }
+}
+
+crate::kernel::named::proc_keys! {
+    /// The meminfo counts (lines without a unit) pagelab reads: the default-size hugetlb pool.
+    pub enum MeminfoCount in "/proc/meminfo" {
+        /// Pages in the pool.
+        HugePagesTotal = "HugePages_Total",
+        /// Pages no mapping has faulted in.
+        HugePagesFree = "HugePages_Free",
+        /// Free pages promised to mappings that have not faulted them in yet.
+        HugePagesRsvd = "HugePages_Rsvd",
+    }
+}
+
+/// The sizes of one read of meminfo, in bytes.
+pub type Meminfo = Named<MeminfoSize, Bytes>;
+
+/// The counts of one read of meminfo.
+pub type Counts = Named<MeminfoCount, u64>;
 
 /// Parses meminfo text. Lines without a unit (`HugePages_Total: 0`) are counts, not sizes,
 /// and are left out.
 pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
-    let mut fields = Meminfo::new();
+    let mut fields = Meminfo::default();
     for (index, line) in text.lines().enumerate() {
         let error = |message: &str| ParseError {
             line: index + 1,
@@ -28,7 +56,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
                 let bytes = number
                     .checked_mul(1024)
                     .ok_or_else(|| error("value overflows"))?;
-                fields.insert(key.trim().to_owned(), Bytes(bytes));
+                fields.insert(key.trim(), Bytes(bytes));
             }
             Some(_) => return Err(error("unknown unit")),
             None => {}
@@ -39,7 +67,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
 
 /// The unitless lines of meminfo text, counts such as `HugePages_Free:  4`; other lines are
 /// left out (parse_meminfo reports garbage).
-pub fn parse_counts(text: &str) -> BTreeMap<String, u64> {
+pub fn parse_counts(text: &str) -> Counts {
     text.lines()
         .filter_map(|line| {
             let (key, value) = line.split_once(':')?;
@@ -49,7 +77,7 @@ pub fn parse_counts(text: &str) -> BTreeMap<String, u64> {
 }
 
 /// The counts of `/proc/meminfo` (HugePages_Total, _Free, _Rsvd, _Surp).
-pub fn read_counts() -> Result<BTreeMap<String, u64>, String> {
+pub fn read_counts() -> Result<Counts, String> {
     std::fs::read_to_string("/proc/meminfo")
         .map(|text| parse_counts(&text))
         .map_err(|e| format!("reading /proc/meminfo: {e}"))
@@ -72,16 +100,22 @@ mod tests {
             "MemTotal:       24000000 kB\nSwapTotal:             0 kB\nHugePages_Total:       0\n",
         )
         .unwrap();
-        assert_eq!(info["MemTotal"], Bytes::from_kib(24_000_000));
-        assert_eq!(info["SwapTotal"], Bytes::ZERO);
-        assert!(!info.contains_key("HugePages_Total"));
+        assert_eq!(
+            info.get(MeminfoSize::MemTotal),
+            Some(Bytes::from_kib(24_000_000))
+        );
+        assert_eq!(info.get(MeminfoSize::SwapTotal), Some(Bytes::ZERO));
+        assert_eq!(info.len(), 2, "the count is not a size");
+        let missing = info.require(MeminfoSize::Hugepagesize).unwrap_err();
+        assert_eq!(missing, "/proc/meminfo has no Hugepagesize");
     }
 
     #[test]
     fn counts_are_the_lines_without_a_unit() {
         let counts = parse_counts("MemTotal: 4 kB\nHugePages_Free:       3\nHugePages_Rsvd: 1\n");
         assert_eq!(counts.len(), 2);
-        assert_eq!(counts["HugePages_Free"], 3);
+        assert_eq!(counts.get(MeminfoCount::HugePagesFree), Some(3));
+        assert_eq!(counts.get(MeminfoCount::HugePagesTotal), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod hugetlb;
 pub mod maps;
 pub mod meminfo;
+pub mod named;
 pub mod probe;
 pub mod procfs;
 pub mod smaps;

@@ -2,6 +2,7 @@
 //! itself (uname, sysconf, /sys, /proc), never assumed.
 
 use crate::Bytes;
+use crate::kernel::meminfo::{MeminfoCount, MeminfoSize};
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fs;
@@ -164,17 +165,17 @@ impl HugetlbPool {
     fn of_meminfo(text: &str) -> Result<Option<HugetlbPool>, ProbeError> {
         let sizes = parse_meminfo_sizes(text)?;
         let counts = crate::kernel::meminfo::parse_counts(text);
-        let Some(page_size) = sizes.get("Hugepagesize").copied() else {
+        let Some(page_size) = sizes.get(MeminfoSize::Hugepagesize) else {
             return Ok(None);
         };
-        let count = |name: &str| counts.get(name).copied().unwrap_or(0);
+        let count = |name| counts.get(name).unwrap_or(0);
         let overcommit = read_optional(Path::new("/proc/sys/vm/nr_overcommit_hugepages"))?
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(0);
         Ok(Some(HugetlbPool {
             page_size,
-            total: count("HugePages_Total"),
-            free: count("HugePages_Free"),
+            total: count(MeminfoCount::HugePagesTotal),
+            free: count(MeminfoCount::HugePagesFree),
             overcommit,
         }))
     }
@@ -208,7 +209,7 @@ const FILESYSTEMS: &[(u64, &str)] = &[
 /// `SwapTotal` of the text of /proc/meminfo.
 fn swap_total(meminfo: &str) -> Result<Bytes, ProbeError> {
     let sizes = parse_meminfo_sizes(meminfo)?;
-    Ok(sizes.get("SwapTotal").copied().unwrap_or_default())
+    Ok(sizes.get(MeminfoSize::SwapTotal).unwrap_or_default())
 }
 
 fn parse_meminfo_sizes(text: &str) -> Result<crate::kernel::meminfo::Meminfo, ProbeError> {

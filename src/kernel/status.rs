@@ -2,72 +2,35 @@
 //! `RssShmem`); lines that are not sizes (`Name:`, `Uid:`, `Cpus_allowed:`) are left out.
 
 use crate::Bytes;
+use crate::kernel::named::Named;
 use crate::kernel::procfs::Proc;
-use std::collections::BTreeMap;
 
-/// The status sizes pagelab reads, as a type: a misspelt name does not compile, where a
-/// misspelt string found nothing (proc_pid_status(5) lists them all).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusSize {
-    /// `VmRSS`: all the process's resident memory.
-    VmRss,
-    /// `RssAnon`: its resident anonymous memory (since 4.5, as the two below).
-    RssAnon,
-    /// `RssFile`: its resident file pages.
-    RssFile,
-    /// `RssShmem`: its resident shared memory (tmpfs, System V and POSIX shm, shared anon).
-    RssShmem,
-}
-
-impl StatusSize {
-    /// The name the kernel prints before the colon.
-    pub const fn name(self) -> &'static str {
-        match self {
-            StatusSize::VmRss => "VmRSS",
-            StatusSize::RssAnon => "RssAnon",
-            StatusSize::RssFile => "RssFile",
-            StatusSize::RssShmem => "RssShmem",
-        }
+crate::kernel::named::proc_keys! {
+    /// The status sizes pagelab reads (proc_pid_status(5) lists them all).
+    pub enum StatusSize in "/proc/PID/status" {
+        /// All the process's resident memory.
+        VmRss = "VmRSS",
+        /// Its resident anonymous memory (since 4.5, as the two below).
+        RssAnon = "RssAnon",
+        /// Its resident file pages.
+        RssFile = "RssFile",
+        /// Its resident shared memory (tmpfs, System V and POSIX shm, shared anonymous).
+        RssShmem = "RssShmem",
     }
 }
 
 /// The `Key:  N kB` lines of one read of a status file, as bytes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Sizes(BTreeMap<String, Bytes>);
-
-impl Sizes {
-    /// The size; `None` where this kernel does not print it.
-    pub fn get(&self, size: StatusSize) -> Option<Bytes> {
-        self.0.get(size.name()).copied()
-    }
-
-    /// The size, or an error that names it.
-    pub fn require(&self, size: StatusSize) -> Result<Bytes, String> {
-        self.get(size)
-            .ok_or_else(|| format!("/proc/PID/status has no {}", size.name()))
-    }
-
-    /// How many size lines the file had.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
+pub type Sizes = Named<StatusSize, Bytes>;
 
 /// The `Key:  N kB` lines of status text, as bytes.
 pub fn parse_sizes(text: &str) -> Sizes {
-    Sizes(
-        text.lines()
-            .filter_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                let kib: u64 = value.trim().strip_suffix(" kB")?.trim().parse().ok()?;
-                Some((key.trim().to_owned(), Bytes(kib.checked_mul(1024)?)))
-            })
-            .collect(),
-    )
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            let kib: u64 = value.trim().strip_suffix(" kB")?.trim().parse().ok()?;
+            Some((key.trim().to_owned(), Bytes(kib.checked_mul(1024)?)))
+        })
+        .collect()
 }
 
 /// The sizes in a process's status file.

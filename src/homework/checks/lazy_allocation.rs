@@ -5,7 +5,7 @@ use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages
 use super::{record_of, region, residency, size};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
-use crate::kernel::meminfo::read_meminfo;
+use crate::kernel::meminfo::{MeminfoSize, read_meminfo};
 use crate::kernel::probe::{KernelProbe, OvercommitMode};
 use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
@@ -56,8 +56,8 @@ pub fn reserve_without_commit(
         ));
     }
     let meminfo = read_meminfo().map_err(|e| Failure::setup("read /proc/meminfo", e))?;
-    let total = |k: &str| meminfo.get(k).copied().unwrap_or(Bytes(0)).as_usize();
-    let len = page_round(2 * (total("MemTotal") + total("SwapTotal")));
+    let total = |size| meminfo.get(size).unwrap_or(Bytes(0)).as_usize();
+    let len = page_round(2 * (total(MeminfoSize::MemTotal) + total(MeminfoSize::SwapTotal)));
     let asked = format!("reserve_without_commit({})", Bytes(len as u64));
     let start = f(NonZeroUsize::new(len).expect("RAM is not empty"))
         .map_err(|e| Failure::returned_error(&asked, e))?;
