@@ -170,7 +170,9 @@ pub fn write_through_mapping(
     if written >= data.len() as u64 {
         return Err(Failure::new(
             expected,
-            format!("/proc/thread-self/io: wchar grew by {written} bytes: the file was written with write(2)"),
+            format!(
+                "/proc/thread-self/io: wchar grew by {written} bytes: the file was written with write(2)"
+            ),
         ));
     }
     Ok(Passed::Held(format!(

@@ -1,9 +1,9 @@
 //! Checks of lesson `fork-cow`'s exercise.
 
-use crate::kernel::SmapsField;
 use super::{Rng, bytes_of, minor_faults, page, record_of, region, size};
 use crate::exercises::fork_cow::Views;
 use crate::homework::{Failure, Passed};
+use crate::kernel::SmapsField;
 use crate::memory::Child;
 use nix::sys::resource::UsageWho;
 
@@ -110,7 +110,10 @@ pub fn rss_and_pss(f: fn(usize) -> std::io::Result<(u64, u64)>) -> Result<Passed
         .finish()
         .map_err(|e| Failure::setup("end the child", e))?;
     let truth = truth?;
-    let (rss, pss) = (size(&truth, SmapsField::Rss).0, size(&truth, SmapsField::Pss).0);
+    let (rss, pss) = (
+        size(&truth, SmapsField::Rss).0,
+        size(&truth, SmapsField::Pss).0,
+    );
     let asked = format!("rss_and_pss({addr:#x})");
     let answer = answer.map_err(|e| Failure::returned_error(&asked, e))?;
     if pss >= rss {

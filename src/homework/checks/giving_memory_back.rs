@@ -1,9 +1,9 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
-use crate::kernel::{SmapsField, SmapsRecord};
 use super::{Rng, bytes_of, changed_page, page, pages, reclaim_if_unmapped, record_at, region};
 use super::{size, sizes_are};
 use crate::homework::{Failure, Passed};
+use crate::kernel::{SmapsField, SmapsRecord};
 use crate::memory::Mapping;
 
 crate::homework::declare::exercises! {
@@ -76,7 +76,12 @@ fn give_back_with(
             "the region is not mapped as it was: part of it was unmapped or remapped",
         ));
     };
-    let given = GivenBack { region, n, before, record };
+    let given = GivenBack {
+        region,
+        n,
+        before,
+        record,
+    };
     Ok((given, expected))
 }
 
@@ -85,7 +90,12 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     let (given, expected) = give_back_with(f, "give_back(region)", |n| {
         format!("the {n}-page region still mapped, Rss 0 kB, reading zeros")
     })?;
-    let GivenBack { mut region, n, record, .. } = given;
+    let GivenBack {
+        mut region,
+        n,
+        record,
+        ..
+    } = given;
     let rss = size(&record, SmapsField::Rss);
     if rss.0 != 0 {
         return Err(Failure::new(
@@ -116,11 +126,20 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
             pages(n)
         )
     })?;
-    let GivenBack { mut region, n, before, record } = given;
+    let GivenBack {
+        mut region,
+        n,
+        before,
+        record,
+    } = given;
     let all = n * page();
     let (held, sizes) = sizes_are(
         &record,
-        [(SmapsField::Rss, all), (SmapsField::PrivateClean, all), (SmapsField::PrivateDirty, 0)],
+        [
+            (SmapsField::Rss, all),
+            (SmapsField::PrivateClean, all),
+            (SmapsField::PrivateDirty, 0),
+        ],
     );
     if !held {
         return Err(Failure::new(expected, sizes));
@@ -131,5 +150,7 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
     let lazy = record
         .size(SmapsField::LazyFree)
         .map_or("absent".into(), |b| b.to_string());
-    Ok(Passed::Held(format!("{sizes}, LazyFree {lazy}, contents kept")))
+    Ok(Passed::Held(format!(
+        "{sizes}, LazyFree {lazy}, contents kept"
+    )))
 }

@@ -114,8 +114,14 @@ fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, F
     let whole = len.next_multiple_of(huge);
     if record.has_flag(VmFlag::HugeTlb) {
         let page = record.size(SmapsField::KernelPageSize);
-        if record.vma.start != addr || record.vma.end - addr != whole || page != Some(Bytes(huge as u64)) {
-            return Ok(Got::Other(format!("the mapping at {addr:#x} is `{}`", record.vma)));
+        if record.vma.start != addr
+            || record.vma.end - addr != whole
+            || page != Some(Bytes(huge as u64))
+        {
+            return Ok(Got::Other(format!(
+                "the mapping at {addr:#x} is `{}`",
+                record.vma
+            )));
         }
         let unmap = StudentMapping { start, len: whole };
         return Ok(Got::Huge(record, unmap));
@@ -191,7 +197,9 @@ type Student = fn(NonZeroUsize, bool) -> nix::Result<NonNull<u8>>;
 fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<String, Failure> {
     if overcommit > 0 {
         // The kernel would allocate surplus pages from memory to try, up to the limit.
-        return Ok("not asked for more than the pool has: vm.nr_overcommit_hugepages is set".into());
+        return Ok(
+            "not asked for more than the pool has: vm.nr_overcommit_hugepages is set".into(),
+        );
     }
     let room = pool()?.available();
     let n = room as usize + 1;
@@ -209,7 +217,12 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
     );
     let start = match f(NonZeroUsize::new(len).expect("len >= 1"), true) {
         Err(Errno::ENOMEM) => return Ok(format!("{asked}: ENOMEM, the pool has {room}")),
-        Err(errno) => return Err(Failure::new(expected, format!("your function returned {errno}"))),
+        Err(errno) => {
+            return Err(Failure::new(
+                expected,
+                format!("your function returned {errno}"),
+            ));
+        }
         Ok(start) => start,
     };
     let shown = match what_was_mapped(start, len, huge)? {
@@ -317,7 +330,9 @@ fn reserving_refused(len: usize, huge: usize) -> Result<bool, Failure> {
 /// mapping of that length takes (its Size in huge pages, as smaps shows it) and `available`
 /// HugePages_Free less HugePages_Rsvd; and the answer must mean what it says: a reserving
 /// mmap is refused exactly when more are needed than available (where no overcommit blurs it).
-pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Result<Passed, Failure> {
+pub fn count_huge_pages(
+    f: fn(NonZeroUsize) -> std::io::Result<HugePages>,
+) -> Result<Passed, Failure> {
     let Some(settings) = hugetlb_settings()? else {
         return Ok(Passed::Skipped(NO_HUGETLB.into()));
     };
@@ -337,16 +352,24 @@ pub fn count_huge_pages(f: fn(NonZeroUsize) -> std::io::Result<HugePages>) -> Re
             available: before.available(),
         };
         if pool()? != before {
-            return Err(Failure::setup("read a quiet pool", "it changed while the check ran"));
+            return Err(Failure::setup(
+                "read a quiet pool",
+                "it changed while the check ran",
+            ));
         }
         if answer != truth {
             return Err(Failure::new(
-                format!("{asked}: {truth:?}, with huge pages of {}", Bytes(huge as u64)),
+                format!(
+                    "{asked}: {truth:?}, with huge pages of {}",
+                    Bytes(huge as u64)
+                ),
                 format!("you returned {answer:?}"),
             ));
         }
         shown.push(format!("{} for {len} bytes", truth.needed));
-        if settings.overcommit == 0 && reserving_refused(len, huge)? != (truth.needed > truth.available) {
+        if settings.overcommit == 0
+            && reserving_refused(len, huge)? != (truth.needed > truth.available)
+        {
             return Err(Failure::setup(
                 "see mmap(MAP_HUGETLB) refused exactly when the pool is short",
                 format!("{truth:?}, but the kernel decided otherwise"),

@@ -1,12 +1,12 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
-use crate::kernel::{SmapsField, VmFlag};
 use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages, record_at};
 use super::{record_of, region, residency, size};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::meminfo::{MeminfoSize, read_meminfo};
 use crate::kernel::probe::{KernelProbe, OvercommitMode};
+use crate::kernel::{SmapsField, VmFlag};
 use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;

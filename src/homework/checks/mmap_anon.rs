@@ -1,9 +1,9 @@
 //! Checks of lesson `mmap-anon`'s exercises.
 
-use crate::kernel::SmapsField;
 use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, page_round, pages};
 use super::{record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
+use crate::kernel::SmapsField;
 use nix::sys::mman::ProtFlags;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;

@@ -1,8 +1,8 @@
 //! Checks of lesson `pages`' exercises.
 
-use crate::kernel::SmapsField;
 use super::{Rng, bytes_of, page, pages, record_at, record_of, region, size};
 use crate::homework::{Failure, Passed};
+use crate::kernel::SmapsField;
 use crate::kernel::smaps::parse_smaps;
 
 crate::homework::declare::exercises! {

@@ -190,7 +190,9 @@ pub fn create_shm_object(
         .map_err(|e| Failure::setup("pread the object", e))?;
     if seen[0] != value {
         return Err(Failure::new(
-            format!("after writing {value} at offset {at} through the mapping: the object holds it"),
+            format!(
+                "after writing {value} at offset {at} through the mapping: the object holds it"
+            ),
             format!("the object holds {} there", seen[0]),
         ));
     }

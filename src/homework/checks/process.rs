@@ -126,13 +126,13 @@ pub fn own_code(f: fn() -> std::io::Result<Footprint>) -> Result<Passed, Failure
         after.vma
     );
     if before.vma != after.vma {
-        return Err(Failure::setup("see the code's mapping stay put", "it changed"));
+        return Err(Failure::setup(
+            "see the code's mapping stay put",
+            "it changed",
+        ));
     }
     if answer.size != size_now || answer.rss < low || answer.rss > high {
-        return Err(Failure::new(
-            expected,
-            format!("you returned {answer:?}"),
-        ));
+        return Err(Failure::new(expected, format!("you returned {answer:?}")));
     }
     Ok(Passed::Held(format!(
         "`{}`: Size {} bytes, Rss {} bytes ({}% of the code mapped in so far)",
@@ -189,7 +189,10 @@ pub fn working_set(f: WorkingSet) -> Result<Passed, Failure> {
         pages(k)
     );
     if !(record.vma.perms.read && record.vma.perms.write) {
-        return Err(Failure::new(expected, format!("the region is `{}`", record.vma)));
+        return Err(Failure::new(
+            expected,
+            format!("the region is `{}`", record.vma),
+        ));
     }
     if referenced.as_usize() != k * page() || answer != k {
         return Err(Failure::new(

@@ -1,10 +1,10 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use crate::kernel::{SmapsField, VmFlag};
 use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
+use crate::kernel::{SmapsField, VmFlag};
 use crate::memory::Mapped;
 use nix::sys::mman::ProtFlags;
 use nix::sys::mman::munlock;
@@ -66,13 +66,19 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     let mut region = region(n)?;
     f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("lock_in_ram(region)", e))?;
     let record = record_of(&region)?;
-    let (locked, rss) = (size(&record, SmapsField::Locked), size(&record, SmapsField::Rss));
+    let (locked, rss) = (
+        size(&record, SmapsField::Locked),
+        size(&record, SmapsField::Rss),
+    );
     let expected = format!(
         "Locked and Rss: {}, VmFlags with `lo`, no fault on writing",
         pages(n)
     );
     let want = n * page();
-    let result = if locked.as_usize() != want || rss.as_usize() != want || !record.has_flag(VmFlag::Locked) {
+    let result = if locked.as_usize() != want
+        || rss.as_usize() != want
+        || !record.has_flag(VmFlag::Locked)
+    {
         Err(Failure::new(
             expected,
             format!(

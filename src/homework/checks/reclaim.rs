@@ -94,10 +94,7 @@ fn pageout_unsupported(probe: &KernelProbe, of_files: bool) -> Option<String> {
 
 /// A file of `contents` in `dir`, written and synced (its pages are clean),
 /// mapped shared and read-only, every page read in: Rss must count all of them.
-fn clean_file_mapping(
-    dir: &std::path::Path,
-    contents: &[u8],
-) -> Result<FileMapping, Failure> {
+fn clean_file_mapping(dir: &std::path::Path, contents: &[u8]) -> Result<FileMapping, Failure> {
     let path = dir.join("pages.bin");
     std::fs::write(&path, contents).map_err(|e| Failure::setup("write the file", e))?;
     // MADV_PAGEOUT takes a file's pages only from a caller that could write the file
@@ -111,7 +108,7 @@ fn clean_file_mapping(
         .map_err(|e| Failure::setup("fsync the file", e))?;
     let len = NonZeroUsize::new(contents.len()).expect("the file is not empty");
     let mapping = FileMapping::shared(file.as_fd(), len, ProtFlags::PROT_READ)
-    .map_err(|e| Failure::setup("map the file", e))?;
+        .map_err(|e| Failure::setup("map the file", e))?;
     mapping
         .faults_reading_every_page()
         .map_err(|e| Failure::setup("read the file through its mapping", e))?;
@@ -216,7 +213,11 @@ pub fn page_out_file(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure>
                 "reading every page again took {} major and {} minor faults{}",
                 faults.major,
                 faults.minor,
-                if faults.major == 0 { "" } else { ", and the bytes differ from the file's" }
+                if faults.major == 0 {
+                    ""
+                } else {
+                    ", and the bytes differ from the file's"
+                }
             ),
         ));
     }
@@ -290,7 +291,11 @@ pub fn mark_cold(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     let all = n * page();
     let (held, sizes) = sizes_are(
         &record,
-        [(SmapsField::Rss, all), (SmapsField::PrivateDirty, all), (SmapsField::Referenced, 0)],
+        [
+            (SmapsField::Rss, all),
+            (SmapsField::PrivateDirty, all),
+            (SmapsField::Referenced, 0),
+        ],
     );
     if !held {
         return Err(Failure::new(expected, sizes));
