@@ -6,7 +6,9 @@
 //! the experiment declares with [`commands!`]), runs a plain function on the command and
 //! answers with one status byte; it never sleeps to synchronise. A byte the type does not
 //! decode is answered [`reply::UNKNOWN`] without running the function, so the function
-//! matches its enum exhaustively and needs no arm for commands it does not know.
+//! matches its enum exhaustively and needs no arm for commands it does not know. A child
+//! that is never sent anything is [`Child::waiting`]; tests that speak the raw protocol
+//! send plain `u8`s, every one of which decodes.
 //!
 //! A panic in the child becomes `_exit(PANIC_STATUS)` instead of unwinding into the harness
 //! (which would exit 0 and pass the test). The parent kills and reaps the child on drop, so
@@ -31,8 +33,10 @@ use std::time::{Duration, Instant};
 
 /// What a parent may tell its child to do, and how it travels: one byte on the pipe.
 ///
-/// `from_byte` runs in the forked child, so it must be async-signal-safe: a plain match, no
-/// allocation, no lock. [`commands!`] writes both methods for an enum of unit variants.
+/// `from_byte` runs in the forked child, so it must be async-signal-safe: compares and
+/// arithmetic on the byte, no allocation, no lock. [`commands!`] writes both methods for an
+/// enum of unit variants; a command that carries data implements them by hand (posix-shm's
+/// consumer does).
 pub trait Command: Copy + Debug {
     fn byte(self) -> u8;
     /// The command `byte` stands for; `None` for a byte this type never sends.
@@ -103,14 +107,9 @@ macro_rules! __child_commands {
             }
 
             fn from_byte(byte: u8) -> ::core::option::Option<Self> {
-                match byte {
-                    $(
-                        b if b == Self::$variant as u8 => {
-                            ::core::option::Option::Some(Self::$variant)
-                        }
-                    )+
-                    _ => ::core::option::Option::None,
-                }
+                // A variant's byte is its place in the list: one bounds check.
+                const ALL: &[$name] = &[$( $name::$variant ),+];
+                ALL.get(usize::from(byte)).copied()
             }
         }
     };
