@@ -209,7 +209,7 @@ fn the_runners_table_and_pagelab_matrix_are_the_same_table() {
     guest.add_errors(vec!["configuration: no hugepages-64kB/enabled".into()]);
     let host: ResultFile = serde_json::from_value(faked_arm64(&host_result())).unwrap();
     let digest = host.lessons_digest;
-    let target = |arch, libc| build::GuestTarget { arch, libc };
+    let target = build::GuestTarget::new;
     let configured = vec![
         Configured {
             name: "host".into(),

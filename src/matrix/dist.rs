@@ -19,7 +19,8 @@ pub fn default_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
     Ok(build::target_directory(manifest_dir)?.join("dist"))
 }
 
-/// Builds every target's binary ([`GuestTarget::ALL`]) into `out`, then `SHA256SUMS`; returns the binaries.
+/// Builds every target's binary ([`GuestTarget::ALL`]) into `out`, then `SHA256SUMS`;
+/// returns the binaries.
 pub fn dist(manifest_dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
     let host = Arch::host("the release's build")?;
     let targets = GuestTarget::ALL;
