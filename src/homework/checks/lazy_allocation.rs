@@ -56,8 +56,13 @@ pub fn reserve_without_commit(
         ));
     }
     let meminfo = read_meminfo().map_err(|e| Failure::setup("read /proc/meminfo", e))?;
-    let total = |size| meminfo.get(size).unwrap_or(Bytes(0)).as_usize();
-    let len = page_round(2 * (total(MeminfoSize::MemTotal) + total(MeminfoSize::SwapTotal)));
+    let total = |size| {
+        let bytes = meminfo.require(size);
+        bytes
+            .map(Bytes::as_usize)
+            .map_err(|e| Failure::setup("read /proc/meminfo", e))
+    };
+    let len = page_round(2 * (total(MeminfoSize::MemTotal)? + total(MeminfoSize::SwapTotal)?));
     let asked = format!("reserve_without_commit({})", Bytes(len as u64));
     let start = f(NonZeroUsize::new(len).expect("RAM is not empty"))
         .map_err(|e| Failure::returned_error(&asked, e))?;
