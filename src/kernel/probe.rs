@@ -168,7 +168,7 @@ impl HugetlbPool {
         let Some(page_size) = sizes.get(MeminfoSize::Hugepagesize) else {
             return Ok(None);
         };
-        let count = |name| counts.get(name).unwrap_or(0);
+        let count = |key| counts.get(key).unwrap_or(0);
         let overcommit = read_optional(Path::new("/proc/sys/vm/nr_overcommit_hugepages"))?
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(0);

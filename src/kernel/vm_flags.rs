@@ -1,4 +1,4 @@
-//! The VmFlags codes pagelab's own code asks about, as a type: a misspelt code string was
+//! The VmFlags codes pagelab's code and its tests ask about, as a type: a misspelt code string was
 //! simply absent from every record, so a check that asked for it read "not set" on every
 //! kernel; a misspelt variant does not compile. The parser keeps every code the kernel
 //! prints, also ones newer than this list ([`SmapsRecord::has_code`] reads those).
@@ -9,27 +9,27 @@
 /// A VMA flag as smaps prints it in `VmFlags`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmFlag {
-    /// `rd`: readable.
+    /// PROT_READ.
     Readable,
-    /// `wr`: writable.
+    /// PROT_WRITE.
     Writable,
-    /// `ex`: executable.
+    /// PROT_EXEC.
     Executable,
-    /// `mw`: may be made writable (a shared mapping of a read-only descriptor is not).
+    /// May be made writable (a shared mapping of a read-only descriptor may not).
     MayWrite,
-    /// `me`: may be made executable.
+    /// May be made executable.
     MayExecute,
-    /// `lo`: its pages are locked in memory (mlock).
+    /// Its pages are locked in memory (mlock).
     Locked,
-    /// `ac`: counted against the commit limit.
+    /// Counted against the commit limit.
     Accountable,
-    /// `nr`: no swap space reserved for it (MAP_NORESERVE, or hugetlb without a reservation).
+    /// No swap space reserved for it (MAP_NORESERVE, or hugetlb without a reservation).
     NoReserve,
-    /// `ht`: backed by hugetlb pages.
+    /// Backed by hugetlb pages.
     HugeTlb,
-    /// `hg`: advised MADV_HUGEPAGE.
+    /// Advised MADV_HUGEPAGE.
     HugePageAdvised,
-    /// `nh`: advised MADV_NOHUGEPAGE.
+    /// Advised MADV_NOHUGEPAGE.
     NoHugePageAdvised,
 }
 

@@ -40,9 +40,7 @@ crate::homework::declare::exercises! {
 /// the region mapped, returned Ok and left the kernel showing exactly its bounds.
 struct GivenBack {
     region: Mapping,
-    /// Its pages.
-    n: usize,
-    /// Each page's first byte before the call.
+    /// Each page's first byte before the call (one a page).
     before: Vec<u8>,
     record: SmapsRecord,
 }
@@ -78,7 +76,6 @@ fn give_back_with(
     };
     let given = GivenBack {
         region,
-        n,
         before,
         record,
     };
@@ -92,10 +89,10 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     })?;
     let GivenBack {
         mut region,
-        n,
+        before,
         record,
-        ..
     } = given;
+    let n = before.len();
     let rss = size(&record, SmapsField::Rss);
     if rss.0 != 0 {
         return Err(Failure::new(
@@ -128,10 +125,10 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
     })?;
     let GivenBack {
         mut region,
-        n,
         before,
         record,
     } = given;
+    let n = before.len();
     let all = n * page();
     let (held, sizes) = sizes_are(
         &record,

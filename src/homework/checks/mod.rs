@@ -323,12 +323,16 @@ pub(crate) mod fake {
         unsafe { madvise(NonNull::from(region).cast(), len, advice) }
     }
 
-    /// Unmaps the check's region under it: the check must notice before it reads the
-    /// region again, and take the range back before anything else can land there.
+    /// Unmaps the check's region under it, as a wrong solution would: the check must
+    /// notice before it reads the region again, and take the range back before anything
+    /// else can land there.
     pub(crate) fn unmap(region: &[u8]) -> nix::Result<()> {
         let len = region.len();
-        // SAFETY: the region is the check's own mapping, which the check reads again only
-        // after it has seen that the range is gone and mapped it again.
+        // SAFETY: the region is the check's own mapping. Nothing reads through `region`
+        // after the munmap, but the slice is still a live argument while its memory goes
+        // away, which Rust's rules for references do not promise to allow: the fake takes
+        // that risk because a student's wrong solution, with the same signature, can do
+        // the same, and the check must be seen to catch it.
         unsafe { nix::sys::mman::munmap(NonNull::from(region).cast(), len) }
     }
 }
