@@ -84,23 +84,18 @@ fn give_back_with(
 
 /// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
 pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let (given, expected) = give_back_with(f, "give_back(region)", |n| {
+    let (mut given, expected) = give_back_with(f, "give_back(region)", |n| {
         format!("the {n}-page region still mapped, Rss 0 kB, reading zeros")
     })?;
-    let GivenBack {
-        mut region,
-        before,
-        record,
-    } = given;
-    let n = before.len();
-    let rss = size(&record, SmapsField::Rss);
+    let n = given.before.len();
+    let rss = size(&given.record, SmapsField::Rss);
     if rss.0 != 0 {
         return Err(Failure::new(
             expected,
             format!("Rss {rss} ({} resident)", pages(rss.as_usize() / page())),
         ));
     }
-    let bytes = bytes_of(&mut region);
+    let bytes = bytes_of(&mut given.region);
     if let Some(i) = (0..n).find(|&i| bytes[i * page()] != 0) {
         return Err(Failure::new(
             expected,
@@ -109,29 +104,23 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     }
     Ok(Passed::Held(format!(
         "`{}` still mapped, Rss {rss}, every page reads 0",
-        record.vma
+        given.record.vma
     )))
 }
 
 /// The region must stay resident with its contents but turn clean: Rss all of it,
 /// Private_Dirty 0 kB, Private_Clean all of it (LazyFree follows, with a lag).
 pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let (given, expected) = give_back_with(f, "give_back_lazily(region)", |n| {
+    let (mut given, expected) = give_back_with(f, "give_back_lazily(region)", |n| {
         format!(
             "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
              (unless memory ran short at this very moment)",
             pages(n)
         )
     })?;
-    let GivenBack {
-        mut region,
-        before,
-        record,
-    } = given;
-    let n = before.len();
-    let all = n * page();
+    let all = given.before.len() * page();
     let (held, sizes) = sizes_are(
-        &record,
+        &given.record,
         [
             (SmapsField::Rss, all),
             (SmapsField::PrivateClean, all),
@@ -141,10 +130,11 @@ pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, F
     if !held {
         return Err(Failure::new(expected, sizes));
     }
-    if let Some(changed) = changed_page(&mut region, &before) {
+    if let Some(changed) = changed_page(&mut given.region, &given.before) {
         return Err(Failure::new(expected, changed));
     }
-    let lazy = record
+    let lazy = given
+        .record
         .size(SmapsField::LazyFree)
         .map_or("absent".into(), |b| b.to_string());
     Ok(Passed::Held(format!(
