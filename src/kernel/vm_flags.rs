@@ -1,7 +1,7 @@
-//! The VmFlags codes pagelab's code and its tests ask about, as a type: a misspelt code string was
-//! simply absent from every record, so a check that asked for it read "not set" on every
-//! kernel; a misspelt variant does not compile. The parser keeps every code the kernel
-//! prints, also ones newer than this list ([`SmapsRecord::has_code`] reads those).
+//! The VmFlags codes pagelab's code and its tests ask about, as a type: a misspelt code
+//! string was simply absent from every record, so a check that asked for it read "not set"
+//! on every kernel; a misspelt variant does not compile. The parser keeps every code the
+//! kernel prints, also ones newer than this list ([`SmapsRecord::has_code`] reads those).
 //! Codes: Documentation/filesystems/proc.rst and fs/proc/task_mmu.c (`show_smap_vma_flags`).
 //!
 //! [`SmapsRecord::has_code`]: crate::kernel::SmapsRecord::has_code
