@@ -4,7 +4,7 @@
 use super::Column;
 use super::apt::Apt;
 use super::build::{Arch, GuestTarget};
-use super::kernels::module_name;
+use super::kernels::unnumbered_file_name;
 use super::tools::run;
 use std::ffi::OsString;
 use std::io::Read;
@@ -155,7 +155,7 @@ impl GuestCache {
         let build = || -> Result<(), String> {
             std::fs::create_dir_all(root.join("modules")).map_err(|e| io(&root, e))?;
             for (i, module) in modules.iter().enumerate() {
-                let name = module_name(module)
+                let name = unnumbered_file_name(module)
                     .ok_or_else(|| format!("{}: not a module file name", module.display()))?;
                 let into = root.join("modules").join(format!("{:02}-{name}", i + 1));
                 std::fs::copy(module, &into).map_err(|e| io(module, e))?;
@@ -182,7 +182,7 @@ impl GuestCache {
             .unwrap_or("initrd");
         let loaded: Vec<&str> = modules
             .iter()
-            .filter_map(|m| module_name(m))
+            .filter_map(|m| unnumbered_file_name(m))
             .map(|name| name.strip_suffix(".ko").unwrap_or(name))
             .collect();
         let combined = base.join(format!("{name}+{kernel}+{}.gz", loaded.join(",")));

@@ -203,7 +203,7 @@ pub struct KernelRequest {
 
 /// A cached module's file name without the `NN-` its closure numbered it by: `zram.ko` of
 /// `02-zram.ko`.
-pub(super) fn module_name(file: &Path) -> Option<&str> {
+pub(super) fn unnumbered_file_name(file: &Path) -> Option<&str> {
     let name = file.file_name()?.to_str()?;
     Some(name.split_once('-').map_or(name, |(_, rest)| rest))
 }
@@ -252,7 +252,10 @@ impl KernelCache {
             for file in closure {
                 // A dependency that an earlier module's closure brought in loads once: the
                 // closures number their files apart, so compare the names after `NN-`.
-                if !files.iter().any(|f| module_name(f) == module_name(&file)) {
+                if !files
+                    .iter()
+                    .any(|f| unnumbered_file_name(f) == unnumbered_file_name(&file))
+                {
                     files.push(file);
                 }
             }
@@ -535,9 +538,9 @@ mod tests {
         let zram = Path::new("slot/modules/zram/02-zram.ko");
         let again = Path::new("slot/modules/other/01-zram.ko");
         let lz4 = Path::new("slot/modules/zram/01-lz4_compress.ko");
-        assert_eq!(module_name(zram), Some("zram.ko"));
-        assert_eq!(module_name(zram), module_name(again));
-        assert_ne!(module_name(zram), module_name(lz4));
+        assert_eq!(unnumbered_file_name(zram), Some("zram.ko"));
+        assert_eq!(unnumbered_file_name(zram), unnumbered_file_name(again));
+        assert_ne!(unnumbered_file_name(zram), unnumbered_file_name(lz4));
     }
 
     const INDEX: &[&str] = &[

@@ -104,7 +104,8 @@ impl Configured {
     }
 }
 
-/// The result files of the latest run, in the matrix cache: `<cargo's target dir>/kernel-matrix/results`.
+/// The result files of the latest run, in the matrix cache:
+/// `<cargo's target dir>/kernel-matrix/results`.
 pub fn results_dir(cache: &Path) -> PathBuf {
     cache.join("results")
 }
