@@ -2,7 +2,7 @@
 //! whose errors say which file and what was being done, and a child that touches memory it
 //! may not touch.
 
-use crate::experiment::ExperimentError;
+use crate::experiment::{ExperimentError, OutcomeValue};
 use crate::memory::child::{End, commands};
 use crate::memory::counters::Faults;
 use crate::memory::{Child, ChildError, Mapped};
@@ -60,9 +60,9 @@ pub fn pread_text(file: &File, path: &Path, size: usize) -> Result<String, Exper
 
 /// A size in pages, as lessons write it (`1 page`, `2 pages`), or in bytes where it is no
 /// whole number of pages.
-pub fn pages_word(bytes: u64, page: usize) -> crate::experiment::OutcomeValue {
+pub fn pages_word(bytes: u64, page: usize) -> OutcomeValue {
     let page = page as u64;
-    crate::experiment::OutcomeValue::text(match (bytes / page, bytes % page) {
+    OutcomeValue::text(match (bytes / page, bytes % page) {
         (1, 0) => "1 page".into(),
         (n, 0) => format!("{n} pages"),
         _ => format!("{bytes} bytes, not a whole number of pages"),
@@ -84,18 +84,16 @@ pub fn reading_faults(mapping: &impl Mapped) -> Result<Faults, ExperimentError> 
 }
 
 /// How many of `mapping`'s pages mincore() says are resident, as an outcome.
-pub fn resident_count(
-    mapping: &impl Mapped,
-) -> Result<crate::experiment::OutcomeValue, ExperimentError> {
+pub fn resident_count(mapping: &impl Mapped) -> Result<OutcomeValue, ExperimentError> {
     let pages = mapping
         .resident_pages()
         .map_err(ExperimentError::sys("mincore"))?;
-    Ok(crate::experiment::OutcomeValue::count(pages))
+    Ok(OutcomeValue::count(pages))
 }
 
 /// A yes-or-no outcome, as lessons write it.
-pub fn yes_no(yes: bool) -> crate::experiment::OutcomeValue {
-    crate::experiment::OutcomeValue::text(if yes { "yes" } else { "no" })
+pub fn yes_no(yes: bool) -> OutcomeValue {
+    OutcomeValue::text(if yes { "yes" } else { "no" })
 }
 
 /// A mapping length the experiment computed; a zero one is the experiment's own mistake.
