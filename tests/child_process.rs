@@ -295,6 +295,18 @@ fn a_byte_the_childs_type_does_not_decode_is_unknown_and_runs_nothing() {
 }
 
 #[test]
+fn every_answer_byte_reaches_the_parent_as_itself_255_too() {
+    let _fork = common::FORK.exclusive();
+    let mut child = Child::spawn(|byte: u8| byte).unwrap();
+    for byte in 0..=u8::MAX {
+        assert_eq!(child.ask(byte).unwrap(), byte, "the child echoed {byte}");
+    }
+    // Through `call` an answer is an errno, whatever its value.
+    assert_eq!(child.call(u8::MAX).unwrap(), Err(Errno::from_raw(255)));
+    child.finish().unwrap();
+}
+
+#[test]
 fn finish_reaps_a_normal_child() {
     let _fork = common::FORK.exclusive();
     let mut child = Child::spawn(|_| 0).unwrap();

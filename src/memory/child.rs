@@ -4,9 +4,11 @@
 //! async-signal-safe work: no allocation, no locks, no printing. The parent sends commands
 //! over a pipe, one byte each; the child decodes the byte into its [`Command`] type (an enum
 //! the experiment declares with [`commands!`]), runs a plain function on the command and
-//! answers with one status byte; it never sleeps to synchronise. A byte the type does not
-//! decode is answered [`reply::UNKNOWN`] without running the function, so the function
-//! matches its enum exhaustively and needs no arm for commands it does not know. A child
+//! answers with one byte; it never sleeps to synchronise. A byte the type does not decode
+//! is answered as unknown without running the function, so the function matches its enum
+//! exhaustively and needs no arm for commands it does not know. The answer travels as two
+//! bytes, whether the command was known and then the function's byte, so every byte a
+//! function answers means what the function says, 255 as much as 0. A child
 //! that is never sent anything is [`Child::waiting`]; tests that speak the raw protocol
 //! send plain `u8`s, every one of which decodes.
 //!
@@ -38,6 +40,10 @@ use std::time::{Duration, Instant};
 /// enum of unit variants; a command that carries data implements them by hand (posix-shm's
 /// consumer does).
 pub trait Command: Copy + Debug {
+    /// True for the raw protocol (`u8`), whose commands are their bytes: an error names
+    /// such a command by its byte alone.
+    const RAW: bool = false;
+
     fn byte(self) -> u8;
     /// The command `byte` stands for; `None` for a byte this type never sends.
     fn from_byte(byte: u8) -> Option<Self>;
@@ -46,6 +52,8 @@ pub trait Command: Copy + Debug {
 /// Every byte is a command: the raw protocol, for tests that send bytes a typed child
 /// would refuse, or whose function looks at the byte itself.
 impl Command for u8 {
+    const RAW: bool = true;
+
     fn byte(self) -> u8 {
         self
     }
@@ -122,10 +130,6 @@ pub use crate::__child_commands as commands;
 pub mod reply {
     use nix::errno::Errno;
 
-    /// The answer to a byte the child's [`super::Command`] type does not decode: the child
-    /// sends it without running its function.
-    pub const UNKNOWN: u8 = u8::MAX;
-
     /// 0 for a call that returned 0, else this thread's errno.
     pub fn status(rc: libc::c_int) -> u8 {
         if rc == 0 { 0 } else { errno() }
@@ -137,9 +141,9 @@ pub mod reply {
     }
 
     /// An error number as an answer byte, for calls that return it (pthread's): Linux's
-    /// errnos all lie below 140.
+    /// errnos all lie below 140, so the saturation never shows.
     pub fn code(errno: libc::c_int) -> u8 {
-        u8::try_from(errno).unwrap_or(UNKNOWN - 1)
+        u8::try_from(errno).unwrap_or(u8::MAX)
     }
 }
 
@@ -186,6 +190,12 @@ pub enum ChildError {
     },
     #[error("child {pid} does not know command {command}")]
     UnknownCommand { pid: Pid, command: SentCommand },
+    #[error("child {pid} sent {bytes:?} for command {command}, which is no answer")]
+    Garbled {
+        pid: Pid,
+        command: SentCommand,
+        bytes: Vec<u8>,
+    },
     #[error("child {pid} did not exit within {timeout:?} of its command pipe closing; killed it")]
     ExitTimeout { pid: Pid, timeout: Duration },
 }
@@ -194,16 +204,16 @@ pub enum ChildError {
 /// as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentCommand {
-    /// Its `Debug` form: `Write`, `Touch(ScratchPage(1))`; a raw `u8` command's is the
-    /// number.
-    pub name: String,
+    /// Its `Debug` form: `Write`, `Touch(ScratchPage(1))`; `None` for a raw `u8` command,
+    /// whose name would only repeat its byte.
+    pub name: Option<String>,
     pub byte: u8,
 }
 
 impl SentCommand {
     pub fn of<C: Command>(command: C) -> SentCommand {
         SentCommand {
-            name: format!("{command:?}"),
+            name: (!C::RAW).then(|| format!("{command:?}")),
             byte: command.byte(),
         }
     }
@@ -211,11 +221,38 @@ impl SentCommand {
 
 impl fmt::Display for SentCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A raw byte's name is the byte itself: saying it twice would tell nothing more.
-        if self.name == self.byte.to_string() {
-            write!(f, "byte {}", self.byte)
-        } else {
-            write!(f, "{} (byte {})", self.name, self.byte)
+        match &self.name {
+            Some(name) => write!(f, "{name} (byte {})", self.byte),
+            None => write!(f, "byte {}", self.byte),
+        }
+    }
+}
+
+/// The two bytes a child sends for each command: whether its type knew the command, then
+/// the function's answer (0 where it did not run). Two bytes are less than PIPE_BUF, so
+/// they travel in one piece.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Ran(u8),
+    Unknown,
+}
+
+impl Answer {
+    const RAN: u8 = 0;
+    const UNKNOWN: u8 = 1;
+
+    fn bytes(self) -> [u8; 2] {
+        match self {
+            Answer::Ran(byte) => [Answer::RAN, byte],
+            Answer::Unknown => [Answer::UNKNOWN, 0],
+        }
+    }
+
+    fn from_bytes([tag, byte]: [u8; 2]) -> Option<Answer> {
+        match tag {
+            Answer::RAN => Some(Answer::Ran(byte)),
+            Answer::UNKNOWN => Some(Answer::Unknown),
+            _ => None,
         }
     }
 }
@@ -260,7 +297,7 @@ impl Child<NoCommand> {
 impl<C: Command> Child<C> {
     /// Forks. In the child, runs `on_command` on every command the parent sends and writes
     /// back its status byte (0 is success); a byte that `C` does not decode is answered
-    /// [`reply::UNKNOWN`] and `on_command` does not run. When the command pipe closes, the
+    /// as unknown and `on_command` does not run. When the command pipe closes, the
     /// child `_exit(0)`s. `on_command` must be async-signal-safe: prepare everything before
     /// fork. It must not spawn a [`Child`] itself (the child's copy of the registry lock is
     /// held).
@@ -330,16 +367,13 @@ impl<C: Command> Child<C> {
     pub fn call(&mut self, command: C) -> Result<Result<(), Errno>, ChildError> {
         match self.ask(command)? {
             0 => Ok(Ok(())),
-            reply::UNKNOWN => Err(ChildError::UnknownCommand {
-                pid: self.pid,
-                command: SentCommand::of(command),
-            }),
             errno => Ok(Err(Errno::from_raw(i32::from(errno)))),
         }
     }
 
     /// Sends one command and returns the child's answer byte as it is (for commands that
-    /// report a value, such as a byte the child read).
+    /// report a value, such as a byte the child read). A command the child's type does
+    /// not decode is [`ChildError::UnknownCommand`].
     pub fn ask(&mut self, command: C) -> Result<u8, ChildError> {
         if let Some(end) = self.reaped {
             return Err(self.ended(end));
@@ -373,13 +407,29 @@ impl<C: Command> Child<C> {
                 Ready::Exited => return Err(self.reap_and_explain()),
                 Ready::Answer => {}
             }
-            let mut status = [0u8];
-            match nix::unistd::read(answers, &mut status) {
-                Ok(1) => return Ok(status[0]),
+            let mut answer = [0u8; 2];
+            let garbled = |bytes: &[u8]| ChildError::Garbled {
+                pid,
+                command: SentCommand::of(command),
+                bytes: bytes.to_vec(),
+            };
+            match nix::unistd::read(answers, &mut answer) {
+                Ok(2) => {}
+                // One write of two bytes is atomic on a pipe and never arrives as one:
+                // a child that sent half an answer is not speaking this protocol.
+                Ok(1) => return Err(garbled(&answer[..1])),
                 Ok(_) => return Err(self.reap_and_explain()),
                 Err(Errno::EINTR | Errno::EAGAIN) => continue,
                 Err(e) => return Err(io(e)),
             }
+            return match Answer::from_bytes(answer) {
+                Some(Answer::Ran(byte)) => Ok(byte),
+                Some(Answer::Unknown) => Err(ChildError::UnknownCommand {
+                    pid,
+                    command: SentCommand::of(command),
+                }),
+                None => Err(garbled(&answer)),
+            };
         }
     }
 
@@ -600,16 +650,16 @@ unsafe fn serve<C: Command, F: FnMut(C) -> u8>(
         // Decoding runs inside catch_unwind too: a hand-written `from_byte` is the
         // experiment's code as much as its function is.
         let decoded = || match C::from_byte(command) {
-            Some(command) => on_command(command),
-            None => reply::UNKNOWN,
+            Some(command) => Answer::Ran(on_command(command)),
+            None => Answer::Unknown,
         };
-        let status = match catch_unwind(AssertUnwindSafe(decoded)) {
-            Ok(status) => status,
+        let answer = match catch_unwind(AssertUnwindSafe(decoded)) {
+            Ok(answer) => answer.bytes(),
             Err(_) => unsafe { libc::_exit(PANIC_STATUS) },
         };
         loop {
-            match unsafe { libc::write(answers, (&raw const status).cast(), 1) } {
-                1 => break,
+            match unsafe { libc::write(answers, answer.as_ptr().cast(), answer.len()) } {
+                2 => break,
                 n if n < 0 && interrupted() => continue,
                 _ => unsafe { libc::_exit(PIPE_STATUS) },
             }
@@ -648,5 +698,20 @@ mod tests {
             "Second (byte 1)"
         );
         assert_eq!(SentCommand::of(7u8).to_string(), "byte 7");
+    }
+
+    #[test]
+    fn every_answer_byte_survives_the_trip_and_no_other_tag_is_an_answer() {
+        for byte in 0..=u8::MAX {
+            let answer = Answer::Ran(byte);
+            assert_eq!(Answer::from_bytes(answer.bytes()), Some(answer));
+        }
+        assert_eq!(
+            Answer::from_bytes(Answer::Unknown.bytes()),
+            Some(Answer::Unknown)
+        );
+        for tag in 2..=u8::MAX {
+            assert_eq!(Answer::from_bytes([tag, 0]), None, "tag {tag}");
+        }
     }
 }
