@@ -70,23 +70,35 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
     drop(file);
     reading_faults(&mapping)?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;
-    let pageout = page_out(&mapping)?;
+    page_out_and_read_again(
+        lab,
+        FILE,
+        &mapping,
+        pinned,
+        ["file-paged-out", "file-read-again"],
+    )
+}
+
+/// Both halves of the lesson end alike: MADV_PAGEOUT (then the CPU is let go), and every
+/// page read back, counting the major faults that brought them in and what is resident.
+fn page_out_and_read_again(
+    lab: &mut Lab<'_>,
+    name: SubjectName,
+    mapping: &impl Mapped,
+    pinned: PinnedToThisCpu,
+    [paged_out, read_again]: [&str; 2],
+) -> Result<(), ExperimentError> {
+    let pageout = page_out(mapping)?;
     drop(pinned);
     lab.step(
-        "file-paged-out",
-        observed(FILE, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
+        paged_out,
+        observed(name, mapping, [(PAGEOUT, pageout), resident(mapping)?])?,
     )?;
-    let faults = reading_faults(&mapping)?;
+    let faults = reading_faults(mapping)?;
+    let major = (MAJOR, OutcomeValue::count(faults.major));
     lab.step(
-        "file-read-again",
-        observed(
-            FILE,
-            &mapping,
-            [
-                (MAJOR, OutcomeValue::count(faults.major)),
-                resident(&mapping)?,
-            ],
-        )?,
+        read_again,
+        observed(name, mapping, [major, resident(mapping)?])?,
     )
 }
 
@@ -97,16 +109,12 @@ fn anonymous_pages(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError
     lab.step("anon-written", observed(ANON, &mapping, [])?)?;
     let cold = advised(&mapping, MmapAdvise::MADV_COLD)?;
     lab.step("anon-cold", observed(ANON, &mapping, [(COLD, cold)])?)?;
-    let pageout = page_out(&mapping)?;
-    drop(pinned);
-    lab.step(
-        "anon-paged-out",
-        observed(ANON, &mapping, [(PAGEOUT, pageout), resident(&mapping)?])?,
-    )?;
-    let faults = reading_faults(&mapping)?;
-    lab.step(
-        "anon-read-again",
-        observed(ANON, &mapping, [(MAJOR, OutcomeValue::count(faults.major))])?,
+    page_out_and_read_again(
+        lab,
+        ANON,
+        &mapping,
+        pinned,
+        ["anon-paged-out", "anon-read-again"],
     )
 }
 
