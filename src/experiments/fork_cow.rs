@@ -154,12 +154,7 @@ fn huge_page_mapping(lab: &Lab<'_>) -> Result<Mapping, ExperimentError> {
         Some(thp) => thp.pmd_size.as_usize(),
         None => lab.probe.page_size.as_usize(),
     };
-    let mapping = Mapping::anonymous_aligned(
-        NonZeroUsize::new(size).expect("not zero"),
-        size,
-        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        MapFlags::MAP_PRIVATE,
-    )?;
+    let mapping = Mapping::anonymous_aligned(NonZeroUsize::new(size).expect("not zero"), size)?;
     if lab.probe.thp.is_some() {
         mapping.advise(MmapAdvise::MADV_HUGEPAGE)?;
     }

@@ -74,8 +74,6 @@ fn one_huge_page(lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
     let placed = Mapping::anonymous_aligned(
         NonZeroUsize::new(huge).expect("a huge page is not empty"),
         huge,
-        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        MapFlags::MAP_PRIVATE,
     );
     let aligned = match placed {
         // 512 MiB with 64 kB pages: more than a small machine's commit limit may allow.

@@ -5,7 +5,7 @@
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, Subject, SubjectName};
 use crate::memory::child::{commands, reply};
 use crate::memory::{Child, Mapped, Mapping};
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags};
+use nix::sys::mman::MmapAdvise;
 use nix::unistd::getpid;
 use std::num::NonZeroUsize;
 
@@ -87,12 +87,7 @@ impl Experiment for Thp {
 
 /// An isolated anonymous mapping of `len` bytes aligned to `align`, with `advice` given.
 fn aligned(len: usize, align: usize, advice: MmapAdvise) -> Result<Mapping, ExperimentError> {
-    let mapping = Mapping::anonymous_aligned(
-        NonZeroUsize::new(len).expect("not zero"),
-        align,
-        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-        MapFlags::MAP_PRIVATE,
-    )?;
+    let mapping = Mapping::anonymous_aligned(NonZeroUsize::new(len).expect("not zero"), align)?;
     mapping.advise(advice)?;
     Ok(mapping)
 }

@@ -184,39 +184,33 @@ impl Mapping {
             .count()
     }
 
-    /// A mapping whose start is a multiple of `align` (a power of two, at least a page),
-    /// fenced by guard pages. Where a lesson needs a whole huge page to fit, the kernel's own
-    /// placement cannot be relied on (before 6.7 it does not align), so the mapping is placed
-    /// with MAP_FIXED inside a reservation of our own, which nothing else can take.
-    pub fn anonymous_aligned(
-        len: NonZeroUsize,
-        align: usize,
-        prot: ProtFlags,
-        flags: MapFlags,
-    ) -> Result<Mapping, MappingError> {
+    /// A private read-write mapping whose start is a multiple of `align` (a power of two, at
+    /// least a page), fenced by guard pages. Where a lesson needs a whole huge page to fit,
+    /// the kernel's own placement cannot be relied on (before 6.7 it does not align), so the
+    /// mapping is placed with MAP_FIXED inside a reservation of our own, which nothing else
+    /// can take.
+    pub fn anonymous_aligned(len: NonZeroUsize, align: usize) -> Result<Mapping, MappingError> {
         let page = page();
         assert!(
             align.is_power_of_two() && align >= page,
             "alignment {align} is not a power of two of at least a page"
         );
+        let (prot, flags) = (
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_PRIVATE,
+        );
         let mapped_len = round_up_to_page(len.get());
-        let guard_prot = if prot.is_empty() {
-            ProtFlags::PROT_READ
-        } else {
-            ProtFlags::PROT_NONE
-        };
         // Room for the mapping at any alignment, with a guard page on each side.
         let reserved_len = mapped_len + align + 2 * page;
         let reserved = NonZeroUsize::new(reserved_len).expect("not zero");
         // SAFETY: no hint and no MAP_FIXED: the kernel picks a free range.
         let reservation =
-            unsafe { mmap_anonymous(None, reserved, guard_prot, MapFlags::MAP_PRIVATE) }.map_err(
-                |errno| MappingError::Mmap {
+            unsafe { mmap_anonymous(None, reserved, ProtFlags::PROT_NONE, MapFlags::MAP_PRIVATE) }
+                .map_err(|errno| MappingError::Mmap {
                     what: "reservation for an aligned mapping".into(),
                     len: reserved_len,
                     errno,
-                },
-            )?;
+                })?;
         let base = reservation.as_ptr() as usize;
         let start = (base + page).next_multiple_of(align);
         let (below, above) = (start - page, start + mapped_len);
