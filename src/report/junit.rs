@@ -86,23 +86,11 @@ mod tests {
 
     #[test]
     fn counts_and_one_element_per_end() {
-        let case = |name: &str, end, reason: Option<&str>| Case {
-            name: name.into(),
-            file: "lessons/01-x.md".into(),
-            line: 3,
-            end,
-            reason: reason.map(Into::into),
-            details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
-        };
-        let suites = [Suite {
-            name: "x".into(),
-            cases: vec![
-                case("held", VerdictKind::Held, None),
-                case("failed", VerdictKind::Failed, Some("differs")),
-                case("skipped", VerdictKind::Skipped, Some("no <THP>")),
-            ],
-            error: None,
-        }];
+        let suites = [crate::report::suites::sample(
+            ["held", "failed", "skipped"],
+            "differs",
+            "no <THP>",
+        )];
         let mut out = Vec::new();
         write(&mut out, &suites).unwrap();
         let xml = String::from_utf8(out).unwrap();

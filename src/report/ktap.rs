@@ -72,28 +72,13 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn case(name: &str, end: VerdictKind, reason: Option<&str>) -> Case {
-        Case {
-            name: name.into(),
-            file: "lessons/01-x.md".into(),
-            line: 7,
-            end,
-            reason: reason.map(Into::into),
-            details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
-        }
-    }
-
     #[test]
     fn suites_nest_with_their_plans_and_skips_are_directives() {
-        let suites = [Suite {
-            name: "x".into(),
-            cases: vec![
-                case("a:1 held", VerdictKind::Held, None),
-                case("a:2 #2 failed", VerdictKind::Failed, Some("differs\nhere")),
-                case("a:3 skipped", VerdictKind::Skipped, Some("no THP")),
-            ],
-            error: None,
-        }];
+        let suites = [crate::report::suites::sample(
+            ["a:1 held", "a:2 #2 failed", "a:3 skipped"],
+            "differs\nhere",
+            "no THP",
+        )];
         let mut out = Vec::new();
         write(&mut out, &suites).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -139,3 +139,27 @@ fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> C
         details,
     }
 }
+
+/// One suite `x` of a held, a failed and a skipped case, named as given, each at
+/// `lessons/01-x.md:3`: what the writers' tests put through each format.
+#[cfg(test)]
+pub(crate) fn sample(names: [&str; 3], failed_why: &str, skipped_why: &str) -> Suite {
+    let case = |name: &str, end, reason: Option<&str>| Case {
+        name: name.into(),
+        file: "lessons/01-x.md".into(),
+        line: 3,
+        end,
+        reason: reason.map(Into::into),
+        details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
+    };
+    let [held, failed, skipped] = names;
+    Suite {
+        name: "x".into(),
+        cases: vec![
+            case(held, VerdictKind::Held, None),
+            case(failed, VerdictKind::Failed, Some(failed_why)),
+            case(skipped, VerdictKind::Skipped, Some(skipped_why)),
+        ],
+        error: None,
+    }
+}
