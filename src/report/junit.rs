@@ -86,14 +86,11 @@ mod tests {
 
     #[test]
     fn counts_and_one_element_per_end() {
-        let suites = [crate::report::suites::sample(
+        let xml = crate::report::suites::written_sample(
+            write,
             ["held", "failed", "skipped"],
-            "differs",
-            "no <THP>",
-        )];
-        let mut out = Vec::new();
-        write(&mut out, &suites).unwrap();
-        let xml = String::from_utf8(out).unwrap();
+            ["differs", "no <THP>"],
+        );
         assert!(
             xml.contains(r#"tests="3" failures="1" skipped="1" errors="0""#),
             "{xml}"

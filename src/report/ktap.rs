@@ -74,14 +74,11 @@ mod tests {
 
     #[test]
     fn suites_nest_with_their_plans_and_skips_are_directives() {
-        let suites = [crate::report::suites::sample(
+        let text = crate::report::suites::written_sample(
+            write,
             ["a:1 held", "a:2 #2 failed", "a:3 skipped"],
-            "differs\nhere",
-            "no THP",
-        )];
-        let mut out = Vec::new();
-        write(&mut out, &suites).unwrap();
-        let text = String::from_utf8(out).unwrap();
+            ["differs\nhere", "no THP"],
+        );
         assert_eq!(
             text,
             "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: x\n    1..3\n\

@@ -140,10 +140,14 @@ fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> C
     }
 }
 
-/// One suite `x` of a held, a failed and a skipped case, named as given, each at
-/// `lessons/01-x.md:3`: what the writers' tests put through each format.
+/// What `write` makes of one suite `x` of a held, a failed and a skipped case, named as
+/// given, each at `lessons/01-x.md:3`: what the writers' tests put through each format.
 #[cfg(test)]
-pub(crate) fn sample(names: [&str; 3], failed_why: &str, skipped_why: &str) -> Suite {
+pub(crate) fn written_sample(
+    write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
+    names: [&str; 3],
+    [failed_why, skipped_why]: [&str; 2],
+) -> String {
     let case = |name: &str, end, reason: Option<&str>| Case {
         name: name.into(),
         file: "lessons/01-x.md".into(),
@@ -153,7 +157,7 @@ pub(crate) fn sample(names: [&str; 3], failed_why: &str, skipped_why: &str) -> S
         details: vec![("expected", "1 page".into()), ("observed", "8 kB".into())],
     };
     let [held, failed, skipped] = names;
-    Suite {
+    let suite = Suite {
         name: "x".into(),
         cases: vec![
             case(held, VerdictKind::Held, None),
@@ -161,5 +165,8 @@ pub(crate) fn sample(names: [&str; 3], failed_why: &str, skipped_why: &str) -> S
             case(skipped, VerdictKind::Skipped, Some(skipped_why)),
         ],
         error: None,
-    }
+    };
+    let mut out = Vec::new();
+    write(&mut out, &[suite]).expect("writing to a Vec");
+    String::from_utf8(out).expect("the writers write UTF-8")
 }
