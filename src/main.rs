@@ -15,7 +15,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 mod commands;
-use commands::{CliError, homework};
+use commands::{CliError, answer, homework};
 
 /// Lessons about Linux memory whose claims are checked on the running kernel.
 ///
@@ -228,12 +228,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Format::Json => homework::exercise_json(&catalog, id.as_deref()),
             Format::Ktap | Format::Junit => {
                 let suites = homework::exercise_suites(&catalog, id.as_deref())?;
-                write_suites(&mut stdout().lock(), &suites, format)?;
-                Ok(if suites.iter().any(|s| s.failed()) {
-                    ExitCode::FAILURE
-                } else {
-                    ExitCode::SUCCESS
-                })
+                let written = write_suites(&mut stdout().lock(), &suites, format);
+                answer(!suites.iter().any(|s| s.failed()), written)
             }
         },
         Some(Command::Book {
@@ -412,33 +408,35 @@ fn check(
         .collect();
     let mut passed = reports.iter().all(LessonReport::passed);
     let mut out = stdout().lock();
-    match format {
+    let written = match format {
         Format::Json => {
             let file = this_machine(catalog, &lessons, &probe, reports, written, started);
             let exercises = file.checked().and_then(|c| c.checks.exercises());
             passed &= exercises.is_none_or(|e| e.iter().all(|e| e.outcome.is_done()));
-            writeln!(out, "{}", file.to_json())?;
+            writeln!(out, "{}", file.to_json()).map_err(CliError::from)
         }
         Format::Ktap | Format::Junit => {
-            write_suites(&mut out, &report::suites::of_lessons(&reports), format)?;
+            write_suites(&mut out, &report::suites::of_lessons(&reports), format)
         }
-        Format::Text => {
-            report::write_kernel_summary(&mut out, &probe)?;
-            report::write_text(&mut out, &reports)?;
-            let totals = Counts::of_all(&reports);
-            writeln!(
-                out,
-                "\n{} lessons, {}",
-                reports.len(),
-                report::counts_line(totals)
-            )?;
-        }
-    }
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+        Format::Text => write_check_text(&mut out, &probe, &reports).map_err(CliError::from),
+    };
+    answer(passed, written)
+}
+
+fn write_check_text(
+    out: &mut dyn Write,
+    probe: &KernelProbe,
+    reports: &[LessonReport],
+) -> std::io::Result<()> {
+    report::write_kernel_summary(out, probe)?;
+    report::write_text(out, reports)?;
+    let totals = Counts::of_all(reports);
+    writeln!(
+        out,
+        "\n{} lessons, {}",
+        reports.len(),
+        report::counts_line(totals)
+    )
 }
 
 /// This machine's result file: the claims of `lessons` as `reports` judged them and, where
@@ -483,13 +481,9 @@ fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode
             json
         }
     };
-    stdout().lock().write_all(text.as_bytes())?;
+    let written = stdout().lock().write_all(text.as_bytes());
     eprintln!("pagelab matrix: {}", matrix.summary());
-    Ok(if matrix.failed().is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    answer(matrix.failed().is_empty(), written.map_err(CliError::from))
 }
 
 /// `check --bless`: the lessons' files themselves, blessed and written back, then checked.
@@ -647,24 +641,21 @@ fn kernels(
     let results = matrix::results_dir(&cache);
     matrix::write_results(&results, configured, digest)?;
     let table = matrix::table_of(&results)?;
-    let mut out = stdout().lock();
-    writeln!(out, "{}", matrix::table::terminal(&table))?;
     if let Some(parent) = report_path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
     std::fs::write(&report_path, matrix::table::markdown(&table))
         .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
-    writeln!(
-        out,
-        "{}\nresult files: {}   report: {}   total time: {:.0}s",
-        table.summary(),
-        results.display(),
-        report_path.display(),
-        started.elapsed().as_secs_f64()
-    )?;
-    Ok(if table.failed().is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let mut out = stdout().lock();
+    let written = writeln!(out, "{}", matrix::table::terminal(&table)).and_then(|()| {
+        writeln!(
+            out,
+            "{}\nresult files: {}   report: {}   total time: {:.0}s",
+            table.summary(),
+            results.display(),
+            report_path.display(),
+            started.elapsed().as_secs_f64()
+        )
+    });
+    answer(table.failed().is_empty(), written.map_err(CliError::from))
 }

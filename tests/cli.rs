@@ -303,12 +303,27 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
 
-/// `pagelab check | head -1`: the reader goes away, and pagelab ends quietly with status 0
-/// rather than a message about a broken pipe.
-#[test]
-fn a_closed_stdout_ends_quietly() {
+/// `pagelab check | head -1`: the reader goes away, and pagelab ends quietly, without a
+/// message about a broken pipe, and with the status its claims earned: 0 when they held, 1
+/// when one failed (so `set -o pipefail` still sees a failure).
+#[rstest]
+#[case::holding(None, 0)]
+#[case::failing(Some(("Rss:                   0 kB   # resident: nothing is in RAM yet", "Rss: 999 kB")), 1)]
+fn a_closed_stdout_ends_quietly_with_the_verdicts_status(
+    #[case] edit: Option<(&str, &str)>,
+    #[case] status: i32,
+) {
+    let lessons = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/01-mmap-anon.md");
+    let mut text = std::fs::read_to_string(source).unwrap();
+    if let Some((line, replaced)) = edit {
+        assert!(text.contains(line), "lesson 01 no longer has `{line}`");
+        text = text.replacen(line, replaced, 1);
+    }
+    std::fs::write(lessons.path().join("01-mmap-anon.md"), text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pagelab"))
         .args(["check", "--format", "json"])
+        .env("PAGELAB_LESSONS", lessons.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -316,6 +331,6 @@ fn a_closed_stdout_ends_quietly() {
         .expect("pagelab runs");
     drop(child.stdout.take());
     let output = child.wait_with_output().expect("pagelab ends");
-    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(output.status.code(), Some(status), "{:?}", output.status);
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }

@@ -1,6 +1,9 @@
 //! Why a command could not do its work. Claims that fail are not errors: they are the
 //! answer, exit status 1. These end the program with a message and status 2 — except a
-//! closed standard output, which ends it quietly.
+//! closed standard output, which ends it quietly (and, where the command had a verdict,
+//! with that verdict's status: see [`answer`]).
+
+use std::process::ExitCode;
 
 /// A command's error.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,20 @@ impl From<&str> for CliError {
     }
 }
 
+/// A command's exit status once its text is written: 0 if `passed`, else 1. A reader that
+/// closed standard output early (`pagelab check | head`) cut the text short, not the
+/// verdict, so under `set -o pipefail` a failed claim still fails the pipeline.
+pub fn answer(passed: bool, written: Result<(), CliError>) -> Result<ExitCode, CliError> {
+    match written {
+        Ok(()) | Err(CliError::ClosedOutput) => Ok(if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +65,15 @@ mod tests {
         assert!(matches!(CliError::from(closed), CliError::ClosedOutput));
         let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
         assert!(matches!(CliError::from(full), CliError::Output(_)));
+    }
+
+    #[test]
+    fn a_closed_output_keeps_the_verdict_and_other_errors_stay_errors() {
+        let closed = || Err(CliError::ClosedOutput);
+        assert_eq!(answer(false, closed()).unwrap(), ExitCode::FAILURE);
+        assert_eq!(answer(true, closed()).unwrap(), ExitCode::SUCCESS);
+        assert_eq!(answer(false, Ok(())).unwrap(), ExitCode::FAILURE);
+        let full = CliError::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(matches!(answer(true, Err(full)), Err(CliError::Output(_))));
     }
 }

@@ -3,4 +3,4 @@
 mod error;
 pub mod homework;
 
-pub use error::CliError;
+pub use error::{CliError, answer};
