@@ -30,6 +30,7 @@ fn the_one_error(dir: &Path) -> String {
 )]
 #[case::no_front_matter("no-front-matter", "01-x.md:1:", "no front matter")]
 #[case::empty_file("empty-file", "01-x.md:1:", "no front matter")]
+#[case::second_front_matter("second-front-matter", "01-x.md:12:", "a second front matter block")]
 #[case::unknown_tag("unknown-tag", "01-x.md:8:", "unknown tag `smapz`")]
 #[case::unknown_field("unknown-field", "01-x.md:10:", "`Resident` is not a field smaps has")]
 #[case::bad_unit("bad-unit", "01-x.md:9:", "unknown unit `KB`")]

@@ -133,6 +133,16 @@ impl Reader {
     fn event(&mut self, event: Event, line: usize) -> Result<(), Problem> {
         match event {
             Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => {
+                // Markdown takes a `---` block anywhere for metadata; read past the top, it
+                // would replace the lesson's front matter without a word.
+                if line != 1 || self.front.is_some() {
+                    return Err((
+                        line,
+                        "a second front matter block: only the one at the top of the file \
+                         is front matter (for a horizontal rule, write `***`)"
+                            .into(),
+                    ));
+                }
                 self.open = Some(Open::FrontMatter {
                     // The YAML starts on the line after the opening `---`.
                     first: line + 1,
