@@ -533,9 +533,22 @@ fn branch_of(
     if block.when.is_empty() {
         return Ok(None);
     }
+    let evaluated: Vec<_> = block
+        .when
+        .iter()
+        .map(|condition| (condition, condition.evaluate(probe, subject)))
+        .collect();
+    // A condition that is wrong for its block is the lesson's mistake on every kernel: it
+    // must not hide behind an earlier one that happens not to apply on this one.
+    if let Some((_, Branch::Invalid(why))) = evaluated
+        .iter()
+        .find(|(_, branch)| matches!(branch, Branch::Invalid(_)))
+    {
+        return Err(Verdict::failed(why.clone()));
+    }
     let mut applied = Vec::new();
-    for condition in &block.when {
-        match condition.evaluate(probe, subject) {
+    for (condition, branch) in evaluated {
+        match branch {
             Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
             Branch::DoesNotApply(why) => {
                 return Err(Verdict::skipped(

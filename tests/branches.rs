@@ -15,6 +15,7 @@ use pagelab::kernel::probe::{
     KernelProbe, MemlockLimit, OvercommitMode, PerSizeMode, TempFiles, ThpMode, ThpSettings,
 };
 use pagelab::kernel::smaps::parse_smaps;
+use pagelab::lesson::Lesson;
 use rstest::rstest;
 use std::collections::BTreeMap;
 
@@ -126,7 +127,11 @@ fn subject(config: &Config, name: &str, len: u64, seen: Seen, written: bool) -> 
 /// write and after the read of an untouched page, then the aligned mapping of one huge page
 /// before and after its byte.
 fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
-    let lesson = common::lesson("mmap-anon");
+    replay_lesson(&common::lesson("mmap-anon"), config, mapping, aligned)
+}
+
+/// [`replay`], for a lesson of `mmap-anon` other than the one in the tree.
+fn replay_lesson(lesson: &Lesson, config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
     let vocabulary = experiments::find("mmap-anon").unwrap().vocabulary();
     let steps = vocabulary.steps;
     let byte_read = vocabulary.outcome("byte read").unwrap();
@@ -151,7 +156,7 @@ fn replay(config: &Config, mapping: Seen, aligned: Seen) -> LessonReport {
         seen("huge-page-mapped", huge(false), vec![]),
         seen("huge-page-byte-written", huge(true), vec![]),
     ];
-    check::evaluate(&lesson, &probe(config), &observed)
+    check::evaluate(lesson, &probe(config), &observed)
 }
 
 fn assert_no_failure(report: &LessonReport, config: &Config) {
@@ -416,4 +421,38 @@ fn memlock_conditions(
     assert_eq!(applies("memlock-exempt"), which == "exempt");
     assert_eq!(applies("memlock-enforced"), which == "enforced");
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
+}
+
+/// A condition the block cannot answer (here: a read fault, of a mapping the experiment
+/// never reads) is the lesson's mistake on every kernel. An earlier condition that does not
+/// apply (swap, off in this configuration) must not turn it into a skip here and a failure
+/// only where swap is on.
+#[rstest]
+#[case::after_one_that_does_not_apply("swap-on,read-fault-zero-page")]
+#[case::after_one_that_applies("swap-off,read-fault-zero-page")]
+#[case::before_one_that_does_not_apply("read-fault-zero-page,swap-on")]
+fn a_condition_wrong_for_its_block_fails_whatever_comes_before_it(#[case] when: &str) {
+    let text = format!(
+        "---\nid: mmap-anon\ntitle: x\n---\n\n\
+         ```smaps step=huge-page-mapped of=aligned-mapping when={when}\nRss: 0 kB\n```\n"
+    );
+    let lesson = Lesson::parse(std::path::Path::new("01-x.md"), text).unwrap();
+    let config = &MADVISE_6_18;
+    let report = replay_lesson(
+        &lesson,
+        config,
+        seen(ALIGNED, PAGE, 0, 0),
+        seen(HUGE_AT, PAGE, 0, 0),
+    );
+    let [claim] = &report.claims[..] else {
+        panic!("one claim: {:?}", report.claims);
+    };
+    assert_eq!(
+        claim.verdict.kind(),
+        VerdictKind::Failed,
+        "{:?}",
+        claim.verdict
+    );
+    let why = claim.verdict.reason().unwrap_or_default();
+    assert!(why.contains("needs a read in `aligned-mapping`"), "{why}");
 }
