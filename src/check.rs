@@ -7,8 +7,8 @@ use crate::Bytes;
 use crate::condition::Branch;
 use crate::experiment::{Experiment, Lab, Observation, Recorder, Step, StepReport, Subject};
 use crate::experiments;
-use crate::kernel::SmapsField;
 use crate::kernel::thp::{self, Access, Folio};
+use crate::kernel::{Absence, SmapsField};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
 use crate::lesson::value::{
     Cmp, FieldExpected, MapsPattern, OutcomeExpected, PathPattern, Quantity, Scale, Unit,
@@ -643,7 +643,10 @@ fn judge_field(
     subject: &Subject,
 ) -> Judged {
     let record = &subject.record;
-    let absent = || Judged::Skipped(SkipCause::NotPrinted, field.absence_reason(&probe.release));
+    let absent = || match field.absence(&probe.release, probe.version) {
+        Absence::NotPrinted(why) => Judged::Skipped(SkipCause::NotPrinted, why),
+        Absence::Missing(why) => Judged::Failed(None, why),
+    };
     if field == SmapsField::VmFlags {
         let Some(flags) = &record.vm_flags else {
             return absent();

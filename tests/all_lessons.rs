@@ -274,8 +274,10 @@ fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
 /// Lesson 13 shows a record with every field this kernel prints, KSM (6.6) and Pss_Dirty
 /// (6.0) among them, in a `core` block. Replayed as a 5.10 kernel prints it, those two claims
 /// skip naming the version that added the field, and the lesson still has no core problem.
+/// The same record judged as a 6.18 kernel's fails them: that kernel prints both in every
+/// record, so their absence is a mistake in what was read, not a kernel that lacks them.
 #[rstest]
-fn a_field_an_older_kernel_does_not_print_skips_without_a_core_problem(probe: KernelProbe) {
+fn a_field_an_older_kernel_does_not_print_skips_and_one_a_newer_prints_fails(probe: KernelProbe) {
     let _fork = common::fork_lock("process");
     let lesson = common::lesson("process");
     let mut steps = check::observe(&lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
@@ -288,11 +290,28 @@ fn a_field_an_older_kernel_does_not_print_skips_without_a_core_problem(probe: Ke
             }
         }
     }
+    let newer_kernel = KernelProbe {
+        release: "6.18.44".into(),
+        version: (6, 18),
+        ..probe.clone()
+    };
     let old = KernelProbe {
         release: "5.10.0-43-cloud-amd64".into(),
         version: (5, 10),
         ..probe
     };
+    let report = check::evaluate(&lesson, &newer_kernel, &steps);
+    for field in newer {
+        for claim in report
+            .claims
+            .iter()
+            .filter(|c| c.place.field == field.name())
+        {
+            assert_eq!(claim.verdict.kind(), VerdictKind::Failed, "{field}");
+            let reason = claim.verdict.reason().unwrap_or_default();
+            assert!(reason.contains("every kernel since"), "{field}: {reason}");
+        }
+    }
     let report = check::evaluate(&lesson, &old, &steps);
     for field in newer {
         let skipped: Vec<_> = report

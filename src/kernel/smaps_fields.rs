@@ -95,18 +95,38 @@ impl SmapsField {
         SmapsField::ALL.iter().copied().find(|f| f.name() == name)
     }
 
-    /// Why a kernel that lacks this field lacks it, for a skip reason.
-    pub fn absence_reason(self, release: &str) -> String {
+    /// What a record without this field means on a kernel of `version` (major, minor),
+    /// named `release`: a field that kernel does not print, or one it should have printed.
+    pub fn absence(self, release: &str, version: (u32, u32)) -> Absence {
         let lacks = format!(
             "this kernel ({release}) does not print {} in smaps",
             self.name()
         );
         match (self.only_when(), self.since()) {
-            (Some(cond), _) => format!("{lacks}: it appears only when {cond}"),
-            (None, Some((major, minor))) => format!("{lacks} (first printed by {major}.{minor})"),
-            (None, None) => lacks,
+            (Some(cond), _) => Absence::NotPrinted(format!("{lacks}: it appears only when {cond}")),
+            (None, Some((major, minor))) if version < (major, minor) => {
+                Absence::NotPrinted(format!("{lacks} (first printed by {major}.{minor})"))
+            }
+            (None, Some((major, minor))) => Absence::Missing(format!(
+                "{lacks}, though every kernel since {major}.{minor} prints it in every record"
+            )),
+            (None, None) => Absence::Missing(format!(
+                "{lacks}, though every kernel prints it in every record"
+            )),
         }
     }
+}
+
+/// Why a record lacks a field, as [`SmapsField::absence`] tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Absence {
+    /// This kernel does not print it (too old, or a condition it prints it under is not
+    /// met): a claim about it cannot be checked here.
+    NotPrinted(String),
+    /// This kernel prints it in every record, so the record read is not what the kernel
+    /// printed (a parser's or experiment's mistake), or the kernel dropped the field and
+    /// the table above must say since when.
+    Missing(String),
 }
 
 /// A field's name as a record holds it: one we know, or one newer than [`SmapsField`].
@@ -165,10 +185,22 @@ mod tests {
         }
         assert_eq!(SmapsField::named("Rs"), None);
         assert_eq!(SmapsField::ProtectionKey.kind(), FieldKind::Number);
-        assert!(
-            SmapsField::Ksm
-                .absence_reason("5.10.0")
-                .contains("first printed by 6.6")
-        );
+        let absence = |field: SmapsField, version| field.absence("x", version);
+        assert!(matches!(
+            absence(SmapsField::Ksm, (5, 10)),
+            Absence::NotPrinted(why) if why.contains("first printed by 6.6")
+        ));
+        assert!(matches!(
+            absence(SmapsField::Ksm, (6, 6)),
+            Absence::Missing(why) if why.contains("every kernel since 6.6 prints it")
+        ));
+        assert!(matches!(
+            absence(SmapsField::Rss, (4, 9)),
+            Absence::Missing(_)
+        ));
+        assert!(matches!(
+            absence(SmapsField::ProtectionKey, (7, 2)),
+            Absence::NotPrinted(why) if why.contains("protection keys")
+        ));
     }
 }
