@@ -63,6 +63,12 @@ pub fn bless(lesson: &Lesson, report: &LessonReport) -> Result<Blessed, BlessErr
             Verdict::Failed {
                 observed: Some(value),
                 ..
+            } if is_unwritten && value.trim().is_empty() => {
+                unwritable.push(format!("{}: the kernel showed nothing to write", place()));
+            }
+            Verdict::Failed {
+                observed: Some(value),
+                ..
             } if is_unwritten => values.push((claim.place.line, value.clone())),
             Verdict::Failed { reason, .. } if is_unwritten => {
                 unwritable.push(format!("{}: {reason}", place()));
@@ -119,7 +125,7 @@ pub fn fill(line: &str, value: &str) -> Option<String> {
     }
     let trailing = &written[lead + old.len()..];
     let number_width = value.split(' ').next().unwrap_or(value).len();
-    let spaces = lead - (number_width - 1).min(lead.saturating_sub(1));
+    let spaces = lead - number_width.saturating_sub(1).min(lead.saturating_sub(1));
     Some(format!(
         "{head}{}{value}{trailing}{tail}",
         " ".repeat(spaces)

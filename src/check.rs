@@ -11,7 +11,7 @@ use crate::kernel::thp::{self, Access, Folio};
 use crate::kernel::{Absence, SmapsField};
 use crate::kernel::{FieldValue, KernelProbe, MapsLine, Pathname};
 use crate::lesson::value::{
-    Cmp, FieldExpected, MapsPattern, OutcomeExpected, PathPattern, Quantity, Scale, Unit,
+    ByteUnit, Cmp, FieldExpected, MapsPattern, OutcomeExpected, PathPattern, Quantity, Scale, Unit,
 };
 use crate::lesson::{Claim, ClaimBlock, Claimed, Lesson, Need};
 use serde::Serialize;
@@ -710,7 +710,7 @@ fn judge_size(size: Bytes, cmp: Cmp, quantity: &Quantity, scale: &Scale) -> Judg
 /// `size` written in `unit` as a lesson would (`16 pages`, `1 huge page`, `1/2 page` for a
 /// share of a page, `4 kB` without a unit), or why it is no such number of them.
 fn in_unit(size: Bytes, unit: Option<Unit>, scale: &Scale) -> Result<String, String> {
-    let unit = unit.unwrap_or(Unit::Fixed(1024));
+    let unit = unit.unwrap_or(Unit::Fixed(ByteUnit::KB));
     let one = Quantity {
         count: 1,
         divisor: 1,
@@ -745,7 +745,12 @@ fn quantity_words(q: &Quantity, cmp: &Cmp) -> String {
         Cmp::Gt => "> ",
         Cmp::Ge => ">= ",
     };
-    let plural = if q.count == 1 { "" } else { "s" };
+    // `16384 kB`, never `kBs`.
+    let plural = if q.count == 1 || matches!(q.unit, Unit::Fixed(_)) {
+        ""
+    } else {
+        "s"
+    };
     let count = if q.divisor == 1 {
         q.count.to_string()
     } else {
@@ -812,5 +817,25 @@ mod tests {
         assert_eq!(written(4096, None).as_deref(), Ok("4 kB"));
         assert!(written(1000, Some(Unit::Page)).is_err());
         assert!(written(512, None).is_err(), "no half kB");
+        let gb = Some(Unit::Fixed(ByteUnit::GB));
+        assert_eq!(written(2 << 30, gb).as_deref(), Ok("2 GB"));
+        let why = written(1 << 20, gb).unwrap_err();
+        assert!(why.contains("no whole number of GBs"), "{why}");
+    }
+
+    #[test]
+    fn an_expected_size_names_its_unit_and_only_counted_units_take_a_plural() {
+        let words = |count, unit| {
+            let q = Quantity {
+                count,
+                divisor: 1,
+                unit,
+            };
+            quantity_words(&q, &Cmp::Eq)
+        };
+        assert_eq!(words(16384, Unit::Fixed(ByteUnit::KB)), "16384 kB");
+        assert_eq!(words(1, Unit::Fixed(ByteUnit::GB)), "1 GB");
+        assert_eq!(words(3, Unit::Page), "3 pages");
+        assert_eq!(words(1, Unit::HugePage), "1 huge page");
     }
 }

@@ -8,8 +8,8 @@ use std::fmt;
 /// `Rss: 1 page` is right whatever the page size is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
-    /// A fixed number of bytes per unit (B, kB, MB, GB; binary, as smaps prints kB).
-    Fixed(u64),
+    /// A fixed number of bytes per unit.
+    Fixed(ByteUnit),
     /// sysconf(_SC_PAGESIZE).
     Page,
     /// `hpage_pmd_size`.
@@ -19,6 +19,40 @@ pub enum Unit {
     HugetlbPage,
     /// The folio size predicted for the subject's write fault (multi-size THP).
     Folio,
+}
+
+/// B, kB, MB, GB: binary, as smaps prints kB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteUnit {
+    B,
+    KB,
+    MB,
+    GB,
+}
+
+impl ByteUnit {
+    /// Each unit with the name a lesson writes and the kernel prints, smallest first.
+    const ALL: [(ByteUnit, &'static str); 4] = [
+        (ByteUnit::B, "B"),
+        (ByteUnit::KB, "kB"),
+        (ByteUnit::MB, "MB"),
+        (ByteUnit::GB, "GB"),
+    ];
+
+    pub fn bytes(self) -> u64 {
+        1 << (10 * self as u32)
+    }
+
+    pub fn name(self) -> &'static str {
+        ByteUnit::ALL[self as usize].1
+    }
+
+    fn named(name: &str) -> Option<ByteUnit> {
+        ByteUnit::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(u, _)| *u)
+    }
 }
 
 /// `count` units, divided by `divisor` (`1/2 page` for the Pss of a page two processes share).
@@ -42,7 +76,7 @@ impl Quantity {
     /// Bytes on this kernel, or why the unit has no meaning here.
     pub fn resolve(&self, scale: &Scale) -> Result<Bytes, String> {
         let per_unit = match self.unit {
-            Unit::Fixed(n) => Bytes(n),
+            Unit::Fixed(unit) => Bytes(unit.bytes()),
             Unit::Page => scale.page,
             Unit::HugePage => scale
                 .huge_page
@@ -180,11 +214,10 @@ pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
 }
 
 fn parse_unit(unit: &str, text: &str) -> Result<Unit, String> {
+    if let Some(fixed) = ByteUnit::named(unit) {
+        return Ok(Unit::Fixed(fixed));
+    }
     Ok(match unit {
-        "B" => Unit::Fixed(1),
-        "kB" => Unit::Fixed(1 << 10),
-        "MB" => Unit::Fixed(1 << 20),
-        "GB" => Unit::Fixed(1 << 30),
         "page" | "pages" => Unit::Page,
         "huge page" | "huge pages" => Unit::HugePage,
         "hugetlb page" | "hugetlb pages" => Unit::HugetlbPage,
@@ -337,10 +370,7 @@ fn wildcard_or<T>(text: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Optio
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Unit::Fixed(1) => f.write_str("B"),
-            Unit::Fixed(n) if *n == 1 << 10 => f.write_str("kB"),
-            Unit::Fixed(n) if *n == 1 << 20 => f.write_str("MB"),
-            Unit::Fixed(n) => write!(f, "x{n} B"),
+            Unit::Fixed(unit) => f.write_str(unit.name()),
             Unit::Page => f.write_str("page"),
             Unit::HugePage => f.write_str("huge page"),
             Unit::HugetlbPage => f.write_str("hugetlb page"),
@@ -354,6 +384,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_unit_is_shown_as_a_lesson_writes_it() {
+        for name in [
+            "B",
+            "kB",
+            "MB",
+            "GB",
+            "page",
+            "huge page",
+            "hugetlb page",
+            "folio",
+        ] {
+            assert_eq!(parse_unit(name, name).unwrap().to_string(), name);
+        }
+        assert_eq!(ByteUnit::GB.bytes(), 1 << 30);
+    }
+
+    #[test]
     fn sizes_in_kb_and_pages() {
         assert_eq!(
             parse_size("16384 kB"),
@@ -362,7 +409,7 @@ mod tests {
                 Quantity {
                     count: 16384,
                     divisor: 1,
-                    unit: Unit::Fixed(1024)
+                    unit: Unit::Fixed(ByteUnit::KB)
                 }
             ))
         );
