@@ -77,6 +77,9 @@ pub enum Mark {
     Skipped,
     /// The file does not report this claim (it checked only exercises, or only claims).
     Missing,
+    /// The file checked claims of this kind and still does not report this one, which
+    /// other files do: a claim lost on the way, which fails the configuration.
+    Unreported,
     /// The configuration never ran.
     Broken,
 }
@@ -87,19 +90,22 @@ impl Mark {
             Mark::Held => "✓",
             Mark::Failed => "✗",
             Mark::Skipped => "·",
-            Mark::Missing => "?",
+            Mark::Missing | Mark::Unreported => "?",
             Mark::Broken => "!",
         }
     }
 }
 
-/// A claim's identity across configurations.
+/// A claim's identity across configurations. The lesson file by its name alone: a file's
+/// path is shown relative to where `check` ran, and one lesson set (the digest says so) has
+/// each name once.
 type ClaimKey = (String, usize, String, String, String);
 
 fn key(claim: &ClaimResult) -> ClaimKey {
     let place = &claim.place;
+    let name = std::path::Path::new(&place.file).file_name();
     (
-        place.file.clone(),
+        name.map_or_else(|| place.file.clone(), |n| n.to_string_lossy().into_owned()),
         place.line,
         place.step.clone(),
         place.subject.clone(),
@@ -118,7 +124,7 @@ impl Matrix {
             .iter()
             .map(|c| c.iter().map(|c| (key(c), c)).collect())
             .collect();
-        let rows = all
+        let rows: Vec<Row> = all
             .iter()
             .map(|(k, claim)| Row {
                 claim: claim.place.clone(),
@@ -129,13 +135,17 @@ impl Matrix {
                     .collect(),
             })
             .collect();
+        let mut configurations: Vec<Configuration> = loaded
+            .iter()
+            .enumerate()
+            .map(|(n, l)| Configuration::of(n + 1, l))
+            .collect();
+        for (column, configuration) in configurations.iter_mut().enumerate() {
+            configuration.fail_on_unreported(&rows, column);
+        }
         Matrix {
             lessons_digest: loaded.first().map(|l| l.file.lessons_digest),
-            configurations: loaded
-                .iter()
-                .enumerate()
-                .map(|(n, l)| Configuration::of(n + 1, l))
-                .collect(),
+            configurations,
             claims: rows,
         }
     }
@@ -182,6 +192,24 @@ impl Configuration {
         }
     }
 
+    /// A claim that other files report and this one, having checked its kind, lacks is
+    /// lost, not skipped: it fails the configuration, naming the first.
+    fn fail_on_unreported(&mut self, rows: &[Row], column: usize) {
+        let mut unreported = rows
+            .iter()
+            .filter(|row| row.cells[column].mark == Mark::Unreported);
+        let Some(first) = unreported.next() else {
+            return;
+        };
+        self.failed = true;
+        self.errors.push(format!(
+            "{} claim(s) that other result files report are not in this one (first: {}:{})",
+            1 + unreported.count(),
+            first.claim.file,
+            first.claim.line
+        ));
+    }
+
     /// Its totals in words, or why it is broken.
     pub fn result(&self) -> String {
         if let Some(broken) = &self.broken {
@@ -210,14 +238,21 @@ fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> 
     let (mark, why) = match (found, &file.run) {
         (_, Run::Broken(_)) => (Mark::Broken, None),
         (None, Run::Checked(checked)) => {
-            let why = if claim.place.step == "exercise" && checked.checks.exercises().is_none() {
-                "the exercises were not checked there (`check --exercises` checks them)"
-            } else if claim.place.step != "exercise" && checked.checks.lessons().is_none() {
-                "only the exercises were checked there"
-            } else {
-                "the claim was not reported"
-            };
-            (Mark::Missing, Some(why.to_owned()))
+            let (mark, why) =
+                if claim.place.step == "exercise" && checked.checks.exercises().is_none() {
+                    (
+                        Mark::Missing,
+                        "the exercises were not checked there (`check --exercises` checks them)",
+                    )
+                } else if claim.place.step != "exercise" && checked.checks.lessons().is_none() {
+                    (Mark::Missing, "only the exercises were checked there")
+                } else {
+                    (
+                        Mark::Unreported,
+                        "checked there, yet the file does not report it",
+                    )
+                };
+            (mark, Some(why.to_owned()))
         }
         (Some(c), _) => match &c.verdict {
             Verdict::Held { .. } => (Mark::Held, None),

@@ -252,10 +252,17 @@ impl ResultFile {
             return Vec::new();
         };
         let lessons = checked.checks.lessons().unwrap_or_default();
+        // Every lesson has claims and every check writes them: a file with none checked
+        // nothing, whatever its digest says it checked.
+        let empty = self
+            .claims()
+            .is_empty()
+            .then(|| "the file reports no claim and no exercise".to_owned());
         lessons
             .iter()
             .filter_map(|l| l.error.as_ref().map(|e| format!("{}: {e}", l.id)))
             .chain(checked.setup_errors.iter().cloned())
+            .chain(empty)
             .collect()
     }
 

@@ -155,6 +155,17 @@ fn a_file_counts_claims_and_exercises_and_fails_on_either() {
     assert!(broken().failed() && broken().claims().is_empty());
 }
 
+#[test]
+fn a_file_that_reports_nothing_fails() {
+    let mut file = checked("a", "host");
+    let Run::Checked(checked) = &mut file.run else {
+        unreachable!()
+    };
+    checked.checks = Checks::Claims(Vec::new());
+    assert_eq!(file.errors(), ["the file reports no claim and no exercise"]);
+    assert!(file.failed());
+}
+
 fn write(dir: &std::path::Path, name: &str, file: &ResultFile) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, file.to_json()).unwrap();

@@ -204,3 +204,47 @@ fn a_claim_a_file_does_not_report_is_missing_and_says_why() {
         Some("only the exercises were checked there")
     );
 }
+
+/// The claims of one file, changed by `edit` (a claim each, as `ran` makes them).
+fn ran_with(label: &str, edit: impl FnOnce(&mut Vec<ClaimResult>)) -> Loaded {
+    let mut loaded = ran(label, held());
+    let Run::Checked(checked) = &mut loaded.file.run else {
+        unreachable!()
+    };
+    let Checks::Claims(reports) = &mut checked.checks else {
+        unreachable!()
+    };
+    edit(&mut reports[0].claims);
+    loaded
+}
+
+#[test]
+fn a_lesson_checked_from_another_directory_is_the_same_row() {
+    let elsewhere = ran_with("elsewhere", |claims| {
+        claims[0].place.file = "/home/student/course/lessons/01-x.md".into();
+    });
+    let matrix = Matrix::of(&[ran("host", held()), elsewhere]);
+    assert_eq!(matrix.claims.len(), 1, "one claim, one row");
+    let marks: Vec<Mark> = matrix.claims[0].cells.iter().map(|c| c.mark).collect();
+    assert_eq!(marks, [Mark::Held, Mark::Held]);
+    assert!(matrix.failed().is_empty(), "{}", matrix.summary());
+}
+
+#[test]
+fn a_claim_a_file_checked_and_does_not_report_fails_that_configuration() {
+    let cut = ran_with("cut", |claims| {
+        let mut other = claims[0].clone();
+        other.place.line = 9;
+        claims.push(other);
+    });
+    let matrix = Matrix::of(&[cut, ran("short", held())]);
+    let marks: Vec<Mark> = matrix.claims.iter().map(|r| r.cells[1].mark).collect();
+    assert_eq!(marks, [Mark::Held, Mark::Unreported]);
+    let failed: Vec<&str> = matrix.failed().iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(failed, ["short"]);
+    let errors = &matrix.configurations[1].errors;
+    assert!(
+        errors.iter().any(|e| e.contains("1 claim(s) that other result files report are not in this one (first: lessons/01-x.md:9)")),
+        "{errors:?}"
+    );
+}
