@@ -59,6 +59,9 @@ pub enum SkipCause {
     NotPrinted,
     /// The block's `when=` branch does not apply on this kernel.
     Branch,
+    /// The branch applies, but the kernel did not give the huge page or large folio it was
+    /// asked for this time: allocation is best effort (memory may be fragmented).
+    NotObtained,
     /// The claim cannot be decided here for another reason, which the text gives.
     Undecided,
 }
@@ -69,7 +72,10 @@ impl SkipCause {
     pub fn exempts_core(self) -> bool {
         matches!(
             self,
-            SkipCause::Need | SkipCause::Impossible | SkipCause::NotPrinted
+            SkipCause::Need
+                | SkipCause::Impossible
+                | SkipCause::NotPrinted
+                | SkipCause::NotObtained
         )
     }
 }
@@ -216,6 +222,10 @@ pub struct LessonReport {
     pub claims: Vec<ClaimResult>,
     /// The experiment stopped with this error (its unreached claims failed).
     pub error: Option<String>,
+    /// What its `core` blocks leave undecided here ([`core_problems`]): each fails the
+    /// lesson. Absent from files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub core_problems: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -260,7 +270,18 @@ impl LessonReport {
     }
 
     pub fn passed(&self) -> bool {
-        self.error.is_none() && self.counts().failed == 0
+        self.error.is_none() && self.core_problems.is_empty() && self.counts().failed == 0
+    }
+
+    /// Why the lesson does not pass besides its failed claims: the experiment's stop, and
+    /// what its core blocks leave undecided.
+    pub fn problems(&self) -> impl Iterator<Item = String> + '_ {
+        let stopped = self
+            .error
+            .iter()
+            .map(|e| format!("the experiment stopped: {e}"));
+        let core = self.core_problems.iter().map(|p| format!("core: {p}"));
+        stopped.chain(core)
     }
 }
 
@@ -271,8 +292,9 @@ pub(crate) const NOT_APPLYING: &str = "does not apply on this kernel";
 /// What a lesson's `core` blocks leave undecided on this kernel, one line each: a core block
 /// whose branch applies must hold claim for claim, and among a step's core blocks with
 /// `when=` one must apply and hold. A lesson this kernel cannot run (its `needs:`), a step a
-/// limit makes impossible, and a field older kernels do not print (lesson 13 lists every
-/// field, KSM of 6.6 among them) are exempt: their skips say why.
+/// limit makes impossible, a field older kernels do not print (lesson 13 lists every field,
+/// KSM of 6.6 among them) and a huge page the kernel did not give this time (best effort)
+/// are exempt: their skips say why. Every report carries them ([`LessonReport::passed`]).
 pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
     let verdict = |line: usize| report.claims.iter().find(|c| c.place.line == line);
     let mut problems = Vec::new();
@@ -415,6 +437,7 @@ fn empty_report(lesson: &Lesson) -> LessonReport {
         file: shown_path(&lesson.path),
         claims: Vec::new(),
         error: None,
+        core_problems: Vec::new(),
     }
 }
 
@@ -520,6 +543,7 @@ fn judge_all(
             report.claims.push(result);
         }
     }
+    report.core_problems = core_problems(lesson, &report);
     report
 }
 
@@ -555,6 +579,9 @@ fn branch_of(
                     SkipCause::Branch,
                     format!("branch when={condition} {NOT_APPLYING}: {why}"),
                 ));
+            }
+            Branch::NotObtained(why) => {
+                return Err(Verdict::skipped(SkipCause::NotObtained, why));
             }
             Branch::Undecided(why) => return Err(Verdict::skipped(SkipCause::Undecided, why)),
             Branch::Invalid(why) => return Err(Verdict::failed(why)),

@@ -257,12 +257,37 @@ pub enum Branch {
     DoesNotApply(String),
     /// The kernel was asked for a huge page and gave none: best effort, so the claims of
     /// this branch cannot be checked this time (the kernel's own tests skip here too).
+    NotObtained(String),
+    /// What decides it could not be read here (a residency map, a status line).
     Undecided(String),
     /// The lesson asked for something the experiment cannot answer.
     Invalid(String),
 }
 
 impl Condition {
+    /// Whether no kernel can meet both: two answers to one question (`swap-on`,
+    /// `swap-off`). Conditions about different things never exclude each other here, and
+    /// `memlock-below-mapped` is a case of `memlock-enforced`.
+    pub fn excludes(self, other: Condition) -> bool {
+        use Condition as C;
+        match (self, other) {
+            (C::Thp(ThpCondition::Eligible(a)), C::Thp(ThpCondition::Eligible(b)))
+            | (C::Thp(ThpCondition::HugePageFits(a)), C::Thp(ThpCondition::HugePageFits(b)))
+            | (C::FrameNumbers(a), C::FrameNumbers(b))
+            | (C::Swap(a), C::Swap(b))
+            | (C::ThpBuiltIn(a), C::ThpBuiltIn(b)) => a != b,
+            (C::WriteFault(a), C::WriteFault(b)) => a != b,
+            (C::ReadFault(a), C::ReadFault(b)) => a != b,
+            (C::Overcommit(a), C::Overcommit(b)) => a != b,
+            (C::TempFiles(a), C::TempFiles(b)) => a != b,
+            (C::HugetlbPool(a), C::HugetlbPool(b)) => a != b,
+            (C::Memlock(a), C::Memlock(b)) => {
+                (a == MemlockCondition::Exempt) != (b == MemlockCondition::Exempt)
+            }
+            _ => false,
+        }
+    }
+
     /// Decides the condition; those about a mapping need the block's `subject`.
     pub fn evaluate(self, probe: &KernelProbe, subject: Option<&Subject>) -> Branch {
         let mapping = || {
@@ -382,7 +407,7 @@ fn write_fault(probe: &KernelProbe, subject: &Subject, gets: WriteGets) -> Branc
             | (WriteGets::Mthp, Folio::Mthp(_))
     );
     if holds && let Some(why) = not_obtained(subject, &prediction) {
-        return Branch::Undecided(why);
+        return Branch::NotObtained(why);
     }
     decide(holds, prediction.why)
 }
@@ -500,6 +525,31 @@ fn not_obtained(subject: &Subject, prediction: &Prediction) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_answers_to_one_question_exclude_each_other_and_nothing_else_does() {
+        let named = |name: &str| name.parse::<Condition>().unwrap();
+        let excludes = |a: &str, b: &str| named(a).excludes(named(b));
+        for (a, b) in [
+            ("swap-on", "swap-off"),
+            ("thp-eligible", "thp-not-eligible"),
+            ("write-fault-base-page", "write-fault-pmd-thp"),
+            ("overcommit-never", "overcommit-always"),
+            ("memlock-exempt", "memlock-below-mapped"),
+        ] {
+            assert!(excludes(a, b) && excludes(b, a), "{a} and {b}");
+        }
+        for (a, b) in [
+            ("thp-eligible", "huge-page-does-not-fit"),
+            ("memlock-enforced", "memlock-below-mapped"),
+            ("swap-on", "files-in-memory"),
+        ] {
+            assert!(!excludes(a, b) && !excludes(b, a), "{a} and {b}");
+        }
+        for condition in every_condition() {
+            assert!(!condition.excludes(condition), "{condition}");
+        }
+    }
 
     /// Every condition there is, written out so that a new variant must be added here.
     fn every_condition() -> Vec<Condition> {

@@ -228,7 +228,8 @@ fn blank(line: &str) -> Option<String> {
 }
 
 /// A `core` block is the heart of its lesson: where no core branch of its step applies and
-/// holds, the lesson's test fails, though every claim ended held or skipped.
+/// holds, the lesson fails (its report, and so `pagelab check` on every kernel of the
+/// matrix), though every claim ended held or skipped.
 #[rstest]
 fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
     let _fork = common::FORK.shared();
@@ -236,7 +237,11 @@ fn a_core_branch_that_nothing_decides_is_a_problem(probe: KernelProbe) {
     let steps = check::observe(&lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
     let problems = |source: String| {
         let changed = Lesson::parse(&lesson.path, source).unwrap();
-        check::core_problems(&changed, &check::evaluate(&changed, &probe, &steps))
+        let report = check::evaluate(&changed, &probe, &steps);
+        let found = check::core_problems(&changed, &report);
+        assert_eq!(report.core_problems, found, "the report carries them");
+        assert_eq!(report.passed(), found.is_empty(), "{found:?}");
+        found
     };
     assert_eq!(problems(lesson.source.clone()), Vec::<String>::new());
     // The two THPeligible branches of the first step: exactly one applies on any kernel.

@@ -30,6 +30,12 @@ fn the_one_error(dir: &Path) -> String {
 )]
 #[case::no_front_matter("no-front-matter", "01-x.md:1:", "no front matter")]
 #[case::empty_file("empty-file", "01-x.md:1:", "no front matter")]
+#[case::conditions_exclude_each_other(
+    "conditions-exclude-each-other",
+    "01-x.md:8:",
+    "conditions `swap-on` and `swap-off` exclude each other"
+)]
+#[case::condition_twice("condition-twice", "01-x.md:8:", "condition `swap-off` is given twice")]
 #[case::second_front_matter("second-front-matter", "01-x.md:12:", "a second front matter block")]
 #[case::unknown_tag("unknown-tag", "01-x.md:8:", "unknown tag `smapz`")]
 #[case::unknown_field("unknown-field", "01-x.md:10:", "`Resident` is not a field smaps has")]

@@ -132,7 +132,20 @@ pub fn parse_attributes(words: &[&str]) -> Result<Attributes, String> {
             "of" => of.replace(value.to_owned()).is_some(),
             "when" => {
                 for name in value.split(',') {
-                    when.push(name.parse::<Condition>()?);
+                    let condition = name.parse::<Condition>()?;
+                    if let Some(earlier) = when
+                        .iter()
+                        .find(|&&c: &&Condition| c == condition || c.excludes(condition))
+                    {
+                        return Err(if *earlier == condition {
+                            format!("condition `{condition}` is given twice in when=")
+                        } else {
+                            format!(
+                                "conditions `{earlier}` and `{condition}` exclude each other: no kernel takes this branch"
+                            )
+                        });
+                    }
+                    when.push(condition);
                 }
                 false
             }

@@ -109,8 +109,8 @@ pub fn write_text(out: &mut dyn Write, reports: &[LessonReport]) -> io::Result<(
         for claim in &report.claims {
             write_claim(out, claim, width)?;
         }
-        if let Some(error) = &report.error {
-            writeln!(out, "  {FAILED}experiment stopped:{FAILED:#} {error}")?;
+        for problem in report.problems() {
+            writeln!(out, "  {FAILED}{problem}{FAILED:#}")?;
         }
         writeln!(out, "  {}", counts_line(report.counts()))?;
     }
@@ -158,8 +158,8 @@ pub fn failures(report: &LessonReport, probe: &KernelProbe) -> Option<String> {
         report.file,
         counts_line(report.counts())
     );
-    if let Some(error) = &report.error {
-        text.push_str(&format!("the experiment stopped: {error}\n"));
+    for problem in report.problems() {
+        text.push_str(&format!("{problem}\n"));
     }
     for claim in &report.claims {
         let Verdict::Failed {

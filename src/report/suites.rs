@@ -47,7 +47,10 @@ pub fn of_lessons(reports: &[LessonReport]) -> Vec<Suite> {
         .map(|report| Suite {
             name: report.id.clone(),
             cases: report.claims.iter().map(claim_case).collect(),
-            error: report.error.clone(),
+            error: {
+                let problems: Vec<String> = report.problems().collect();
+                (!problems.is_empty()).then(|| problems.join("; "))
+            },
         })
         .collect()
 }

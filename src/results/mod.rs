@@ -260,7 +260,7 @@ impl ResultFile {
             .then(|| "the file reports no claim and no exercise".to_owned());
         lessons
             .iter()
-            .filter_map(|l| l.error.as_ref().map(|e| format!("{}: {e}", l.id)))
+            .flat_map(|l| l.problems().map(|p| format!("{}: {p}", l.id)))
             .chain(checked.setup_errors.iter().cloned())
             .chain(empty)
             .collect()

@@ -32,6 +32,7 @@ fn ran(label: &str, verdict: Verdict) -> Loaded {
         file: "lessons/01-x.md".into(),
         claims: vec![claim(verdict)],
         error: None,
+        core_problems: Vec::new(),
     };
     let file =
         ResultFile::of_this_machine(lessons(), &probe, Checks::Claims(vec![report]), 1.0, None);
