@@ -396,7 +396,18 @@ fn run(
     recorder: &mut Recorder,
 ) -> Result<(), String> {
     let mut lab = Lab::new(probe, experiment.vocabulary(), recorder);
-    experiment.run(&mut lab).map_err(|e| e.to_string())
+    match experiment.run(&mut lab) {
+        // A limit of this machine is no fault of the lesson's: the steps it kept the
+        // experiment from are impossible here, with the limit named, not a stopped run.
+        Err(error) if error.is_refused_by_limits() => {
+            let why = format!(
+                "{error}: this machine's limits refuse it (vm.overcommit_memory={}, its commit limit, the address space or the process limit)",
+                probe.overcommit.number()
+            );
+            lab.impossible_from_here(&why).map_err(|e| e.to_string())
+        }
+        ran => ran.map_err(|e| e.to_string()),
+    }
 }
 
 fn unmet_need(lesson: &Lesson, probe: &KernelProbe) -> Option<String> {
@@ -823,6 +834,50 @@ fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::ExperimentError;
+    use crate::memory::MappingError;
+    use nix::errno::Errno;
+
+    crate::experiment::declare! {
+        experiment: Refused, id: "refused", forks: false;
+        steps {
+            "first": "after the first step",
+            "second": "after mapping what the machine refuses",
+            "third": "after what builds on it",
+        }
+        subjects {}
+        outcomes {}
+    }
+
+    impl Experiment for Refused {
+        fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+            lab.step("first", Observation::outcomes([]))?;
+            Err(MappingError::Mmap {
+                what: "one huge page".into(),
+                len: 1 << 29,
+                errno: Errno::ENOMEM,
+            }
+            .into())
+        }
+    }
+
+    #[test]
+    fn memory_the_machine_refuses_makes_the_steps_left_impossible_not_a_stopped_run() {
+        let probe = KernelProbe::probe().unwrap();
+        let mut recorder = Recorder::default();
+        run(&Refused, &probe, &mut recorder).expect("a limit is not an error of the run");
+        let reports: Vec<(&str, &StepReport)> =
+            recorder.steps.iter().map(|(s, r)| (s.id, r)).collect();
+        assert!(matches!(reports[0], ("first", StepReport::Observed(_))));
+        for (i, id) in ["second", "third"].into_iter().enumerate() {
+            let (step, StepReport::Impossible(why)) = reports[i + 1] else {
+                panic!("{id}: {:?}", reports[i + 1]);
+            };
+            assert_eq!(step, id);
+            assert!(why.contains("ENOMEM") && why.contains("vm.overcommit_memory="), "{why}");
+        }
+        assert_eq!(reports.len(), 3);
+    }
 
     #[test]
     fn a_blessed_size_is_written_in_the_unit_the_line_asks_for() {

@@ -422,6 +422,15 @@ impl<'a> Lab<'a> {
         self.report(id, StepReport::Impossible(why))
     }
 
+    /// Reports every step not reported yet as impossible, for `why`: the limit that stopped
+    /// the experiment short of them.
+    pub fn impossible_from_here(&mut self, why: &str) -> Result<(), ExperimentError> {
+        while let Some(step) = self.vocabulary.steps.get(self.next_step) {
+            self.impossible(step.id, why.to_owned())?;
+        }
+        Ok(())
+    }
+
     fn report(&mut self, id: &str, report: StepReport) -> Result<(), ExperimentError> {
         let expected = self.vocabulary.steps.get(self.next_step);
         match expected {
@@ -442,6 +451,20 @@ impl ExperimentError {
     pub fn sys(what: impl Into<String>) -> impl FnOnce(Errno) -> ExperimentError {
         let what = what.into();
         move |errno| ExperimentError::Sys { what, errno }
+    }
+
+    /// Whether this machine's limits refused what the experiment asked for, rather than
+    /// the experiment going wrong: an mmap the commit limit or the address space refuses
+    /// (ENOMEM: a 64 kB-page kernel's 512 MiB huge page under `vm.overcommit_memory=2`), or
+    /// a fork refused for memory (ENOMEM) or by a process limit (EAGAIN).
+    pub fn is_refused_by_limits(&self) -> bool {
+        matches!(
+            self,
+            ExperimentError::Mapping(MappingError::Mmap {
+                errno: Errno::ENOMEM,
+                ..
+            }) | ExperimentError::Child(ChildError::Fork(Errno::ENOMEM | Errno::EAGAIN))
+        )
     }
 
     /// An I/O error, with what was being done.

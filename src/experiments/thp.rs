@@ -50,6 +50,9 @@ impl Experiment for Thp {
         let advised = aligned(huge, huge, MmapAdvise::MADV_HUGEPAGE)?;
         advised.write_byte(0, 1);
         lab.step("advised-written", written_here(ADVISED, &advised)?)?;
+        // Each mapping goes once its step is seen: one huge page is 512 MiB with 64 kB
+        // pages, and a commit limit may allow one but not four at once.
+        drop(advised);
 
         let not_advised = aligned(huge, huge, MmapAdvise::MADV_NOHUGEPAGE)?;
         not_advised.write_byte(0, 1);
@@ -57,6 +60,7 @@ impl Experiment for Thp {
             "not-advised-written",
             written_here(NOT_ADVISED, &not_advised)?,
         )?;
+        drop(not_advised);
 
         // PR_SET_THP_DISABLE is per process: a child sets it, so the tests' process keeps THP.
         let for_child = aligned(huge, huge, MmapAdvise::MADV_HUGEPAGE)?;
@@ -77,6 +81,7 @@ impl Experiment for Thp {
         let subject = Subject::of(CHILD, child.pid(), &for_child)?.writing_at(addr);
         child.finish()?;
         lab.step("disabled-written", Observation::of([subject]))?;
+        drop(for_child);
 
         // Half a huge page, aligned to itself: no PMD-sized page fits, smaller folios may.
         let small = aligned(huge / 2, huge / 2, MmapAdvise::MADV_HUGEPAGE)?;
