@@ -334,3 +334,13 @@ fn a_closed_stdout_ends_quietly_with_the_verdicts_status(
     assert_eq!(output.status.code(), Some(status), "{:?}", output.status);
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// A lesson named twice (by number and by id) is checked, and counted, once.
+#[test]
+fn a_lesson_named_twice_is_checked_once() {
+    let output = pagelab(&["check", "1", "mmap-anon", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    let lessons = json["lessons"].as_array().expect("lessons");
+    assert_eq!(lessons.len(), 1, "{lessons:?}");
+    assert_eq!(lessons[0]["id"], "mmap-anon");
+}
