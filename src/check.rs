@@ -874,7 +874,10 @@ mod tests {
                 panic!("{id}: {:?}", reports[i + 1]);
             };
             assert_eq!(step, id);
-            assert!(why.contains("ENOMEM") && why.contains("vm.overcommit_memory="), "{why}");
+            assert!(
+                why.contains("ENOMEM") && why.contains("vm.overcommit_memory="),
+                "{why}"
+            );
         }
         assert_eq!(reports.len(), 3);
     }

@@ -36,6 +36,7 @@ fn the_one_error(dir: &Path) -> String {
     "conditions `swap-on` and `swap-off` exclude each other"
 )]
 #[case::condition_twice("condition-twice", "01-x.md:8:", "condition `swap-off` is given twice")]
+#[case::bad_id("bad-id", "01-x.md:3:", "id `Mmap_Anon` must be lowercase letters")]
 #[case::second_front_matter("second-front-matter", "01-x.md:12:", "a second front matter block")]
 #[case::unknown_tag("unknown-tag", "01-x.md:8:", "unknown tag `smapz`")]
 #[case::unknown_field("unknown-field", "01-x.md:10:", "`Resident` is not a field smaps has")]

@@ -67,8 +67,13 @@ pub fn parse(text: &str) -> Result<FrontMatter, (Option<usize>, String)> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
+        // The line of the `id:` key, where the YAML has one at the start of a line.
+        let id_line = text
+            .lines()
+            .position(|line| line.starts_with("id:"))
+            .map_or(1, |i| i + 1);
         return Err((
-            Some(1),
+            Some(id_line),
             format!(
                 "id `{}` must be lowercase letters, digits and dashes",
                 front.id
