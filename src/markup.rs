@@ -1,4 +1,5 @@
-//! Text made safe for the markup pagelab writes: the book's HTML and the JUnit XML.
+//! Text made safe for the markup pagelab writes: the book's HTML and the JUnit XML, and
+//! the cells of the markdown tables of the kernel matrix's report.
 
 /// `text` safe inside an element or a double-quoted attribute of XML 1.0 and of HTML: the
 /// five markup characters as entities; newlines and tabs as character references (a blank
@@ -22,9 +23,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `text` as one cell of a GitHub-flavoured markdown table: a `|` would end the cell (also
+/// inside a code span, where `\|` is how GFM takes it), and a line break the row.
+pub fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_cell_keeps_its_bars_and_lines_inside() {
+        assert_eq!(table_cell("lab | board\nb"), "lab \\| board b");
+    }
 
     #[test]
     fn markup_and_control_characters_are_escaped() {

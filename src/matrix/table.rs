@@ -6,6 +6,7 @@
 use crate::Bytes;
 use crate::check::{ClaimPlace, ClaimResult, Counts, Verdict};
 use crate::kernel::probe::PerSizeMode;
+use crate::markup::table_cell;
 use crate::results::{Broken, LessonsDigest, Loaded, ResultFile, Run};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -469,11 +470,11 @@ pub fn markdown(matrix: &Matrix) -> String {
     out.push_str(&"---|".repeat(DESCRIPTION.len() + 2));
     out.push('\n');
     for c in &matrix.configurations {
-        let _ = write!(out, "| {} | {} |", c.number, c.label);
+        let _ = write!(out, "| {} | {} |", c.number, table_cell(&c.label));
         for cell in c.description.cells() {
-            let _ = write!(out, " {cell} |");
+            let _ = write!(out, " {} |", table_cell(cell));
         }
-        let _ = writeln!(out, " {} | {} |", c.seconds(" s"), c.result());
+        let _ = writeln!(out, " {} | {} |", c.seconds(" s"), table_cell(&c.result()));
     }
     out.push_str(
         "\n✓ held, ✗ failed, · skipped (reasons below), ? not reported, ! configuration broken.\n",
@@ -498,10 +499,10 @@ pub fn markdown(matrix: &Matrix) -> String {
                 out,
                 "| {} | {} | {} | {} | `{}` |",
                 row.claim.line,
-                row.claim.step,
-                row.claim.subject,
-                row.claim.field,
-                row.claim.expected
+                table_cell(&row.claim.step),
+                table_cell(&row.claim.subject),
+                table_cell(&row.claim.field),
+                table_cell(&row.claim.expected)
             );
             for cell in &row.cells {
                 let _ = write!(out, " {} |", cell.mark.symbol());

@@ -249,3 +249,15 @@ fn a_claim_a_file_checked_and_does_not_report_fails_that_configuration() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_label_with_a_bar_stays_in_its_cell_of_the_markdown_report() {
+    let mut labelled = ran("a", held());
+    labelled.label = "lab | board".into();
+    let report = markdown(&Matrix::of(&[labelled]));
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("| 1 |"))
+        .expect("the configuration's row");
+    assert!(row.starts_with("| 1 | lab \\| board |"), "{row}");
+}
