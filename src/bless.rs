@@ -5,10 +5,15 @@
 //! Like trycmd's overwrite mode, but only ever into a `?`: a line with a value is never
 //! rewritten, and nothing is written while any claim with a value fails.
 //!
+//! A blessed `VmFlags` line ends in `*`: the flags a machine shows beside the ones the lesson
+//! means (`sd` with soft-dirty support) vary within one configuration, so the author keeps
+//! the ones the lesson is about and the `*`.
+//!
 //! A `?` in a block whose `when=` branch does not apply here stays `?`: another kernel
 //! (another machine, a configuration of the kernel matrix) blesses it.
 
 use crate::check::{LessonReport, Verdict};
+use crate::kernel::SmapsField;
 use crate::lesson::Lesson;
 
 /// What blessing made of a lesson.
@@ -65,6 +70,14 @@ pub fn bless(lesson: &Lesson, report: &LessonReport) -> Result<Blessed, BlessErr
                 ..
             } if is_unwritten && value.trim().is_empty() => {
                 unwritable.push(format!("{}: the kernel showed nothing to write", place()));
+            }
+            // Flags differ between machines of one configuration (`sd` with soft-dirty
+            // support, `ac` with accounting): every lesson lists the ones it means, then `*`.
+            Verdict::Failed {
+                observed: Some(value),
+                ..
+            } if is_unwritten && claim.place.field == SmapsField::VmFlags.name() => {
+                values.push((claim.place.line, format!("{value} *")));
             }
             Verdict::Failed {
                 observed: Some(value),

@@ -227,6 +227,34 @@ fn blank(line: &str) -> Option<String> {
     Some(format!("{head}:{}{padded}{after}", &rest[..value_start]))
 }
 
+/// A `VmFlags: ?` is blessed with the flags shown here and a `*`, so that it holds on a
+/// machine of the same configuration whose extra flags differ (no `sd` on arm64).
+#[rstest]
+fn a_blessed_vmflags_line_ends_in_a_wildcard(probe: KernelProbe) {
+    let _fork = common::FORK.shared();
+    let lesson = common::lesson("mmap-anon");
+    let written = "VmFlags: rd wr mr mw me ac *\n";
+    assert!(
+        lesson.source.contains(written),
+        "lesson 01 lists its VmFlags"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(lesson.path.file_name().unwrap());
+    std::fs::write(&path, lesson.source.replacen(written, "VmFlags: ?\n", 1)).unwrap();
+    let copy = Lesson::load(&path).unwrap();
+    let blessed = pagelab::bless::bless(&copy, &check::check_lesson(&copy, &probe)).unwrap();
+    let [(_, value)] = &blessed.written[..] else {
+        panic!("one value: {:?}", blessed.written);
+    };
+    assert!(
+        value.starts_with("rd wr") && value.ends_with(" *"),
+        "{value}"
+    );
+    std::fs::write(&path, &blessed.text).unwrap();
+    let after = check::check_lesson(&Lesson::load(&path).unwrap(), &probe);
+    assert!(after.passed(), "{:?}", report::failures(&after, &probe));
+}
+
 /// A `core` block is the heart of its lesson: where no core branch of its step applies and
 /// holds, the lesson fails (its report, and so `pagelab check` on every kernel of the
 /// matrix), though every claim ended held or skipped.
