@@ -43,8 +43,11 @@ pub enum Condition {
 pub enum PoolHas {
     /// At least one free huge page of the default size.
     Free,
-    /// None: nobody reserved any, or they are taken.
+    /// None, and no surplus allowed: nobody reserved any, or they are taken.
     None,
+    /// None free, but `vm.nr_overcommit_hugepages` lets the kernel allocate surplus pages
+    /// beyond the pool from ordinary memory.
+    Surplus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +206,12 @@ const NAMES: &[(&str, Condition, &str)] = &[
     (
         "no-hugetlb-page-free",
         Condition::HugetlbPool(PoolHas::None),
-        "the pool of explicit huge pages has no free page (none reserved, the default)",
+        "the pool of explicit huge pages has no free page and no surplus is allowed (none reserved, the default)",
+    ),
+    (
+        "hugetlb-surplus",
+        Condition::HugetlbPool(PoolHas::Surplus),
+        "the pool of explicit huge pages has no free page, but vm.nr_overcommit_hugepages lets the kernel allocate surplus ones",
     ),
     (
         "memlock-below-mapped",
@@ -325,6 +333,7 @@ impl Condition {
                         PoolHas::Free => pool.free > 0,
                         // Surplus pages (vm.nr_overcommit_hugepages) may be allocated anyway.
                         PoolHas::None => pool.free == 0 && pool.overcommit == 0,
+                        PoolHas::Surplus => pool.free == 0 && pool.overcommit > 0,
                     },
                     format!(
                         "HugePages_Free is {} of HugePages_Total {} ({} pages), vm.nr_overcommit_hugepages {}",
@@ -574,7 +583,7 @@ mod tests {
         for lives in [FilesLiveIn::Memory, FilesLiveIn::Disk] {
             all.push(Condition::TempFiles(lives));
         }
-        for has in [PoolHas::Free, PoolHas::None] {
+        for has in [PoolHas::Free, PoolHas::None, PoolHas::Surplus] {
             all.push(Condition::HugetlbPool(has));
         }
         for on in [true, false] {

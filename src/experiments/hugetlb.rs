@@ -1,7 +1,9 @@
 //! Lesson `hugetlb`: explicit huge pages. mmap(MAP_HUGETLB) of one huge page is refused with
 //! ENOMEM where the administrator reserved none; where some are free, the mapping reserves
 //! one at mmap time (HugePages_Rsvd), takes it at the first write (HugePages_Free), shows it
-//! in Private_Hugetlb rather than Rss, and gives it back at munmap.
+//! in Private_Hugetlb rather than Rss, and gives it back at munmap. Where the pool is empty
+//! but vm.nr_overcommit_hugepages allows surplus pages, the kernel allocates one for the
+//! mapping (HugePages_Surp) and frees it at munmap.
 
 use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
@@ -38,6 +40,7 @@ crate::experiment::declare! {
         MMAP = call "mmap MAP_HUGETLB of one huge page",
         RESERVED = count "huge pages reserved since before (HugePages_Rsvd)",
         TAKEN = count "huge pages taken from the free pool since before (HugePages_Free)",
+        SURPLUS = count "surplus huge pages since before (HugePages_Surp)",
     }
 }
 
@@ -46,21 +49,22 @@ fn counters() -> Result<HugePageCounters, ExperimentError> {
 }
 
 /// What changed in the pool since `before`, as the lesson counts it.
-fn since(now: &HugePageCounters, before: &HugePageCounters) -> [(OutcomeKey, OutcomeValue); 2] {
+fn since(now: &HugePageCounters, before: &HugePageCounters) -> [(OutcomeKey, OutcomeValue); 3] {
     [
         (RESERVED, OutcomeValue::count(now.reserved_since(before))),
         (TAKEN, OutcomeValue::count(now.taken_since(before))),
+        (SURPLUS, OutcomeValue::count(now.surplus_since(before))),
     ]
 }
 
 impl Experiment for Hugetlb {
     fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
-        let huge_page = lab
+        let pool = lab
             .probe
             .hugetlb
             .as_ref()
-            .map(|h| h.page_size.as_usize())
             .ok_or_else(|| ExperimentError::Setup("the lesson needs hugetlbfs".into()))?;
+        let (huge_page, surplus_allowed) = (pool.page_size.as_usize(), pool.overcommit);
         let _pool_lock = hugetlb::lock_pool().map_err(ExperimentError::Setup)?;
         let before = counters()?;
         let pool_size = huge_page * HUGE_PAGES_MAPPED as usize;
@@ -74,6 +78,16 @@ impl Experiment for Hugetlb {
                 MapFlags::MAP_PRIVATE | MapFlags::MAP_HUGETLB,
             )
         };
+        if let Err(errno) = mapped
+            && before.free == 0
+            && surplus_allowed > 0
+        {
+            // A surplus page comes from ordinary memory, where a free huge page's worth of
+            // contiguous memory may be wanting: best effort, like THP.
+            return lab.impossible_from_here(&format!(
+                "mmap(MAP_HUGETLB) gave {errno:?}: the pool is empty and the kernel found no memory for a surplus huge page (vm.nr_overcommit_hugepages {surplus_allowed}): allocating one is best effort"
+            ));
+        }
         lab.step(
             "asked",
             Observation::outcomes([(MMAP, mapped.map(|_| ()).into())]),

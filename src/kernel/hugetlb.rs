@@ -12,6 +12,9 @@ pub struct HugePageCounters {
     pub free: u64,
     /// `HugePages_Rsvd`: free pages promised to mappings that have not faulted them in yet.
     pub reserved: u64,
+    /// `HugePages_Surp`: pages beyond the pool, allocated because
+    /// `vm.nr_overcommit_hugepages` allows it.
+    pub surplus: u64,
 }
 
 impl HugePageCounters {
@@ -20,6 +23,7 @@ impl HugePageCounters {
         Ok(HugePageCounters {
             free: counts.require(MeminfoCount::HugePagesFree)?,
             reserved: counts.require(MeminfoCount::HugePagesRsvd)?,
+            surplus: counts.require(MeminfoCount::HugePagesSurp)?,
         })
     }
 
@@ -31,6 +35,11 @@ impl HugePageCounters {
     /// Pages promised to mappings since `before` (0 where promises were released).
     pub fn reserved_since(&self, before: &HugePageCounters) -> u64 {
         self.reserved.saturating_sub(before.reserved)
+    }
+
+    /// Surplus pages allocated since `before` (0 where they were freed again).
+    pub fn surplus_since(&self, before: &HugePageCounters) -> u64 {
+        self.surplus.saturating_sub(before.surplus)
     }
 
     /// Free pages faulted in since `before` (0 where pages went back to the pool).

@@ -25,6 +25,9 @@ crate::kernel::named::proc_keys! {
         HugePagesFree = "HugePages_Free",
         /// Free pages promised to mappings that have not faulted them in yet.
         HugePagesRsvd = "HugePages_Rsvd",
+        /// Pages allocated beyond the pool (`vm.nr_overcommit_hugepages`), freed to the
+        /// system again when unmapped.
+        HugePagesSurp = "HugePages_Surp",
     }
 }
 

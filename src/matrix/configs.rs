@@ -73,6 +73,12 @@ const MTHP: &[&str] = &["PAGELAB_MTHP=all:never,16p:always"];
 const OVERCOMMIT_1: &[&str] = &["PAGELAB_OVERCOMMIT=1"];
 const OVERCOMMIT_2: &[&str] = &["PAGELAB_OVERCOMMIT=2"];
 const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
+/// An empty hugetlb pool that allows as many surplus pages as the lesson maps.
+const HUGETLB_SURPLUS: &[&str] = &["PAGELAB_HUGETLB_SURPLUS=1"];
+const _: () = assert!(
+    HUGE_PAGES == 1,
+    "HUGETLB_SURPLUS allows as many pages as are mapped"
+);
 
 const X86: &str = "cloud-amd64";
 const ARM: &str = "arm64";
@@ -131,6 +137,12 @@ fn modes_and_settings(flavour: &'static str) -> Vec<Spec> {
         setting(flavour, "nobody, memlock 64 KiB", NOBODY),
         with(flavour, Memory::Swap),
         with(flavour, Memory::HugePages),
+    ]);
+    if flavour == X86 {
+        // lesson 12's `hugetlb-surplus` branch: one configuration shows it.
+        specs.push(setting(flavour, "hugetlb surplus 1", HUGETLB_SURPLUS));
+    }
+    specs.extend([
         spec(flavour, Pick::Newest, Glibc, Default, None, &[]),
         spec(flavour, Pick::Newest, Glibc, Other, None, &[]),
     ]);

@@ -42,6 +42,12 @@ if [ -n "$PAGELAB_HUGEPAGES" ]; then
         echo "PAGELAB-CONFIG-ERROR hugepages=$PAGELAB_HUGEPAGES gave HugePages_Total ${total:-(none)}"
     fi
 fi
+# PAGELAB_HUGETLB_SURPLUS: vm.nr_overcommit_hugepages, surplus huge pages the kernel may
+# allocate beyond the (empty) pool.
+if [ -n "$PAGELAB_HUGETLB_SURPLUS" ]; then
+    echo "$PAGELAB_HUGETLB_SURPLUS" > /proc/sys/vm/nr_overcommit_hugepages ||
+        echo "PAGELAB-CONFIG-ERROR writing $PAGELAB_HUGETLB_SURPLUS to nr_overcommit_hugepages failed"
+fi
 if [ -n "$PAGELAB_OVERCOMMIT" ]; then
     echo "$PAGELAB_OVERCOMMIT" > /proc/sys/vm/overcommit_memory ||
         echo "PAGELAB-CONFIG-ERROR writing $PAGELAB_OVERCOMMIT to overcommit_memory failed"
