@@ -14,6 +14,9 @@ pub struct FileMapping {
     ptr: NonNull<libc::c_void>,
     /// Whole pages: what the kernel mapped, as smaps `Size` shows it.
     mapped_len: usize,
+    /// The protection it was mapped with, which decides what `read_byte` and `write_byte`
+    /// may do.
+    prot: ProtFlags,
 }
 
 impl FileMapping {
@@ -39,6 +42,7 @@ impl FileMapping {
         Ok(FileMapping {
             ptr,
             mapped_len: len.get().next_multiple_of(page),
+            prot,
         })
     }
 
@@ -50,19 +54,28 @@ impl FileMapping {
         self.mapped_len
     }
 
+    /// The protection it was mapped with.
+    pub fn prot(&self) -> ProtFlags {
+        self.prot
+    }
+
     /// Reads one byte with a volatile load. The byte must lie in a page that holds part of
-    /// the file: beyond the file's last page the kernel sends SIGBUS.
+    /// the file: beyond the file's last page the kernel sends SIGBUS. Panics unless the
+    /// mapping is readable.
     pub fn read_byte(&self, offset: usize) -> u8 {
         self.check_offset(offset);
-        // SAFETY: inside pages this FileMapping owns and keeps mapped; no Rust reference
-        // to them exists.
+        super::assert_prot(self.addr(), self.prot, ProtFlags::PROT_READ, "a read");
+        // SAFETY: inside pages this FileMapping owns and keeps mapped, with PROT_READ
+        // (asserted above); no Rust reference to them exists.
         unsafe { self.ptr.as_ptr().cast::<u8>().add(offset).read_volatile() }
     }
 
-    /// Writes one byte with a volatile store; the mapping must be writable.
+    /// Writes one byte with a volatile store. Panics unless the mapping is writable: a store
+    /// to a read-only page is SIGSEGV.
     pub fn write_byte(&self, offset: usize, value: u8) {
         self.check_offset(offset);
-        // SAFETY: as in `read_byte`.
+        super::assert_prot(self.addr(), self.prot, ProtFlags::PROT_WRITE, "a write");
+        // SAFETY: as in `read_byte`, with PROT_WRITE.
         unsafe {
             self.ptr
                 .as_ptr()
@@ -102,5 +115,49 @@ impl Drop for FileMapping {
         // SAFETY: owned by self and unmapped once, here; nothing useful can be done about an
         // error in drop.
         let _ = unsafe { munmap(self.ptr, self.mapped_len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Mapped;
+
+    /// A one-page file of its own, mapped shared with `prot`.
+    fn mapped(prot: ProtFlags) -> (tempfile::NamedTempFile, FileMapping) {
+        let page = crate::kernel::probe::page_size().as_usize();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(page as u64).unwrap();
+        let len = NonZeroUsize::new(page).unwrap();
+        let mapping = FileMapping::shared(file.as_file().as_fd(), len, prot).unwrap();
+        (file, mapping)
+    }
+
+    #[test]
+    #[should_panic(expected = "PROT_WRITE), it has ProtFlags(PROT_READ)")]
+    fn writing_a_read_only_file_mapping_panics() {
+        let (_file, mapping) = mapped(ProtFlags::PROT_READ);
+        mapping.write_byte(0, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "PROT_READ), it has ProtFlags(0x0)")]
+    fn reading_an_inaccessible_file_mapping_panics() {
+        let (_file, mapping) = mapped(ProtFlags::PROT_NONE);
+        mapping.read_byte(0);
+    }
+
+    #[test]
+    #[should_panic(expected = "PROT_WRITE), it has ProtFlags(PROT_READ)")]
+    fn counting_write_faults_on_a_read_only_file_mapping_panics() {
+        let (_file, mapping) = mapped(ProtFlags::PROT_READ);
+        let _ = mapping.faults_writing_every_page();
+    }
+
+    #[test]
+    fn a_writable_file_mapping_reads_what_was_written() {
+        let (_file, mapping) = mapped(ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        mapping.write_byte(1, 7);
+        assert_eq!(mapping.read_byte(1), 7);
     }
 }

@@ -297,21 +297,30 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts_mut(self.as_ptr(), self.len) }
     }
 
+    /// The protection it was mapped with.
+    pub fn prot(&self) -> ProtFlags {
+        self.prot
+    }
+
     /// Writes one byte with a volatile store, so the access really happens.
     /// Panics if `offset` is outside the mapped pages (`offset >= mapped_len()`): every
-    /// byte of the last page is really mapped, even past [`Mapping::len`].
+    /// byte of the last page is really mapped, even past [`Mapping::len`]; and unless the
+    /// mapping is writable: a store to a PROT_NONE or read-only page is SIGSEGV.
     pub fn write_byte(&self, offset: usize, value: u8) {
         self.check_offset(offset);
-        // SAFETY: the offset lies inside pages this Mapping owns and keeps mapped; a volatile
-        // store to them cannot alias a Rust reference: the only one, from `bytes_mut`,
-        // borrows the Mapping exclusively.
+        super::assert_prot(self.addr(), self.prot, ProtFlags::PROT_WRITE, "a write");
+        // SAFETY: the offset lies inside pages this Mapping owns and keeps mapped, with
+        // PROT_WRITE (asserted above); a volatile store to them cannot alias a Rust
+        // reference: the only one, from `bytes_mut`, borrows the Mapping exclusively.
         unsafe { self.as_ptr().add(offset).write_volatile(value) }
     }
 
-    /// Reads one byte with a volatile load. Panics if `offset` is outside the mapped pages.
+    /// Reads one byte with a volatile load. Panics if `offset` is outside the mapped pages,
+    /// or unless the mapping is readable.
     pub fn read_byte(&self, offset: usize) -> u8 {
         self.check_offset(offset);
-        // SAFETY: as in `write_byte`.
+        super::assert_prot(self.addr(), self.prot, ProtFlags::PROT_READ, "a read");
+        // SAFETY: as in `write_byte`, with PROT_READ.
         unsafe { self.as_ptr().add(offset).read_volatile() }
     }
 
@@ -495,6 +504,66 @@ mod tests {
     fn writing_past_the_last_page_panics() {
         let m = Mapping::anonymous(NonZeroUsize::MIN, rw(), MapFlags::MAP_PRIVATE).unwrap();
         m.write_byte(page(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
+    fn writing_an_inaccessible_mapping_panics() {
+        let m = Mapping::anonymous(
+            NonZeroUsize::MIN,
+            ProtFlags::PROT_NONE,
+            MapFlags::MAP_PRIVATE,
+        )
+        .unwrap();
+        m.write_byte(0, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
+    fn writing_a_read_only_mapping_panics() {
+        let m = Mapping::anonymous(
+            NonZeroUsize::MIN,
+            ProtFlags::PROT_READ,
+            MapFlags::MAP_PRIVATE,
+        )
+        .unwrap();
+        m.write_byte(0, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
+    fn reading_an_inaccessible_mapping_panics() {
+        let m = Mapping::anonymous(
+            NonZeroUsize::MIN,
+            ProtFlags::PROT_NONE,
+            MapFlags::MAP_PRIVATE,
+        )
+        .unwrap();
+        m.read_byte(0);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
+    fn counting_write_faults_on_a_read_only_mapping_panics() {
+        let m = Mapping::anonymous(
+            NonZeroUsize::MIN,
+            ProtFlags::PROT_READ,
+            MapFlags::MAP_PRIVATE,
+        )
+        .unwrap();
+        let _ = Mapped::faults_writing_every_page(&m);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
+    fn counting_read_faults_on_an_inaccessible_mapping_panics() {
+        let m = Mapping::anonymous(
+            NonZeroUsize::MIN,
+            ProtFlags::PROT_NONE,
+            MapFlags::MAP_PRIVATE,
+        )
+        .unwrap();
+        let _ = Mapped::faults_reading_every_page(&m);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub use mapping::{Mapping, MappingError, record_at};
 
 use crate::kernel::SmapsRecord;
 use crate::kernel::procfs::Proc;
-use nix::sys::mman::{MmapAdvise, madvise};
+use nix::sys::mman::{MmapAdvise, ProtFlags, madvise};
 use nix::unistd::{Pid, getpid};
 use std::ptr::NonNull;
 
@@ -21,6 +21,8 @@ pub trait Mapped {
     fn addr(&self) -> usize;
     /// Whole pages: what the kernel mapped.
     fn mapped_len(&self) -> usize;
+    /// The protection it was mapped with.
+    fn prot(&self) -> ProtFlags;
     /// Its smaps record in `proc`, checked to have exactly the mapping's bounds
     /// ([`MappingError::Merged`] otherwise).
     fn smaps(&self, proc: Proc) -> Result<SmapsRecord, MappingError> {
@@ -60,15 +62,20 @@ pub trait Mapped {
     }
 
     /// The faults of writing the first byte of every page, and only those (see
-    /// [`counters::faults_of`]); the mapping must be writable.
+    /// [`counters::faults_of`]). Panics unless the mapping is writable.
     fn faults_writing_every_page(&self) -> Result<counters::Faults, nix::Error> {
-        // SAFETY: our own pages, reached only through volatile accesses.
+        assert_prot(self.addr(), self.prot(), ProtFlags::PROT_WRITE, "a write");
+        // SAFETY: our own pages, writable (asserted above), reached only through volatile
+        // accesses.
         unsafe { counters::faults_of(counters::write_first_bytes, self.addr(), self.mapped_len()) }
     }
 
-    /// The faults of reading the first byte of every page, and only those.
+    /// The faults of reading the first byte of every page, and only those. Panics unless
+    /// the mapping is readable.
     fn faults_reading_every_page(&self) -> Result<counters::Faults, nix::Error> {
-        // SAFETY: as above.
+        assert_prot(self.addr(), self.prot(), ProtFlags::PROT_READ, "a read");
+        // SAFETY: our own pages, readable (asserted above), reached only through volatile
+        // accesses.
         unsafe { counters::faults_of(counters::read_first_bytes, self.addr(), self.mapped_len()) }
     }
 }
@@ -80,6 +87,9 @@ impl Mapped for Mapping {
     fn mapped_len(&self) -> usize {
         Mapping::mapped_len(self)
     }
+    fn prot(&self) -> ProtFlags {
+        Mapping::prot(self)
+    }
 }
 
 impl Mapped for FileMapping {
@@ -89,4 +99,17 @@ impl Mapped for FileMapping {
     fn mapped_len(&self) -> usize {
         FileMapping::mapped_len(self)
     }
+    fn prot(&self) -> ProtFlags {
+        FileMapping::prot(self)
+    }
+}
+
+/// Panics unless `prot` (of the mapping at `addr`) has `needed`: an access through a raw
+/// pointer to a page without it is SIGSEGV, which safe code must never reach. `access` words
+/// it: "a read", "a write".
+fn assert_prot(addr: usize, prot: ProtFlags, needed: ProtFlags, access: &str) {
+    assert!(
+        prot.contains(needed),
+        "{access} of the mapping at {addr:#x} needs {needed:?}, it has {prot:?}"
+    );
 }
