@@ -41,6 +41,12 @@ crate::homework::declare::exercises! {
                 nix::unistd::ftruncate(&fd, len.get() as libc::off_t)?;
                 fake_map(&fd, len, nix::sys::mman::MapFlags::MAP_PRIVATE)
             },
+            // Opens an object that exists as well: another program's, under the same name.
+            "no O_EXCL" saying "EEXIST" => |name, len| {
+                let fd = shm_open(name, OFlag::O_CREAT | OFlag::O_RDWR, Mode::S_IRWXU)?;
+                nix::unistd::ftruncate(&fd, len.get() as libc::off_t)?;
+                fake_map(&fd, len, nix::sys::mman::MapFlags::MAP_SHARED)
+            },
         ],
         // END FAKES
     }
@@ -150,7 +156,8 @@ fn mapping_of(addr: usize, inode: u64, expected: &str) -> Result<MapsLine, Failu
 /// A fresh name and a random length: /dev/shm must hold the object with that length
 /// (checked before anything touches the mapping: a page past the object's end is SIGBUS),
 /// mapped `rw-s` from offset 0 at the address returned, and a byte written through the
-/// mapping must be in the object.
+/// mapping must be in the object. Then a second call with the same name must fail with
+/// EEXIST: the object exists now, and creating it must fail if it does.
 pub fn create_shm_object(
     f: fn(&str, NonZeroUsize) -> nix::Result<NonNull<u8>>,
 ) -> Result<Passed, Failure> {
@@ -196,9 +203,50 @@ pub fn create_shm_object(
             format!("the object holds {} there", seen[0]),
         ));
     }
+    let again = exists_already(f, &name, len, meta.ino())?;
     Ok(Passed::Held(format!(
-        "`{line}`; {value} written at offset {at} is in the object"
+        "`{line}`; {value} written at offset {at} is in the object; {again}"
     )))
+}
+
+/// The student's function called again with the name of the object it created (inode
+/// `inode`), which must fail with EEXIST; worded for the check's success. The name is
+/// removed by its owner, the check, on every way out.
+fn exists_already(
+    f: fn(&str, NonZeroUsize) -> nix::Result<NonNull<u8>>,
+    name: &ShmName,
+    len: usize,
+    inode: u64,
+) -> Result<String, Failure> {
+    let asked = format!("create_shm_object({:?}, {len}) again", name.name);
+    let expected = format!(
+        "{asked}, the object existing: EEXIST (creating it must fail if it exists;          shm_open(3) with O_CREAT | O_EXCL)"
+    );
+    match f(&name.name, NonZeroUsize::new(len).expect("len >= 1")) {
+        Err(nix::errno::Errno::EEXIST) => Ok(format!("{asked}: EEXIST")),
+        Err(errno) => Err(Failure::new(
+            expected,
+            format!("your function returned {errno}"),
+        )),
+        Ok(start) => {
+            let addr = start.as_ptr() as usize;
+            // Unmapped where it is a mapping of the object from its start, as the first
+            // call's was: the student's own; anything else is left as it is.
+            let shown = match mapping_of(addr, inode, &expected) {
+                Ok(line) => {
+                    let _unmap = StudentMapping {
+                        start,
+                        len: line.end - line.start,
+                    };
+                    format!(
+                        "no EEXIST: it opened the existing object and mapped it again, `{line}`"
+                    )
+                }
+                Err(failure) => format!("no EEXIST: it returned {addr:#x}; {}", failure.showed),
+            };
+            Err(Failure::new(expected, shown))
+        }
+    }
 }
 
 /// A new object the check made, holding `contents`; its inode.
