@@ -31,6 +31,8 @@ pub enum VmFlag {
     HugePageAdvised,
     /// Advised MADV_NOHUGEPAGE.
     NoHugePageAdvised,
+    /// Advised MADV_DONTDUMP: left out of core dumps.
+    DontDump,
 }
 
 impl VmFlag {
@@ -48,6 +50,7 @@ impl VmFlag {
             VmFlag::HugeTlb => "ht",
             VmFlag::HugePageAdvised => "hg",
             VmFlag::NoHugePageAdvised => "nh",
+            VmFlag::DontDump => "dd",
         }
     }
 }

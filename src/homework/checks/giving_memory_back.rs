@@ -1,10 +1,11 @@
 //! Checks of lesson `giving-memory-back`'s exercises.
 
 use super::{Rng, bytes_of, changed_page, page, pages, reclaim_if_unmapped, record_at, region};
-use super::{size, sizes_are};
+use super::{record_of, size, sizes_are};
 use crate::homework::{Failure, Passed};
-use crate::kernel::{SmapsField, SmapsRecord};
-use crate::memory::Mapping;
+use crate::kernel::{SmapsField, SmapsRecord, VmFlag};
+use crate::memory::{Mapped, Mapping};
+use nix::sys::mman::MmapAdvise;
 
 crate::homework::declare::exercises! {
     lesson: giving_memory_back;
@@ -17,6 +18,9 @@ crate::homework::declare::exercises! {
             "nothing" => |_| Ok(()),
             "MADV_FREE" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_FREE),
             "munmap" saying "no longer mapped" => |r| super::fake::unmap(r),
+            // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
+            // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
+            "mmap(MAP_FIXED) over the region" saying "VmFlags" => super::fake::map_over,
         ],
         // END FAKES
     }
@@ -37,7 +41,7 @@ crate::homework::declare::exercises! {
 
 /// A fenced region of random size, every page written with a non-zero byte, after the
 /// student's function was called on it: what both checks read, once the function kept
-/// the region mapped, returned Ok and left the kernel showing exactly its bounds.
+/// the region mapped, returned Ok and left the kernel showing exactly its bounds and flags.
 struct GivenBack {
     region: Mapping,
     /// Each page's first byte before the call (one a page).
@@ -60,7 +64,8 @@ fn give_back_with(
         bytes[i * page()] = rng.byte_except(0);
     }
     let before: Vec<u8> = (0..n).map(|i| bytes[i * page()]).collect();
-    let result = f(bytes);
+    let flags = marked_flags(&region)?;
+    let result = f(bytes_of(&mut region));
     let expected = expected(n);
     reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
     result.map_err(|e| Failure::returned_error(call, e))?;
@@ -74,6 +79,18 @@ fn give_back_with(
             "the region is not mapped as it was: part of it was unmapped or remapped",
         ));
     };
+    let now = sorted(&record);
+    if now != flags {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "VmFlags `{}` before the call, `{}` after: a new mapping took the region's \
+                 place (mmap over it?), where advice keeps the mapping and gives its pages",
+                flags.join(" "),
+                now.join(" ")
+            ),
+        ));
+    }
     let given = GivenBack {
         region,
         before,
@@ -82,7 +99,36 @@ fn give_back_with(
     Ok((given, expected))
 }
 
-/// The region must still be mapped (same bounds), hold nothing (Rss 0 kB), and read zeros.
+/// The VmFlags of the check's region, marked first with MADV_DONTDUMP (`dd`, since Linux
+/// 3.4), sorted. A mapping put in the region's place (mmap with MAP_FIXED) has the same
+/// bounds and, once advised, the same Rss and contents, but not the region's flags: not `dd`,
+/// which only advice sets, nor `nh`, which [`region`] sets where the kernel has THP. The mark
+/// is made by the check because `nh` alone is missing without THP, where a new read-write
+/// private mapping's flags are the region's.
+fn marked_flags(region: &Mapping) -> Result<Vec<String>, Failure> {
+    region
+        .advise(MmapAdvise::MADV_DONTDUMP)
+        .map_err(|e| Failure::setup("mark the region MADV_DONTDUMP", e))?;
+    let record = record_of(region)?;
+    if !record.has_flag(VmFlag::DontDump) {
+        return Err(Failure::setup(
+            "see the region marked `dd` in VmFlags",
+            format!("VmFlags: {}", record.flags_text()),
+        ));
+    }
+    Ok(sorted(&record))
+}
+
+/// The record's VmFlags codes, sorted (the kernel prints them in a fixed order, but the
+/// comparison need not rely on it).
+fn sorted(record: &SmapsRecord) -> Vec<String> {
+    let mut flags = record.vm_flags.clone().unwrap_or_default();
+    flags.sort();
+    flags
+}
+
+/// The region must still be mapped (same bounds, same VmFlags), hold nothing (Rss 0 kB), and
+/// read zeros.
 pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     let (mut given, expected) = give_back_with(f, "give_back(region)", |n| {
         format!("the {n}-page region still mapped, Rss 0 kB, reading zeros")

@@ -335,5 +335,16 @@ pub(crate) mod fake {
         // the same, and the check must be seen to catch it.
         unsafe { nix::sys::mman::munmap(NonNull::from(region).cast(), len) }
     }
+
+    /// Maps a new private read-write anonymous mapping over the check's region
+    /// (MAP_FIXED), as a wrong solution would: the same bounds, nothing resident, zeros.
+    pub(crate) fn map_over(region: &mut [u8]) -> nix::Result<()> {
+        let at = NonZeroUsize::new(region.as_ptr() as usize).ok_or(nix::errno::Errno::EINVAL)?;
+        let len = NonZeroUsize::new(region.len()).ok_or(nix::errno::Errno::EINVAL)?;
+        let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED;
+        // SAFETY: replaces the check's own region and nothing else (the slice covers it);
+        // its new pages are readable and writable as the slice says, and read as zeros.
+        unsafe { mmap_anonymous(Some(at), len, rw(), flags) }.map(drop)
+    }
 }
 // END FAKES
