@@ -18,6 +18,7 @@ crate::homework::declare::exercises! {
             "nothing" => |_| Ok(()),
             "MADV_FREE" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_FREE),
             "munmap" saying "no longer mapped" => |r| super::fake::unmap(r),
+            "munmap of a page" saying "no longer mapped" => |r| super::fake::unmap_a_page(r),
             // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
             // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
             "mmap(MAP_FIXED) over the region" saying "VmFlags" => super::fake::map_over,

@@ -226,42 +226,69 @@ pub(crate) fn anonymous_mapping_with(
     Ok(Ok(line))
 }
 
-/// Right after the student's call on a range the check owns: if the range was unmapped
-/// (munmap instead of advice), takes it back at once, inaccessible, and fails. Until then
-/// another thread could map something there, which the check would then read and, when its
-/// mapping is dropped, unmap under its owner's feet: the soak saw a SIGSEGV that way.
-/// `MAP_FIXED_NOREPLACE` fails with EEXIST where anything is still mapped, so nothing is
-/// ever replaced.
+/// Right after the student's call on a range the check owns: takes back at once, inaccessible,
+/// every page of it that the call unmapped (munmap instead of advice, of all of it or of a
+/// part), and fails if there was any. Until then another thread could map something in the
+/// hole, which the check would then read and, when its mapping is dropped, unmap under its
+/// owner's feet: the soak saw a SIGSEGV that way. The range is taken back page by page with
+/// `MAP_FIXED_NOREPLACE`, which fails with EEXIST where a page is still mapped, so nothing
+/// is ever replaced: a single call over the whole range failed as soon as one page was still
+/// mapped, left the holes open, and the check's drop then unmapped whatever had landed in
+/// them. Now every page of the range is the check's again when this returns (barring a
+/// mapping another thread made in a hole in the moment between the student's munmap and this
+/// call, which nothing here can tell from the check's own page), and the drop unmaps only
+/// pages of the check's.
 pub(crate) fn reclaim_if_unmapped(addr: usize, len: usize, expected: &str) -> Result<(), Failure> {
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; where the range is free, the new
-    // mapping is ours and the check's drop of its mapping unmaps it with the rest.
-    let placed = unsafe {
-        libc::mmap(
-            addr as *mut libc::c_void,
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
+    let page = page();
+    let mut taken_back = Vec::new();
+    for at in (addr..addr + len).step_by(page) {
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; where the page is free, the
+        // new mapping is ours and the check's drop of its mapping unmaps it with the rest.
+        let placed = unsafe {
+            libc::mmap(
+                at as *mut libc::c_void,
+                page,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if placed == libc::MAP_FAILED {
+            match nix::errno::Errno::last() {
+                // Still mapped: the check's own page.
+                nix::errno::Errno::EEXIST => continue,
+                errno => {
+                    return Err(Failure::setup(
+                        &format!("look for the region's page at {at:#x}"),
+                        errno,
+                    ));
+                }
+            }
+        }
+        if placed as usize != at {
+            // Before 4.17 the flag is unknown and the address only a hint, which the kernel
+            // takes where the page is free: placed elsewhere, the page is still mapped.
+            // SAFETY: the page just mapped, nobody else's.
+            unsafe { libc::munmap(placed, page) };
+            continue;
+        }
+        taken_back.push((at - addr) / page);
+    }
+    let Some(&first) = taken_back.first() else {
+        return Ok(());
+    };
+    let n = len.div_ceil(page);
+    let shown = if taken_back.len() == n {
+        "the region is no longer mapped: munmap gives the address space back as well".to_owned()
+    } else {
+        format!(
+            "{} of the region's {n} pages (the first: page {first}) no longer mapped: munmap \
+             gives the address space back as well",
+            taken_back.len()
         )
     };
-    if placed == libc::MAP_FAILED {
-        return match nix::errno::Errno::last() {
-            nix::errno::Errno::EEXIST => Ok(()),
-            errno => Err(Failure::setup("look for the region", errno)),
-        };
-    }
-    if placed as usize != addr {
-        // Before 4.17 the flag is unknown and the address only a hint: the range is free,
-        // but the kernel put this elsewhere. Give it back; the maps check decides.
-        // SAFETY: the mapping just made, nobody else's.
-        unsafe { libc::munmap(placed, len) };
-        return Ok(());
-    }
-    Err(Failure::new(
-        expected,
-        "the region is no longer mapped: munmap gives the address space back as well",
-    ))
+    Err(Failure::new(expected, shown))
 }
 
 /// Keeps the calling thread on the CPU it runs on until dropped. New pages reach the kernel's
@@ -336,6 +363,18 @@ pub(crate) mod fake {
         unsafe { nix::sys::mman::munmap(NonNull::from(region).cast(), len) }
     }
 
+    /// Unmaps the second page of the check's region (of three pages or more), as a wrong
+    /// solution unmapping part of it would: the check must take the hole back, and only it.
+    pub(crate) fn unmap_a_page(region: &[u8]) -> nix::Result<()> {
+        let page = super::page();
+        if region.len() < 3 * page {
+            return Err(nix::errno::Errno::EINVAL);
+        }
+        let second = NonNull::from(&region[page]).cast();
+        // SAFETY: a page of the check's own mapping, as in `unmap`; nothing reads it after.
+        unsafe { nix::sys::mman::munmap(second, page) }
+    }
+
     /// Maps a new private read-write anonymous mapping over the check's region
     /// (MAP_FIXED), as a wrong solution would: the same bounds, nothing resident, zeros.
     pub(crate) fn map_over(region: &mut [u8]) -> nix::Result<()> {
@@ -348,3 +387,45 @@ pub(crate) mod fake {
     }
 }
 // END FAKES
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_unmapped_in_the_region_is_taken_back_and_fails() {
+        let mapping = region(4).unwrap();
+        let hole = mapping.addr() + 2 * page();
+        // SAFETY: a page of the test's own region, which nothing reads until it is back.
+        unsafe { munmap(NonNull::new(hole as *mut libc::c_void).unwrap(), page()) }.unwrap();
+        let failure = reclaim_if_unmapped(mapping.addr(), mapping.mapped_len(), "kept")
+            .expect_err("a page is no longer mapped");
+        assert_eq!(
+            failure.showed,
+            "1 of the region's 4 pages (the first: page 2) no longer mapped: munmap gives the \
+             address space back as well"
+        );
+        let line = maps_line_at(hole)
+            .unwrap()
+            .expect("the hole is mapped again");
+        assert!(!line.perms.read && !line.perms.write, "`{line}`");
+        let kept = maps_line_at(mapping.addr())
+            .unwrap()
+            .expect("the region's first page");
+        assert!(
+            kept.perms.read && kept.perms.write && kept.end == hole,
+            "`{kept}`"
+        );
+    }
+
+    #[test]
+    fn a_region_kept_whole_is_left_as_it_is() {
+        let mapping = region(3).unwrap();
+        reclaim_if_unmapped(mapping.addr(), mapping.mapped_len(), "kept").unwrap();
+        let line = maps_line_at(mapping.addr()).unwrap().unwrap();
+        assert_eq!(
+            (line.start, line.end),
+            (mapping.addr(), mapping.addr() + mapping.mapped_len())
+        );
+    }
+}

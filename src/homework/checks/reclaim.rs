@@ -28,6 +28,7 @@ crate::homework::declare::exercises! {
             "MADV_DONTNEED" saying "page cache" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_DONTNEED),
             "MADV_COLD" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_COLD),
             "munmap" saying "no longer mapped" => super::fake::unmap,
+            "munmap of a page" saying "no longer mapped" => super::fake::unmap_a_page,
         ],
         // END FAKES
     }
