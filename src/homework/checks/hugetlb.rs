@@ -3,7 +3,7 @@
 //! it is by default, they check what an empty pool gives (ENOMEM when reserving; a mapping
 //! that reserves nothing with MAP_NORESERVE), and where it has pages, what they give too.
 
-use super::{Rng, StudentMapping, anonymous_mapping_with, page_round, record_at};
+use super::{MappedBefore, Rng, StudentMapping, new_anonymous_mapping, page_round, record_at};
 use crate::Bytes;
 use crate::exercises::hugetlb::HugePages;
 use crate::homework::{Failure, Passed};
@@ -105,8 +105,17 @@ enum Got {
     Other(String),
 }
 
-/// Tells what the mapping at `start`, asked for `len` bytes, is.
-fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, Failure> {
+/// Tells what the mapping at `start`, asked for `len` bytes, is; `before`, the maps read
+/// right before the call, tells a new mapping from one the process had (only a new one is
+/// unmapped). No call is repeated here (see [`super::NEW_MAPPING_ATTEMPTS`]): the pool's
+/// lock keeps this process's other huge page mappings away meanwhile, and small pages fail
+/// the check whatever they are.
+fn what_was_mapped(
+    before: &mut MappedBefore,
+    start: NonNull<u8>,
+    len: usize,
+    huge: usize,
+) -> Result<Got, Failure> {
     let addr = start.as_ptr() as usize;
     let Some(record) = record_at(addr)? else {
         return Ok(Got::Other(format!("nothing is mapped at {addr:#x}")));
@@ -123,28 +132,35 @@ fn what_was_mapped(start: NonNull<u8>, len: usize, huge: usize) -> Result<Got, F
                 record.vma
             )));
         }
+        let now = before.after()?;
+        if let Some(was) = before.had(&now, addr, addr + whole) {
+            return Ok(Got::Other(format!(
+                "the mapping at {addr:#x} lies in `{was}`, mapped before the call and still \
+                 around it"
+            )));
+        }
         let unmap = StudentMapping { start, len: whole };
         return Ok(Got::Huge(record, unmap));
     }
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-    Ok(match anonymous_mapping_with(addr, page_round(len), rw)? {
-        Ok(_) => Got::Small(StudentMapping {
-            start,
-            len: page_round(len),
-        }),
-        Err(shown) => Got::Other(shown),
-    })
+    Ok(
+        match new_anonymous_mapping(before, start, page_round(len), rw)? {
+            Ok((_, unmap)) => Got::Small(unmap),
+            Err(not) => Got::Other(not.shown),
+        },
+    )
 }
 
 /// The record of the huge page mapping at `start`, which is unmapped by the time it returns;
 /// a failure against `expected` where the function mapped anything else.
 fn huge_record(
+    before: &mut MappedBefore,
     start: NonNull<u8>,
     len: usize,
     huge: usize,
     expected: &str,
 ) -> Result<SmapsRecord, Failure> {
-    match what_was_mapped(start, len, huge)? {
+    match what_was_mapped(before, start, len, huge)? {
         Got::Huge(record, _unmap) => Ok(record),
         Got::Small(_unmap) => Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
         Got::Other(shown) => Err(Failure::new(expected, shown)),
@@ -174,10 +190,11 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
         Bytes(huge as u64)
     );
     let before = pool()?;
+    let mut mapped = MappedBefore::now()?;
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = pool()?;
-    let record = huge_record(start, len, huge, &expected)?;
+    let record = huge_record(&mut mapped, start, len, huge, &expected)?;
     let flags = record.flags_text();
     if !record.has_flag(VmFlag::NoReserve) || after.reserved != before.reserved {
         return Err(Failure::new(
@@ -215,6 +232,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         "{asked}: ENOMEM, the pool can give {} (HugePages_Free - HugePages_Rsvd) and it takes {n}",
         huge_pages(room as usize)
     );
+    let mut mapped = MappedBefore::now()?;
     let start = match f(NonZeroUsize::new(len).expect("len >= 1"), true) {
         Err(Errno::ENOMEM) => return Ok(format!("{asked}: ENOMEM, the pool has {room}")),
         Err(errno) => {
@@ -225,7 +243,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         }
         Ok(start) => start,
     };
-    let shown = match what_was_mapped(start, len, huge)? {
+    let shown = match what_was_mapped(&mut mapped, start, len, huge)? {
         Got::Huge(record, _unmap) if record.has_flag(VmFlag::NoReserve) => {
             "a huge page mapping that does not reserve its pages (`nr`)".to_owned()
         }
@@ -251,10 +269,11 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
         "{asked}: {} mapped, and reserved (HugePages_Rsvd +{n})",
         huge_pages(n)
     );
+    let mut mapped = MappedBefore::now()?;
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
         .map_err(|e| Failure::returned_error(&asked, e))?;
     let after = pool()?;
-    let record = huge_record(start, len, huge, &expected)?;
+    let record = huge_record(&mut mapped, start, len, huge, &expected)?;
     let grew = after.reserved_since(&before);
     if record.has_flag(VmFlag::NoReserve) || grew != n as u64 {
         return Err(Failure::new(

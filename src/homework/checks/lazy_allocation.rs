@@ -1,12 +1,15 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
-use super::{Rng, StudentMapping, bytes_of, minor_faults, page, page_round, pages, record_at};
+use super::{
+    Rng, bytes_of, call_for_new_mapping, minor_faults, page, page_round, pages, record_at,
+};
 use super::{record_of, region, residency, size};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::meminfo::{MeminfoSize, read_meminfo};
 use crate::kernel::probe::{KernelProbe, OvercommitMode};
 use crate::kernel::{SmapsField, VmFlag};
+use nix::sys::mman::ProtFlags;
 use nix::sys::resource::UsageWho;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
@@ -42,8 +45,9 @@ crate::homework::declare::exercises! {
     }
 }
 
-/// Twice the machine's RAM and swap: the mapping must exist, carry VmFlags `nr` (no
-/// reservation), be read-write and private, and hold nothing yet.
+/// Twice the machine's RAM and swap: the mapping must be new (see
+/// [`super::new_anonymous_mapping`]), carry VmFlags `nr` (no reservation), be read-write and
+/// private, and hold nothing yet.
 pub fn reserve_without_commit(
     f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>,
 ) -> Result<Passed, Failure> {
@@ -64,29 +68,17 @@ pub fn reserve_without_commit(
     };
     let len = page_round(2 * (total(MeminfoSize::MemTotal)? + total(MeminfoSize::SwapTotal)?));
     let asked = format!("reserve_without_commit({})", Bytes(len as u64));
-    let start = f(NonZeroUsize::new(len).expect("RAM is not empty"))
-        .map_err(|e| Failure::returned_error(&asked, e))?;
-    let addr = start.as_ptr() as usize;
     let expected =
-        format!("{asked}: a read-write private mapping with VmFlags `nr`, nothing resident");
-    let Some(record) = record_at(addr)? else {
-        return Err(Failure::new(
-            expected,
-            format!("nothing is mapped at {addr:#x}"),
-        ));
+        format!("{asked}: a new read-write private mapping with VmFlags `nr`, nothing resident");
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let call = || f(NonZeroUsize::new(len).expect("RAM is not empty"));
+    let (_, mapping) = match call_for_new_mapping(&asked, len, rw, call)? {
+        Ok(found) => found,
+        Err(shown) => return Err(Failure::new(expected, shown)),
     };
-    let vma = &record.vma;
-    if !(vma.perms.read && vma.perms.write && !vma.perms.shared)
-        || vma.inode != 0
-        || vma.start > addr
-        || vma.end < addr + len
-    {
-        return Err(Failure::new(
-            expected,
-            format!("the mapping at {addr:#x} is `{vma}`"),
-        ));
-    }
-    let _unmap = StudentMapping { start, len };
+    let addr = mapping.start.as_ptr() as usize;
+    let record =
+        record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
     let flags = record.flags_text();
     if !record.has_flag(VmFlag::NoReserve) {
         return Err(Failure::new(expected, format!("VmFlags: {flags}")));

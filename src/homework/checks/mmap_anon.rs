@@ -1,6 +1,6 @@
 //! Checks of lesson `mmap-anon`'s exercises.
 
-use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, page_round, pages};
+use super::{Rng, bytes_of, call_for_new_mapping, page, page_round, pages};
 use super::{record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;
@@ -59,27 +59,16 @@ pub fn map_anonymous(
     for prot in cases {
         let len = rng.between(1, 6 * page);
         let asked = format!("map_anonymous({len}, {prot:?})");
-        let start = f(NonZeroUsize::new(len).expect("len >= 1"), prot)
-            .map_err(|e| Failure::returned_error(&asked, e))?;
-        let addr = start.as_ptr() as usize;
         let expected = format!(
-            "{asked}: a private anonymous {prot:?} mapping of {} at the address returned",
+            "{asked}: a new private anonymous {prot:?} mapping of {} at the address returned",
             pages(page_round(len) / page)
         );
-        if addr % page != 0 {
-            return Err(Failure::new(
-                expected,
-                format!("you returned {addr:#x}, which is not even page-aligned"),
-            ));
-        }
-        let line = match anonymous_mapping_with(addr, page_round(len), prot)? {
-            Ok(line) => line,
+        let call = || f(NonZeroUsize::new(len).expect("len >= 1"), prot);
+        let (line, mapping) = match call_for_new_mapping(&asked, page_round(len), prot, call)? {
+            Ok(found) => found,
             Err(shown) => return Err(Failure::new(expected, shown)),
         };
-        let mapping = StudentMapping {
-            start,
-            len: page_round(len),
-        };
+        let addr = mapping.start.as_ptr() as usize;
         let resident = residency(addr, mapping.len).unwrap_or_default();
         if resident.iter().any(|&r| r) {
             return Err(Failure::new(

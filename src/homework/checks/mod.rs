@@ -29,7 +29,7 @@ super::declare::lessons! {
 use super::outcome::Failure;
 use crate::Bytes;
 use crate::kernel::procfs::{self, Proc};
-use crate::kernel::{MapsLine, SmapsField, SmapsRecord, probe};
+use crate::kernel::{MapsLine, Pathname, SmapsField, SmapsRecord, probe};
 use crate::memory::{Mapped, Mapping};
 use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, munmap};
 use std::num::NonZeroUsize;
@@ -182,8 +182,12 @@ pub(crate) fn minor_faults(who: nix::sys::resource::UsageWho) -> Result<i64, Fai
 }
 
 /// A mapping the student's function made, unmapped when the check is done with it. Only
-/// made once the check has seen that `[start, start + len)` is mapped as the exercise asked:
-/// a wrong pointer handed to munmap could tear down memory the tests themselves use.
+/// made once the check has seen that `[start, start + len)` is the student's own: a new
+/// anonymous mapping the call made ([`new_anonymous_mapping`]), a mapping of the file or
+/// object the check made for the call, from its start (told by its inode), or a huge page
+/// mapping new since the call with exactly these bounds. A wrong pointer handed to munmap
+/// could tear down memory the tests themselves use: a heap allocation's, and the next
+/// malloc anywhere in the process is SIGSEGV.
 pub(crate) struct StudentMapping {
     pub start: NonNull<u8>,
     pub len: usize,
@@ -191,24 +195,166 @@ pub(crate) struct StudentMapping {
 
 impl Drop for StudentMapping {
     fn drop(&mut self) {
-        // SAFETY: the check verified the range is the student's fresh mapping; nothing else
-        // uses it once the check is done.
+        // SAFETY: the check verified the range is the student's own mapping (see above);
+        // nothing else uses it once the check is done.
         let _ = unsafe { munmap(self.start.cast(), self.len) };
     }
 }
 
-/// Whether `[start, start + len)` lies within one anonymous mapping with `prot` (private):
-/// the kernel may have merged the student's new mapping with a neighbour, so the check asks
-/// for containment, not for equal bounds.
-pub(crate) fn anonymous_mapping_with(
-    start: usize,
+/// /proc/self/maps as the check read it right before it called the student's function:
+/// memory the process had then is not a new mapping of the student's, whatever it looks like
+/// afterwards (glibc's thread arenas are nameless read-write private mappings too).
+pub(crate) struct MappedBefore {
+    lines: Vec<MapsLine>,
+    /// The buffers the text is read into, kept until the check is done and used again for
+    /// the maps after the call. The maps list them (they are mapped while the kernel writes
+    /// the text): unmapped at once, as [`procfs::maps`] unmaps its own, the student's new
+    /// mapping could land where one was and look like memory the process had; and one
+    /// mapped after the call could merge with the student's mapping and look like part of
+    /// it.
+    buffers: Vec<Vec<u8>>,
+}
+
+/// Room for the maps text of a process with a few thousand mappings; a text that does not
+/// fit is read again into four times the room.
+const MAPS_ROOM: usize = 256 * 1024;
+
+impl MappedBefore {
+    pub(crate) fn now() -> Result<MappedBefore, Failure> {
+        let mut maps = MappedBefore {
+            lines: Vec::new(),
+            buffers: Vec::new(),
+        };
+        maps.lines = maps.read("before the call")?;
+        Ok(maps)
+    }
+
+    /// /proc/self/maps read into the largest buffer so far, or a larger one kept with the
+    /// others where the text does not fit: no buffer is freed while the check runs.
+    fn read(&mut self, when: &str) -> Result<Vec<MapsLine>, Failure> {
+        let fail =
+            |e: &dyn std::fmt::Display| Failure::setup(&format!("read /proc/self/maps {when}"), e);
+        loop {
+            if self.buffers.is_empty() {
+                self.buffers.push(vec![0u8; MAPS_ROOM]);
+            }
+            let buf = self.buffers.last_mut().expect("a buffer");
+            let room = buf.len();
+            let mut file = std::fs::File::open("/proc/self/maps").map_err(|e| fail(&e))?;
+            let mut len = 0;
+            while len < room {
+                match std::io::Read::read(&mut file, &mut buf[len..]) {
+                    Ok(0) => break,
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(fail(&e)),
+                }
+            }
+            if len == room {
+                self.buffers.push(vec![0u8; 4 * room]);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&buf[..len]);
+            return crate::kernel::maps::parse_maps(&text).map_err(|e| fail(&e));
+        }
+    }
+
+    /// The maps now, after the call, read into the buffers read before (so that reading
+    /// them maps nothing new).
+    pub(crate) fn after(&mut self) -> Result<Vec<MapsLine>, Failure> {
+        self.read("after the call")
+    }
+
+    /// A mapping that overlapped `[start, end)` before the call and, where it reached
+    /// beyond, is still mapped beyond it now (`now`): memory the process had and still has,
+    /// such as an allocator's arena. A mapping that lay wholly inside the range, or whose
+    /// rest is gone, does not count: another thread of the tests may unmap a mapping of its
+    /// own (a guard page, a region) while the student's function runs, and the kernel place
+    /// the new mapping where it was.
+    pub(crate) fn had<'a>(
+        &'a self,
+        now: &[MapsLine],
+        start: usize,
+        end: usize,
+    ) -> Option<&'a MapsLine> {
+        let mapped_now = |from: usize, to: usize| {
+            from < to && now.iter().any(|line| line.start < to && from < line.end)
+        };
+        self.lines.iter().find(|was| {
+            was.start < end
+                && start < was.end
+                && (mapped_now(was.start, start) || mapped_now(end, was.end))
+        })
+    }
+
+    /// The part of the VMA `line` around `[start, end)` that no mapping outside the range
+    /// covered before the call: what of it is new since, with the range.
+    fn new_around(&self, line: &MapsLine, start: usize, end: usize) -> (usize, usize) {
+        let below = self
+            .lines
+            .iter()
+            .map(|b| b.end)
+            .filter(|&e| e <= start)
+            .max();
+        let above = self
+            .lines
+            .iter()
+            .map(|b| b.start)
+            .filter(|&s| s >= end)
+            .min();
+        (
+            below.map_or(line.start, |e| e.max(line.start)),
+            above.map_or(line.end, |s| s.min(line.end)),
+        )
+    }
+}
+
+/// Why what the student's function returned is not a new mapping of theirs.
+pub(crate) struct NotNew {
+    /// What the kernel shows, for the failure.
+    pub shown: String,
+    /// Whether another thread's mapping could be the cause instead: see
+    /// [`NEW_MAPPING_ATTEMPTS`].
+    another_thread_could: bool,
+}
+
+/// Whether `[start, start + len)` (`len` whole pages) is a new private anonymous mapping
+/// with `prot` that the student's call made, `before` being the maps read right before it:
+/// page-aligned; inside one nameless anonymous VMA with those permissions (`[heap]`,
+/// `[stack]` and other named ones are not new mappings); none of it memory the process had
+/// before the call ([`MappedBefore::had`]); and nothing else in that VMA new since the call
+/// either. The kernel may have merged the new mapping with a neighbour that was there
+/// before, so the check asks for containment, not for equal bounds; but a range inside a
+/// larger new mapping is not the student's to unmap: an allocator's new arena, or a block
+/// it mapped with its header in front.
+///
+/// Only then is it the student's, to be unmapped by the [`StudentMapping`] returned; where
+/// it is not, nothing is unmapped: leaking is better than unmapping someone else's memory.
+pub(crate) fn new_anonymous_mapping(
+    before: &mut MappedBefore,
+    start: NonNull<u8>,
     len: usize,
     prot: ProtFlags,
-) -> Result<Result<MapsLine, String>, Failure> {
-    let Some(line) = maps_line_at(start)? else {
-        return Ok(Err(format!(
-            "nothing is mapped at {start:#x} in /proc/self/maps"
-        )));
+) -> Result<Result<(MapsLine, StudentMapping), NotNew>, Failure> {
+    let not = |shown: String, another_thread_could| {
+        Ok(Err(NotNew {
+            shown,
+            another_thread_could,
+        }))
+    };
+    let addr = start.as_ptr() as usize;
+    if addr % page() != 0 {
+        return not(
+            format!("{addr:#x} is not page-aligned: no mapping starts there"),
+            false,
+        );
+    }
+    let now = before.after()?;
+    let Some(line) = now.iter().find(|line| line.contains(addr)).cloned() else {
+        return not(
+            format!("nothing is mapped at {addr:#x} in /proc/self/maps"),
+            false,
+        );
     };
     let perms = &line.perms;
     let wanted = (
@@ -218,12 +364,80 @@ pub(crate) fn anonymous_mapping_with(
         false,
     );
     if (perms.read, perms.write, perms.exec, perms.shared) != wanted
-        || line.end < start + len
+        || line.end < addr + len
         || line.inode != 0
     {
-        return Ok(Err(format!("the mapping at {start:#x} is `{line}`")));
+        return not(format!("the mapping at {addr:#x} is `{line}`"), false);
     }
-    Ok(Ok(line))
+    if line.pathname != Pathname::Anonymous {
+        return not(
+            format!(
+                "the mapping at {addr:#x} is `{line}`: a named one of the process, not a new \
+                 mapping of yours"
+            ),
+            false,
+        );
+    }
+    let end = addr + len;
+    if let Some(was) = before.had(&now, addr, end) {
+        return not(
+            format!(
+                "{addr:#x}-{end:#x} lies in `{was}`, mapped before the call and still around \
+                 it: memory the process had already (an allocator's?), not a new mapping; the \
+                 check leaves it mapped"
+            ),
+            true,
+        );
+    }
+    let (low, high) = before.new_around(&line, addr, end);
+    if (low, high) != (addr, end) {
+        return not(
+            format!(
+                "the call left {low:#x}-{high:#x} newly mapped (`{line}`), of which you returned \
+                 {addr:#x}-{end:#x}: part of a larger new mapping (an allocator's block?), \
+                 which the check leaves mapped"
+            ),
+            true,
+        );
+    }
+    Ok(Ok((line, StudentMapping { start, len })))
+}
+
+/// How many times a check asks the student's function for a new mapping while what it
+/// returns is not one only in a way another thread of the tests could cause: that thread may
+/// map something right beside the new mapping, which the kernel merges with it (more is new
+/// than the range), or unmap a mapping of its own in which the new mapping lands and map
+/// something else beside (memory the process had, still mapped around it). Under the whole
+/// suite here, about 1 call in 12 of a right solution was refused so, and in 40 runs one was
+/// refused twice in a row, none three times; an allocator's memory looks the same every
+/// time. Each mapping refused is left mapped.
+pub(crate) const NEW_MAPPING_ATTEMPTS: usize = 6;
+
+/// Calls the student's function (`call`, named `asked` in failures) for `len` bytes (whole
+/// pages) of a new private anonymous mapping with `prot`, reading the maps right before each
+/// call: the mapping as [`new_anonymous_mapping`] finds it, or what the kernel showed
+/// instead.
+pub(crate) fn call_for_new_mapping(
+    asked: &str,
+    len: usize,
+    prot: ProtFlags,
+    mut call: impl FnMut() -> nix::Result<NonNull<u8>>,
+) -> Result<Result<(MapsLine, StudentMapping), String>, Failure> {
+    let mut attempt = 1;
+    loop {
+        let mut before = MappedBefore::now()?;
+        let start = call().map_err(|e| Failure::returned_error(asked, e))?;
+        match new_anonymous_mapping(&mut before, start, len, prot)? {
+            Ok(found) => return Ok(Ok(found)),
+            Err(not) if not.another_thread_could && attempt < NEW_MAPPING_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(not) if attempt > 1 => {
+                return Ok(Err(format!("{} (the last of {attempt} calls)", not.shown)));
+            }
+            Err(not) => return Ok(Err(not.shown)),
+        }
+    }
 }
 
 /// Right after the student's call on a range the check owns: takes back at once, inaccessible,
@@ -363,6 +577,25 @@ pub(crate) mod fake {
         unsafe { nix::sys::mman::munmap(NonNull::from(region).cast(), len) }
     }
 
+    /// `len` bytes from the global allocator at `align` (written, a byte a page, if
+    /// `touched`), never freed: what a student who knows `alloc` better than `mmap` returns.
+    /// The check must see it is not a mapping of the student's, and leave it mapped.
+    pub(crate) fn allocated(len: usize, align: usize, touched: bool) -> nix::Result<NonNull<u8>> {
+        let layout = std::alloc::Layout::from_size_align(len, align)
+            .map_err(|_| nix::errno::Errno::EINVAL)?;
+        // SAFETY: a layout of non-zero size (the checks ask for a byte at least); the block
+        // is leaked, as the check must leave it.
+        let block =
+            NonNull::new(unsafe { std::alloc::alloc(layout) }).ok_or(nix::errno::Errno::ENOMEM)?;
+        if touched {
+            for offset in (0..len).step_by(super::page()) {
+                // SAFETY: inside the block just allocated.
+                unsafe { block.as_ptr().add(offset).write_volatile(1) };
+            }
+        }
+        Ok(block)
+    }
+
     /// Unmaps the second page of the check's region (of three pages or more), as a wrong
     /// solution unmapping part of it would: the check must take the hole back, and only it.
     pub(crate) fn unmap_a_page(region: &[u8]) -> nix::Result<()> {
@@ -416,6 +649,70 @@ mod tests {
             kept.perms.read && kept.perms.write && kept.end == hole,
             "`{kept}`"
         );
+    }
+
+    fn rw() -> ProtFlags {
+        ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+    }
+
+    /// A private read-write mapping the kernel places (the fakes' `plain_mmap`, which a
+    /// handout has not).
+    fn plain_mmap(len: usize) -> nix::Result<NonNull<u8>> {
+        let len = NonZeroUsize::new(len).expect("len >= 1");
+        // SAFETY: without MAP_FIXED the kernel picks a free range: nothing is replaced.
+        unsafe { nix::sys::mman::mmap_anonymous(None, len, rw(), MapFlags::MAP_PRIVATE) }
+            .map(NonNull::cast)
+    }
+
+    #[test]
+    fn a_heap_allocation_is_refused_and_left_mapped() {
+        let len = 4 * page();
+        let layout = std::alloc::Layout::from_size_align(len, 8 * page()).unwrap();
+        let mut before = MappedBefore::now().unwrap();
+        // SAFETY: a layout of non-zero size; freed below.
+        let block = NonNull::new(unsafe { std::alloc::alloc(layout) }).unwrap();
+        match new_anonymous_mapping(&mut before, block, len, rw()).unwrap() {
+            Ok((line, _)) => panic!("a heap block taken for a new mapping: `{line}`"),
+            Err(not) => assert!(not.another_thread_could, "{}", not.shown),
+        }
+        // Still the allocator's: writable, and freed as any block (SIGSEGV if unmapped).
+        // SAFETY: the block allocated above, `len` bytes.
+        unsafe {
+            block.as_ptr().write_bytes(1, len);
+            std::alloc::dealloc(block.as_ptr(), layout);
+        }
+    }
+
+    #[test]
+    fn a_new_mapping_is_taken_and_unmapped_when_dropped() {
+        let len = 3 * page();
+        let call = || plain_mmap(len);
+        let (line, mapping) = call_for_new_mapping("plain_mmap", len, rw(), call)
+            .unwrap()
+            .unwrap();
+        let addr = mapping.start.as_ptr() as usize;
+        assert!(line.contains(addr) && line.end >= addr + len, "`{line}`");
+        drop(mapping);
+        assert!(residency(addr, len).is_none(), "{addr:#x} is still mapped");
+    }
+
+    #[test]
+    fn a_range_inside_a_larger_new_mapping_is_refused() {
+        let len = 2 * page();
+        let mut before = MappedBefore::now().unwrap();
+        let larger = plain_mmap(3 * len).unwrap();
+        // SAFETY: inside the mapping just made.
+        let inside = unsafe { larger.add(len) };
+        match new_anonymous_mapping(&mut before, inside, len, rw()).unwrap() {
+            Ok((line, _)) => panic!("part of a larger mapping taken for one: `{line}`"),
+            Err(not) => assert!(
+                not.shown.contains("part of a larger new mapping"),
+                "{}",
+                not.shown
+            ),
+        }
+        // SAFETY: the mapping made above, nobody else's.
+        unsafe { munmap(larger.cast(), 3 * len) }.unwrap();
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, page, pages};
+use super::{Rng, bytes_of, call_for_new_mapping, page, pages};
 use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
@@ -37,6 +37,8 @@ crate::homework::declare::exercises! {
         // BEGIN FAKES
         fakes: [
             "a plain mmap" => super::fake::plain_mmap,
+            // Every page resident, none locked: but the allocator's memory, not a mapping.
+            "a heap allocation, every page written" => |len| super::fake::allocated(len.get(), page(), true),
             "mlock" => |len| {
                 let start = super::fake::plain_mmap(len)?;
                 // SAFETY: the mapping just made.
@@ -113,25 +115,25 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     result
 }
 
-/// A random length: on return every page must be resident (mincore), and none locked
-/// (VmFlags without `lo`, Locked 0 kB): populated is not locked.
+/// A random length: on return a new mapping (see [`super::new_anonymous_mapping`]: a heap
+/// allocation is refused, and left alone) with every page resident (mincore), and none
+/// locked (VmFlags without `lo`, Locked 0 kB): populated is not locked.
 pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
     let n = rng.between(3, 24);
     let len = n * page() - rng.between(0, page() - 1);
     let asked = format!("map_populated({len})");
-    let start = f(NonZeroUsize::new(len).expect("len >= 1"))
-        .map_err(|e| Failure::returned_error(&asked, e))?;
-    let addr = start.as_ptr() as usize;
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-    let expected = format!("{asked}: {} resident at once, none locked", pages(n));
-    if let Err(shown) = anonymous_mapping_with(addr, n * page(), rw)? {
-        return Err(Failure::new(expected, shown));
-    }
-    let _unmap = StudentMapping {
-        start,
-        len: n * page(),
+    let expected = format!(
+        "{asked}: a new mapping of {}, resident at once, none locked",
+        pages(n)
+    );
+    let call = || f(NonZeroUsize::new(len).expect("len >= 1"));
+    let (_, mapping) = match call_for_new_mapping(&asked, n * page(), rw, call)? {
+        Ok(found) => found,
+        Err(shown) => return Err(Failure::new(expected, shown)),
     };
+    let addr = mapping.start.as_ptr() as usize;
     let resident = residency(addr, n * page())
         .unwrap_or_default()
         .iter()

@@ -1,6 +1,6 @@
 //! Checks of lesson `thp`'s exercises.
 
-use super::{Rng, StudentMapping, anonymous_mapping_with, bytes_of, fenced, page, page_round};
+use super::{Rng, bytes_of, call_for_new_mapping, fenced, page, page_round, pages};
 use super::{record_of, residency};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
@@ -39,6 +39,8 @@ crate::homework::declare::exercises! {
                 NonNull::new((base.next_multiple_of(align) + page()) as *mut u8)
                     .ok_or(nix::errno::Errno::EFAULT)
             },
+            // Aligned as asked, and read-write: but the allocator's memory, not a mapping.
+            "a heap allocation" => |len, align| super::fake::allocated(len.get(), align, false),
         ],
         // END FAKES
     }
@@ -67,8 +69,9 @@ pub fn advise_huge_pages(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, 
 }
 
 /// Random lengths at two alignments, the huge page size and a random power of two from 8 to
-/// 64 pages: the start must be a multiple, and the whole length mapped read-write,
-/// anonymous and private. Without THP the huge size is one page table's span, which is what
+/// 64 pages: the start must be a multiple, and the whole length a new mapping, read-write,
+/// anonymous and private, with nothing else the call mapped left around it (see
+/// [`super::new_anonymous_mapping`]: a heap allocation is refused, and left alone). Without THP the huge size is one page table's span, which is what
 /// a PMD page would be: page / 8 entries of 8 bytes, each mapping a page (4 kB pages: 2 MiB;
 /// 16 kB: 32 MiB).
 pub fn map_aligned(
@@ -81,21 +84,18 @@ pub fn map_aligned(
     for align in [huge, page << rng.between(3, 6)] {
         let len = rng.between(1, 8 * page);
         let asked = format!("map_aligned({len}, {align:#x})");
-        let start = f(NonZeroUsize::new(len).expect("len >= 1"), align)
-            .map_err(|e| Failure::returned_error(&asked, e))?;
-        let addr = start.as_ptr() as usize;
         let expected = format!(
-            "{asked}: a multiple of {align:#x}, {} mapped read-write there",
-            page_round(len)
+            "{asked}: a multiple of {align:#x}, {} newly mapped read-write there and nothing \
+             else left mapped",
+            pages(page_round(len) / page)
         );
         let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-        if let Err(shown) = anonymous_mapping_with(addr, page_round(len), rw)? {
-            return Err(Failure::new(expected, shown));
-        }
-        let _unmap = StudentMapping {
-            start,
-            len: page_round(len),
+        let call = || f(NonZeroUsize::new(len).expect("len >= 1"), align);
+        let (_, mapping) = match call_for_new_mapping(&asked, page_round(len), rw, call)? {
+            Ok(found) => found,
+            Err(shown) => return Err(Failure::new(expected, shown)),
         };
+        let addr = mapping.start.as_ptr() as usize;
         if addr % align != 0 || residency(addr, page_round(len)).is_none() {
             return Err(Failure::new(
                 expected,
