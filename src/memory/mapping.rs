@@ -499,6 +499,11 @@ mod tests {
         assert_eq!(m.read_byte(0), 0);
     }
 
+    /// One private anonymous page with `prot`.
+    fn one_page(prot: ProtFlags) -> Mapping {
+        Mapping::anonymous(NonZeroUsize::MIN, prot, MapFlags::MAP_PRIVATE).unwrap()
+    }
+
     #[test]
     #[should_panic(expected = "is outside the mapping")]
     fn writing_past_the_last_page_panics() {
@@ -509,60 +514,35 @@ mod tests {
     #[test]
     #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn writing_an_inaccessible_mapping_panics() {
-        let m = Mapping::anonymous(
-            NonZeroUsize::MIN,
-            ProtFlags::PROT_NONE,
-            MapFlags::MAP_PRIVATE,
-        )
-        .unwrap();
+        let m = one_page(ProtFlags::PROT_NONE);
         m.write_byte(0, 1);
     }
 
     #[test]
     #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn writing_a_read_only_mapping_panics() {
-        let m = Mapping::anonymous(
-            NonZeroUsize::MIN,
-            ProtFlags::PROT_READ,
-            MapFlags::MAP_PRIVATE,
-        )
-        .unwrap();
+        let m = one_page(ProtFlags::PROT_READ);
         m.write_byte(0, 1);
     }
 
     #[test]
     #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
     fn reading_an_inaccessible_mapping_panics() {
-        let m = Mapping::anonymous(
-            NonZeroUsize::MIN,
-            ProtFlags::PROT_NONE,
-            MapFlags::MAP_PRIVATE,
-        )
-        .unwrap();
+        let m = one_page(ProtFlags::PROT_NONE);
         m.read_byte(0);
     }
 
     #[test]
     #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn counting_write_faults_on_a_read_only_mapping_panics() {
-        let m = Mapping::anonymous(
-            NonZeroUsize::MIN,
-            ProtFlags::PROT_READ,
-            MapFlags::MAP_PRIVATE,
-        )
-        .unwrap();
+        let m = one_page(ProtFlags::PROT_READ);
         let _ = Mapped::faults_writing_every_page(&m);
     }
 
     #[test]
     #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
     fn counting_read_faults_on_an_inaccessible_mapping_panics() {
-        let m = Mapping::anonymous(
-            NonZeroUsize::MIN,
-            ProtFlags::PROT_NONE,
-            MapFlags::MAP_PRIVATE,
-        )
-        .unwrap();
+        let m = one_page(ProtFlags::PROT_NONE);
         let _ = Mapped::faults_reading_every_page(&m);
     }
 
