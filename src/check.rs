@@ -435,7 +435,7 @@ fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
             let verdict = Verdict::skipped(SkipCause::Need, reason);
             report
                 .claims
-                .push(result_for(lesson, block, claim, subject, verdict));
+                .push(result_for(lesson, &report.file, block, claim, subject, verdict));
         }
     }
     report
@@ -472,8 +472,11 @@ pub fn subject_of(lesson: &Lesson, block: &ClaimBlock) -> String {
     })
 }
 
+/// `file`: the lesson's [`shown_path`], as its report has it (asked of the kernel once a
+/// report, not once a claim).
 fn result_for(
     lesson: &Lesson,
+    file: &str,
     block: &ClaimBlock,
     claim: &Claim,
     subject: String,
@@ -482,7 +485,7 @@ fn result_for(
     ClaimResult {
         place: ClaimPlace {
             lesson: lesson.id().to_owned(),
-            file: shown_path(&lesson.path),
+            file: file.to_owned(),
             line: claim.line,
             step: block.step.clone(),
             subject,
@@ -493,7 +496,8 @@ fn result_for(
     }
 }
 
-/// Checks every claim of `lesson` against recorded steps. Pure: no system calls.
+/// Checks every claim of `lesson` against recorded steps. Pure but for one look at the
+/// current directory, for the path the report shows.
 pub fn evaluate(
     lesson: &Lesson,
     probe: &KernelProbe,
@@ -550,7 +554,14 @@ fn judge_all(
                     judge(claim, probe, observation, *subject, branch.clone())
                 }
             };
-            let result = result_for(lesson, block, claim, subject_name.clone(), verdict);
+            let result = result_for(
+                lesson,
+                &report.file,
+                block,
+                claim,
+                subject_name.clone(),
+                verdict,
+            );
             report.claims.push(result);
         }
     }
