@@ -433,9 +433,14 @@ fn skip_all(lesson: &Lesson, reason: &str) -> LessonReport {
         for claim in &block.claims {
             let subject = subject_of(lesson, block);
             let verdict = Verdict::skipped(SkipCause::Need, reason);
-            report
-                .claims
-                .push(result_for(lesson, &report.file, block, claim, subject, verdict));
+            report.claims.push(result_for(
+                lesson,
+                &report.file,
+                block,
+                claim,
+                subject,
+                verdict,
+            ));
         }
     }
     report
