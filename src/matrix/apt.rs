@@ -393,13 +393,123 @@ impl Mirrors {
 }
 
 /// What apt printed on stderr but its warnings (`W:`): apt warns on runs that succeed too,
-/// so the warnings say nothing of why one failed.
+/// so the warnings say nothing of why one failed. The mirrors are left out (see
+/// [`without_mirrors`]).
 fn apt_errors(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr)
+    let errors = String::from_utf8_lossy(&output.stderr)
         .lines()
         .filter(|l| !l.starts_with("W:"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    without_mirrors(&errors)
+}
+
+/// Why `name:arch` did not download, from the failure of the apt-get call that fetched it
+/// with others: apt's line about its .deb, from `E: ` on, or else the whole failure.
+fn download_failure(name: &str, arch: &str, failure: &str) -> String {
+    failure
+        .lines()
+        .find(|l| l.contains(&format!("/{name}_")))
+        .map(|l| {
+            let message = l.find("E: ").map_or(l, |at| &l[at..]);
+            format!("downloading {name}:{arch}: {}", message.trim())
+        })
+        .unwrap_or_else(|| failure.to_owned())
+}
+
+/// What stands for a mirror in apt's messages.
+const MIRROR: &str = "<mirror>";
+
+/// `text` without the mirrors it names: each URI's `scheme://host[:port]` becomes
+/// `<mirror>` (its path stays), apt's `[IP: address port]` notes go, and a host or address
+/// seen there is `<mirror>` wherever else it stands (`Temporary failure resolving 'host'`).
+/// apt's messages end up in result files, reports and the published book, which are not to
+/// name the machine's mirror.
+fn without_mirrors(text: &str) -> String {
+    let bytes = text.as_bytes();
+    // Byte ranges to replace, and by what.
+    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("://").map(|i| from + i) {
+        let mut start = at;
+        while start > 0 && is_scheme_byte(bytes[start - 1]) {
+            start -= 1;
+        }
+        // A scheme begins with a letter.
+        while start < at && !bytes[start].is_ascii_alphabetic() {
+            start += 1;
+        }
+        let end = at
+            + 3
+            + text[at + 3..]
+                .find(|c: char| c.is_whitespace() || "/?#'\"<>(),".contains(c))
+                .unwrap_or(text.len() - at - 3);
+        if start < at && end > at + 3 {
+            spans.push((start, end, MIRROR));
+            let authority = &text[at + 3..end];
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let host = match host_port.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or_default(),
+                None => host_port.split(':').next().unwrap_or_default(),
+            };
+            if !host.is_empty() {
+                seen.push(host);
+            }
+        }
+        from = end.max(at + 3);
+    }
+    let mut from = 0;
+    while let Some(at) = text[from..].find("[IP: ").map(|i| from + i) {
+        let Some(end) = text[at..].find(']').map(|i| at + i + 1) else {
+            break;
+        };
+        if let Some(address) = text[at + 5..end - 1].split_whitespace().next() {
+            seen.push(address);
+        }
+        let start = text[..at].trim_end_matches([' ', '\t']).len();
+        spans.push((start, end, ""));
+        from = end;
+    }
+    // The longest first, so that a host is not taken for part of a longer one.
+    seen.sort_by_key(|h| std::cmp::Reverse(h.len()));
+    seen.dedup();
+    for host in seen {
+        for (at, _) in text.match_indices(host) {
+            let end = at + host.len();
+            let before_ok = at == 0 || !is_host_byte(bytes[at - 1]);
+            let after_ok = match bytes.get(end) {
+                None => true,
+                // A sentence's full stop, not a longer name.
+                Some(b'.') => !bytes
+                    .get(end + 1)
+                    .is_some_and(|b| b.is_ascii_alphanumeric()),
+                Some(&b) => !is_host_byte(b),
+            };
+            let free = spans.iter().all(|&(s, e, _)| end <= s || at >= e);
+            if before_ok && after_ok && free {
+                spans.push((at, end, MIRROR));
+            }
+        }
+    }
+    spans.sort_by_key(|&(s, _, _)| s);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end, by) in spans {
+        out.push_str(&text[copied..start]);
+        out.push_str(by);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn is_scheme_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"+.-".contains(&b)
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b".-_".contains(&b)
 }
 
 /// The private apt state: `<cache>/apt/`.
@@ -575,14 +685,7 @@ impl Apt {
                 });
                 match (deb, &failure) {
                     (Some(deb), _) => Ok(deb.clone()),
-                    (None, Some(failure)) => Err(failure
-                        .lines()
-                        .find(|l| l.contains(&format!("/{name}_")))
-                        .map(|l| {
-                            let message = l.find("E: ").map_or(l, |at| &l[at..]);
-                            format!("downloading {name}:{arch}: {}", message.trim())
-                        })
-                        .unwrap_or_else(|| failure.clone())),
+                    (None, Some(failure)) => Err(download_failure(name, arch, failure)),
                     (None, None) => Err(format!(
                         "apt-get download left no {name}_*_{arch}.deb in {}",
                         into.display()
@@ -869,5 +972,80 @@ Components: main
             "{text}"
         );
         assert!(!text.contains("-security"), "no security mirror: {text}");
+    }
+
+    /// apt's stderr of a failed run, as run_quoting hands it to apt_errors.
+    fn failed_output(stderr: &str) -> Output {
+        use std::os::unix::process::ExitStatusExt;
+        Output {
+            status: std::process::ExitStatus::from_raw(100 << 8),
+            stdout: Vec::new(),
+            stderr: stderr.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_failed_download_names_no_mirror() {
+        let stderr = "\
+Err:1 http://mirror.example.org/debian bookworm/main amd64 linux-image-6.1.0-9-amd64 amd64 6.1.27-1
+  404  Not Found [IP: 192.0.2.7 80]
+W: an unrelated warning about http://other.example.net/debian
+E: Failed to fetch http://mirror.example.org/debian/pool/main/l/linux-signed-amd64/linux-image-6.1.0-9-amd64_6.1.27-1_amd64.deb  404  Not Found [IP: 192.0.2.7 80]
+E: Failed to fetch https://user@mirror.example.org:8443/debian-security/pool/main/b/busybox/busybox-static_1.35.0-4_arm64.deb  Temporary failure resolving 'mirror.example.org'
+E: Some files failed to download
+";
+        let failure = apt_errors(&failed_output(stderr));
+        for host in [
+            "mirror.example.org",
+            "192.0.2.7",
+            "8443",
+            "http",
+            "IP:",
+            "other.example",
+        ] {
+            assert!(!failure.contains(host), "{host} in: {failure}");
+        }
+        assert!(
+            failure.starts_with("Err:1 <mirror>/debian bookworm/main amd64 linux-image-6.1.0-9"),
+            "{failure}"
+        );
+        let why = download_failure("linux-image-6.1.0-9-amd64", "amd64", &failure);
+        assert_eq!(
+            why,
+            "downloading linux-image-6.1.0-9-amd64:amd64: E: Failed to fetch \
+             <mirror>/debian/pool/main/l/linux-signed-amd64/\
+             linux-image-6.1.0-9-amd64_6.1.27-1_amd64.deb  404  Not Found"
+        );
+        let why = download_failure("busybox-static", "arm64", &failure);
+        assert_eq!(
+            why,
+            "downloading busybox-static:arm64: E: Failed to fetch \
+             <mirror>/debian-security/pool/main/b/busybox/busybox-static_1.35.0-4_arm64.deb  \
+             Temporary failure resolving '<mirror>'"
+        );
+        // A package apt did not name gets the whole failure, as free of the mirror.
+        let why = download_failure("linux-image-6.12.9-arm64", "arm64", &failure);
+        assert_eq!(why, failure);
+    }
+
+    #[test]
+    fn mirrors_are_left_out_but_what_only_looks_like_them_stays() {
+        assert_eq!(
+            without_mirrors(
+                "Could not connect to mirror.example.org:80 (192.0.2.7) [IP: 192.0.2.7 80]\nErr:2 http://mirror.example.org trixie InRelease"
+            ),
+            "Could not connect to <mirror>:80 (<mirror>)\nErr:2 <mirror> trixie InRelease"
+        );
+        assert_eq!(
+            without_mirrors("http://[2001:db8::1]:3142/debian and tor+http://m.example/x."),
+            "<mirror>/debian and <mirror>/x."
+        );
+        // A longer name that begins or ends with a mirror's host is another host.
+        assert_eq!(
+            without_mirrors("http://example.org/d: example.org. example.org.uk, cdn.example.org"),
+            "<mirror>/d: <mirror>. example.org.uk, cdn.example.org"
+        );
+        let plain = "E: Unable to locate package linux-image-9.9: file:/var/lib/apt ://";
+        assert_eq!(without_mirrors(plain), plain);
     }
 }
