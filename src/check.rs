@@ -773,7 +773,8 @@ fn in_unit(size: Bytes, unit: Option<Unit>, scale: &Scale) -> Result<String, Str
     .resolve(scale)?;
     // Pss divides a page among the processes that map it: halves, thirds...
     let shares = if matches!(unit, Unit::Fixed(_)) { 1 } else { 8 };
-    let divisor = (1..=shares).find(|d| one.get() != 0 && (size.get() * d) % one.get() == 0);
+    let divisor =
+        (1..=shares).find(|d| one.get() != 0 && (size.get() * d).is_multiple_of(one.get()));
     let Some(divisor) = divisor else {
         return Err(format!(
             "the kernel shows {size}, which is no whole number of {unit}s ({one}): write `?` in another unit"

@@ -43,7 +43,7 @@ impl Bytes {
 impl fmt::Display for Bytes {
     /// Prints like smaps does (`16384 kB`) whenever the size is whole kB.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1024 == 0 {
+        if self.0.is_multiple_of(1024) {
             write!(f, "{} kB", self.kib())
         } else {
             write!(f, "{} B", self.0)

@@ -58,10 +58,11 @@ fn snapshot() -> BTreeMap<PathBuf, String> {
             };
             if kind.is_dir() {
                 dirs.push(path);
-            } else if kind.is_file() && !is_counter(&path) {
-                if let Ok(bytes) = std::fs::read(&path) {
-                    files.insert(path, String::from_utf8_lossy(&bytes).trim_end().to_owned());
-                }
+            } else if kind.is_file()
+                && !is_counter(&path)
+                && let Ok(bytes) = std::fs::read(&path)
+            {
+                files.insert(path, String::from_utf8_lossy(&bytes).trim_end().to_owned());
             }
         }
     }

@@ -131,7 +131,7 @@ fn unaligned_addresses(page: usize) -> Result<Vec<(OutcomeKey, OutcomeValue)>, E
     };
     let hint = match hinted {
         Ok(ptr) => {
-            let aligned = ptr.as_ptr() as usize % page == 0;
+            let aligned = (ptr.as_ptr() as usize).is_multiple_of(page);
             // SAFETY: the mapping just made, unmapped once.
             unsafe { munmap(ptr, page) }.map_err(sys("unmapping the hinted mapping"))?;
             if aligned {

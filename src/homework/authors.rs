@@ -127,16 +127,16 @@ fn check_lesson_order(catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     for pair in ALL.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if let (Some(i), Some(j)) = (position(a.lesson), position(b.lesson)) {
-            if i > j {
-                problems.push(format!(
-                    "{CHECKS_DIR}/mod.rs: lesson `{}` is listed before `{}`, but {} comes after {}",
-                    a.lesson,
-                    b.lesson,
-                    catalog.lessons[i].path.display(),
-                    catalog.lessons[j].path.display()
-                ));
-            }
+        if let (Some(i), Some(j)) = (position(a.lesson), position(b.lesson))
+            && i > j
+        {
+            problems.push(format!(
+                "{CHECKS_DIR}/mod.rs: lesson `{}` is listed before `{}`, but {} comes after {}",
+                a.lesson,
+                b.lesson,
+                catalog.lessons[i].path.display(),
+                catalog.lessons[j].path.display()
+            ));
         }
     }
     problems.dedup();

@@ -395,10 +395,10 @@ impl RecordScan {
             return Ok(step);
         }
         // A line that holds no `-` is no header, so only a line being classified matters.
-        if !self.seeking {
-            if let Some(step) = self.classify(text, text.len())? {
-                return Ok(step);
-            }
+        if !self.seeking
+            && let Some(step) = self.classify(text, text.len())?
+        {
+            return Ok(step);
         }
         Ok(match self.found {
             Some(start) => Step::Found(start..text.len()),

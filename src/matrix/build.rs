@@ -148,10 +148,12 @@ pub fn executable(messages: &str, bin: &str) -> Result<PathBuf, String> {
         let is_bin = target["kind"]
             .as_array()
             .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-        if message["reason"] == "compiler-artifact" && target["name"] == bin && is_bin {
-            if let Some(path) = message["executable"].as_str() {
-                found = Some(PathBuf::from(path));
-            }
+        if message["reason"] == "compiler-artifact"
+            && target["name"] == bin
+            && is_bin
+            && let Some(path) = message["executable"].as_str()
+        {
+            found = Some(PathBuf::from(path));
         }
     }
     found.ok_or_else(|| format!("cargo reported no executable for bin `{bin}`"))

@@ -282,7 +282,7 @@ fn cell(file: &ResultFile, claim: &ClaimResult, found: Option<&ClaimResult>) -> 
 /// A size as the kernel prints it: `4 kB`, `2048 kB` as `2 MiB`.
 fn size(bytes: Bytes) -> String {
     let b = bytes.get();
-    if b >= 1 << 20 && b % (1 << 20) == 0 {
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         format!("{} MiB", b >> 20)
     } else {
         format!("{} kB", b / 1024)

@@ -462,7 +462,7 @@ fn folio_at(
 ) -> Option<usize> {
     let pmd_pages = raw.folio_sizes.first().copied();
     raw.folio_sizes.iter().copied().find(|&size| {
-        if size < 2 || (first_page + i) % size != 0 || i + size > pages.len() {
+        if size < 2 || !(first_page + i).is_multiple_of(size) || i + size > pages.len() {
             return false;
         }
         let run = &pages[i..i + size];

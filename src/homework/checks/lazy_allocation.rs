@@ -111,7 +111,7 @@ pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<
     // Never none and never all, and at least three: then "one fault per page" and "no
     // fault" are wrong by more than a stray fault of the call itself.
     let written: Vec<usize> = (0..n - 1)
-        .filter(|&i| i < 3 || rng.next() % 3 == 0)
+        .filter(|&i| i < 3 || rng.next().is_multiple_of(3))
         .collect();
     for &i in &written {
         bytes[i * page()] = 1;

@@ -343,7 +343,7 @@ pub(crate) fn new_anonymous_mapping(
         }))
     };
     let addr = start.as_ptr() as usize;
-    if addr % page() != 0 {
+    if !addr.is_multiple_of(page()) {
         return not(
             format!("{addr:#x} is not page-aligned: no mapping starts there"),
             false,

@@ -165,7 +165,7 @@ pub fn working_set(f: WorkingSet) -> Result<Passed, Failure> {
             bytes[i] = 1;
         }
     }
-    let mut used: Vec<usize> = (0..n).filter(|_| rng.next() % 2 == 0).collect();
+    let mut used: Vec<usize> = (0..n).filter(|_| rng.next().is_multiple_of(2)).collect();
     if used.is_empty() || used.len() == n {
         used = vec![rng.between(0, n - 1)];
     }

@@ -96,7 +96,7 @@ pub fn map_aligned(
             Err(shown) => return Err(Failure::new(expected, shown)),
         };
         let addr = mapping.start.as_ptr() as usize;
-        if addr % align != 0 || residency(addr, page_round(len)).is_none() {
+        if !addr.is_multiple_of(align) || residency(addr, page_round(len)).is_none() {
             return Err(Failure::new(
                 expected,
                 format!("{addr:#x}, {:#x} past a multiple", addr % align),
