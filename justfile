@@ -1,5 +1,6 @@
 # pagelab's common tasks. `just` alone lists them.
 
+# This list
 default:
     @just --list
 
@@ -48,8 +49,7 @@ soak tests="200" nextests="50" loaded="50":
 unprivileged:
     bash scripts/unprivileged.sh
 
-# The parser property tests (the scan's own in src/ too) with many cases (plain `cargo test`
-# runs 64 per property)
+# The parser property tests (the scan's own in src/ too) with CASES each (`cargo test`: 64)
 fuzz cases="32768":
     PROPTEST_CASES={{cases}} cargo test --release --lib --test parser_properties
 
@@ -57,8 +57,10 @@ fuzz cases="32768":
 speed:
     bash scripts/speed.sh
 
-# KTAP and JUnit read by their own consumers (the kernel's kunit.py, junitparser) must agree
-# with the JSON; fetches linux-source's tools/testing/kunit into target/ci-cache once
+# Fetches linux-source's tools/testing/kunit into <target dir>/ci-cache once, and installs
+# junitparser if missing.
+
+# KTAP and JUnit read by their own consumers (the kernel's kunit.py, junitparser) agree with the JSON
 formats:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -126,8 +128,9 @@ merge *files:
     echo "merged: ${files[*]} -> $target/merged-matrix.md (both renderings: ${seconds}s)"
     exit $rc
 
-# The kernel matrix's own builds (profile matrix-guest); installs the aarch64 cross linker if
-# missing (as root). This machine's architecture's binaries then check every lesson elsewhere.
+# The kernel matrix's own builds (profile matrix-guest), which `just kernels` then boots;
+# installs the aarch64 cross linker if missing (as root). This machine's architecture's
+# binaries then check every lesson away from the source (scripts/run-anywhere.sh).
 
 # Static release binaries for x86-64 and aarch64, glibc and musl, with SHA256SUMS, in <target dir>/dist
 dist:
@@ -162,9 +165,10 @@ mdbook:
     fi
     mdbook --version
 
-# The course as a website in OUT (source) and OUT/html (the site): every claim with its
-# verdicts, the residency pictures of each step. Installs mdBook if missing. Extra arguments
-# go to `pagelab book` (for instance `--results target/results/`).
+# Every claim with its verdicts, the residency pictures of each step. Installs mdBook if
+# missing. Extra arguments go to `pagelab book` (for instance `--results target/results/`).
+
+# The course as a website in OUT (source) and OUT/html (the site)
 book out="target/book" *flags: mdbook
     cargo run --quiet --release -- book {{out}} {{flags}}
 
