@@ -67,7 +67,7 @@ formats:
     python3 -c 'import junitparser' 2>/dev/null || pip install --quiet junitparser
     kunit=$(bash scripts/kunit-tool.sh)
     cargo build --quiet
-    python3 scripts/check_formats.py "$kunit" target/debug/pagelab
+    python3 scripts/check_formats.py "$kunit" "$(bash scripts/target-dir.sh)/debug/pagelab"
 
 # A student copy of the crate: exercises stubbed, solutions left out
 handout dir:
@@ -168,9 +168,13 @@ mdbook:
 # Every claim with its verdicts, the residency pictures of each step. Installs mdBook if
 # missing. Extra arguments go to `pagelab book` (for instance `--results target/results/`).
 
-# The course as a website in OUT (source) and OUT/html (the site)
-book out="target/book" *flags: mdbook
-    cargo run --quiet --release -- book {{out}} {{flags}}
+# The course as a website in OUT (source) and OUT/html (the site); OUT defaults to <target dir>/book
+book out="" *flags: mdbook
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out={{quote(out)}}
+    if [ -z "$out" ]; then out="$(bash scripts/target-dir.sh)/book"; fi
+    cargo run --quiet --release -- book "$out" {{flags}}
 
 # `pagelab book` with 25 result files (copies of this host's) must take at most 3 s beyond the checks
 book-speed:

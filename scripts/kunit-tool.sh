@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fetches the kernel's own KTAP parser (tools/testing/kunit from Debian's linux-source
-# package) into target/ci-cache/linux, once, and prints the path of its kunit.py. kunit.py
+# package) into <cargo's target dir>/ci-cache/linux, once, and prints the path of its kunit.py. kunit.py
 # finds its kernel tree by its own path, so the tools/testing/kunit layout is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=target/ci-cache
+cache="$(bash scripts/target-dir.sh)/ci-cache"
 tool=$cache/linux/tools/testing/kunit/kunit.py
 if [ -f "$tool" ]; then
     echo "$tool"

@@ -35,10 +35,11 @@ median_of() {
     for _ in $(seq "$n"); do seconds "$@"; echo; done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-echo "=== clean cargo build --tests (target/speed-clean)"
-rm -rf target/speed-clean
-clean=$(CARGO_TARGET_DIR=target/speed-clean seconds cargo build --tests)
-rm -rf target/speed-clean
+target=$(bash scripts/target-dir.sh)
+echo "=== clean cargo build --tests ($target/speed-clean)"
+rm -rf "$target/speed-clean"
+clean=$(CARGO_TARGET_DIR="$target/speed-clean" seconds cargo build --tests)
+rm -rf "$target/speed-clean"
 crates=$(cargo tree -e normal,dev,build --prefix none | sort -u | wc -l)
 
 echo "=== warm cargo test"
@@ -48,7 +49,7 @@ warm=$(median_of 5 cargo test)
 
 echo "=== pagelab check (release)"
 cargo build --release --quiet
-check=$(median_of 5 target/release/pagelab check)
+check=$(median_of 5 "$target/release/pagelab" check)
 
 echo
 report "clean cargo build --tests ($crates crates)" "$clean" 60
