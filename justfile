@@ -39,51 +39,13 @@ lint:
 bench:
     cargo bench
 
-# Installs cargo-nextest and stress-ng if missing; failing runs' output goes to target/soak/.
-
-# The suite many times (cargo test, nextest, cargo test under stress-ng), then leftovers and settings
-soak tests="200" nextests="50" loaded="50":
-    bash scripts/soak.sh {{tests}} {{nextests}} {{loaded}}
-
-# The whole suite as nobody with RLIMIT_MEMLOCK of 64 KiB (as root); lists what skips and why
-unprivileged:
-    bash scripts/unprivileged.sh
-
 # The parser property tests (the scan's own in src/ too) with CASES each (`cargo test`: 64)
 fuzz cases="32768":
     PROPTEST_CASES={{cases}} cargo test --release --lib --test parser_properties
 
-# Speed targets in one run: clean build, warm cargo test, pagelab check, lookup vs procfs
-speed:
-    bash scripts/speed.sh
-
-# Fetches linux-source's tools/testing/kunit into <target dir>/ci-cache once, and installs
-# junitparser if missing.
-
-# KTAP and JUnit read by their own consumers (the kernel's kunit.py, junitparser) agree with the JSON
-formats:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    python3 -c 'import junitparser' 2>/dev/null || pip install --quiet junitparser
-    kunit=$(bash scripts/kunit-tool.sh)
-    cargo build --quiet
-    python3 scripts/check_formats.py "$kunit" "$(bash scripts/target-dir.sh)/debug/pagelab"
-
-# A student copy of the crate: exercises stubbed, solutions left out
-handout dir:
-    cargo run --quiet -- handout {{dir}}
-
 # Rerun the current exercise on every save
 watch:
     cargo run --quiet -- watch
-
-# The authors' check: exercises, ids, tests, and a handout that fails until solved
-dev-check *flags:
-    cargo run --quiet -- dev check {{flags}}
-
-# What CI runs
-ci:
-    bash .ci/run
 
 # FILE defaults to <target dir>/results/host.json; LABEL names the column in `pagelab matrix`.
 
@@ -128,22 +90,6 @@ merge *files:
     echo "merged: ${files[*]} -> $target/merged-matrix.md (both renderings: ${seconds}s)"
     exit $rc
 
-# The kernel matrix's own builds (profile matrix-guest), which `just kernels` then boots;
-# installs the aarch64 cross linker if missing (as root). This machine's architecture's
-# binaries then check every lesson away from the source (scripts/run-anywhere.sh).
-
-# Static release binaries for x86-64 and aarch64, glibc and musl, with SHA256SUMS, in <target dir>/dist
-dist:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    cargo run --quiet --release -- dev dist
-    dist="$(bash scripts/target-dir.sh)/dist"
-    bash scripts/run-anywhere.sh "$dist"/pagelab-"$(uname -m)"-unknown-linux-*
-
-# An installed pagelab, its source copy removed, lists and checks every lesson elsewhere
-install-check:
-    bash scripts/install-check.sh
-
 # Installs what it lacks (as root): qemu-system-x86/-arm from backports, the aarch64 cross
 # linker, cpio, xz (modules), Rust targets. Kernels and busybox come through a private apt state; all is
 # cached under cargo's target dir (kernel-matrix/), the report is <target dir>/kernel-matrix.md.
@@ -176,6 +122,66 @@ book out="" *flags: mdbook
     if [ -z "$out" ]; then out="$(bash scripts/target-dir.sh)/book"; fi
     cargo run --quiet --release -- book "$out" {{flags}}
 
+# BEGIN AUTHORS
+# The authors' and CI's recipes: `pagelab handout` leaves them out of a student's crate,
+# which has no scripts/ (but scripts/target-dir.sh) and no .ci/.
+
+# Installs cargo-nextest and stress-ng if missing; failing runs' output goes to target/soak/.
+
+# The suite many times (cargo test, nextest, cargo test under stress-ng), then leftovers and settings
+soak tests="200" nextests="50" loaded="50":
+    bash scripts/soak.sh {{tests}} {{nextests}} {{loaded}}
+
+# The whole suite as nobody with RLIMIT_MEMLOCK of 64 KiB (as root); lists what skips and why
+unprivileged:
+    bash scripts/unprivileged.sh
+
+# Speed targets in one run: clean build, warm cargo test, pagelab check, lookup vs procfs
+speed:
+    bash scripts/speed.sh
+
+# Fetches linux-source's tools/testing/kunit into <target dir>/ci-cache once, and installs
+# junitparser if missing.
+
+# KTAP and JUnit read by their own consumers (the kernel's kunit.py, junitparser) agree with the JSON
+formats:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python3 -c 'import junitparser' 2>/dev/null || pip install --quiet junitparser
+    kunit=$(bash scripts/kunit-tool.sh)
+    cargo build --quiet
+    python3 scripts/check_formats.py "$kunit" "$(bash scripts/target-dir.sh)/debug/pagelab"
+
+# A student copy of the crate: exercises stubbed, solutions left out
+handout dir:
+    cargo run --quiet -- handout {{dir}}
+
+# The authors' check: exercises, ids, tests, and a handout that fails until solved
+dev-check *flags:
+    cargo run --quiet -- dev check {{flags}}
+
+# What CI runs
+ci:
+    bash .ci/run
+
+# The kernel matrix's own builds (profile matrix-guest), which `just kernels` then boots;
+# installs the aarch64 cross linker if missing (as root). This machine's architecture's
+# binaries then check every lesson away from the source (scripts/run-anywhere.sh).
+
+# Static release binaries for x86-64 and aarch64, glibc and musl, with SHA256SUMS, in <target dir>/dist
+dist:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo run --quiet --release -- dev dist
+    dist="$(bash scripts/target-dir.sh)/dist"
+    bash scripts/run-anywhere.sh "$dist"/pagelab-"$(uname -m)"-unknown-linux-*
+
+# An installed pagelab, its source copy removed, lists and checks every lesson elsewhere
+install-check:
+    bash scripts/install-check.sh
+
 # `pagelab book` with 25 result files (copies of this host's) must take at most 3 s beyond the checks
 book-speed:
     bash scripts/book-speed.sh
+
+# END AUTHORS

@@ -298,9 +298,68 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     let readme = std::fs::read_to_string(dest.join("README.md")).unwrap();
     assert!(readme.starts_with("> **This is a handout.**"), "{readme}");
     assert!(exercises.join("mod.rs").exists() && dest.join("Cargo.lock").exists());
+    handout_recipes_have_their_files(&dest);
     let again = pagelab(&["handout", dest.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// The handout's justfile keeps the students' recipes, and each finds the files it names in
+/// the handout; the authors' recipes (their scripts and `.ci/` stay behind) are left out.
+fn handout_recipes_have_their_files(dest: &std::path::Path) {
+    use pagelab::homework::handout;
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let named: Vec<String> =
+        handout::justfile_paths(&std::fs::read_to_string(source.join("justfile")).unwrap())
+            .into_iter()
+            .map(|(_, path)| path)
+            .collect();
+    // Else the scan below would prove nothing.
+    for path in [".ci/run", "scripts/soak.sh", "scripts/target-dir.sh"] {
+        assert!(
+            named.iter().any(|p| p == path),
+            "{path} not found in {named:?}"
+        );
+    }
+    assert_eq!(
+        handout::missing_from_justfile(source).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        handout::missing_from_justfile(dest).unwrap(),
+        Vec::<String>::new()
+    );
+    let justfile = std::fs::read_to_string(dest.join("justfile")).unwrap();
+    assert!(
+        !justfile.contains("AUTHORS") && !justfile.contains("\nci:"),
+        "{justfile}"
+    );
+    assert!(!dest.join("scripts/soak.sh").exists());
+    // just itself reads the handout's justfile (a recipe depending on one left out would not
+    // parse) and lists the students' recipes only.
+    match std::process::Command::new("just")
+        .arg("--justfile")
+        .arg(dest.join("justfile"))
+        .arg("--summary")
+        .output()
+    {
+        Ok(listed) => {
+            assert!(
+                listed.status.success(),
+                "{}",
+                String::from_utf8_lossy(&listed.stderr)
+            );
+            let recipes = String::from_utf8_lossy(&listed.stdout).into_owned();
+            let recipes: Vec<&str> = recipes.split_whitespace().collect();
+            for kept in ["test", "check", "watch", "result", "merge", "book"] {
+                assert!(recipes.contains(&kept), "{kept}: {recipes:?}");
+            }
+            for gone in ["ci", "soak", "speed", "dist", "formats", "dev-check"] {
+                assert!(!recipes.contains(&gone), "{gone}: {recipes:?}");
+            }
+        }
+        Err(e) => eprintln!("handout: just not found ({e}): its justfile was not parsed"),
+    }
 }
 
 /// `pagelab check | head -1`: the reader goes away, and pagelab ends quietly, without a

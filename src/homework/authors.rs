@@ -370,6 +370,13 @@ pub fn check_handout(
         .filter(|e| !stubbed.contains(e.id))
         .map(|e| format!("exercise `{}` was not stubbed in the handout", e.id))
         .collect();
+    // Every recipe the student's justfile keeps must find its files in the handout.
+    problems.extend(
+        handout::missing_from_justfile(dir.path())
+            .map_err(fail)?
+            .into_iter()
+            .map(|m| format!("handout: {m}")),
+    );
     // Shared with later runs, so only this crate is rebuilt, not its dependencies.
     let shared_target = target.join("handout-check");
     progress("cargo test in the handout (every exercise must fail)");

@@ -3,14 +3,17 @@
 //! `src/exercises/`) replaced by a `todo!()` stub under the task and first hint, and the
 //! fakes the checks must reject (between `// BEGIN FAKES` and `// END FAKES` in
 //! `src/homework/checks/`) left out: they are often other exercises' solutions (mlock for a
-//! populate, MADV_FREE for a give-back, MAP_SHARED where MAP_PRIVATE was asked).
+//! populate, MADV_FREE for a give-back, MAP_SHARED where MAP_PRIVATE was asked). The
+//! justfile loses its authors' recipes (between `# BEGIN AUTHORS` and `# END AUTHORS`),
+//! whose scripts and `.ci/` the handout does not have.
 
 use crate::lesson::ExerciseText;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What the student gets: everything that builds and tests the crate. Not `.ci/` (it runs
-/// the authors' checks), not `target/`, not `.git/`.
+/// What the student gets: everything that builds and tests the crate, and the one script
+/// the student's recipes use. Not `.ci/` and the other scripts (they run the authors'
+/// checks: soak, speed, release, CI), not `target/`, not `.git/`.
 const COPIED: &[&str] = &[
     "build.rs",
     "Cargo.toml",
@@ -19,6 +22,7 @@ const COPIED: &[&str] = &[
     "justfile",
     "benches",
     "lessons",
+    "scripts/target-dir.sh",
     "src",
     "tests",
 ];
@@ -27,7 +31,9 @@ const COPIED: &[&str] = &[
 const HANDOUT_NOTE: &str = "> **This is a handout.** The exercises in `src/exercises/` are \
 `todo!()` stubs: `cargo test` fails once for each until you write it. `cargo run` shows your \
 progress, `cargo run -- hint <exercise>` the hints, `cargo run -- watch` checks the current \
-exercise on every save. The section *Homework* below tells more.\n\n";
+exercise on every save. The section *Homework* below tells more. The justfile has the \
+recipes for the lessons and exercises; the authors' (CI, releases, soak and speed runs) and their \
+scripts stay in the pagelab repository.\n\n";
 
 /// Where the student's functions live; every `.rs` file there is stubbed.
 pub const EXERCISES_DIR: &str = "src/exercises";
@@ -40,6 +46,10 @@ pub const CHECKS_DIR: &str = "src/homework/checks";
 
 pub const BEGIN_FAKES: &str = "// BEGIN FAKES";
 pub const END_FAKES: &str = "// END FAKES";
+
+/// The justfile's authors' recipes are between these lines; the handout's justfile has none.
+pub const BEGIN_AUTHORS: &str = "# BEGIN AUTHORS";
+pub const END_AUTHORS: &str = "# END AUTHORS";
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Handout {
@@ -100,6 +110,11 @@ pub fn write(
         std::fs::write(&path, kept).map_err(|e| format!("{}: {e}", path.display()))?;
         handout.fake_regions += regions;
     }
+    let justfile = dest.join("justfile");
+    let text =
+        std::fs::read_to_string(&justfile).map_err(|e| format!("{}: {e}", justfile.display()))?;
+    let student = strip_authors(&text).map_err(|e| format!("justfile:{e}"))?;
+    std::fs::write(&justfile, student).map_err(|e| format!("{}: {e}", justfile.display()))?;
     std::fs::write(dest.join(".gitignore"), "/target\n")
         .map_err(|e| format!("{}: {e}", dest.display()))?;
     let readme = dest.join("README.md");
@@ -125,6 +140,9 @@ fn copy_tree(from: &Path, to: &Path, files: &mut usize) -> Result<(), String> {
             copy_tree(&entry, &to.join(name), files)?;
         }
     } else {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
         std::fs::copy(from, to)
             .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))?;
         *files += 1;
@@ -167,6 +185,12 @@ const SOLUTION_MARKERS: Markers = Markers {
 const FAKE_MARKERS: Markers = Markers {
     begin: BEGIN_FAKES,
     end: END_FAKES,
+    named: false,
+};
+
+const AUTHORS_MARKERS: Markers = Markers {
+    begin: BEGIN_AUTHORS,
+    end: END_AUTHORS,
     named: false,
 };
 
@@ -276,6 +300,63 @@ pub fn strip_fakes(text: &str) -> Result<(String, usize), String> {
     let regions = FAKE_MARKERS.regions(text)?;
     let out = replace_regions(text, &regions, |_, _| Ok(String::new()))?;
     Ok((out, regions.len()))
+}
+
+/// The justfile without its authors' recipes (markers included). A justfile without them is
+/// an error: the handout would call scripts it does not have.
+pub fn strip_authors(text: &str) -> Result<String, String> {
+    let regions = AUTHORS_MARKERS.regions(text)?;
+    if regions.is_empty() {
+        return Err(format!(
+            " no `{BEGIN_AUTHORS}`: which recipes are the authors'?"
+        ));
+    }
+    let out = replace_regions(text, &regions, |_, _| Ok(String::new()))?;
+    Ok(format!("{}\n", out.trim_end()))
+}
+
+/// The files a justfile's recipes name, with the line (1-based) of each: the words of its
+/// recipe lines (comments aside) that are relative paths (`scripts/soak.sh`, `.ci/run`,
+/// `src/homework/checks/*.rs`). A word made with a variable (`"$target/release/pagelab"`),
+/// an absolute path, an option or a URL is none.
+pub fn justfile_paths(text: &str) -> Vec<(usize, String)> {
+    let mut paths = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let words = line.split(|c: char| c.is_whitespace() || "\"'(){}[]=;|<>&,".contains(c));
+        for word in words {
+            let word = word.trim_end_matches([':', '.']);
+            let relative = word
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+            if relative && word.contains('/') && !word.contains("://") {
+                paths.push((i + 1, word.to_owned()));
+            }
+        }
+    }
+    paths
+}
+
+/// What the justfile in `dir` names but `dir` does not have, as `justfile:LINE: …`. A glob
+/// (`src/homework/checks/*.rs`) needs its directory.
+pub fn missing_from_justfile(dir: &Path) -> Result<Vec<String>, String> {
+    let justfile = dir.join("justfile");
+    let text =
+        std::fs::read_to_string(&justfile).map_err(|e| format!("{}: {e}", justfile.display()))?;
+    Ok(justfile_paths(&text)
+        .into_iter()
+        .filter(|(_, path)| {
+            let fixed = match path.find(['*', '?']) {
+                Some(at) => &path[..path[..at].rfind('/').unwrap_or(0)],
+                None => path,
+            };
+            !dir.join(fixed).exists()
+        })
+        .map(|(line, path)| format!("justfile:{line}: `{path}` is not in {}", dir.display()))
+        .collect())
 }
 
 /// Replaces each solution by a stub with the task and first hint as comments. The file then
@@ -394,5 +475,46 @@ mod tests {
                 .unwrap_err()
                 .contains("`zz`")
         );
+    }
+
+    #[test]
+    fn the_authors_recipes_are_left_out_and_must_be_marked() {
+        let justfile = "# list\ndefault:\n    @just --list\n\n# BEGIN AUTHORS\n# CI\nci:\n    bash .ci/run\n\n# END AUTHORS\n";
+        assert_eq!(
+            strip_authors(justfile).unwrap(),
+            "# list\ndefault:\n    @just --list\n"
+        );
+        assert!(
+            strip_authors("default:\n    true\n")
+                .unwrap_err()
+                .contains("no `# BEGIN AUTHORS`")
+        );
+        assert!(
+            strip_authors("# BEGIN AUTHORS\n")
+                .unwrap_err()
+                .starts_with("1:")
+        );
+    }
+
+    #[test]
+    fn a_justfiles_paths_are_the_relative_words_of_its_recipes() {
+        let justfile = r#"# scripts/in-a-comment.sh
+lint:
+    cargo fmt --check -- src/homework/checks/*.rs
+    bash scripts/soak.sh {{tests}} && python3 scripts/check_formats.py "$kunit" "$(bash scripts/target-dir.sh)/debug/pagelab"
+    #!/usr/bin/env bash
+    "$target/release/pagelab" matrix > "$target/m.md" 2>/dev/null; bash .ci/run
+    curl https://example.org/x -o /tmp/x --results=results/here
+"#;
+        let expected = [
+            (3, "src/homework/checks/*.rs"),
+            (4, "scripts/soak.sh"),
+            (4, "scripts/check_formats.py"),
+            (4, "scripts/target-dir.sh"),
+            (6, ".ci/run"),
+            (7, "results/here"),
+        ]
+        .map(|(n, p)| (n, p.to_owned()));
+        assert_eq!(justfile_paths(justfile), expected);
     }
 }
