@@ -196,19 +196,55 @@ impl GuestCache {
 
 /// `what` below `dir` (`find`'s start: `.` or a subdirectory) as a gzip'd newc cpio archive,
 /// the initramfs format. gzip -1: a few percent bigger than -9, several times faster to
-/// pack, and the guest unpacks either in the same time.
+/// pack, and the guest unpacks either in the same time. The stages run one after the other
+/// through files beside the archive, so that a failed one (which a shell pipeline without
+/// pipefail hid, leaving a truncated archive) is an error naming it; on an error no archive
+/// is left.
 fn pack(dir: &Path, what: &str, archive: &Path, doing: &str) -> Result<(), String> {
-    run(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "find {what} | cpio -o -H newc --quiet | gzip -1 > \"$0\""
-            ))
-            .arg(archive)
-            .current_dir(dir),
-        doing,
-    )
-    .map(drop)
+    let beside = |suffix: &str| {
+        let mut name = archive.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let (list, cpio) = (beside(".list"), beside(".cpio"));
+    let create = |path: &Path| {
+        std::fs::File::create(path).map_err(|e| format!("{doing}: {}: {e}", path.display()))
+    };
+    let open = |path: &Path| {
+        std::fs::File::open(path).map_err(|e| format!("{doing}: {}: {e}", path.display()))
+    };
+    let stages = || -> Result<(), String> {
+        run(
+            Command::new("find")
+                .arg(what)
+                .stdout(create(&list)?)
+                .current_dir(dir),
+            &format!("{doing}: listing the files (find)"),
+        )?;
+        run(
+            Command::new("cpio")
+                .args(["-o", "-H", "newc", "--quiet"])
+                .stdin(open(&list)?)
+                .stdout(create(&cpio)?)
+                .current_dir(dir),
+            &format!("{doing}: archiving them (cpio)"),
+        )?;
+        run(
+            Command::new("gzip")
+                .args(["-1", "-c"])
+                .stdin(open(&cpio)?)
+                .stdout(create(archive)?),
+            &format!("{doing}: compressing the archive (gzip)"),
+        )
+        .map(drop)
+    };
+    let packed = stages();
+    let _ = std::fs::remove_file(&list);
+    let _ = std::fs::remove_file(&cpio);
+    if packed.is_err() {
+        let _ = std::fs::remove_file(archive);
+    }
+    packed
 }
 
 /// A guest's RAM in MiB.
@@ -433,6 +469,54 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_stage_of_packing_is_an_error_naming_it_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("out.gz");
+        let error = pack(dir.path(), "no-such-dir", &archive, "packing a test").unwrap_err();
+        assert!(
+            error.starts_with("packing a test: listing the files (find): `find no-such-dir`"),
+            "{error}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn packing_makes_a_gzipped_newc_archive() {
+        if super::super::tools::which("cpio").is_none() {
+            eprintln!("skipped: no cpio here (the kernel matrix installs it)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root/modules")).unwrap();
+        std::fs::write(dir.path().join("root/modules/01-a.ko"), "a").unwrap();
+        let archive = dir.path().join("out.gz");
+        pack(
+            &dir.path().join("root"),
+            "modules",
+            &archive,
+            "packing a test",
+        )
+        .unwrap();
+        let listed = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -dc \"$0\" | cpio -it --quiet")
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&listed.stdout),
+            "modules\nmodules/01-a.ko\n"
+        );
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["out.gz", "root"]);
+    }
 
     #[test]
     fn console_markers() {
