@@ -19,23 +19,42 @@ report() {
     printf '%-48s %7.2f s   target < %s s   %s\n' "$1" "$2" "$3" "$verdict"
 }
 
-# seconds COMMAND...: wall-clock seconds of one run, output discarded.
+target=$(bash scripts/target-dir.sh)
+log=$(mktemp)
+trap 'rm -f "$log"; rm -rf "$target/speed-clean"' EXIT
+
+# quietly COMMAND...: runs it with its output kept aside; if it fails, says which command
+# failed and shows the end of its output, and returns its status.
+quietly() {
+    local rc=0
+    "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "speed: \`$*\` failed (exit $rc); the end of its output:" >&2
+        tail -n 30 "$log" >&2
+    fi
+    return "$rc"
+}
+
+# seconds COMMAND...: wall-clock seconds of one run, output discarded; fails if it fails.
 seconds() {
     local start end
     start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
+    quietly "$@" || return
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
 
-# median_of N COMMAND...
+# median_of N COMMAND...: fails as soon as a run fails.
 median_of() {
-    local n=$1
+    local n=$1 times=() t
     shift
-    for _ in $(seq "$n"); do seconds "$@"; echo; done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    for _ in $(seq "$n"); do
+        t=$(seconds "$@") || return
+        times+=("$t")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-target=$(bash scripts/target-dir.sh)
 echo "=== clean cargo build --tests ($target/speed-clean)"
 rm -rf "$target/speed-clean"
 clean=$(CARGO_TARGET_DIR="$target/speed-clean" seconds cargo build --tests)
@@ -43,12 +62,12 @@ rm -rf "$target/speed-clean"
 crates=$(cargo tree -e normal,dev,build --prefix none | sort -u | wc -l)
 
 echo "=== warm cargo test"
-cargo test --no-run >/dev/null 2>&1
-cargo test >/dev/null 2>&1
+quietly cargo test --no-run
+quietly cargo test
 warm=$(median_of 5 cargo test)
 
 echo "=== pagelab check (release)"
-cargo build --release --quiet
+quietly cargo build --release --quiet
 check=$(median_of 5 "$target/release/pagelab" check)
 
 echo
@@ -58,5 +77,8 @@ report "pagelab check, all lessons (median of 5)" "$check" 0.3
 
 echo
 echo "=== cargo bench --bench versus_procfs"
-cargo bench --bench versus_procfs || missed=1
+if ! cargo bench --bench versus_procfs; then
+    echo "speed: \`cargo bench --bench versus_procfs\` failed"
+    missed=1
+fi
 exit "$missed"
