@@ -67,7 +67,7 @@ cargo test --no-run
 [ "$nextests" -eq 0 ] || cargo nextest run --no-run
 
 bash scripts/settings-snapshot.sh >"$out/settings-before.txt"
-ls -A /tmp | sort >"$out/tmp-before.txt"
+find /tmp -mindepth 1 -maxdepth 1 -printf '%P\n' | sort >"$out/tmp-before.txt"
 
 summary=()
 failed_runs=0
@@ -121,7 +121,7 @@ for dir in /proc/[0-9]*; do
     fi
 done
 mapfile -t leftover_tmp < <(find "$private" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort)
-ls -A /tmp | sort >"$out/tmp-after.txt"
+find /tmp -mindepth 1 -maxdepth 1 -printf '%P\n' | sort >"$out/tmp-after.txt"
 mapfile -t new_in_tmp < <(comm -13 "$out/tmp-before.txt" "$out/tmp-after.txt" | grep -v "^${private##*/}\$" || true)
 bash scripts/settings-snapshot.sh >"$out/settings-after.txt"
 settings_diff=$(diff -u "$out/settings-before.txt" "$out/settings-after.txt" || true)
@@ -140,6 +140,7 @@ if [ -z "$settings_diff" ]; then
     echo "memory settings: unchanged ($(wc -l <"$out/settings-before.txt") files)"
 else
     echo "memory settings CHANGED:"
+    # shellcheck disable=SC2001 # indents every line, which ${var//...} cannot anchor
     echo "$settings_diff" | sed 's/^/  /'
 fi
 

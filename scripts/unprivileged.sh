@@ -40,6 +40,7 @@ chown "$user:$group" "$work/home"
 
 # Can nobody read the crate (every directory on the way, the lessons, the fixtures)?
 readable() {
+    # shellcheck disable=SC2016 # $1 is the inner sh's argument, expanded there
     "${as_nobody[@]}" sh -c 'test -r "$1/lessons" && test -x "$1/lessons" &&
         test -r "$1/tests/fixtures/README.md" && ls "$1/lessons" >/dev/null' sh "$1" 2>/dev/null
 }
