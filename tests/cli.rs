@@ -314,12 +314,15 @@ fn handout_recipes_have_their_files(dest: &std::path::Path) {
             .into_iter()
             .map(|(_, path)| path)
             .collect();
-    // Else the scan below would prove nothing.
-    for path in [".ci/run", "scripts/soak.sh", "scripts/target-dir.sh"] {
-        assert!(
-            named.iter().any(|p| p == path),
-            "{path} not found in {named:?}"
-        );
+    // Else the scan below would prove nothing. (In a handout, whose tests make a handout
+    // of it, the authors' recipes are already gone.)
+    if source.join(".ci").exists() {
+        for path in [".ci/run", "scripts/soak.sh", "scripts/target-dir.sh"] {
+            assert!(
+                named.iter().any(|p| p == path),
+                "{path} not found in {named:?}"
+            );
+        }
     }
     assert_eq!(
         handout::missing_from_justfile(source).unwrap(),

@@ -302,15 +302,11 @@ pub fn strip_fakes(text: &str) -> Result<(String, usize), String> {
     Ok((out, regions.len()))
 }
 
-/// The justfile without its authors' recipes (markers included). A justfile without them is
-/// an error: the handout would call scripts it does not have.
+/// The justfile without its authors' recipes (markers included). A handout's own justfile
+/// has none left (its tests make a handout of it); an authors' recipe left unmarked is found
+/// by [`missing_from_justfile`], which the handout's test and `pagelab dev check` run.
 pub fn strip_authors(text: &str) -> Result<String, String> {
     let regions = AUTHORS_MARKERS.regions(text)?;
-    if regions.is_empty() {
-        return Err(format!(
-            " no `{BEGIN_AUTHORS}`: which recipes are the authors'?"
-        ));
-    }
     let out = replace_regions(text, &regions, |_, _| Ok(String::new()))?;
     Ok(format!("{}\n", out.trim_end()))
 }
@@ -484,11 +480,8 @@ mod tests {
             strip_authors(justfile).unwrap(),
             "# list\ndefault:\n    @just --list\n"
         );
-        assert!(
-            strip_authors("default:\n    true\n")
-                .unwrap_err()
-                .contains("no `# BEGIN AUTHORS`")
-        );
+        let handouts = "# list\ndefault:\n    @just --list\n";
+        assert_eq!(strip_authors(handouts).unwrap(), handouts);
         assert!(
             strip_authors("# BEGIN AUTHORS\n")
                 .unwrap_err()
