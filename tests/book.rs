@@ -6,6 +6,9 @@
 //!
 //! Where mdbook or chromium is missing (a student's machine), the test says so and passes:
 //! nothing of the book is needed to build or test the crate.
+//!
+//! The other tests read the book's source (`pagelab book --source-only`, no mdBook needed)
+//! as written from result files made for them: what it says of configurations and verdicts.
 
 use pagelab::catalog::{Catalog, Source};
 use std::collections::{BTreeMap, BTreeSet};
@@ -413,6 +416,131 @@ fn every_page_of_the_book_shows_its_proof_in_a_browser() {
         std::io::stderr(),
         "book: {} pages and {figures} figures checked in the browser; screenshots: {shots:?}",
         doms.len()
+    );
+}
+
+/// This host's `pagelab check --format json` (with `--exercises` where asked), to be
+/// edited into other machines' result files.
+fn host_check(exercises: bool) -> serde_json::Value {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pagelab"));
+    command.args(["check", "--format", "json"]);
+    if exercises {
+        command.arg("--exercises");
+    }
+    let output = command.output().unwrap();
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check --format json: {e}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// `result` relabelled `label`.
+fn labelled(result: &serde_json::Value, label: &str) -> serde_json::Value {
+    let mut result = result.clone();
+    result["machine"]["label"] = label.into();
+    result
+}
+
+/// The source `pagelab book --source-only` writes with these result files, in this order:
+/// `book.toml` and every page of `src/`, by name. The book runs as a process of its own:
+/// its experiments fork, which no other test's mapping may see.
+fn book_source(results: &[serde_json::Value]) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("results");
+    std::fs::create_dir(&files).unwrap();
+    for (i, result) in results.iter().enumerate() {
+        std::fs::write(files.join(format!("{i:02}.json")), result.to_string()).unwrap();
+    }
+    let out = dir.path().join("book");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pagelab"));
+    command.arg("book").arg(&out).arg("--source-only");
+    if !results.is_empty() {
+        command.arg("--results").arg(&files);
+    }
+    let built = command.output().unwrap();
+    assert!(
+        built.status.success(),
+        "pagelab book: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let mut pages: BTreeMap<String, String> = std::fs::read_dir(out.join("src"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    pages.insert(
+        "book.toml".into(),
+        std::fs::read_to_string(out.join("book.toml")).unwrap(),
+    );
+    pages
+}
+
+/// The Kernels table's rows as (number, configuration).
+fn kernels_rows(kernels: &str) -> Vec<(String, String)> {
+    kernels
+        .split("<tr title=")
+        .skip(1)
+        .map(|row| {
+            let cells: Vec<&str> = row
+                .split("<td>")
+                .skip(1)
+                .map(|c| &c[..c.find("</td>").unwrap()])
+                .collect();
+            (cells[0].to_owned(), cells[1].to_owned())
+        })
+        .collect()
+}
+
+/// The claim line at `line` of a chapter, up to its end.
+fn claim_line(chapter: &str, line: usize) -> &str {
+    let at = chapter
+        .find(&format!(" id=\"l{line}\""))
+        .unwrap_or_else(|| panic!("no claim line {line}"));
+    &chapter[at..at + chapter[at..].find("</details>").unwrap()]
+}
+
+#[test]
+fn squares_are_numbered_as_the_kernels_chapter_numbers_configurations() {
+    let host = host_check(false);
+    let book = book_source(&[labelled(&host, "a"), labelled(&host, "b")]);
+    let rows = kernels_rows(&book["kernels.md"]);
+    assert_eq!(
+        rows,
+        [("1", "this build"), ("2", "a"), ("3", "b")].map(|(n, l)| (n.to_owned(), l.to_owned()))
+    );
+    let chapter = &book["01-mmap-anon.md"];
+    let first = host["lessons"][0]["claims"][0]["line"].as_u64().unwrap() as usize;
+    let line = claim_line(chapter, first);
+    let squares: Vec<&str> = line
+        .split("class=\"sq ")
+        .skip(1)
+        .map(|sq| attributes(sq, "title")[0])
+        .collect();
+    assert_eq!(squares.len(), 2, "{line}");
+    assert!(
+        squares[0].starts_with("2 a:") && squares[1].starts_with("3 b:"),
+        "{squares:?}"
+    );
+    // Both are copies of this build's checks: a claim that held here held in both.
+    if line.contains("data-verdict=\"held\"") {
+        assert!(
+            line.contains("Held in all 2 other configurations 2–3 too"),
+            "{line}"
+        );
+    }
+    assert!(
+        chapter.contains("this claim in configurations 2–3 of the"),
+        "{chapter}"
+    );
+    assert!(
+        book["introduction.md"].contains("chapter from 2 on, numbered as there"),
+        "{}",
+        book["introduction.md"]
     );
 }
 

@@ -188,12 +188,24 @@ fn block_html(
     } else {
         let _ = writeln!(
             out,
-            "<p class=\"matrix-note\">Squares: this claim in each of the {} configurations of the <a href=\"kernels.html\">Kernels</a> chapter, in its order.</p>",
-            columns.len()
+            "<p class=\"matrix-note\">Squares: this claim in {} of the <a href=\"kernels.html\">Kernels</a> chapter, numbered as there (1 is this build, whose verdict leads the line).</p>",
+            configurations(columns)
         );
     }
     out.push_str("</div>\n");
     out
+}
+
+/// `columns` (the configurations beside this build) by their Kernels chapter numbers:
+/// "configuration 2", "configurations 2-35".
+fn configurations(columns: &[Configuration]) -> String {
+    match (columns.first(), columns.last()) {
+        (Some(first), Some(last)) if first.number != last.number => {
+            format!("configurations {}–{}", first.number, last.number)
+        }
+        (Some(only), _) => format!("configuration {}", only.number),
+        _ => "no other configuration".into(),
+    }
 }
 
 fn subject_words(kind: BlockKind, subject: &str) -> String {
@@ -244,20 +256,20 @@ fn line_html(
     let hover = figures::cell_words(Some(claim)).1;
     let mut squares = String::new();
     let mut elsewhere = String::new();
-    for (n, column) in columns.iter().enumerate() {
+    for column in columns {
         let theirs = column.claim(lesson.id(), claim.place.line);
         let (class, words) = figures::cell_words(theirs);
         let _ = write!(
             squares,
             "<span class=\"sq {class}\" title=\"{} {}: {class}\"></span>",
-            n + 1,
+            column.number,
             esc(&column.label)
         );
         if class != "held" {
             let _ = write!(
                 elsewhere,
                 "<li>{} {}: {}</li>",
-                n + 1,
+                column.number,
                 esc(&column.label),
                 esc(&words)
             );
@@ -281,8 +293,11 @@ fn line_html(
         if elsewhere.is_empty() {
             let _ = write!(
                 detail,
-                "<div>Held in all {} configurations.</div>",
-                columns.len()
+                "<div>Held in {} too.</div>",
+                match columns.len() {
+                    1 => configurations(columns),
+                    n => format!("all {n} other {}", configurations(columns)),
+                }
             );
         } else {
             let _ = write!(detail, "<div>Elsewhere:</div><ul>{elsewhere}</ul>");

@@ -49,7 +49,11 @@ pub fn write_source(
     loaded.extend(extra);
     // The Kernels chapter's table is the one `pagelab matrix --format json` gives.
     let matrix = crate::matrix::table::Matrix::of(&loaded);
-    let columns: Vec<Configuration> = loaded.iter().map(Configuration::of).collect();
+    let columns: Vec<Configuration> = loaded
+        .iter()
+        .enumerate()
+        .map(|(n, l)| Configuration::of(n + 1, l))
+        .collect();
     // Beside each claim line: the configurations other than this build, whose verdict leads.
     let others = &columns[1..];
     let src = dir.join("src");

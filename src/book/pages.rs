@@ -44,8 +44,9 @@ everything: the value, the branch that applied and why, and the other kernels' v
         "\nWhere several blocks show the same step under different conditions, they are the\n\
 branches of one experiment: on any given kernel one of them applies, and the others are\n\
 skipped with the reason. The small squares after each line, when the book was built with\n\
-result files of other machines, are the same claim's verdicts there, one square per\n\
-configuration of the [Kernels](kernels.md) chapter.\n\n\
+result files of other machines, are the same claim's verdicts there: one square per\n\
+configuration of the [Kernels](kernels.md) chapter from 2 on, numbered as there\n\
+(configuration 1 is this build, whose verdict leads the line).\n\n\
 ## Pictures\n\n\
 After the first block of a step, a *residency map* shows the experiment's mapping at that\n\
 step: one cell a page, green where the page is in RAM, grey where it is not; a huge page or a\n\

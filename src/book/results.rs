@@ -12,20 +12,24 @@ use std::path::PathBuf;
 
 /// One column of the matrix: where the claims were checked, and how each ended.
 pub struct Configuration {
+    /// 1-based, as the Kernels chapter numbers its configurations (1 is this build).
+    pub number: usize,
     pub label: String,
     /// Claims by (lesson id, line).
     pub claims: HashMap<(String, usize), ClaimResult>,
 }
 
 impl Configuration {
-    /// A result file's claims (its exercises are the Exercises chapter's business).
-    pub fn of(loaded: &Loaded) -> Configuration {
+    /// A result file's claims (its exercises are the Exercises chapter's business), as
+    /// configuration `number`.
+    pub fn of(number: usize, loaded: &Loaded) -> Configuration {
         let lessons = loaded
             .file
             .checked()
             .and_then(|c| c.checks.lessons())
             .unwrap_or_default();
         Configuration {
+            number,
             label: loaded.label.clone(),
             claims: lessons
                 .iter()
