@@ -544,6 +544,89 @@ fn squares_are_numbered_as_the_kernels_chapter_numbers_configurations() {
     );
 }
 
+/// `result` as a configuration that never ran.
+fn broken(result: &serde_json::Value, label: &str) -> serde_json::Value {
+    let mut file = serde_json::json!({
+        "format": result["format"],
+        "lessons_digest": result["lessons_digest"],
+        "machine": {"label": label, "arch": "aarch64", "libc": "musl"},
+        "broken": {"why": "no begin marker on the console", "console_tail": "Kernel panic - not syncing"},
+    });
+    file["seconds"] = 2.0.into();
+    file
+}
+
+/// The Kernels table's row of configuration `label`.
+fn kernels_row<'a>(kernels: &'a str, label: &str) -> &'a str {
+    let at = kernels
+        .find(&format!("<td>{label}</td>"))
+        .unwrap_or_else(|| panic!("no row {label}"));
+    let start = kernels[..at].rfind("<tr").unwrap();
+    &kernels[start..at + kernels[at..].find("</tr>").unwrap()]
+}
+
+/// The first word of each `class="{prefix}…"` in `html`, after the prefix.
+fn classes<'a>(html: &'a str, prefix: &str) -> Vec<&'a str> {
+    html.split(&format!("class=\"{prefix}"))
+        .skip(1)
+        .map(|c| &c[..c.find(['"', ' ']).unwrap()])
+        .collect()
+}
+
+#[test]
+fn the_kernels_chapter_shows_failed_and_broken_configurations_and_lost_claims_as_failures() {
+    let host = host_check(false);
+    let first = &host["lessons"][0]["claims"][0];
+    let (lesson, line) = (
+        first["lesson"].as_str().unwrap().to_owned(),
+        first["line"].as_u64().unwrap() as usize,
+    );
+    let mut lost = labelled(&host, "lost");
+    lost["lessons"][0]["claims"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let book = book_source(&[labelled(&host, "fine"), lost, broken(&host, "gone")]);
+    let kernels = &book["kernels.md"];
+    let failed = &kernels[kernels.find("failed</b>: ").expect(kernels)..];
+    let failed = &failed[..failed.find("</p>").unwrap()];
+    assert!(
+        failed.contains("3 lost") && failed.contains("4 gone") && !failed.contains("2 fine"),
+        "{failed}"
+    );
+    let row = kernels_row(kernels, "fine");
+    assert!(row.contains("class=\"passed\""), "{row}");
+    let row = kernels_row(kernels, "lost");
+    assert!(
+        row.contains("class=\"failed\"")
+            && row.contains(&format!(
+                "failed</b>: 1 claim(s) that other result files report are not in this one (first: {}:{line})",
+                first["file"].as_str().unwrap()
+            )),
+        "{row}"
+    );
+    let row = kernels_row(kernels, "gone");
+    assert!(
+        row.contains("class=\"broken\"")
+            && row.contains("broken</b>: no begin marker on the console")
+            && row.contains("Kernel panic - not syncing"),
+        "{row}"
+    );
+    // The lesson's grid and the claim's squares: the lost claim and the broken run in
+    // failure's colour, as the CSS gives it, not the grey of a claim not checked.
+    let grid = &kernels[kernels.find(&format!("id=\"matrix-{lesson}\"")).unwrap()..];
+    let cells = classes(grid, "cell ");
+    assert_eq!(cells[2..4], ["unreported", "broken"], "{grid}");
+    assert_eq!(cells[0], cells[1], "this build and its copy");
+    let squares = classes(claim_line(&book["01-mmap-anon.md"], line), "sq ");
+    assert_eq!(squares[1..], ["unreported", "broken"]);
+    let css = include_str!("../src/book/pagelab.css");
+    assert!(
+        css.contains(".sq.unreported, rect.cell.unreported, .sq.broken, rect.cell.broken { background: var(--failed); fill: var(--failed); }"),
+        "{css}"
+    );
+}
+
 /// The justfile's recipe installs the mdBook that pagelab names to its users.
 #[test]
 fn the_justfile_installs_the_mdbook_pagelab_names() {

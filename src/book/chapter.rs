@@ -253,12 +253,11 @@ fn line_html(
         Verdict::Failed { .. } => ("failed", "✗ failed"),
         Verdict::Skipped { .. } => ("skipped", "· skipped"),
     };
-    let hover = figures::cell_words(Some(claim)).1;
+    let hover = figures::verdict_words(claim);
     let mut squares = String::new();
     let mut elsewhere = String::new();
     for column in columns {
-        let theirs = column.claim(lesson.id(), claim.place.line);
-        let (class, words) = figures::cell_words(theirs);
+        let (class, words) = column.cell(lesson.id(), claim.place.line);
         let _ = write!(
             squares,
             "<span class=\"sq {class}\" title=\"{} {}: {class}\"></span>",

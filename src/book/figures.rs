@@ -365,7 +365,7 @@ pub fn matrix(
             line = claim.place.line
         );
         for (n, column) in columns.iter().enumerate() {
-            let (class, words) = cell_words(column.claim(lesson, claim.place.line));
+            let (class, words) = column.cell(lesson, claim.place.line);
             let _ = write!(
                 out,
                 "<rect class=\"cell {class}\" x=\"{}\" y=\"{y}\" width=\"{}\" height=\"{}\" data-n=\"1\" data-p=\"0\"><title>{}</title></rect>",
@@ -389,26 +389,17 @@ pub fn matrix(
     )
 }
 
-/// A cell's class and hover words for one configuration's verdict on a claim.
-pub fn cell_words(claim: Option<&ClaimResult>) -> (&'static str, String) {
-    match claim.map(|c| &c.verdict) {
-        None => (
-            "missing",
-            "not reported: the configuration broke, or checked only exercises".into(),
-        ),
-        Some(Verdict::Held { observed, .. }) => ("held", format!("held, observed {observed}")),
-        Some(Verdict::Failed {
+/// A claim's verdict in words, for the hover of its line or of its square.
+pub fn verdict_words(claim: &ClaimResult) -> String {
+    match &claim.verdict {
+        Verdict::Held { observed, .. } => format!("held, observed {observed}"),
+        Verdict::Failed {
             observed, reason, ..
-        }) => (
-            "failed",
-            format!(
-                "FAILED, observed {}: {reason}",
-                observed.as_deref().unwrap_or("nothing")
-            ),
+        } => format!(
+            "FAILED, observed {}: {reason}",
+            observed.as_deref().unwrap_or("nothing")
         ),
-        Some(Verdict::Skipped { reason, .. }) => {
-            ("skipped", format!("skipped: {}", truncate(reason, 240)))
-        }
+        Verdict::Skipped { reason, .. } => format!("skipped: {}", truncate(reason, 240)),
     }
 }
 

@@ -52,7 +52,7 @@ pub fn write_source(
     let columns: Vec<Configuration> = loaded
         .iter()
         .enumerate()
-        .map(|(n, l)| Configuration::of(n + 1, l))
+        .map(|(n, l)| Configuration::of(&matrix, n + 1, l))
         .collect();
     // Beside each claim line: the configurations other than this build, whose verdict leads.
     let others = &columns[1..];

@@ -7,7 +7,7 @@ use crate::check::ClaimResult;
 use crate::kernel::KernelProbe;
 use crate::lesson::Lesson;
 use crate::markup::escape as esc;
-use crate::matrix::table::Matrix;
+use crate::matrix::table::{self as matrix, Matrix};
 use crate::proof::LessonProof;
 use crate::report;
 use std::fmt::Write;
@@ -134,10 +134,25 @@ pub fn kernels(
             columns.len()
         );
     }
+    let failed = matrix.failed();
+    if failed.is_empty() {
+        out.push_str("None of them failed.\n\n");
+    } else {
+        let names: Vec<String> = failed
+            .iter()
+            .map(|c| format!("{} {}", c.number, c.label))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"failed-configurations\"><b>{} of them failed</b>: {} (the table's last column says why).</p>\n",
+            failed.len(),
+            esc(&names.join(", "))
+        );
+    }
     out.push_str("<div class=\"matrix-scroll\">");
     out.push_str(&configuration_table(matrix));
     out.push_str("</div>\n");
-    out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch missing\"></span>not reported</p>\n\n");
+    out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch unreported\"></span>lost: checked, yet not in the file (fails the configuration) <span class=\"swatch broken\"></span>the configuration never ran (fails it) <span class=\"swatch missing\"></span>not checked there (a file of exercises only)</p>\n\n");
     let mut figures = 0;
     for (lesson, proof) in lessons {
         let claims: Vec<&ClaimResult> = proof.report.claims.iter().collect();
@@ -163,14 +178,15 @@ pub fn kernels(
 
 fn configuration_table(matrix: &Matrix) -> String {
     let mut out = String::from(
-        "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>held</th><th>failed</th><th>skipped</th></tr></thead><tbody>",
+        "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>held</th><th>failed</th><th>skipped</th><th>result</th></tr></thead><tbody>",
     );
     for c in &matrix.configurations {
         let d = &c.description;
         let _ = write!(
             out,
-            "<tr title=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr title=\"{}\" class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.source),
+            result_class(c),
             c.number,
             esc(&c.label),
             esc(&d.kernel),
@@ -183,9 +199,52 @@ fn configuration_table(matrix: &Matrix) -> String {
             esc(&d.privileges),
             c.counts.held,
             c.counts.failed,
-            c.counts.skipped
+            c.counts.skipped,
+            result_html(c)
         );
     }
     out.push_str("</tbody></table>\n");
     out
+}
+
+fn result_class(c: &matrix::Configuration) -> &'static str {
+    match (&c.broken, c.failed) {
+        (Some(_), _) => "broken",
+        (None, true) => "failed",
+        (None, false) => "passed",
+    }
+}
+
+/// A configuration's result as the checker gives it: passed; failed, with its failures and
+/// errors; broken, with why and the end of its console.
+fn result_html(c: &matrix::Configuration) -> String {
+    if let Some(broken) = &c.broken {
+        let console = if broken.console_tail.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<details><summary>console</summary><pre>{}</pre></details>",
+                esc(&broken.console_tail)
+            )
+        };
+        return format!(
+            "<b class=\"result broken\">broken</b>: {}{console}",
+            esc(&broken.why)
+        );
+    }
+    if !c.failed {
+        return "<span class=\"result passed\">passed</span>".into();
+    }
+    let mut why: Vec<String> = Vec::new();
+    if c.counts.failed > 0 {
+        why.push(format!("{} failed", c.counts.failed));
+    }
+    why.extend(c.errors.iter().cloned());
+    if why.is_empty() {
+        why.push("the checker says so".into());
+    }
+    format!(
+        "<b class=\"result failed\">failed</b>: {}",
+        esc(&why.join("; "))
+    )
 }

@@ -3,10 +3,12 @@
 //! `pagelab matrix` uses ([`crate::results`]), and refused when they checked lessons other
 //! than the ones the book is built from.
 
+use super::figures;
 use crate::check::{ClaimResult, LessonReport};
 use crate::kernel::KernelProbe;
+use crate::matrix::table::{Mark, Matrix};
 use crate::proof::LessonProof;
-use crate::results::{self, Checks, LessonsDigest, Loaded, ResultFile};
+use crate::results::{self, Checks, LessonsDigest, Loaded, ResultFile, Run};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -17,17 +19,34 @@ pub struct Configuration {
     pub label: String,
     /// Claims by (lesson id, line).
     pub claims: HashMap<(String, usize), ClaimResult>,
+    /// The matrix's mark of each claim any configuration reported, by (lesson id, line), and
+    /// why where it did not hold: a claim lost by the file reads as a failure there.
+    pub marks: HashMap<(String, usize), (Mark, Option<String>)>,
+    /// Why the configuration never ran.
+    pub broken: Option<String>,
 }
 
 impl Configuration {
     /// A result file's claims (its exercises are the Exercises chapter's business), as
-    /// configuration `number`.
-    pub fn of(number: usize, loaded: &Loaded) -> Configuration {
+    /// column `number` of `matrix`, the table of all the files.
+    pub fn of(matrix: &Matrix, number: usize, loaded: &Loaded) -> Configuration {
         let lessons = loaded
             .file
             .checked()
             .and_then(|c| c.checks.lessons())
             .unwrap_or_default();
+        let marks = matrix
+            .claims
+            .iter()
+            .filter(|row| row.claim.step != "exercise")
+            .filter_map(|row| {
+                let cell = row.cells.get(number.checked_sub(1)?)?;
+                Some((
+                    (row.claim.lesson.clone(), row.claim.line),
+                    (cell.mark, cell.why.clone()),
+                ))
+            })
+            .collect();
         Configuration {
             number,
             label: loaded.label.clone(),
@@ -36,11 +55,65 @@ impl Configuration {
                 .flat_map(|l| &l.claims)
                 .map(|c| ((c.place.lesson.clone(), c.place.line), c.clone()))
                 .collect(),
+            marks,
+            broken: match &loaded.file.run {
+                Run::Broken(broken) => Some(broken.why.clone()),
+                Run::Checked(_) => None,
+            },
         }
     }
 
     pub fn claim(&self, lesson: &str, line: usize) -> Option<&ClaimResult> {
         self.claims.get(&(lesson.to_owned(), line))
+    }
+
+    /// The claim at `line` of `lesson` here: its mark, as a class of the square or cell that
+    /// shows it, and in words for its hover. A claim the file lost and a configuration that
+    /// never ran are failures of the configuration, not a neutral "not reported".
+    pub fn cell(&self, lesson: &str, line: usize) -> (&'static str, String) {
+        let key = (lesson.to_owned(), line);
+        let (mark, why) = match self.marks.get(&key) {
+            Some((mark, why)) => (*mark, why.as_deref()),
+            None => (Mark::Missing, None),
+        };
+        match (mark, self.claims.get(&key)) {
+            (Mark::Held | Mark::Failed | Mark::Skipped, Some(claim)) => {
+                (mark_class(mark), figures::verdict_words(claim))
+            }
+            (Mark::Broken, _) => (
+                "broken",
+                format!(
+                    "BROKEN: the configuration never ran: {}",
+                    self.broken.as_deref().unwrap_or("no reason given")
+                ),
+            ),
+            (Mark::Unreported, _) => (
+                "unreported",
+                format!(
+                    "LOST: {}; this fails the configuration",
+                    why.unwrap_or("checked there, yet the file does not report it")
+                ),
+            ),
+            (mark, _) => (
+                mark_class(mark),
+                format!(
+                    "not checked there: {}",
+                    why.unwrap_or("the file does not report it")
+                ),
+            ),
+        }
+    }
+}
+
+/// The class of a square or cell that shows `mark`.
+pub fn mark_class(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Held => "held",
+        Mark::Failed => "failed",
+        Mark::Skipped => "skipped",
+        Mark::Missing => "missing",
+        Mark::Unreported => "unreported",
+        Mark::Broken => "broken",
     }
 }
 
