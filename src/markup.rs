@@ -4,7 +4,10 @@
 /// `text` safe inside an element or a double-quoted attribute of XML 1.0 and of HTML: the
 /// five markup characters as entities; newlines and tabs as character references (a blank
 /// line would end the HTML block that markdown passes through, and XML attributes fold raw
-/// ones into spaces); other control characters, which XML 1.0 cannot hold at all, as U+FFFD.
+/// ones into spaces); `{` as a character reference, which mdBook does not read as the start
+/// of a `{{#include …}}` or `{{#title …}}` directive (it expands those anywhere in a
+/// chapter, attributes too); other control characters, which XML 1.0 cannot hold at all, as
+/// U+FFFD.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -16,6 +19,7 @@ pub fn escape(text: &str) -> String {
             '\'' => out.push_str("&#39;"),
             '\n' => out.push_str("&#10;"),
             '\t' => out.push_str("&#9;"),
+            '{' => out.push_str("&#123;"),
             c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
@@ -36,6 +40,16 @@ mod tests {
     #[test]
     fn a_table_cell_keeps_its_bars_and_lines_inside() {
         assert_eq!(table_cell("lab | board\nb"), "lab \\| board b");
+    }
+
+    #[test]
+    fn braces_cannot_open_an_mdbook_directive() {
+        let escaped = escape("{{#include ../book.toml}} {{#title x}}");
+        assert!(!escaped.contains('{'), "{escaped}");
+        assert_eq!(
+            escaped,
+            "&#123;&#123;#include ../book.toml}} &#123;&#123;#title x}}"
+        );
     }
 
     #[test]

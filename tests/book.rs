@@ -443,19 +443,22 @@ fn labelled(result: &serde_json::Value, label: &str) -> serde_json::Value {
     result
 }
 
-/// The source `pagelab book --source-only` writes with these result files, in this order:
-/// `book.toml` and every page of `src/`, by name. The book runs as a process of its own:
-/// its experiments fork, which no other test's mapping may see.
-fn book_source(results: &[serde_json::Value]) -> BTreeMap<String, String> {
+/// `pagelab book` with these result files, in this order, into a directory of its own
+/// (`book/` in the one returned): the source only, or the site built by mdBook too. The
+/// book runs as a process of its own: its experiments fork, which no other test's mapping
+/// may see.
+fn write_book(results: &[serde_json::Value], source_only: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("results");
     std::fs::create_dir(&files).unwrap();
     for (i, result) in results.iter().enumerate() {
         std::fs::write(files.join(format!("{i:02}.json")), result.to_string()).unwrap();
     }
-    let out = dir.path().join("book");
     let mut command = Command::new(env!("CARGO_BIN_EXE_pagelab"));
-    command.arg("book").arg(&out).arg("--source-only");
+    command.arg("book").arg(dir.path().join("book"));
+    if source_only {
+        command.arg("--source-only");
+    }
     if !results.is_empty() {
         command.arg("--results").arg(&files);
     }
@@ -465,14 +468,28 @@ fn book_source(results: &[serde_json::Value]) -> BTreeMap<String, String> {
         "pagelab book: {}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let mut pages: BTreeMap<String, String> = std::fs::read_dir(out.join("src"))
+    dir
+}
+
+/// The files of `dir` whose names end in `ext`, by name.
+fn read_all(dir: &Path, ext: &str) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| {
-            let path = e.unwrap().path();
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(ext))
+        .map(|path| {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             (name, std::fs::read_to_string(&path).unwrap())
         })
-        .collect();
+        .collect()
+}
+
+/// The source `pagelab book --source-only` writes with these result files: every page of
+/// `src/` by name, and `book.toml`.
+fn book_source(results: &[serde_json::Value]) -> BTreeMap<String, String> {
+    let dir = write_book(results, true);
+    let out = dir.path().join("book");
+    let mut pages = read_all(&out.join("src"), ".md");
     pages.insert(
         "book.toml".into(),
         std::fs::read_to_string(out.join("book.toml")).unwrap(),
@@ -624,6 +641,50 @@ fn the_kernels_chapter_shows_failed_and_broken_configurations_and_lost_claims_as
     assert!(
         css.contains(".sq.unreported, rect.cell.unreported, .sq.broken, rect.cell.broken { background: var(--failed); fill: var(--failed); }"),
         "{css}"
+    );
+}
+
+#[test]
+fn mdbook_directives_in_result_files_stay_text() {
+    let directive = "{{#include ../book.toml}}";
+    let mut result = labelled(&host_check(false), directive);
+    result["kernel"]["release"] = "6.1 {{#title pwned}}".into();
+    let claim = &mut result["lessons"][0]["claims"][0];
+    claim["verdict"] = "failed".into();
+    claim["observed"] = directive.into();
+    claim["reason"] = format!("{directive} differs").into();
+    let book = book_source(std::slice::from_ref(&result));
+    let marker = book["book.toml"].lines().next().unwrap().to_owned();
+    for (name, text) in &book {
+        assert!(!text.contains("{{#"), "{name} holds an mdBook directive");
+    }
+    assert!(
+        book["kernels.md"].contains("<td>&#123;&#123;#include ../book.toml}}</td>"),
+        "{}",
+        book["kernels.md"]
+    );
+    if on_path("mdbook").is_none() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "book: mdBook's reading of the pages SKIPPED: no `mdbook` on PATH (`just mdbook` installs it)"
+        );
+        return;
+    }
+    let dir = write_book(&[result], false);
+    let site = read_all(&dir.path().join("book/html"), ".html");
+    assert!(site.len() >= 12, "{:?}", site.keys());
+    for (name, html) in &site {
+        assert!(
+            !html.contains(&marker)
+                && !html.contains("build-dir")
+                && !html.contains("pwned</title>"),
+            "{name}: mdBook expanded a directive of a result file"
+        );
+    }
+    assert!(
+        site["kernels.html"].contains("{{#include ../book.toml}}")
+            || site["kernels.html"].contains("&#123;&#123;#include ../book.toml}}"),
+        "the label is shown as it is"
     );
 }
 

@@ -56,7 +56,8 @@ parent, a figure shows both and the physical frames behind their pages.\n\n\
 ## The machine this book was built on\n\n",
     );
     for (label, value) in report::kernel_summary(probe) {
-        let _ = writeln!(out, "- **{label}**: {}", value.replace('*', "\\*"));
+        // The kernel's own strings: markup and mdBook's `{{#…}}` directives stay text.
+        let _ = writeln!(out, "- **{label}**: {}", esc(&value).replace('*', "\\*"));
     }
     let total: usize = lessons.iter().map(|(_, p)| p.report.claims.len()).sum();
     let counts = crate::check::Counts::of_all(
@@ -90,7 +91,7 @@ checked on the kernel by what it shows after your function ran. Get the crate wi
             continue;
         }
         let chapter = chapter::file_name(lesson);
-        let _ = writeln!(out, "## [{}]({chapter})\n", lesson.front.title);
+        let _ = writeln!(out, "## [{}]({chapter})\n", esc(&lesson.front.title));
         for exercise in &lesson.exercises {
             let place = crate::homework::ALL
                 .iter()
@@ -157,7 +158,7 @@ pub fn kernels(
     for (lesson, proof) in lessons {
         let claims: Vec<&ClaimResult> = proof.report.claims.iter().collect();
         let chapter = chapter::file_name(lesson).replace(".md", ".html");
-        let _ = writeln!(out, "## {}\n", lesson.front.title);
+        let _ = writeln!(out, "## {}\n", esc(&lesson.front.title));
         let svg = figures::matrix(lesson.id(), &chapter, &claims, columns);
         let _ = writeln!(
             out,

@@ -108,4 +108,20 @@ mod tests {
             "{xml}"
         );
     }
+
+    /// Braces are written as character references, which XML 1.0 reads back as `{`.
+    #[test]
+    fn braces_are_character_references() {
+        let xml = crate::report::suites::written_sample(
+            write,
+            ["{held}", "failed", "skipped"],
+            ["{{#include x}}", "no {THP}"],
+        );
+        assert!(xml.contains(r#"name="&#123;held}""#), "{xml}");
+        assert!(
+            xml.contains(r#"<failure message="&#123;&#123;#include x}}">"#),
+            "{xml}"
+        );
+        assert!(!xml.contains('{'), "{xml}");
+    }
 }
