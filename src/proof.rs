@@ -5,7 +5,7 @@
 use crate::check::{self, ClaimResult, LessonReport, SkipCause};
 use crate::experiment::{Step, StepReport};
 use crate::kernel::KernelProbe;
-use crate::lesson::{ClaimBlock, Lesson};
+use crate::lesson::{BlockKind, ClaimBlock, Lesson};
 use crate::memory::residency::Residency;
 
 pub struct LessonProof {
@@ -64,6 +64,49 @@ pub fn common_skip<'a>(proof: &'a LessonProof, block: &ClaimBlock) -> Option<(Sk
     });
     let first = reasons.next()??;
     reasons.all(|r| r == Some(first)).then_some(first)
+}
+
+/// Whether every claim of the block was skipped here (a branch that does not apply, a field
+/// the kernel lacks, a need unmet).
+pub fn skipped_here(proof: &LessonProof, block: &ClaimBlock) -> bool {
+    block.claims.iter().all(|c| {
+        matches!(
+            proof.claim_at(c.line).map(|r| &r.verdict),
+            Some(check::Verdict::Skipped { .. })
+        )
+    })
+}
+
+/// Of `blocks` (one step's, in the lesson's order), the one that a picture of the step
+/// follows: the first not skipped here, so that the picture stands under the branch that
+/// applies, not under one that does not; the first where every one was skipped.
+pub fn figure_block<'a>(
+    proof: &LessonProof,
+    blocks: impl IntoIterator<Item = &'a ClaimBlock>,
+) -> Option<&'a ClaimBlock> {
+    let mut first = None;
+    for block in blocks {
+        if !skipped_here(proof, block) {
+            return Some(block);
+        }
+        first.get_or_insert(block);
+    }
+    first
+}
+
+/// Whether `block` is the one its step's residency picture of its subject follows (see
+/// [`figure_block`]); never an outcome block, whose step has no mapping of its own.
+pub fn carries_residency(lesson: &Lesson, proof: &LessonProof, block: &ClaimBlock) -> bool {
+    if block.kind == BlockKind::Outcome {
+        return false;
+    }
+    let subject = check::subject_of(lesson, block);
+    let same = lesson.blocks.iter().filter(|b| {
+        b.step == block.step
+            && b.kind != BlockKind::Outcome
+            && check::subject_of(lesson, b) == subject
+    });
+    figure_block(proof, same).is_some_and(|b| b.line == block.line)
 }
 
 /// A skip reason as a reader of the block wants it: a branch that does not apply says so

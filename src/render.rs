@@ -1,7 +1,8 @@
 //! `pagelab show`: a lesson's markdown rendered for a terminal, with its proof. Prose is
 //! wrapped to the terminal's width; each claim block says where it applies, in words, and
-//! each of its lines carries this kernel's verdict (skip and failure reasons shown); the
-//! first block of a step is followed by the residency strip of the mapping at that step.
+//! each of its lines carries this kernel's verdict (skip and failure reasons shown); a
+//! step's first block that applies here (its first, where none does) is followed by the
+//! residency strip of the mapping at that step.
 
 use crate::check::{self, ClaimResult, Verdict};
 use crate::lesson::{BlockKind, ClaimBlock, Lesson};
@@ -9,7 +10,6 @@ use crate::memory::residency::{Frames, PageState, Residency, ResidencyMap};
 use crate::proof::{self, LessonProof};
 use anstyle::{AnsiColor, Style};
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 const HEADING: Style = AnsiColor::Cyan.on_default().bold();
@@ -152,7 +152,6 @@ struct Renderer<'a> {
     code: Option<Code<'a>>,
     link: Option<String>,
     in_front_matter: bool,
-    strips_shown: BTreeSet<(String, String)>,
 }
 
 /// The fenced block being written: its claim block, if it is one.
@@ -179,7 +178,6 @@ impl<'a> Renderer<'a> {
             code: None,
             link: None,
             in_front_matter: false,
-            strips_shown: BTreeSet::new(),
         }
     }
 
@@ -487,11 +485,10 @@ impl<'a> Renderer<'a> {
                 block.claims.len()
             )?;
         }
-        let subject = check::subject_of(lesson, block);
-        let key = (block.step.clone(), subject.clone());
-        if block.kind == BlockKind::Outcome || self.strips_shown.contains(&key) {
+        if !proof::carries_residency(lesson, proof, block) {
             return Ok(());
         }
+        let subject = check::subject_of(lesson, block);
         if let Some(residency) = proof.residency(&block.step, &subject) {
             let title = proof.step_title(&block.step).unwrap_or("");
             writeln!(self.out)?;
@@ -501,7 +498,6 @@ impl<'a> Renderer<'a> {
                 &format!("the {subject}'s pages, {title}"),
                 residency,
             )?;
-            self.strips_shown.insert(key);
         }
         Ok(())
     }

@@ -688,6 +688,78 @@ fn mdbook_directives_in_result_files_stay_text() {
     );
 }
 
+/// One claim block of a chapter: its step, whose view it is about, its kind, whether every
+/// claim line of it was skipped, and the classes of the figures that follow it.
+struct Block<'a> {
+    step: &'a str,
+    of: &'a str,
+    tag: &'a str,
+    skipped: bool,
+    figures: Vec<&'a str>,
+}
+
+fn blocks(chapter: &str) -> Vec<Block<'_>> {
+    chapter
+        .split("<div class=\"claim-block\"")
+        .skip(1)
+        .map(|part| {
+            // The block, then the figures that come right after it.
+            let (block, after) = part.split_at(part.find("<figure").unwrap_or(part.len()));
+            let head = &block[..block.find('>').unwrap()];
+            let tag = &block[block.find("class=\"tag\">").unwrap() + 12..];
+            Block {
+                step: attributes(head, "data-step")[0],
+                of: attributes(head, "data-of")[0],
+                tag: &tag[..tag.find('<').unwrap()],
+                skipped: attributes(block, "data-verdict")
+                    .iter()
+                    .all(|v| *v == "skipped"),
+                figures: after
+                    .split("<figure class=\"")
+                    .skip(1)
+                    .map(|f| &f[..f.find('"').unwrap()])
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_figure_follows_its_steps_first_block_that_applies() {
+    let book = book_source(&[]);
+    let mut figures = 0;
+    for (name, chapter) in book.iter().filter(|(n, _)| n.starts_with(char::is_numeric)) {
+        let blocks = blocks(chapter);
+        for (here, block) in blocks.iter().enumerate() {
+            for figure in &block.figures {
+                figures += 1;
+                // Frames show every view of the step; a residency map one view.
+                let candidates: Vec<usize> = (0..blocks.len())
+                    .filter(|&i| {
+                        let other = &blocks[i];
+                        other.step == block.step
+                            && (*figure == "frames"
+                                || (other.of == block.of && other.tag != "outcome"))
+                    })
+                    .collect();
+                let expected = candidates
+                    .iter()
+                    .find(|&&i| !blocks[i].skipped)
+                    .or(candidates.first());
+                assert_eq!(
+                    expected,
+                    Some(&here),
+                    "{name}: the {figure} figure of step {} ({}) follows block {here} (skipped: {}), not the step's first that applies",
+                    block.step,
+                    block.of,
+                    block.skipped
+                );
+            }
+        }
+    }
+    assert!(figures >= 20, "{figures} figures");
+}
+
 /// The justfile's recipe installs the mdBook that pagelab names to its users.
 #[test]
 fn the_justfile_installs_the_mdbook_pagelab_names() {

@@ -184,6 +184,67 @@ fn commands_print_what_they_promise(#[case] args: &[&str], #[case] needle: &str)
     assert!(stdout(&output).contains(needle), "{}", stdout(&output));
 }
 
+/// `show` draws a step's residency strip after its first block that applies here (its
+/// first, where none does), never under a branch that does not apply while one that does
+/// follows.
+#[rstest]
+fn show_draws_a_strip_after_its_steps_first_block_that_applies(catalog: Catalog) {
+    use pagelab::lesson::BlockKind;
+    let mut strips = 0;
+    for lesson in &catalog.lessons {
+        let output = pagelab(&["show", lesson.id()]);
+        assert!(output.status.success(), "show {}", lesson.id());
+        let text = stdout(&output);
+        // Per claim block, in the lesson's order: whether every claim line was skipped,
+        // and whether a strip follows it.
+        let mut blocks: Vec<(bool, bool)> = Vec::new();
+        for line in text.lines() {
+            if line.starts_with("  ┌ claim (") {
+                blocks.push((true, false));
+            } else if let Some(rest) = line.strip_prefix("  │ ")
+                && (rest.starts_with('✓') || rest.starts_with('✗'))
+                && let Some(block) = blocks.last_mut()
+            {
+                block.0 = false;
+            } else if (line.starts_with("  ▕") || line.contains(": no residency map: "))
+                && let Some(block) = blocks.last_mut()
+            {
+                block.1 = true;
+                strips += 1;
+            }
+        }
+        assert_eq!(blocks.len(), lesson.blocks.len(), "show {}", lesson.id());
+        for (here, block) in lesson.blocks.iter().enumerate() {
+            if !blocks[here].1 {
+                continue;
+            }
+            let subject = pagelab::check::subject_of(lesson, block);
+            let candidates: Vec<usize> = (0..lesson.blocks.len())
+                .filter(|&i| {
+                    let other = &lesson.blocks[i];
+                    other.step == block.step
+                        && other.kind != BlockKind::Outcome
+                        && pagelab::check::subject_of(lesson, other) == subject
+                })
+                .collect();
+            let expected = candidates
+                .iter()
+                .find(|&&i| !blocks[i].0)
+                .or(candidates.first());
+            assert_eq!(
+                expected,
+                Some(&here),
+                "show {}: the strip of {subject} at {} follows the block at line {} (skipped: {})",
+                lesson.id(),
+                block.step,
+                block.line,
+                blocks[here].0
+            );
+        }
+    }
+    assert!(strips >= 20, "{strips} strips");
+}
+
 /// Every lesson can be done by hand: `run` goes through all of its experiment's steps.
 /// (Their forks happen in the pagelab process, not in this one.)
 #[rstest]

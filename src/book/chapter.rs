@@ -1,7 +1,7 @@
 //! One lesson as a chapter: its markdown as written, with every claim block turned into the
 //! excerpt a reader knows plus its proof (the condition in words above it, each line's
 //! verdict on this machine and in every configuration given), and the residency figures of
-//! the experiment's mapping after the first block of each step.
+//! the experiment's mapping after each step's first block that applies here.
 
 use super::figures;
 use super::html::sentence;
@@ -82,13 +82,12 @@ pub fn chapter(lesson: &Lesson, proof: &LessonProof, columns: &[Configuration]) 
     if let Some(front) = front {
         edits.push((front, String::new()));
     }
-    let mut shown = BTreeSet::new();
     let mut figures = 0;
     for fence in &fences {
         let tag = fence.info.split_whitespace().next().unwrap_or("");
         let html = if let Some(block) = lesson.blocks.iter().find(|b| b.line == fence.line) {
             let mut html = block_html(lesson, proof, block, &fence.body, columns);
-            let (figure, n) = figures_after(lesson, proof, block, &mut shown);
+            let (figure, n) = figures_after(lesson, proof, block);
             html.push_str(&figure);
             figures += n;
             html
@@ -310,18 +309,15 @@ fn line_html(
     )
 }
 
-/// The figures of the block's step, where this block is the step's first: parent and child
-/// frames where several processes map the same few pages, else the subject's residency.
-fn figures_after(
-    lesson: &Lesson,
-    proof: &LessonProof,
-    block: &ClaimBlock,
-    shown: &mut BTreeSet<String>,
-) -> (String, usize) {
+/// The figures of the block's step, where this block is the step's first that applies here
+/// (its first, where none does): parent and child frames where several processes map the
+/// same few pages, else the subject's residency.
+fn figures_after(lesson: &Lesson, proof: &LessonProof, block: &ClaimBlock) -> (String, usize) {
     let title = proof.step_title(&block.step).unwrap_or(&block.step);
     if let Some(views) = frame_views(proof, &block.step) {
         // The step's frames figure, shown once, already shows every view of its pages.
-        if !shown.insert(format!("frames {}", block.step)) {
+        let step = lesson.blocks.iter().filter(|b| b.step == block.step);
+        if proof::figure_block(proof, step).is_none_or(|b| b.line != block.line) {
             return (String::new(), 0);
         }
         let names: Vec<&str> = views.iter().map(|(n, _)| *n).collect();
@@ -337,10 +333,10 @@ fn figures_after(
         );
         return (html, 1);
     }
-    let subject = check::subject_of(lesson, block);
-    if block.kind == BlockKind::Outcome || !shown.insert(format!("{} {subject}", block.step)) {
+    if !proof::carries_residency(lesson, proof, block) {
         return (String::new(), 0);
     }
+    let subject = check::subject_of(lesson, block);
     match proof.residency(&block.step, &subject) {
         None => (String::new(), 0),
         Some(Residency::Unavailable(why)) => (

@@ -48,8 +48,8 @@ result files of other machines, are the same claim's verdicts there: one square 
 configuration of the [Kernels](kernels.md) chapter from 2 on, numbered as there\n\
 (configuration 1 is this build, whose verdict leads the line).\n\n\
 ## Pictures\n\n\
-After the first block of a step, a *residency map* shows the experiment's mapping at that\n\
-step: one cell a page, green where the page is in RAM, grey where it is not; a huge page or a\n\
+After a step's first block that applies on the machine that built the book (its first block,\n\
+where none does), a *residency map* shows the experiment's mapping at that step: one cell a page, green where the page is in RAM, grey where it is not; a huge page or a\n\
 multi-size folio is one block. It is read with `mincore()` and `/proc/PID/pagemap` right\n\
 after the smaps record the claims were checked on. Where a child shares pages with its\n\
 parent, a figure shows both and the physical frames behind their pages.\n\n\
