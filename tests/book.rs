@@ -688,6 +688,54 @@ fn mdbook_directives_in_result_files_stay_text() {
     );
 }
 
+/// The cells of a row of the Kernels table.
+fn cells(row: &str) -> Vec<&str> {
+    row.split("<td>")
+        .skip(1)
+        .map(|c| &c[..c.find("</td>").unwrap()])
+        .collect()
+}
+
+#[test]
+fn the_kernels_table_counts_claims_in_every_column_and_exercises_apart() {
+    let both = host_check(true);
+    let book = book_source(&[labelled(&both, "both")]);
+    let kernels = &book["kernels.md"];
+    assert!(
+        kernels.contains("The counts are of the lessons' claims in every column"),
+        "{kernels}"
+    );
+    let head = &kernels[kernels.find("<thead>").unwrap()..kernels.find("</thead>").unwrap()];
+    assert!(
+        head.contains(
+            "<th>claims held</th><th>claims failed</th><th>claims skipped</th><th>exercises</th>"
+        ),
+        "{head}"
+    );
+    let ours = cells(kernels_row(kernels, "this build"));
+    let theirs = cells(kernels_row(kernels, "both"));
+    let totals = &both["totals"];
+    let claims = [&totals["held"], &totals["failed"], &totals["skipped"]].map(|n| n.to_string());
+    assert_eq!(theirs[10..13], claims, "{theirs:?}");
+    assert_eq!(
+        ours[10..13],
+        theirs[10..13],
+        "the same claims, counted alike"
+    );
+    assert_eq!(ours[13], "not checked");
+    let done = both["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "done")
+        .count();
+    assert!(
+        theirs[13].starts_with(&format!("{done} done")),
+        "{}",
+        theirs[13]
+    );
+}
+
 /// One claim block of a chapter: its step, whose view it is about, its kind, whether every
 /// claim line of it was skipped, and the classes of the figures that follow it.
 struct Block<'a> {

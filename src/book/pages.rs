@@ -3,11 +3,11 @@
 use super::chapter;
 use super::figures;
 use super::results::Configuration;
-use crate::check::ClaimResult;
+use crate::check::{ClaimResult, Counts};
 use crate::kernel::KernelProbe;
 use crate::lesson::Lesson;
 use crate::markup::escape as esc;
-use crate::matrix::table::{self as matrix, Matrix};
+use crate::matrix::table::{self as matrix, Mark, Matrix};
 use crate::proof::LessonProof;
 use crate::report;
 use std::fmt::Write;
@@ -150,6 +150,7 @@ pub fn kernels(
             esc(&names.join(", "))
         );
     }
+    out.push_str("The counts are of the lessons' claims in every column, this build's too; a file that\nchecked the exercises as well (`pagelab check --exercises`) has them counted apart.\n\n");
     out.push_str("<div class=\"matrix-scroll\">");
     out.push_str(&configuration_table(matrix));
     out.push_str("</div>\n");
@@ -179,13 +180,22 @@ pub fn kernels(
 
 fn configuration_table(matrix: &Matrix) -> String {
     let mut out = String::from(
-        "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>held</th><th>failed</th><th>skipped</th><th>result</th></tr></thead><tbody>",
+        "<table class=\"configurations\"><thead><tr><th>#</th><th>configuration</th><th>kernel</th><th>arch</th><th>page</th><th>PMD</th><th>THP</th><th>overcommit</th><th>libc</th><th>privileges</th><th>claims held</th><th>claims failed</th><th>claims skipped</th><th>exercises</th><th>result</th></tr></thead><tbody>",
     );
-    for c in &matrix.configurations {
+    for (column, c) in matrix.configurations.iter().enumerate() {
         let d = &c.description;
+        let tally = Tally::of(matrix, column);
+        let claims = if c.broken.is_some() {
+            "<td>–</td><td>–</td><td>–</td>".to_owned()
+        } else {
+            format!(
+                "<td>{}</td><td>{}</td><td>{}</td>",
+                tally.claims.held, tally.claims.failed, tally.claims.skipped
+            )
+        };
         let _ = write!(
             out,
-            "<tr title=\"{}\" class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr title=\"{}\" class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{claims}<td>{}</td><td>{}</td></tr>",
             esc(&c.source),
             result_class(c),
             c.number,
@@ -198,14 +208,66 @@ fn configuration_table(matrix: &Matrix) -> String {
             esc(&d.overcommit),
             esc(&d.libc),
             esc(&d.privileges),
-            c.counts.held,
-            c.counts.failed,
-            c.counts.skipped,
-            result_html(c)
+            esc(&tally.exercises_words(c.broken.is_some())),
+            result_html(c, &tally)
         );
     }
     out.push_str("</tbody></table>\n");
     out
+}
+
+/// One configuration's verdicts from the matrix's rows, claims and exercises apart: a file
+/// of `check --exercises` reports both, this build's run only claims, and the matrix's own
+/// counts add the two.
+struct Tally {
+    claims: Counts,
+    /// Done, not done, skipped.
+    exercises: Counts,
+}
+
+impl Tally {
+    fn of(matrix: &Matrix, column: usize) -> Tally {
+        let mut tally = Tally {
+            claims: Counts::default(),
+            exercises: Counts::default(),
+        };
+        for row in &matrix.claims {
+            let Some(cell) = row.cells.get(column) else {
+                continue;
+            };
+            let counts = if row.claim.step == "exercise" {
+                &mut tally.exercises
+            } else {
+                &mut tally.claims
+            };
+            match cell.mark {
+                Mark::Held => counts.held += 1,
+                Mark::Failed => counts.failed += 1,
+                Mark::Skipped => counts.skipped += 1,
+                // Lost ones are the result's business: an error of the configuration.
+                Mark::Unreported | Mark::Missing | Mark::Broken => {}
+            }
+        }
+        tally
+    }
+
+    fn exercises_words(&self, broken: bool) -> String {
+        let e = &self.exercises;
+        if broken {
+            return "–".into();
+        }
+        if e.total() == 0 {
+            return "not checked".into();
+        }
+        let mut words = vec![format!("{} done", e.held)];
+        if e.failed > 0 {
+            words.push(format!("{} not done", e.failed));
+        }
+        if e.skipped > 0 {
+            words.push(format!("{} skipped", e.skipped));
+        }
+        words.join(", ")
+    }
 }
 
 fn result_class(c: &matrix::Configuration) -> &'static str {
@@ -218,7 +280,7 @@ fn result_class(c: &matrix::Configuration) -> &'static str {
 
 /// A configuration's result as the checker gives it: passed; failed, with its failures and
 /// errors; broken, with why and the end of its console.
-fn result_html(c: &matrix::Configuration) -> String {
+fn result_html(c: &matrix::Configuration, tally: &Tally) -> String {
     if let Some(broken) = &c.broken {
         let console = if broken.console_tail.trim().is_empty() {
             String::new()
@@ -237,8 +299,11 @@ fn result_html(c: &matrix::Configuration) -> String {
         return "<span class=\"result passed\">passed</span>".into();
     }
     let mut why: Vec<String> = Vec::new();
-    if c.counts.failed > 0 {
-        why.push(format!("{} failed", c.counts.failed));
+    if tally.claims.failed > 0 {
+        why.push(format!("{} claim(s) failed", tally.claims.failed));
+    }
+    if tally.exercises.failed > 0 {
+        why.push(format!("{} exercise(s) not done", tally.exercises.failed));
     }
     why.extend(c.errors.iter().cloned());
     if why.is_empty() {
