@@ -215,16 +215,17 @@ fn subject_words(kind: BlockKind, subject: &str) -> String {
     }
 }
 
-/// Whether this block's branch is this machine's, and why.
+/// Whether this block's branch is this machine's, and why; for any block whose claims all
+/// skipped for one reason, that reason (the terminal says it too).
 fn branch_html(proof: &LessonProof, block: &ClaimBlock) -> String {
-    if block.when.is_empty() {
-        return String::new();
-    }
     if let Some((cause, reason)) = proof::common_skip(proof, block) {
         return format!(
             "<p class=\"claim-branch elsewhere\">On this machine: {}</p>\n",
             esc(&proof::skip_words(cause, reason))
         );
+    }
+    if block.when.is_empty() {
+        return String::new();
     }
     let branch = block
         .claims
@@ -431,4 +432,70 @@ fn exercise_html(lesson: &Lesson, exercise: &ExerciseText) -> String {
         id = esc(&exercise.id),
         test = exercise.id.replace('-', "_"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{ClaimPlace, LessonReport, SkipCause};
+    use std::path::Path;
+
+    /// A lesson of `body` (its first line is line 6), with no experiment run: each claim's
+    /// verdict is `verdict(line)`.
+    fn written(body: &str, verdict: impl Fn(usize) -> Verdict) -> (Lesson, LessonProof) {
+        let source = format!("---\nid: x\ntitle: T\n---\n\n{body}");
+        let lesson = Lesson::parse(Path::new("lessons/x.md"), source).unwrap();
+        let claims = lesson
+            .blocks
+            .iter()
+            .flat_map(|b| b.claims.iter().map(move |c| (b, c)))
+            .map(|(block, claim)| ClaimResult {
+                place: ClaimPlace {
+                    lesson: "x".into(),
+                    file: "lessons/x.md".into(),
+                    line: claim.line,
+                    step: block.step.clone(),
+                    subject: "mapping".into(),
+                    field: claim.target().to_owned(),
+                    expected: claim.written.clone(),
+                },
+                verdict: verdict(claim.line),
+            })
+            .collect();
+        let report = LessonReport {
+            id: "x".into(),
+            title: "T".into(),
+            file: "lessons/x.md".into(),
+            claims,
+            error: None,
+            core_problems: Vec::new(),
+        };
+        let proof = LessonProof {
+            report,
+            steps: Vec::new(),
+        };
+        (lesson, proof)
+    }
+
+    fn skipped(reason: &str) -> Verdict {
+        Verdict::Skipped {
+            cause: SkipCause::NotPrinted,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_block_without_a_condition_says_why_all_its_claims_skipped() {
+        let body = "```smaps step=mapped of=mapping\nProtectionKey: 0\nRss: 0 kB\n```\n";
+        let (lesson, proof) = written(body, |_| skipped("this kernel does not print it"));
+        let html = chapter(&lesson, &proof, &[]).markdown;
+        assert!(
+            html.contains("<p class=\"claim-branch elsewhere\">On this machine: skipped here: this kernel does not print it</p>"),
+            "{html}"
+        );
+        // Claims skipped for reasons of their own say them each, not once for the block.
+        let (lesson, proof) = written(body, |line| skipped(&format!("reason {line}")));
+        let html = chapter(&lesson, &proof, &[]).markdown;
+        assert!(!html.contains("claim-branch"), "{html}");
+    }
 }
