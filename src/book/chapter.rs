@@ -304,7 +304,7 @@ fn line_html(
     }
     format!(
         "<details class=\"claim-line {kind}\" id=\"l{line}\" data-line=\"{line}\" data-verdict=\"{kind}\"><summary title=\"{}\"><span class=\"verdict {kind}\">{mark}</span><code class=\"excerpt\">{}</code><span class=\"squares\">{squares}</span></summary><div class=\"proof\">{detail}</div></details>\n",
-        esc(&hover),
+        esc(&figures::tooltip(&hover)),
         esc(text),
         line = claim.place.line,
     )
@@ -497,5 +497,27 @@ mod tests {
         let (lesson, proof) = written(body, |line| skipped(&format!("reason {line}")));
         let html = chapter(&lesson, &proof, &[]).markdown;
         assert!(!html.contains("claim-branch"), "{html}");
+    }
+
+    #[test]
+    fn a_long_reason_is_whole_in_the_detail_and_cut_at_a_word_in_the_hover() {
+        let reason = "the kernel does not print ProtectionKey: ".to_owned()
+            + &"it appears only where the CPU and the kernel support memory protection keys; "
+                .repeat(5)
+            + "the end";
+        let body = "```smaps step=mapped of=mapping\nProtectionKey: 0\n```\n";
+        let (lesson, proof) = written(body, |_| skipped(&reason));
+        let html = chapter(&lesson, &proof, &[]).markdown;
+        let detail = format!("<b>This machine</b>: skipped: {}</div>", esc(&reason));
+        assert!(html.contains(&detail), "{html}");
+        let hover = html.split("<summary title=\"").nth(1).unwrap();
+        let hover = &hover[..hover.find('"').unwrap()];
+        let cut = hover.strip_suffix('…').expect(hover);
+        assert!(hover.chars().count() <= 240, "{hover}");
+        let whole = esc(&format!("skipped: {reason}"));
+        assert!(
+            whole.starts_with(cut) && whole[cut.len()..].starts_with(' '),
+            "cut mid-word: {hover}"
+        );
     }
 }

@@ -372,13 +372,10 @@ pub fn matrix(
                 LABEL + n * CELL,
                 CELL - 2,
                 CELL - 2,
-                esc(&format!(
+                esc(&tooltip(&format!(
                     "{}:{} — {} {}: {words}",
-                    claim.place.file,
-                    claim.place.line,
-                    n + 1,
-                    column.label
-                ))
+                    claim.place.file, claim.place.line, column.number, column.label
+                )))
             );
         }
     }
@@ -389,7 +386,8 @@ pub fn matrix(
     )
 }
 
-/// A claim's verdict in words, for the hover of its line or of its square.
+/// A claim's verdict in words, whole: for the detail of its line, and (as a [`tooltip`]) for
+/// the hover of its line or of its square.
 pub fn verdict_words(claim: &ClaimResult) -> String {
     match &claim.verdict {
         Verdict::Held { observed, .. } => format!("held, observed {observed}"),
@@ -399,14 +397,56 @@ pub fn verdict_words(claim: &ClaimResult) -> String {
             "FAILED, observed {}: {reason}",
             observed.as_deref().unwrap_or("nothing")
         ),
-        Verdict::Skipped { reason, .. } => format!("skipped: {}", truncate(reason, 240)),
+        Verdict::Skipped { reason, .. } => format!("skipped: {reason}"),
     }
 }
 
+/// Longest a hover text gets, in characters; the whole text is where a click shows it.
+const TOOLTIP: usize = 240;
+
+/// `text` as a hover text: at most [`TOOLTIP`] characters, cut at a word's end.
+pub fn tooltip(text: &str) -> String {
+    truncate(text, TOOLTIP)
+}
+
+/// `text` in at most `max` characters: whole where it fits, else cut after the last word
+/// that fits, with an ellipsis (mid-word only where a single word is longer than `max`).
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
-        text.to_owned()
+        return text.to_owned();
+    }
+    let room = max.saturating_sub(1);
+    let end = text.char_indices().nth(room).map_or(text.len(), |(i, _)| i);
+    let (kept, rest) = text.split_at(end);
+    let kept = if rest.starts_with(char::is_whitespace) {
+        kept
     } else {
-        text.chars().take(max - 1).chain(['…']).collect()
+        match kept.rfind(char::is_whitespace) {
+            Some(space) if !kept[..space].trim().is_empty() => &kept[..space],
+            _ => kept,
+        }
+    };
+    format!("{}…", kept.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_at_a_word_end_with_an_ellipsis() {
+        assert_eq!(truncate("short enough", 12), "short enough");
+        assert_eq!(truncate("one two three", 12), "one two…");
+        assert_eq!(truncate("one two three", 9), "one two…");
+        assert_eq!(truncate("one two three", 8), "one two…");
+        assert_eq!(truncate("one two three", 7), "one…");
+        assert_eq!(truncate("abcdefghij", 5), "abcd…");
+        assert_eq!(truncate("ein Übergroß ö", 13), "ein Übergroß…");
+        let long = "word ".repeat(100);
+        let tip = tooltip(&long);
+        assert!(
+            tip.chars().count() <= TOOLTIP && tip.ends_with("word…"),
+            "{tip}"
+        );
     }
 }
