@@ -736,6 +736,76 @@ fn the_kernels_table_counts_claims_in_every_column_and_exercises_apart() {
     );
 }
 
+/// The glyph a square or grid cell of class `class` carries.
+fn glyph(class: &str) -> &'static str {
+    match class {
+        "held" => "✓",
+        "failed" => "✗",
+        "skipped" => "·",
+        "missing" | "unreported" => "?",
+        "broken" => "!",
+        other => panic!("a square of class {other}"),
+    }
+}
+
+#[test]
+fn squares_and_grid_cells_have_a_name_and_a_glyph_and_failures_are_hatched() {
+    let host = host_check(false);
+    let mut odd = labelled(&host, "odd");
+    let claims = odd["lessons"][0]["claims"].as_array_mut().unwrap();
+    claims[0]["verdict"] = "failed".into();
+    claims[0]["reason"] = "made up for the test".into();
+    claims.remove(1);
+    let book = book_source(&[odd, broken(&host, "gone")]);
+    let chapter = &book["01-mmap-anon.md"];
+    let mut seen = BTreeSet::new();
+    for square in chapter.split("<span class=\"sq ").skip(1) {
+        let class = &square[..square.find('"').unwrap()];
+        let head = &square[..square.find('>').unwrap()];
+        let body = &square[head.len() + 1..square.find("</span>").unwrap()];
+        let name = attributes(head, "aria-label");
+        assert!(
+            head.contains("role=\"img\"") && name.len() == 1 && name[0].starts_with(['2', '3']),
+            "a square without its name: {head}"
+        );
+        assert_eq!(body, glyph(class), "{head}");
+        seen.insert(class);
+    }
+    for class in ["failed", "unreported", "broken"] {
+        assert!(seen.contains(class), "no {class} square in {seen:?}");
+    }
+    let kernels = &book["kernels.md"];
+    let grid = &kernels[kernels.find("<svg").unwrap()..];
+    let grid = &grid[..grid.find("</svg>").unwrap()];
+    assert!(
+        grid[..grid.find('>').unwrap()].contains("role=\"group\""),
+        "an image's parts are hidden from screen readers: {}",
+        &grid[..200]
+    );
+    let cells: Vec<&str> = grid
+        .split("<g role=\"img\" aria-label=\"")
+        .skip(1)
+        .collect();
+    assert_eq!(cells.len(), grid.matches("<rect class=\"cell ").count());
+    for cell in cells {
+        let class = classes(cell, "cell ")[0];
+        let mark = &cell[cell.find("<text class=\"mark").unwrap()..];
+        let mark = &mark[mark.find('>').unwrap() + 1..mark.find("</text>").unwrap()];
+        assert_eq!(mark, glyph(class), "{cell}");
+        let hatched = cell.contains("<rect class=\"hatch\"");
+        assert_eq!(
+            hatched,
+            ["failed", "unreported", "broken"].contains(&class),
+            "{cell}"
+        );
+    }
+    let css = include_str!("../src/book/pagelab.css");
+    assert!(
+        css.contains(".sq.failed, .sq.unreported, .sq.broken {\n    background-image: repeating-linear-gradient("),
+        "failed squares are hatched"
+    );
+}
+
 /// One claim block of a chapter: its step, whose view it is about, its kind, whether every
 /// claim line of it was skipped, and the classes of the figures that follow it.
 struct Block<'a> {

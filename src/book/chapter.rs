@@ -5,11 +5,12 @@
 
 use super::figures;
 use super::html::sentence;
-use super::results::Configuration;
+use super::results::{self, Configuration};
 use crate::check::{self, ClaimResult, Verdict};
 use crate::experiment::StepReport;
 use crate::lesson::{BlockKind, ClaimBlock, ExerciseText, Lesson};
 use crate::markup::escape as esc;
+use crate::matrix::table::Mark;
 use crate::memory::residency::{Residency, ResidencyMap};
 use crate::proof::{self, LessonProof};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
@@ -257,14 +258,17 @@ fn line_html(
     let mut squares = String::new();
     let mut elsewhere = String::new();
     for column in columns {
-        let (class, words) = column.cell(lesson.id(), claim.place.line);
+        let (mark, words) = column.cell(lesson.id(), claim.place.line);
+        let name = figures::tooltip(&format!("{} {}: {words}", column.number, column.label));
+        // Its name for a screen reader and the hover; its glyph for eyes that tell no colours.
         let _ = write!(
             squares,
-            "<span class=\"sq {class}\" title=\"{} {}: {class}\"></span>",
-            column.number,
-            esc(&column.label)
+            "<span class=\"sq {}\" role=\"img\" aria-label=\"{name}\" title=\"{name}\">{}</span>",
+            results::mark_class(mark),
+            mark.symbol(),
+            name = esc(&name),
         );
-        if class != "held" {
+        if mark != Mark::Held {
             let _ = write!(
                 elsewhere,
                 "<li>{} {}: {}</li>",

@@ -5,7 +5,7 @@
 //! Every figure says what it holds in `data-pages` and `data-cells`, and each drawn cell in
 //! `data-n` (cells it stands for) and `data-p` (pages), so a test in a browser can count them.
 
-use super::results::Configuration;
+use super::results::{self, Configuration};
 use crate::check::{ClaimResult, Verdict};
 use crate::markup::escape as esc;
 use crate::memory::residency::{Frames, PageState, ResidencyMap, Segment};
@@ -365,24 +365,41 @@ pub fn matrix(
             line = claim.place.line
         );
         for (n, column) in columns.iter().enumerate() {
-            let (class, words) = column.cell(lesson, claim.place.line);
+            let (mark, words) = column.cell(lesson, claim.place.line);
+            let name = esc(&tooltip(&format!(
+                "{}:{} — {} {}: {words}",
+                claim.place.file, claim.place.line, column.number, column.label
+            )));
+            let x = LABEL + n * CELL;
+            // A cell is named for a screen reader, hatched where it fails and marked with its
+            // glyph, so that no reader needs its colour.
+            let hatch = if results::fails(mark) {
+                format!(
+                    "<rect class=\"hatch\" x=\"{x}\" y=\"{y}\" width=\"{s}\" height=\"{s}\" fill=\"url(#hatch-{lesson})\"/>",
+                    s = CELL - 2,
+                    lesson = esc(lesson),
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                "<rect class=\"cell {class}\" x=\"{}\" y=\"{y}\" width=\"{}\" height=\"{}\" data-n=\"1\" data-p=\"0\"><title>{}</title></rect>",
-                LABEL + n * CELL,
-                CELL - 2,
-                CELL - 2,
-                esc(&tooltip(&format!(
-                    "{}:{} — {} {}: {words}",
-                    claim.place.file, claim.place.line, column.number, column.label
-                )))
+                "<g role=\"img\" aria-label=\"{name}\"><rect class=\"cell {}\" x=\"{x}\" y=\"{y}\" width=\"{s}\" height=\"{s}\" data-n=\"1\" data-p=\"0\"><title>{name}</title></rect>{hatch}<text class=\"mark {}\" x=\"{}\" y=\"{}\" aria-hidden=\"true\">{}</text></g>",
+                results::mark_class(mark),
+                results::mark_class(mark),
+                x + (CELL - 2) / 2,
+                y + 11,
+                mark.symbol(),
+                s = CELL - 2,
             );
         }
     }
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"matrix-grid\" role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" data-pages=\"0\" data-cells=\"{}\"><title>{}</title>{out}</svg>",
+        // A group, not an image: an image's parts are hidden from a screen reader.
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"matrix-grid\" role=\"group\" aria-label=\"{title}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" data-pages=\"0\" data-cells=\"{}\"><title>{title}</title><defs><pattern id=\"hatch-{}\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect class=\"hatch-line\" width=\"1.5\" height=\"4\"/></pattern></defs>{out}</svg>",
         claims.len() * columns.len(),
-        esc(&format!("the claims of {lesson} in every configuration"))
+        esc(lesson),
+        title = esc(&format!("the claims of {lesson} in every configuration"))
     )
 }
 

@@ -154,7 +154,7 @@ pub fn kernels(
     out.push_str("<div class=\"matrix-scroll\">");
     out.push_str(&configuration_table(matrix));
     out.push_str("</div>\n");
-    out.push_str("\n<p><span class=\"swatch held\"></span>held <span class=\"swatch failed\"></span>failed <span class=\"swatch skipped\"></span>skipped (hover for the reason) <span class=\"swatch unreported\"></span>lost: checked, yet not in the file (fails the configuration) <span class=\"swatch broken\"></span>the configuration never ran (fails it) <span class=\"swatch missing\"></span>not checked there (a file of exercises only)</p>\n\n");
+    out.push_str(&legend());
     let mut figures = 0;
     for (lesson, proof) in lessons {
         let claims: Vec<&ClaimResult> = proof.report.claims.iter().collect();
@@ -176,6 +176,34 @@ pub fn kernels(
         figures += 1;
     }
     (out, figures)
+}
+
+/// What the squares and cells say: each as it is drawn, glyph and hatching included.
+fn legend() -> String {
+    let mut out = String::from("\n<p class=\"marks\">");
+    for (mark, words) in [
+        (Mark::Held, "held"),
+        (Mark::Failed, "failed"),
+        (Mark::Skipped, "skipped (hover for the reason)"),
+        (
+            Mark::Unreported,
+            "lost: checked, yet not in the file (fails the configuration)",
+        ),
+        (Mark::Broken, "the configuration never ran (fails it)"),
+        (
+            Mark::Missing,
+            "not checked there (a file of exercises only)",
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "<span class=\"sq {}\" aria-hidden=\"true\">{}</span> {words} ",
+            super::results::mark_class(mark),
+            mark.symbol()
+        );
+    }
+    out.push_str("</p>\n\n");
+    out
 }
 
 fn configuration_table(matrix: &Matrix) -> String {

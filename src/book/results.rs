@@ -67,10 +67,11 @@ impl Configuration {
         self.claims.get(&(lesson.to_owned(), line))
     }
 
-    /// The claim at `line` of `lesson` here: its mark, as a class of the square or cell that
-    /// shows it, and in words for its hover. A claim the file lost and a configuration that
-    /// never ran are failures of the configuration, not a neutral "not reported".
-    pub fn cell(&self, lesson: &str, line: usize) -> (&'static str, String) {
+    /// The claim at `line` of `lesson` here: its mark (the square or cell that shows it takes
+    /// its class from [`mark_class`] and its glyph from [`Mark::symbol`]), and in words. A
+    /// claim the file lost and a configuration that never ran are failures of the
+    /// configuration, not a neutral "not reported".
+    pub fn cell(&self, lesson: &str, line: usize) -> (Mark, String) {
         let key = (lesson.to_owned(), line);
         let (mark, why) = match self.marks.get(&key) {
             Some((mark, why)) => (*mark, why.as_deref()),
@@ -78,24 +79,24 @@ impl Configuration {
         };
         match (mark, self.claims.get(&key)) {
             (Mark::Held | Mark::Failed | Mark::Skipped, Some(claim)) => {
-                (mark_class(mark), figures::verdict_words(claim))
+                (mark, figures::verdict_words(claim))
             }
             (Mark::Broken, _) => (
-                "broken",
+                mark,
                 format!(
                     "BROKEN: the configuration never ran: {}",
                     self.broken.as_deref().unwrap_or("no reason given")
                 ),
             ),
             (Mark::Unreported, _) => (
-                "unreported",
+                mark,
                 format!(
                     "LOST: {}; this fails the configuration",
                     why.unwrap_or("checked there, yet the file does not report it")
                 ),
             ),
             (mark, _) => (
-                mark_class(mark),
+                mark,
                 format!(
                     "not checked there: {}",
                     why.unwrap_or("the file does not report it")
@@ -103,6 +104,11 @@ impl Configuration {
             ),
         }
     }
+}
+
+/// Whether `mark` fails its configuration: drawn hatched as well as in failure's colour.
+pub fn fails(mark: Mark) -> bool {
+    matches!(mark, Mark::Failed | Mark::Unreported | Mark::Broken)
 }
 
 /// The class of a square or cell that shows `mark`.
