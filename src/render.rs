@@ -23,7 +23,8 @@ const HELD: Style = AnsiColor::Green.on_default();
 const FAILED: Style = AnsiColor::Red.on_default().bold();
 const SKIPPED: Style = AnsiColor::Yellow.on_default();
 
-/// Cells of a terminal residency strip at most: 16 MiB of 4 kB pages in cells of 64 pages.
+/// Cells of a terminal residency strip at most (fewer on a narrow terminal): 16 MiB of
+/// 4 kB pages in cells of 64 pages.
 pub const STRIP_CELLS: usize = 64;
 
 /// The width to wrap to: the terminal's (TIOCGWINSZ on stdout), else `COLUMNS`, else 80.
@@ -61,30 +62,73 @@ pub fn write_lesson(
     Renderer::new(out, width, Some(lesson), Some(proof)).render(&lesson.source)
 }
 
-/// One residency strip: the map folded into at most [`STRIP_CELLS`] cells, and what it shows.
+/// One residency strip within `width` columns: its label, the map folded into at most
+/// [`STRIP_CELLS`] cells of a power of two pages each (fewer cells where the width is
+/// narrower), and what it shows, the words wrapped under `indent`.
 pub fn write_strip(
     out: &mut dyn Write,
     indent: &str,
     label: &str,
     residency: &Residency,
+    width: usize,
 ) -> io::Result<()> {
     let map = match residency {
         Residency::Map(map) => map,
         Residency::Unavailable(why) => {
-            return writeln!(out, "{indent}{DIM}{label}: no residency map: {why}{DIM:#}");
+            write_wrapped(out, indent, indent, DIM, &format!("{label}:"), width)?;
+            let why = format!("no residency map: {why}");
+            return write_wrapped(out, indent, indent, DIM, &why, width);
         }
     };
+    write_wrapped(out, indent, indent, PLAIN, &format!("{label}:"), width)?;
+    // The strip's two edges and the indent take room; a strip of fewer than 8 cells would
+    // tell nothing, and stands alone on a line where even that does not fit.
+    let room = width.saturating_sub(indent.chars().count() + 2);
+    // Pages a cell: a power of two, as a reader counts them.
+    let per = map
+        .pages
+        .div_ceil(room.clamp(8, STRIP_CELLS))
+        .next_power_of_two();
     write!(out, "{indent}▕")?;
-    for cell in map.fold(STRIP_CELLS) {
+    for cell in &map.fold_by(per) {
         let (style, glyph) = strip_glyph(cell.state, cell.resident, cell.pages, cell.folio);
         write!(out, "{style}{glyph}{style:#}")?;
     }
-    writeln!(out, "▏ {label}")?;
-    writeln!(out, "{indent}{DIM}{}{DIM:#}", strip_caption(map))
+    writeln!(out, "▏")?;
+    write_wrapped(out, indent, indent, DIM, &strip_caption(map, per), width)
 }
 
-fn strip_caption(map: &ResidencyMap) -> String {
-    let per = map.pages.div_ceil(STRIP_CELLS).max(1);
+/// `text` wrapped to `width` columns: the first line after `first`, the others after `rest`,
+/// in `style`. A word longer than a line stands alone.
+fn write_wrapped(
+    out: &mut dyn Write,
+    first: &str,
+    rest: &str,
+    style: Style,
+    text: &str,
+    width: usize,
+) -> io::Result<()> {
+    let pieces = [Piece {
+        text: text.to_owned(),
+        style,
+        breakable: true,
+    }];
+    let lines = wrap(
+        &words(&pieces),
+        width,
+        first.chars().count(),
+        rest.chars().count(),
+    );
+    for (n, line) in lines.iter().enumerate() {
+        let text: Vec<String> = line.iter().map(word_text).collect();
+        let prefix = if n == 0 { first } else { rest };
+        writeln!(out, "{prefix}{style}{}{style:#}", text.join(" "))?;
+    }
+    Ok(())
+}
+
+/// What a strip of `per` pages a cell shows, in words.
+fn strip_caption(map: &ResidencyMap, per: usize) -> String {
     let scale = if per == 1 {
         "one cell a page".to_owned()
     } else {
@@ -154,9 +198,11 @@ struct Renderer<'a> {
     in_front_matter: bool,
 }
 
-/// The fenced block being written: its claim block, if it is one.
+/// The fenced block being written: its claim block, if it is one; whether it is an
+/// exercise, whose task and hints are prose to wrap, not code.
 struct Code<'a> {
     block: Option<&'a ClaimBlock>,
+    exercise: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -360,7 +406,10 @@ impl<'a> Renderer<'a> {
         } else if tag == "exercise" {
             writeln!(self.out, "{CLAIM}  ┌ {info}{CLAIM:#}")?;
         }
-        self.code = Some(Code { block });
+        self.code = Some(Code {
+            block,
+            exercise: tag == "exercise",
+        });
         Ok(())
     }
 
@@ -387,12 +436,45 @@ impl<'a> Renderer<'a> {
 
     fn code_text(&mut self, text: &str, first_line: usize) -> io::Result<()> {
         let claimed = self.code.as_ref().and_then(|c| c.block).is_some();
+        if self.code.as_ref().is_some_and(|c| c.exercise) {
+            return self.exercise_text(text);
+        }
         for (i, line) in text.lines().enumerate() {
             let result = self.proof.and_then(|p| p.claim_at(first_line + i));
             match (claimed, result) {
                 (true, Some(claim)) => self.claim_line(line, claim)?,
                 (true, None) => writeln!(self.out, "{CLAIM}  │{CLAIM:#}   {DIM}{line}{DIM:#}")?,
                 (false, _) => writeln!(self.out, "  {CODE}│ {line}{CODE:#}")?,
+            }
+        }
+        Ok(())
+    }
+
+    /// An exercise's lines (`task: …`, `hint: …`) wrapped to the width, each continued under
+    /// the text after its key.
+    fn exercise_text(&mut self, text: &str) -> io::Result<()> {
+        let bar = format!("  {CODE}│{CODE:#} ");
+        for line in text.lines() {
+            let hang = match line.split_once(": ") {
+                Some((key, _)) if !key.contains(char::is_whitespace) => key.chars().count() + 2,
+                _ => 0,
+            };
+            // The bar's escapes take no columns: wrap by the columns of "  │ ".
+            let pieces = [Piece {
+                text: line.to_owned(),
+                style: CODE,
+                breakable: true,
+            }];
+            let lines = wrap(&words(&pieces), self.width, 4, 4 + hang);
+            for (n, words) in lines.iter().enumerate() {
+                let text: Vec<String> = words.iter().map(word_text).collect();
+                let pad = if n == 0 { 0 } else { hang };
+                writeln!(
+                    self.out,
+                    "{bar}{}{CODE}{}{CODE:#}",
+                    " ".repeat(pad),
+                    text.join(" ")
+                )?;
             }
         }
         Ok(())
@@ -497,6 +579,7 @@ impl<'a> Renderer<'a> {
                 "  ",
                 &format!("the {subject}'s pages, {title}"),
                 residency,
+                self.width,
             )?;
         }
         Ok(())

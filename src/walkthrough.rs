@@ -70,6 +70,7 @@ impl Observer for Walkthrough<'_> {
                     "",
                     &format!("the {}'s pages", subject.name),
                     residency,
+                    crate::render::terminal_width(),
                 )?;
             }
             self.previous

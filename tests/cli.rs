@@ -206,7 +206,7 @@ fn show_draws_a_strip_after_its_steps_first_block_that_applies(catalog: Catalog)
                 && let Some(block) = blocks.last_mut()
             {
                 block.0 = false;
-            } else if (line.starts_with("  ▕") || line.contains(": no residency map: "))
+            } else if (line.starts_with("  ▕") || line.starts_with("  no residency map: "))
                 && let Some(block) = blocks.last_mut()
             {
                 block.1 = true;
@@ -243,6 +243,60 @@ fn show_draws_a_strip_after_its_steps_first_block_that_applies(catalog: Catalog)
         }
     }
     assert!(strips >= 20, "{strips} strips");
+}
+
+/// On a terminal of 40 columns `show` keeps its strips, their labels and captions, and the
+/// exercises' tasks and hints within the width (a word longer than a line stands alone).
+#[rstest]
+fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
+    const WIDTH: usize = 40;
+    let fits = |line: &str| {
+        line.chars().count() <= WIDTH
+            || !line
+                .trim_start_matches([' ', '│'])
+                .trim()
+                .contains(char::is_whitespace)
+    };
+    let (mut strips, mut exercises) = (0, 0);
+    for lesson in &catalog.lessons {
+        let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+            .args(["show", lesson.id()])
+            .env("COLUMNS", WIDTH.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "show {}", lesson.id());
+        let text = stdout(&output);
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let (first, what) = if line.starts_with("  ▕") {
+                strips += 1;
+                // The label above the strip (since the blank line), the strip, its caption.
+                let label = (0..n).rev().find(|&i| lines[i].is_empty());
+                (label.map_or(0, |i| i + 1), "strip")
+            } else if line.starts_with("  ┌ exercise") {
+                exercises += 1;
+                (n + 1, "exercise")
+            } else {
+                continue;
+            };
+            let end = (n + 1..lines.len())
+                .find(|&i| lines[i].is_empty())
+                .unwrap_or(lines.len());
+            for line in &lines[first..end] {
+                assert!(
+                    fits(line),
+                    "show {} at {WIDTH} columns: a line of a {what} is {} long:\n{line}",
+                    lesson.id(),
+                    line.chars().count()
+                );
+            }
+        }
+    }
+    assert!(
+        strips >= 20 && exercises >= 20,
+        "{strips} strips, {exercises} exercises"
+    );
 }
 
 /// Every lesson can be done by hand: `run` goes through all of its experiment's steps.
