@@ -228,7 +228,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Format::Json => homework::exercise_json(&catalog, id.as_deref()),
             Format::Ktap | Format::Junit => {
                 let suites = homework::exercise_suites(&catalog, id.as_deref())?;
-                let written = write_suites(&mut stdout().lock(), &suites, format);
+                let written = write_suites(&mut std::io::stdout().lock(), &suites, format);
                 answer(!suites.iter().any(|s| s.failed()), written)
             }
         },
@@ -412,18 +412,22 @@ fn check(
         })
         .collect();
     let mut passed = reports.iter().all(LessonReport::passed);
-    let mut out = stdout().lock();
+    // The machine formats hold no colour to strip: they go to standard output as they are,
+    // not through anstream's filter, which reads every byte of a result file to find none.
+    let mut raw = std::io::stdout().lock();
     let written = match format {
         Format::Json => {
             let file = this_machine(catalog, &lessons, &probe, reports, written, started);
             let exercises = file.checked().and_then(|c| c.checks.exercises());
             passed &= exercises.is_none_or(|e| e.iter().all(|e| e.outcome.is_done()));
-            writeln!(out, "{}", file.to_json()).map_err(CliError::from)
+            writeln!(raw, "{}", file.to_json()).map_err(CliError::from)
         }
         Format::Ktap | Format::Junit => {
-            write_suites(&mut out, &report::suites::of_lessons(&reports), format)
+            write_suites(&mut raw, &report::suites::of_lessons(&reports), format)
         }
-        Format::Text => write_check_text(&mut out, &probe, &reports).map_err(CliError::from),
+        Format::Text => {
+            write_check_text(&mut stdout().lock(), &probe, &reports).map_err(CliError::from)
+        }
     };
     answer(passed, written)
 }
@@ -486,7 +490,13 @@ fn matrix(paths: &[std::path::PathBuf], format: MatrixFormat) -> Result<ExitCode
             json
         }
     };
-    let written = stdout().lock().write_all(text.as_bytes());
+    // Only the terminal table may hold colour for anstream to strip.
+    let written = match format {
+        MatrixFormat::Text => stdout().lock().write_all(text.as_bytes()),
+        MatrixFormat::Markdown | MatrixFormat::Json => {
+            std::io::stdout().lock().write_all(text.as_bytes())
+        }
+    };
     eprintln!("pagelab matrix: {}", matrix.summary());
     answer(matrix.failed().is_empty(), written.map_err(CliError::from))
 }

@@ -31,15 +31,36 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
 
+/// `pagelab check --format json` from a directory with no lessons in reach and no
+/// PAGELAB_LESSONS (so of the lessons built into the binary): run once for the tests that
+/// read it, as it performs every experiment.
+fn checked_elsewhere() -> &'static Output {
+    static CHECKED: std::sync::OnceLock<Output> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let elsewhere = tempfile::tempdir().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_pagelab"))
+            .args(["check", "--format", "json"])
+            .env_remove("PAGELAB_LESSONS")
+            .current_dir(elsewhere.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("pagelab runs")
+    })
+}
+
 #[rstest]
 fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
-    let output = pagelab(&["check", "--format", "json"]);
-    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    let output = checked_elsewhere();
+    let json: serde_json::Value = serde_json::from_str(&stdout(output)).expect("valid JSON");
     assert!(
         output.status.success(),
         "{}\nfailed: {:#?}",
         String::from_utf8_lossy(&output.stderr),
         failed_claims(&json)
+    );
+    assert!(
+        !stdout(output).contains('\u{1b}'),
+        "escape codes in piped output"
     );
     let lessons = json["lessons"].as_array().expect("a lessons array");
     assert_eq!(lessons.len(), catalog.lessons.len());
@@ -69,15 +90,10 @@ fn check_json_lists_every_claim_with_its_place_and_verdict(catalog: Catalog) {
     assert!(json["kernel"]["page_size"].as_u64().is_some());
 }
 
-#[test]
-fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
-    let output = pagelab(&["run", "mmap-anon", "--no-pause"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = stdout(&output);
+#[rstest]
+fn run_without_pause_shows_the_mapping_before_and_after_the_write(catalog: Catalog) {
+    let at = catalog.lessons.iter().position(|l| l.id() == "mmap-anon");
+    let text = &ran_step_by_step(&catalog)[at.expect("lesson mmap-anon")];
     assert!(text.contains(" PID "), "the PID is printed: {text}");
     let steps: Vec<&str> = text.split("\nstep ").skip(1).collect();
     let declared = pagelab::experiments::find("mmap-anon")
@@ -108,13 +124,18 @@ fn run_without_pause_shows_the_mapping_before_and_after_the_write() {
     );
 }
 
-#[test]
-fn output_without_a_terminal_has_no_colour() {
-    let output = pagelab(&["check"]);
-    assert!(
-        !stdout(&output).contains('\u{1b}'),
-        "escape codes in piped output"
-    );
+/// Piped, no command colours its output: `show` and `run` of every lesson, `check` (text and
+/// JSON).
+#[rstest]
+fn output_without_a_terminal_has_no_colour(catalog: Catalog) {
+    let check = pagelab(&["check", "mmap-anon"]);
+    let outputs = [stdout(&check)];
+    let shown = shown_narrow(&catalog)
+        .iter()
+        .chain(ran_step_by_step(&catalog));
+    for text in outputs.iter().chain(shown) {
+        assert!(!text.contains('\u{1b}'), "escape codes in piped output");
+    }
 }
 
 #[test]
@@ -147,13 +168,7 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
 /// PAGELAB_LESSONS, it checks the very lessons of the source tree.
 #[rstest]
 fn the_binary_checks_the_lessons_built_into_it(catalog: Catalog) {
-    let elsewhere = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
-        .args(["check", "--format", "json"])
-        .env_remove("PAGELAB_LESSONS")
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
+    let output = checked_elsewhere();
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let lessons = json["lessons"].as_array().unwrap();
     assert_eq!(lessons.len(), catalog.lessons.len());
@@ -191,10 +206,7 @@ fn commands_print_what_they_promise(#[case] args: &[&str], #[case] needle: &str)
 fn show_draws_a_strip_after_its_steps_first_block_that_applies(catalog: Catalog) {
     use pagelab::lesson::BlockKind;
     let mut strips = 0;
-    for lesson in &catalog.lessons {
-        let output = pagelab(&["show", lesson.id()]);
-        assert!(output.status.success(), "show {}", lesson.id());
-        let text = stdout(&output);
+    for (lesson, text) in catalog.lessons.iter().zip(shown_narrow(&catalog)) {
         // Per claim block, in the lesson's order: whether every claim line was skipped,
         // and whether a strip follows it.
         let mut blocks: Vec<(bool, bool)> = Vec::new();
@@ -245,11 +257,71 @@ fn show_draws_a_strip_after_its_steps_first_block_that_applies(catalog: Catalog)
     assert!(strips >= 20, "{strips} strips");
 }
 
+/// `pagelab` with each of `args` at once, its standard output once all have ended; each
+/// must succeed.
+fn side_by_side(args: Vec<Vec<String>>, env: &[(&str, String)]) -> Vec<String> {
+    let children: Vec<_> = args
+        .into_iter()
+        .map(|args| {
+            let child = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+                .args(&args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("pagelab runs");
+            (args, child)
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(args, child)| {
+            let output = child.wait_with_output().expect("pagelab ends");
+            assert!(
+                output.status.success(),
+                "pagelab {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            stdout(&output)
+        })
+        .collect()
+}
+
+/// `pagelab run LESSON --no-pause` of every lesson, in the catalog's order: run once (the
+/// lessons side by side) for the tests that read it.
+fn ran_step_by_step(catalog: &Catalog) -> &'static [String] {
+    static RAN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    RAN.get_or_init(|| {
+        let runs = catalog.lessons.iter();
+        let args = runs.map(|l| vec!["run".into(), l.id().into(), "--no-pause".into()]);
+        side_by_side(args.collect(), &[])
+    })
+}
+
+/// The width of the terminal [`shown_narrow`] shows the lessons on.
+const NARROW: usize = 40;
+
+/// `pagelab show` of every lesson, in the catalog's order, on a terminal of [`NARROW`]
+/// columns: run once (the lessons side by side) for the tests that read it, as each run
+/// performs its lesson's experiment.
+fn shown_narrow(catalog: &Catalog) -> &'static [String] {
+    static SHOWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SHOWN.get_or_init(|| {
+        let args = catalog
+            .lessons
+            .iter()
+            .map(|l| vec!["show".into(), l.id().into()]);
+        side_by_side(args.collect(), &[("COLUMNS", NARROW.to_string())])
+    })
+}
+
 /// On a terminal of 40 columns `show` keeps its strips, their labels and captions, and the
 /// exercises' tasks and hints within the width (a word longer than a line stands alone).
 #[rstest]
 fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
-    const WIDTH: usize = 40;
+    const WIDTH: usize = NARROW;
     let fits = |line: &str| {
         line.chars().count() <= WIDTH
             || !line
@@ -258,15 +330,7 @@ fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
                 .contains(char::is_whitespace)
     };
     let (mut strips, mut exercises) = (0, 0);
-    for lesson in &catalog.lessons {
-        let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
-            .args(["show", lesson.id()])
-            .env("COLUMNS", WIDTH.to_string())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "show {}", lesson.id());
-        let text = stdout(&output);
+    for (lesson, text) in catalog.lessons.iter().zip(shown_narrow(&catalog)) {
         let lines: Vec<&str> = text.lines().collect();
         for (n, line) in lines.iter().enumerate() {
             let (first, what) = if line.starts_with("  ▕") {
@@ -303,19 +367,11 @@ fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
 /// (Their forks happen in the pagelab process, not in this one.)
 #[rstest]
 fn every_lesson_runs_step_by_step(catalog: Catalog) {
-    for lesson in &catalog.lessons {
-        let output = pagelab(&["run", lesson.id(), "--no-pause"]);
-        assert!(
-            output.status.success(),
-            "run {}: {}",
-            lesson.id(),
-            String::from_utf8_lossy(&output.stderr)
-        );
+    for (lesson, text) in catalog.lessons.iter().zip(ran_step_by_step(&catalog)) {
         let steps = pagelab::experiments::find(lesson.id())
             .unwrap()
             .vocabulary()
             .steps;
-        let text = stdout(&output);
         for (n, step) in steps.iter().enumerate() {
             let heading = format!("step {}/{}: {}", n + 1, steps.len(), step.title);
             assert!(

@@ -6,6 +6,7 @@ use anstream::{eprintln, println};
 use pagelab::catalog::Catalog;
 use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
 use std::path::Path;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// The crate the binary was built from: where the student's sources and tests are.
@@ -70,12 +71,9 @@ pub fn exercise_json(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, Cl
     let digest = LessonsDigest::of_catalog(catalog);
     let seconds = started.elapsed().as_secs_f64();
     let file = ResultFile::of_this_machine(digest, &probe, checks, seconds, None);
-    println!("{}", file.to_json());
-    Ok(if all_done {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // JSON holds no colour: straight to standard output, not through anstream's filter.
+    let written = writeln!(std::io::stdout().lock(), "{}", file.to_json());
+    super::answer(all_done, written.map_err(CliError::from))
 }
 
 /// `pagelab exercise --format ktap|junit`: each exercise (or the one asked for) as a test
