@@ -5,8 +5,8 @@ use super::CliError;
 use anstream::{eprintln, println};
 use pagelab::catalog::Catalog;
 use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
-use std::path::Path;
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The crate the binary was built from: where the student's sources and tests are.
