@@ -584,35 +584,29 @@ fn branch_of(
     if block.when.is_empty() {
         return Ok(None);
     }
-    let evaluated: Vec<_> = block
-        .when
-        .iter()
-        .map(|condition| (condition, condition.evaluate(probe, subject)))
-        .collect();
-    // A condition that is wrong for its block is the lesson's mistake on every kernel: it
-    // must not hide behind an earlier one that happens not to apply on this one.
-    if let Some((_, Branch::Invalid(why))) = evaluated
-        .iter()
-        .find(|(_, branch)| matches!(branch, Branch::Invalid(_)))
-    {
-        return Err(Verdict::failed(why.clone()));
-    }
+    // One pass over every condition: a condition that is wrong for its block is the
+    // lesson's mistake on every kernel, so it must not hide behind an earlier one that
+    // happens not to apply on this one; the first that does not decide otherwise skips.
     let mut applied = Vec::new();
-    for (condition, branch) in evaluated {
-        match branch {
-            Branch::Applies(why) => applied.push(format!("{condition}: {why}")),
-            Branch::DoesNotApply(why) => {
-                return Err(Verdict::skipped(
-                    SkipCause::Branch,
-                    format!("branch when={condition} {NOT_APPLYING}: {why}"),
-                ));
+    let mut skip = None;
+    for condition in &block.when {
+        let skipped = match condition.evaluate(probe, subject) {
+            Branch::Applies(why) => {
+                applied.push(format!("{condition}: {why}"));
+                continue;
             }
-            Branch::NotObtained(why) => {
-                return Err(Verdict::skipped(SkipCause::NotObtained, why));
-            }
-            Branch::Undecided(why) => return Err(Verdict::skipped(SkipCause::Undecided, why)),
             Branch::Invalid(why) => return Err(Verdict::failed(why)),
-        }
+            Branch::DoesNotApply(why) => Verdict::skipped(
+                SkipCause::Branch,
+                format!("branch when={condition} {NOT_APPLYING}: {why}"),
+            ),
+            Branch::NotObtained(why) => Verdict::skipped(SkipCause::NotObtained, why),
+            Branch::Undecided(why) => Verdict::skipped(SkipCause::Undecided, why),
+        };
+        skip.get_or_insert(skipped);
+    }
+    if let Some(skipped) = skip {
+        return Err(skipped);
     }
     Ok(Some(applied.join("; ")))
 }
