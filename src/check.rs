@@ -872,6 +872,55 @@ mod tests {
         }
     }
 
+    /// Its own module: `declare!` names the module's DECLARATION.
+    mod part_impossible {
+        use super::*;
+
+        crate::experiment::declare! {
+            experiment: PartImpossible, id: "part-impossible", forks: false;
+            steps {
+                "a": "first",
+                "b": "ruled out",
+                "c": "ruled out too",
+                "d": "after the part ruled out",
+            }
+            subjects {}
+            outcomes {}
+        }
+
+        impl Experiment for PartImpossible {
+            fn run(&self, lab: &mut Lab<'_>) -> Result<(), ExperimentError> {
+                lab.step("a", Observation::outcomes([]))?;
+                lab.impossible_through("c", "a limit")?;
+                lab.step("d", Observation::outcomes([]))?;
+                // Behind: "b" was reported already.
+                match lab.impossible_through("b", "late") {
+                    Err(ExperimentError::StepOrder { got, expected }) => {
+                        assert_eq!((got.as_str(), expected), ("b", None));
+                        Ok(())
+                    }
+                    other => panic!("a step behind must be a StepOrder error: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn impossible_through_reports_the_steps_up_to_the_one_named() {
+        let probe = KernelProbe::probe().unwrap();
+        let mut recorder = Recorder::default();
+        run(&part_impossible::PartImpossible, &probe, &mut recorder).unwrap();
+        let kinds: Vec<(&str, bool)> = recorder
+            .steps
+            .iter()
+            .map(|(s, r)| (s.id, matches!(r, StepReport::Impossible(_))))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("a", false), ("b", true), ("c", true), ("d", false)]
+        );
+    }
+
     #[test]
     fn memory_the_machine_refuses_makes_the_steps_left_impossible_not_a_stopped_run() {
         let probe = KernelProbe::probe().unwrap();

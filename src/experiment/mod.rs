@@ -425,8 +425,27 @@ impl<'a> Lab<'a> {
     /// Reports every step not reported yet as impossible, for `why`: the limit that stopped
     /// the experiment short of them.
     pub fn impossible_from_here(&mut self, why: &str) -> Result<(), ExperimentError> {
+        match self.vocabulary.steps.last() {
+            Some(last) => self.impossible_through(last.id, why),
+            None => Ok(()),
+        }
+    }
+
+    /// Reports the steps due from here up to and including `last` as impossible, for `why`:
+    /// a limit that rules out one part of the experiment. A `last` that is not ahead is the
+    /// experiment's mistake ([`ExperimentError::StepOrder`]), reported at the first step it
+    /// passes over.
+    pub fn impossible_through(&mut self, last: &str, why: &str) -> Result<(), ExperimentError> {
+        let steps = self.vocabulary.steps.iter();
+        let ahead = steps.skip(self.next_step).any(|step| step.id == last);
+        if !ahead {
+            return self.impossible(last, why.to_owned());
+        }
         while let Some(step) = self.vocabulary.steps.get(self.next_step) {
             self.impossible(step.id, why.to_owned())?;
+            if step.id == last {
+                break;
+            }
         }
         Ok(())
     }

@@ -99,10 +99,7 @@ impl Experiment for Hugetlb {
                     "mmap(MAP_HUGETLB) gave {errno:?}: the pool has no free huge page (HugePages_Free {})",
                     before.free
                 );
-                for step in ["reserved", "written", "unmapped"] {
-                    lab.impossible(step, why.clone())?;
-                }
-                return Ok(());
+                return lab.impossible_from_here(&why);
             }
         };
         let result = observe(lab, ptr, pool_size, &before);

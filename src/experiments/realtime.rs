@@ -148,10 +148,7 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
         .refuses(lab.probe.page_size * PAGES as u64)
     {
         let why = format!("mlock() of {PAGES} pages: {why}");
-        for step in ["locked", "forked-while-locked", "unlocked"] {
-            lab.impossible(step, why.clone())?;
-        }
-        return Ok(());
+        return lab.impossible_through("unlocked", &why);
     }
     let mapping = pages(PAGES, page, MapFlags::empty())?;
     let (ptr, len) = (start(&mapping), mapping.mapped_len());
@@ -284,8 +281,7 @@ fn memlock_limit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> 
         .cannot_lower_to(lab.probe.page_size * LIMIT_PAGES as u64)
     {
         let why = format!("a limit of {LIMIT_PAGES} pages: {why}");
-        lab.impossible("limit-lowered", why.clone())?;
-        return lab.impossible("capability-dropped", why);
+        return lab.impossible_through("capability-dropped", &why);
     }
     let within = pages(LIMIT_PAGES, page, MapFlags::empty())?;
     let beyond = pages(2 * LIMIT_PAGES, page, MapFlags::empty())?;
