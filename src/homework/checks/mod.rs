@@ -624,9 +624,20 @@ pub(crate) mod fake {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Mutex, MutexGuard, PoisonError};
+
+    /// These tests map, allocate and unmap memory and read the maps around it: one at a time,
+    /// so that none of them frees memory (an allocator's block, a mapping) between another's
+    /// reading of the maps and its call, which the check would then see as memory the
+    /// process had.
+    fn one_at_a_time() -> MutexGuard<'static, ()> {
+        static RAW_MEMORY: Mutex<()> = Mutex::new(());
+        RAW_MEMORY.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 
     #[test]
     fn a_page_unmapped_in_the_region_is_taken_back_and_fails() {
+        let _one = one_at_a_time();
         let mapping = region(4).unwrap();
         let hole = mapping.addr() + 2 * page();
         // SAFETY: a page of the test's own region, which nothing reads until it is back.
@@ -666,6 +677,7 @@ mod tests {
 
     #[test]
     fn a_heap_allocation_is_refused_and_left_mapped() {
+        let _one = one_at_a_time();
         let len = 4 * page();
         let layout = std::alloc::Layout::from_size_align(len, 8 * page()).unwrap();
         let mut before = MappedBefore::now().unwrap();
@@ -685,6 +697,7 @@ mod tests {
 
     #[test]
     fn a_new_mapping_is_taken_and_unmapped_when_dropped() {
+        let _one = one_at_a_time();
         let len = 3 * page();
         let call = || plain_mmap(len);
         let (line, mapping) = call_for_new_mapping("plain_mmap", len, rw(), call)
@@ -701,6 +714,7 @@ mod tests {
     /// one of theirs was): tried again then, as `call_for_new_mapping` does, never accepted.
     #[test]
     fn a_range_inside_a_larger_new_mapping_is_refused() {
+        let _one = one_at_a_time();
         let len = 2 * page();
         let mut shown = Vec::new();
         for _ in 0..NEW_MAPPING_ATTEMPTS {
@@ -723,6 +737,7 @@ mod tests {
 
     #[test]
     fn a_region_kept_whole_is_left_as_it_is() {
+        let _one = one_at_a_time();
         let mapping = region(3).unwrap();
         reclaim_if_unmapped(mapping.addr(), mapping.mapped_len(), "kept").unwrap();
         let line = maps_line_at(mapping.addr()).unwrap().unwrap();
