@@ -3,7 +3,9 @@
 //! it is by default, they check what an empty pool gives (ENOMEM when reserving; a mapping
 //! that reserves nothing with MAP_NORESERVE), and where it has pages, what they give too.
 
-use super::{MappedBefore, Rng, StudentMapping, new_anonymous_mapping, page_round, record_at};
+use super::{
+    BeforeAndAfter, MappedBefore, Rng, StudentMapping, new_anonymous_mapping, page_round, record_at,
+};
 use crate::Bytes;
 use crate::exercises::hugetlb::HugePages;
 use crate::homework::{Failure, Passed};
@@ -105,13 +107,13 @@ enum Got {
     Other(String),
 }
 
-/// Tells what the mapping at `start`, asked for `len` bytes, is; `before`, the maps read
-/// right before the call, tells a new mapping from one the process had (only a new one is
+/// Tells what the mapping at `start`, asked for `len` bytes, is; `maps`, read right before
+/// the call and right after, tell a new mapping from one the process had (only a new one is
 /// unmapped). No call is repeated here (see [`super::NEW_MAPPING_ATTEMPTS`]): the pool's
 /// lock keeps this process's other huge page mappings away meanwhile, and small pages fail
 /// the check whatever they are.
 fn what_was_mapped(
-    before: &mut MappedBefore,
+    maps: &BeforeAndAfter,
     start: NonNull<u8>,
     len: usize,
     huge: usize,
@@ -132,8 +134,7 @@ fn what_was_mapped(
                 record.vma
             )));
         }
-        let now = before.after()?;
-        if let Some(was) = before.had(&now, addr, addr + whole) {
+        if let Some(was) = maps.had(addr, addr + whole) {
             return Ok(Got::Other(format!(
                 "the mapping at {addr:#x} lies in `{was}`, mapped before the call and still \
                  around it"
@@ -144,7 +145,7 @@ fn what_was_mapped(
     }
     let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     Ok(
-        match new_anonymous_mapping(before, start, page_round(len), rw)? {
+        match new_anonymous_mapping(maps, start, page_round(len), rw) {
             Ok((_, unmap)) => Got::Small(unmap),
             Err(not) => Got::Other(not.shown),
         },
@@ -154,13 +155,13 @@ fn what_was_mapped(
 /// The record of the huge page mapping at `start`, which is unmapped by the time it returns;
 /// a failure against `expected` where the function mapped anything else.
 fn huge_record(
-    before: &mut MappedBefore,
+    maps: &BeforeAndAfter,
     start: NonNull<u8>,
     len: usize,
     huge: usize,
     expected: &str,
 ) -> Result<SmapsRecord, Failure> {
-    match what_was_mapped(before, start, len, huge)? {
+    match what_was_mapped(maps, start, len, huge)? {
         Got::Huge(record, _unmap) => Ok(record),
         Got::Small(_unmap) => Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
         Got::Other(shown) => Err(Failure::new(expected, shown)),
@@ -190,11 +191,12 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
         Bytes(huge as u64)
     );
     let before = pool()?;
-    let mut mapped = MappedBefore::now()?;
+    let mapped = MappedBefore::now()?;
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
         .map_err(|e| Failure::returned_error(&asked, e))?;
+    let maps = mapped.after()?;
     let after = pool()?;
-    let record = huge_record(&mut mapped, start, len, huge, &expected)?;
+    let record = huge_record(&maps, start, len, huge, &expected)?;
     let flags = record.flags_text();
     if !record.has_flag(VmFlag::NoReserve) || after.reserved != before.reserved {
         return Err(Failure::new(
@@ -232,7 +234,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         "{asked}: ENOMEM, the pool can give {} (HugePages_Free - HugePages_Rsvd) and it takes {n}",
         huge_pages(room as usize)
     );
-    let mut mapped = MappedBefore::now()?;
+    let mapped = MappedBefore::now()?;
     let start = match f(NonZeroUsize::new(len).expect("len >= 1"), true) {
         Err(Errno::ENOMEM) => return Ok(format!("{asked}: ENOMEM, the pool has {room}")),
         Err(errno) => {
@@ -243,7 +245,7 @@ fn too_many(f: Student, rng: &mut Rng, huge: usize, overcommit: u64) -> Result<S
         }
         Ok(start) => start,
     };
-    let shown = match what_was_mapped(&mut mapped, start, len, huge)? {
+    let shown = match what_was_mapped(&mapped.after()?, start, len, huge)? {
         Got::Huge(record, _unmap) if record.has_flag(VmFlag::NoReserve) => {
             "a huge page mapping that does not reserve its pages (`nr`)".to_owned()
         }
@@ -269,11 +271,12 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
         "{asked}: {} mapped, and reserved (HugePages_Rsvd +{n})",
         huge_pages(n)
     );
-    let mut mapped = MappedBefore::now()?;
+    let mapped = MappedBefore::now()?;
     let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
         .map_err(|e| Failure::returned_error(&asked, e))?;
+    let maps = mapped.after()?;
     let after = pool()?;
-    let record = huge_record(&mut mapped, start, len, huge, &expected)?;
+    let record = huge_record(&maps, start, len, huge, &expected)?;
     let grew = after.reserved_since(&before);
     if record.has_flag(VmFlag::NoReserve) || grew != n as u64 {
         return Err(Failure::new(
