@@ -152,17 +152,24 @@ fn what_was_mapped(
     )
 }
 
-/// The record of the huge page mapping at `start`, which is unmapped by the time it returns;
-/// a failure against `expected` where the function mapped anything else.
+/// Calls the student's function (`asked`) for `len` bytes, reserving or not: the record of
+/// the huge page mapping it made, which is unmapped by the time this returns, and the pool
+/// after the call; a failure against `expected` where it mapped anything else.
 fn huge_record(
-    maps: &BeforeAndAfter,
-    start: NonNull<u8>,
+    f: Student,
     len: usize,
+    reserve: bool,
     huge: usize,
+    asked: &str,
     expected: &str,
-) -> Result<SmapsRecord, Failure> {
-    match what_was_mapped(maps, start, len, huge)? {
-        Got::Huge(record, _unmap) => Ok(record),
+) -> Result<(SmapsRecord, HugePageCounters), Failure> {
+    let mapped = MappedBefore::now()?;
+    let start = f(NonZeroUsize::new(len).expect("len >= 1"), reserve)
+        .map_err(|e| Failure::returned_error(asked, e))?;
+    let maps = mapped.after()?;
+    let after = pool()?;
+    match what_was_mapped(&maps, start, len, huge)? {
+        Got::Huge(record, _unmap) => Ok((record, after)),
         Got::Small(_unmap) => Err(Failure::new(expected, "small pages: no `ht` in VmFlags")),
         Got::Other(shown) => Err(Failure::new(expected, shown)),
     }
@@ -191,12 +198,7 @@ fn unreserved(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure>
         Bytes(huge as u64)
     );
     let before = pool()?;
-    let mapped = MappedBefore::now()?;
-    let start = f(NonZeroUsize::new(len).expect("len >= 1"), false)
-        .map_err(|e| Failure::returned_error(&asked, e))?;
-    let maps = mapped.after()?;
-    let after = pool()?;
-    let record = huge_record(&maps, start, len, huge, &expected)?;
+    let (record, after) = huge_record(f, len, false, huge, &asked, &expected)?;
     let flags = record.flags_text();
     if !record.has_flag(VmFlag::NoReserve) || after.reserved != before.reserved {
         return Err(Failure::new(
@@ -271,12 +273,7 @@ fn within_pool(f: Student, rng: &mut Rng, huge: usize) -> Result<String, Failure
         "{asked}: {} mapped, and reserved (HugePages_Rsvd +{n})",
         huge_pages(n)
     );
-    let mapped = MappedBefore::now()?;
-    let start = f(NonZeroUsize::new(len).expect("len >= 1"), true)
-        .map_err(|e| Failure::returned_error(&asked, e))?;
-    let maps = mapped.after()?;
-    let after = pool()?;
-    let record = huge_record(&maps, start, len, huge, &expected)?;
+    let (record, after) = huge_record(f, len, true, huge, &asked, &expected)?;
     let grew = after.reserved_since(&before);
     if record.has_flag(VmFlag::NoReserve) || grew != n as u64 {
         return Err(Failure::new(
