@@ -126,7 +126,7 @@ book out="" *flags: mdbook
 # The authors' and CI's recipes: `pagelab handout` leaves them out of a student's crate,
 # which has no scripts/ (but scripts/target-dir.sh) and no .ci/.
 
-# Installs cargo-nextest and stress-ng if missing; failing runs' output goes to target/soak/.
+# Installs cargo-nextest and stress-ng if missing; failing runs' output goes to <target dir>/soak/.
 
 # The suite many times (cargo test, nextest, cargo test under stress-ng), then leftovers and settings
 soak tests="200" nextests="50" loaded="50":

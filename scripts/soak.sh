@@ -10,7 +10,7 @@
 # reports leftover processes (any process still alive that a run started), leftover
 # temporary files (every run gets the same private TMPDIR, which must end empty), and a
 # diff of the memory settings (/proc/sys/vm, /sys/kernel/mm/transparent_hugepage) from
-# before to after. Failing runs' output is kept in target/soak/. Exits 1 on any failure,
+# before to after. Failing runs' output is kept in <target dir>/soak/. Exits 1 on any failure,
 # leftover or changed setting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ done
 
 step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
-out=$root/target/soak
+out=$(bash scripts/target-dir.sh)/soak
 rm -rf "$out"
 mkdir -p "$out"
 

@@ -18,6 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# Where what it keeps goes: the crate's target directory, before the copy below gets its own.
+target=$(bash scripts/target-dir.sh)
 umask 022
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -133,14 +135,14 @@ if [ ${#only_root[@]} -gt 0 ]; then
     echo "skipped as root but checked as $user:"
     printf '    %s\n' "${only_root[@]}"
 fi
-mkdir -p "$root/target"
-cp "$work/nobody-skips.txt" "$root/target/unprivileged-skips.txt"
+mkdir -p "$target"
+cp "$work/nobody-skips.txt" "$target/unprivileged-skips.txt"
 
 if [ "$nobody_failed" -gt 0 ]; then
     echo "unprivileged: $nobody_failed test binaries FAILED as $user"
-    mkdir -p "$root/target/unprivileged"
-    cp "$work/nobody"/* "$root/target/unprivileged/"
-    echo "their output: target/unprivileged/"
+    mkdir -p "$target/unprivileged"
+    cp "$work/nobody"/* "$target/unprivileged/"
+    echo "their output: $target/unprivileged/"
     exit 1
 fi
 echo "unprivileged: every test binary passed as $user (${#exes[@]} binaries)"
