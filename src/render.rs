@@ -196,6 +196,16 @@ struct Renderer<'a> {
     code: Option<Code<'a>>,
     link: Option<String>,
     in_front_matter: bool,
+    table: Option<Table>,
+}
+
+/// A markdown table being read. A terminal as narrow as 40 columns has no room for its
+/// columns side by side, so each row is written as a record: its first cell, then each other
+/// cell under its column's heading.
+#[derive(Default)]
+struct Table {
+    headings: Vec<String>,
+    cells: Vec<Vec<Piece>>,
 }
 
 /// The fenced block being written: its claim block, if it is one; whether it is an
@@ -224,6 +234,7 @@ impl<'a> Renderer<'a> {
             code: None,
             link: None,
             in_front_matter: false,
+            table: None,
         }
     }
 
@@ -242,7 +253,7 @@ impl<'a> Renderer<'a> {
             Event::End(tag) => self.end(tag)?,
             Event::Text(text) if self.in_front_matter => {
                 for title in text.lines().filter(|l| l.starts_with("title:")) {
-                    writeln!(self.out, "{DIM}{title}{DIM:#}")?;
+                    write_wrapped(self.out, "", "  ", DIM, title, self.width)?;
                 }
             }
             Event::Text(text) if self.code.is_some() => self.code_text(&text, line)?,
@@ -274,8 +285,11 @@ impl<'a> Renderer<'a> {
                 self.styles.push(HEADING);
                 self.push(marks, false);
             }
-            Tag::Paragraph | Tag::TableRow | Tag::TableHead => self.flush()?,
-            Tag::TableCell => self.push(" | ", false),
+            Tag::Paragraph => self.flush()?,
+            Tag::Table(_) => {
+                self.flush()?;
+                self.table = Some(Table::default());
+            }
             Tag::List(_) => {
                 self.flush()?;
                 let depth = self.indents.len();
@@ -313,7 +327,26 @@ impl<'a> Renderer<'a> {
                 self.flush()?;
                 writeln!(self.out)?;
             }
-            TagEnd::TableRow | TagEnd::TableHead => self.flush()?,
+            TagEnd::TableCell => {
+                let cell = std::mem::take(&mut self.inline);
+                if let Some(table) = &mut self.table {
+                    table.cells.push(cell);
+                }
+            }
+            TagEnd::TableHead => {
+                if let Some(table) = &mut self.table {
+                    let cells = std::mem::take(&mut table.cells);
+                    table.headings = cells
+                        .iter()
+                        .map(|cell| cell.iter().map(|p| p.text.as_str()).collect())
+                        .collect();
+                }
+            }
+            TagEnd::TableRow => self.table_row()?,
+            TagEnd::Table => {
+                self.table = None;
+                writeln!(self.out)?;
+            }
             TagEnd::List(_) => {
                 self.flush()?;
                 self.indents.pop();
@@ -334,6 +367,37 @@ impl<'a> Renderer<'a> {
             TagEnd::CodeBlock => self.close_code()?,
             _ => {}
         }
+        Ok(())
+    }
+
+    /// A table's row as a record: its first cell after a bullet, then each other cell after
+    /// its column's heading, indented under it.
+    fn table_row(&mut self) -> io::Result<()> {
+        let Some(table) = &mut self.table else {
+            return Ok(());
+        };
+        let cells = std::mem::take(&mut table.cells);
+        let headings = table.headings.clone();
+        let indent = self.indents.last().cloned().unwrap_or_default();
+        let mut cells = cells.into_iter();
+        self.bullet = Some(format!("{indent}• "));
+        self.indents.push(format!("{indent}  "));
+        self.inline = cells.next().unwrap_or_default();
+        self.flush()?;
+        for (heading, cell) in headings.iter().skip(1).zip(cells) {
+            self.bullet = Some(format!("{indent}  "));
+            if let Some(last) = self.indents.last_mut() {
+                *last = format!("{indent}    ");
+            }
+            self.inline.push(Piece {
+                text: format!("{heading}: "),
+                style: EMPHASIS,
+                breakable: true,
+            });
+            self.inline.extend(cell);
+            self.flush()?;
+        }
+        self.indents.pop();
         Ok(())
     }
 
@@ -395,16 +459,13 @@ impl<'a> Renderer<'a> {
             .and_then(|l| l.blocks.iter().find(|b| b.line == line));
         if BlockKind::from_tag(tag).is_some() {
             let attributes: Vec<&str> = words.collect();
-            writeln!(
-                self.out,
-                "{CLAIM}  ┌ claim ({tag}) {}{CLAIM:#}",
-                attributes.join(" ")
-            )?;
+            let header = format!("claim ({tag}) {}", attributes.join(" "));
+            write_wrapped(self.out, "  ┌ ", "  │   ", CLAIM, &header, self.width)?;
             if let Some(block) = block {
                 self.write_where(block)?;
             }
         } else if tag == "exercise" {
-            writeln!(self.out, "{CLAIM}  ┌ {info}{CLAIM:#}")?;
+            write_wrapped(self.out, "  ┌ ", "  │   ", CLAIM, &info, self.width)?;
         }
         self.code = Some(Code {
             block,
@@ -443,8 +504,18 @@ impl<'a> Renderer<'a> {
             let result = self.proof.and_then(|p| p.claim_at(first_line + i));
             match (claimed, result) {
                 (true, Some(claim)) => self.claim_line(line, claim)?,
-                (true, None) => writeln!(self.out, "{CLAIM}  │{CLAIM:#}   {DIM}{line}{DIM:#}")?,
-                (false, _) => writeln!(self.out, "  {CODE}│ {line}{CODE:#}")?,
+                (true, None) => {
+                    for (n, piece) in fold(line, self.width.saturating_sub(6)).iter().enumerate() {
+                        let hang = if n == 0 { "" } else { FOLD };
+                        writeln!(self.out, "{CLAIM}  │{CLAIM:#}   {DIM}{hang}{piece}{DIM:#}")?;
+                    }
+                }
+                (false, _) => {
+                    for (n, piece) in fold(line, self.width.saturating_sub(6)).iter().enumerate() {
+                        let hang = if n == 0 { "" } else { FOLD };
+                        writeln!(self.out, "  {CODE}│ {hang}{piece}{CODE:#}")?;
+                    }
+                }
             }
         }
         Ok(())
@@ -482,10 +553,19 @@ impl<'a> Renderer<'a> {
 
     fn claim_line(&mut self, line: &str, claim: &ClaimResult) -> io::Result<()> {
         let (style, mark) = verdict_mark(&claim.verdict);
-        writeln!(
-            self.out,
-            "{CLAIM}  │{CLAIM:#} {style}{mark}{style:#} {CODE}{line}{CODE:#}"
-        )?;
+        for (n, piece) in fold(line, self.width.saturating_sub(8)).iter().enumerate() {
+            if n == 0 {
+                writeln!(
+                    self.out,
+                    "{CLAIM}  │{CLAIM:#} {style}{mark}{style:#} {CODE}{piece}{CODE:#}"
+                )?;
+            } else {
+                writeln!(
+                    self.out,
+                    "{CLAIM}  │{CLAIM:#}   {CODE}{FOLD}{piece}{CODE:#}"
+                )?;
+            }
+        }
         let block = self.code.as_ref().and_then(|c| c.block);
         let common = match (self.proof, block) {
             (Some(proof), Some(block)) => proof::common_skip(proof, block).is_some(),
@@ -632,6 +712,35 @@ fn words(pieces: &[Piece]) -> Vec<Word> {
     words
 }
 
+/// What a folded code or claim line's continuation starts with, under its first column.
+const FOLD: &str = "  ";
+
+/// A code or claim line in pieces of at most `room` columns, the pieces after the first
+/// [`FOLD`] columns shorter: cut at a space where there is one in the second half of the
+/// room, else anywhere. Code is not reflowed as prose is, but a line wider than the terminal
+/// would be folded by it at the screen's edge, under no bar.
+fn fold(line: &str, room: usize) -> Vec<&str> {
+    let room = room.max(2 * FOLD.len() + 2);
+    let mut pieces = Vec::new();
+    let mut rest = line;
+    let mut width = room;
+    while rest.chars().count() > width {
+        let cut = rest
+            .char_indices()
+            .nth(width)
+            .map_or(rest.len(), |(i, _)| i);
+        let (end, next) = match rest[..cut].rfind(' ') {
+            Some(space) if rest[..space].chars().count() > width / 2 => (space, space + 1),
+            _ => (cut, cut),
+        };
+        pieces.push(&rest[..end]);
+        rest = &rest[next..];
+        width = room - FOLD.len();
+    }
+    pieces.push(rest);
+    pieces
+}
+
 /// Greedy wrapping: lines of words within `width` columns, the first line after a prefix of
 /// `first` columns, the others after `rest`. A word longer than a line stands alone.
 fn wrap(words: &[Word], width: usize, first: usize, rest: usize) -> Vec<Vec<Word>> {
@@ -690,6 +799,49 @@ mod tests {
                 .any(|t| t.contains("MAP_PRIVATE | MAP_ANONYMOUS,")),
             "{texts:?}"
         );
+    }
+
+    #[test]
+    fn a_long_code_line_is_folded_at_spaces_and_loses_nothing() {
+        let line = "char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);";
+        let pieces = fold(line, 30);
+        assert!(pieces.len() >= 3, "{pieces:?}");
+        assert!(pieces[0].chars().count() <= 30, "{pieces:?}");
+        assert!(
+            pieces[1..]
+                .iter()
+                .all(|p| p.chars().count() <= 30 - FOLD.len()),
+            "{pieces:?}"
+        );
+        assert_eq!(pieces.join(" "), line);
+        let word = "x".repeat(70);
+        let pieces = fold(&word, 30);
+        assert_eq!(
+            pieces.concat(),
+            word,
+            "a word without spaces is cut anywhere"
+        );
+        assert_eq!(fold("short", 30), ["short"]);
+    }
+
+    #[test]
+    fn a_table_is_written_as_records_under_its_headings() {
+        let text = "| | explicit | transparent |\n|---|---|---|\n\
+                    | who decides | the program asks | the kernel, by its settings and the VMA |\n";
+        let mut out = Vec::new();
+        write_markdown(&mut out, text).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let plain = anstream::adapter::strip_str(&out).to_string();
+        assert!(plain.contains("• who decides\n"), "{plain}");
+        assert!(
+            plain.contains("\n  explicit: the program asks\n"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("\n  transparent: the kernel, by its settings and the VMA\n"),
+            "{plain}"
+        );
+        assert!(!plain.contains('|'), "{plain}");
     }
 
     #[test]

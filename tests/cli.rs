@@ -317,10 +317,11 @@ fn shown_narrow(catalog: &Catalog) -> &'static [String] {
     })
 }
 
-/// On a terminal of 40 columns `show` keeps its strips, their labels and captions, and the
-/// exercises' tasks and hints within the width (a word longer than a line stands alone).
+/// On a terminal of 40 columns every line `show` writes fits: prose, strips with their labels
+/// and captions, claim blocks (headers, claim lines, notes) and code folded, exercises'
+/// tasks and hints (a word longer than a line stands alone).
 #[rstest]
-fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
+fn show_fits_every_line_to_a_narrow_terminal(catalog: Catalog) {
     const WIDTH: usize = NARROW;
     let fits = |line: &str| {
         line.chars().count() <= WIDTH
@@ -329,37 +330,24 @@ fn show_fits_strips_and_exercises_to_a_narrow_terminal(catalog: Catalog) {
                 .trim()
                 .contains(char::is_whitespace)
     };
-    let (mut strips, mut exercises) = (0, 0);
+    let (mut strips, mut exercises, mut claims, mut code) = (0, 0, 0, 0);
     for (lesson, text) in catalog.lessons.iter().zip(shown_narrow(&catalog)) {
-        let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
-            let (first, what) = if line.starts_with("  ▕") {
-                strips += 1;
-                // The label above the strip (since the blank line), the strip, its caption.
-                let label = (0..n).rev().find(|&i| lines[i].is_empty());
-                (label.map_or(0, |i| i + 1), "strip")
-            } else if line.starts_with("  ┌ exercise") {
-                exercises += 1;
-                (n + 1, "exercise")
-            } else {
-                continue;
-            };
-            let end = (n + 1..lines.len())
-                .find(|&i| lines[i].is_empty())
-                .unwrap_or(lines.len());
-            for line in &lines[first..end] {
-                assert!(
-                    fits(line),
-                    "show {} at {WIDTH} columns: a line of a {what} is {} long:\n{line}",
-                    lesson.id(),
-                    line.chars().count()
-                );
-            }
+        for line in text.lines() {
+            strips += usize::from(line.starts_with("  ▕"));
+            exercises += usize::from(line.starts_with("  ┌ exercise"));
+            claims += usize::from(line.starts_with("  ┌ claim"));
+            code += usize::from(line.starts_with("  │ "));
+            assert!(
+                fits(line),
+                "show {} at {WIDTH} columns: a line is {} long:\n{line}",
+                lesson.id(),
+                line.chars().count()
+            );
         }
     }
     assert!(
-        strips >= 20 && exercises >= 20,
-        "{strips} strips, {exercises} exercises"
+        strips >= 20 && exercises >= 20 && claims >= 100 && code >= 100,
+        "{strips} strips, {exercises} exercises, {claims} claim blocks, {code} code lines"
     );
 }
 
