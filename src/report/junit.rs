@@ -1,22 +1,23 @@
 //! JUnit XML, the report CI services read: a `<testsuite>` per lesson, a `<testcase>` per
 //! claim (or exercise), `<skipped message=…>` with the reason, `<failure message=…>` with
-//! expected and observed in its text.
+//! expected and observed in its text; a lesson's problems as one more `<testcase>` with an
+//! `<error>`.
 
-use super::suites::{Case, Suite};
+use super::suites::{AS_A_WHOLE, Case, Suite};
 use crate::check::VerdictKind;
 use crate::markup::escape;
 use std::io::{self, Write};
 
 pub fn write(out: &mut dyn Write, suites: &[Suite]) -> io::Result<()> {
     let total = |end| suites.iter().map(|s| s.count(end)).sum::<usize>();
-    let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let cases: usize = suites.iter().map(cases).sum();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
         r#"<testsuites name="pagelab" tests="{cases}" failures="{}" skipped="{}" errors="{}">"#,
         total(VerdictKind::Failed),
         total(VerdictKind::Skipped),
-        suites.iter().filter(|s| s.error.is_some()).count(),
+        suites.iter().filter(|s| !s.problems.is_empty()).count(),
     )?;
     for suite in suites {
         write_suite(out, suite)?;
@@ -29,22 +30,31 @@ fn write_suite(out: &mut dyn Write, suite: &Suite) -> io::Result<()> {
         out,
         r#"  <testsuite name="{}" tests="{}" failures="{}" skipped="{}" errors="{}">"#,
         escape(&suite.name),
-        suite.cases.len(),
+        cases(suite),
         suite.count(VerdictKind::Failed),
         suite.count(VerdictKind::Skipped),
-        usize::from(suite.error.is_some()),
+        usize::from(!suite.problems.is_empty()),
     )?;
-    if let Some(error) = &suite.error {
-        writeln!(
-            out,
-            r#"    <system-err>the experiment stopped: {}</system-err>"#,
-            escape(error)
-        )?;
-    }
     for case in &suite.cases {
         write_case(out, &suite.name, case)?;
     }
+    if !suite.problems.is_empty() {
+        let problems: Vec<String> = suite.problems.iter().map(|p| escape(p)).collect();
+        writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{AS_A_WHOLE}\">\n      \
+             <error message=\"{}\">{}</error>\n    </testcase>",
+            escape(&suite.name),
+            problems.join("; "),
+            problems.join("\n")
+        )?;
+    }
     writeln!(out, "  </testsuite>")
+}
+
+/// A suite's `<testcase>` elements: its cases, and one for its problems if it has any.
+fn cases(suite: &Suite) -> usize {
+    suite.cases.len() + usize::from(!suite.problems.is_empty())
 }
 
 fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
@@ -90,6 +100,7 @@ mod tests {
             write,
             ["held", "failed", "skipped"],
             ["differs", "no <THP>"],
+            &[],
         );
         assert!(
             xml.contains(r#"tests="3" failures="1" skipped="1" errors="0""#),
@@ -109,6 +120,32 @@ mod tests {
         );
     }
 
+    /// A reader that counts `<failure>` and `<error>` elements sees a lesson whose claims
+    /// all held but whose core rule did not as failing.
+    #[test]
+    fn a_lesson_problem_is_a_case_with_an_error() {
+        let xml = crate::report::suites::written_sample(
+            write,
+            ["held", "failed", "skipped"],
+            ["differs", "no THP"],
+            &["core: no branch <applies>", "the experiment stopped: EPERM"],
+        );
+        assert!(
+            xml.contains(
+                r#"<testsuites name="pagelab" tests="4" failures="1" skipped="1" errors="1">"#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<testcase classname=\"x\" name=\"the lesson as a whole\">\n      <error \
+                 message=\"core: no branch &lt;applies&gt;; the experiment stopped: EPERM\">core: \
+                 no branch &lt;applies&gt;\nthe experiment stopped: EPERM</error>"
+            ),
+            "{xml}"
+        );
+    }
+
     /// Braces are written as character references, which XML 1.0 reads back as `{`.
     #[test]
     fn braces_are_character_references() {
@@ -116,6 +153,7 @@ mod tests {
             write,
             ["{held}", "failed", "skipped"],
             ["{{#include x}}", "no {THP}"],
+            &[],
         );
         assert!(xml.contains(r#"name="&#123;held}""#), "{xml}");
         assert!(

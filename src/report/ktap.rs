@@ -10,7 +10,7 @@
 //! its own `KTAP version 1`, `# Subtest: name` and plan; the parent's result line repeats
 //! the subtest's name.
 
-use super::suites::{Case, Suite};
+use super::suites::{AS_A_WHOLE, Case, Suite};
 use crate::check::VerdictKind;
 use std::io::{self, Write};
 
@@ -23,12 +23,17 @@ pub fn write(out: &mut dyn Write, suites: &[Suite]) -> io::Result<()> {
         let name = description(&suite.name);
         writeln!(out, "{INDENT}KTAP version 1")?;
         writeln!(out, "{INDENT}# Subtest: {name}")?;
-        writeln!(out, "{INDENT}1..{}", suite.cases.len())?;
+        let whole = usize::from(!suite.problems.is_empty());
+        writeln!(out, "{INDENT}1..{}", suite.cases.len() + whole)?;
         for (i, case) in suite.cases.iter().enumerate() {
             write_case(out, i + 1, case)?;
         }
-        if let Some(error) = &suite.error {
-            writeln!(out, "# experiment stopped: {}", one_line(error))?;
+        if whole == 1 {
+            // A subtest of its own, failed: a parser that counts results sees it.
+            for problem in &suite.problems {
+                writeln!(out, "{INDENT}# {}", one_line(problem))?;
+            }
+            writeln!(out, "{INDENT}not ok {} {AS_A_WHOLE}", suite.cases.len() + 1)?;
         }
         let result = if suite.failed() { "not ok" } else { "ok" };
         writeln!(out, "{result} {} {name}", n + 1)?;
@@ -78,6 +83,7 @@ mod tests {
             write,
             ["a:1 held", "a:2 #2 failed", "a:3 skipped"],
             ["differs\nhere", "no THP"],
+            &[],
         );
         assert_eq!(
             text,
@@ -85,6 +91,23 @@ mod tests {
              \x20   ok 1 a:1 held\n    # expected: 1 page\n    # observed: 8 kB\n\
              \x20   # why: differs here\n    not ok 2 a:2 %232 failed\n\
              \x20   ok 3 a:3 skipped # SKIP no THP\nnot ok 1 x\n"
+        );
+    }
+
+    #[test]
+    fn a_lesson_problem_is_a_failed_subtest_of_its_own() {
+        let text = crate::report::suites::written_sample(
+            write,
+            ["a:1 held", "a:2 failed", "a:3 skipped"],
+            ["differs", "no THP"],
+            &["core: no branch\napplies"],
+        );
+        assert!(text.contains("    1..4\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "    # core: no branch applies\n    not ok 4 the lesson as a whole\nnot ok 1 x\n"
+            ),
+            "{text}"
         );
     }
 }

@@ -11,9 +11,15 @@ pub struct Suite {
     /// The lesson's id.
     pub name: String,
     pub cases: Vec<Case>,
-    /// The experiment stopped with this error.
-    pub error: Option<String>,
+    /// Why the lesson fails besides its cases ([`LessonReport::problems`]: the experiment
+    /// stopped, a core rule left undecided). Reports write them as one more case, "the
+    /// lesson as a whole", failed: a reader that counts cases (as CI services do) would
+    /// otherwise see a failing lesson as green.
+    pub problems: Vec<String>,
 }
+
+/// The name of the case that carries a suite's [`Suite::problems`].
+pub const AS_A_WHOLE: &str = "the lesson as a whole";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
@@ -34,9 +40,9 @@ impl Suite {
         self.cases.iter().filter(|c| c.end == end).count()
     }
 
-    /// Failed when a case failed or the experiment stopped.
+    /// Failed when a case failed or the lesson has a problem.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.count(VerdictKind::Failed) > 0
+        !self.problems.is_empty() || self.count(VerdictKind::Failed) > 0
     }
 }
 
@@ -47,10 +53,7 @@ pub fn of_lessons(reports: &[LessonReport]) -> Vec<Suite> {
         .map(|report| Suite {
             name: report.id.clone(),
             cases: report.claims.iter().map(claim_case).collect(),
-            error: {
-                let problems: Vec<String> = report.problems().collect();
-                (!problems.is_empty()).then(|| problems.join("; "))
-            },
+            problems: report.problems().collect(),
         })
         .collect()
 }
@@ -93,7 +96,7 @@ pub fn of_exercises(catalog: &Catalog, outcomes: &[(&Exercise, Outcome)]) -> Vec
             _ => suites.push(Suite {
                 name: exercise.lesson.to_owned(),
                 cases: vec![case],
-                error: None,
+                problems: Vec::new(),
             }),
         }
     }
@@ -144,12 +147,14 @@ fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> C
 }
 
 /// What `write` makes of one suite `x` of a held, a failed and a skipped case, named as
-/// given, each at `lessons/01-x.md:3`: what the writers' tests put through each format.
+/// given, each at `lessons/01-x.md:3`, and the lesson's `problems`: what the writers' tests
+/// put through each format.
 #[cfg(test)]
 pub(crate) fn written_sample(
     write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
     names: [&str; 3],
     [failed_why, skipped_why]: [&str; 2],
+    problems: &[&str],
 ) -> String {
     let case = |name: &str, end, reason: Option<&str>| Case {
         name: name.into(),
@@ -167,7 +172,7 @@ pub(crate) fn written_sample(
             case(failed, VerdictKind::Failed, Some(failed_why)),
             case(skipped, VerdictKind::Skipped, Some(skipped_why)),
         ],
-        error: None,
+        problems: problems.iter().map(|p| p.to_string()).collect(),
     };
     let mut out = Vec::new();
     write(&mut out, &[suite]).expect("writing to a Vec");
