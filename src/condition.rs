@@ -476,6 +476,9 @@ fn memlock_why(probe: &KernelProbe) -> String {
     };
     let capability = if probe.memlock.can_exceed {
         "has CAP_IPC_LOCK in its effective set (CapEff), so the limit does not apply to it"
+    } else if probe.memlock.user_namespace {
+        "runs in a user namespace of its own (/proc/self/uid_map), and mlock asks for \
+         CAP_IPC_LOCK in the initial one, so the limit applies to it"
     } else {
         "lacks CAP_IPC_LOCK (CapEff), so the limit applies to it"
     };

@@ -65,6 +65,7 @@ fn probe(config: &Config) -> KernelProbe {
             soft: Some(Bytes(8192 * KIB)),
             hard: Some(Bytes(8192 * KIB)),
             can_exceed: true,
+            user_namespace: false,
             vm_size: Some(Bytes(1200 * 1024 * KIB)),
         },
         temp_files: TempFiles {
@@ -408,6 +409,7 @@ fn memlock_conditions(
         soft: soft.map(Bytes),
         hard: soft.map(Bytes),
         can_exceed,
+        user_namespace: false,
         vm_size: Some(Bytes(1200 * 1024 * KIB)),
     };
     let applies = |name: &str| {
@@ -421,6 +423,21 @@ fn memlock_conditions(
     assert_eq!(applies("memlock-exempt"), which == "exempt");
     assert_eq!(applies("memlock-enforced"), which == "enforced");
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
+}
+
+/// Root of a rootless container shows CAP_IPC_LOCK in CapEff, but mlock asks for it in the
+/// initial user namespace: the limit applies, and the reason says why.
+#[test]
+fn root_in_a_user_namespace_of_its_own_is_enforced() {
+    use pagelab::condition::{Branch, Condition};
+    let mut kernel = probe(&MADVISE_6_18);
+    kernel.memlock.can_exceed = false;
+    kernel.memlock.user_namespace = true;
+    let condition: Condition = "memlock-enforced".parse().unwrap();
+    match condition.evaluate(&kernel, None) {
+        Branch::Applies(why) => assert!(why.contains("user namespace of its own"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A condition the block cannot answer (here: a read fault, of a mapping the experiment

@@ -81,8 +81,14 @@ pub struct MemlockLimit {
     /// Soft RLIMIT_MEMLOCK; `None` is unlimited.
     pub soft: Option<Bytes>,
     pub hard: Option<Bytes>,
-    /// CAP_IPC_LOCK in the effective set: the limit does not apply to this process.
+    /// CAP_IPC_LOCK in the effective set, and the process in the initial user namespace:
+    /// the limit does not apply to it.
     pub can_exceed: bool,
+    /// The process runs in a user namespace of its own (a rootless container): mlock asks
+    /// for CAP_IPC_LOCK in the initial one (`capable()`), so a capability in CapEff does
+    /// not lift the limit, and `can_exceed` is false. Absent from older result files.
+    #[serde(default)]
+    pub user_namespace: bool,
     /// `VmSize:` of /proc/self/status at probe time: all the process has mapped, which
     /// `mlockall(MCL_CURRENT)` must be allowed to lock. `None` where the line is missing.
     pub vm_size: Option<Bytes>,
@@ -282,6 +288,8 @@ impl KernelProbe {
         let process_thp_enabled =
             status_thp_enabled(&status).map_err(|e| ProbeError::reading(status_path, e))?;
         let cap_eff = status_cap_eff(&status).map_err(|e| ProbeError::reading(status_path, e))?;
+        let uid_map = Path::new("/proc/self/uid_map");
+        let initial = initial_user_namespace().map_err(|e| ProbeError::reading(uid_map, e))?;
         // One reading of /proc/meminfo for the pool and the swap.
         let meminfo = read_text(Path::new("/proc/meminfo"))?;
         Ok(KernelProbe {
@@ -292,7 +300,7 @@ impl KernelProbe {
             process_thp_enabled,
             overcommit: read_overcommit()?,
             anon_vma_names: anon_vma_names_supported()?,
-            memlock: read_memlock(cap_eff, status_vm_size(&status))?,
+            memlock: read_memlock(cap_eff, status_vm_size(&status), !initial)?,
             temp_files: TempFiles::probe()?,
             hugetlb: HugetlbPool::of_meminfo(&meminfo)?,
             swap: swap_total(&meminfo)?,
@@ -382,18 +390,43 @@ pub fn status_cap_eff(status: &str) -> Result<u64, String> {
 /// CAP_SYS_ADMIN's bit in the capability sets (include/uapi/linux/capability.h).
 const CAP_SYS_ADMIN: u32 = 21;
 
-/// Whether this process has CAP_SYS_ADMIN in its effective set, as /proc/self/status says.
-/// Read once: every experiment's subjects ask (for pagemap's frame numbers), and pagelab
-/// changes its own capabilities only in children.
+/// Whether this process has CAP_SYS_ADMIN where the kernel looks for it (the initial user
+/// namespace, as for pagemap's frame numbers): in its effective set, as /proc/self/status
+/// says, outside any user namespace of its own. Read once: every experiment's subjects ask,
+/// and pagelab changes its own capabilities only in children.
 pub fn cap_sys_admin() -> Result<bool, String> {
     static HAS: std::sync::OnceLock<Result<bool, String>> = std::sync::OnceLock::new();
     HAS.get_or_init(|| {
         let status = fs::read_to_string("/proc/self/status")
             .map_err(|e| format!("/proc/self/status: {e}"))?;
         let caps = status_cap_eff(&status).map_err(|e| format!("/proc/self/status: {e}"))?;
-        Ok(caps & (1 << CAP_SYS_ADMIN) != 0)
+        let initial = initial_user_namespace().map_err(|e| format!("/proc/self/uid_map: {e}"))?;
+        Ok(caps & (1 << CAP_SYS_ADMIN) != 0 && initial)
     })
     .clone()
+}
+
+/// Whether this process runs in the initial user namespace, where the capabilities that
+/// mlock and pagemap ask for count (`capable()`, `file_ns_capable(…, &init_user_ns, …)`):
+/// its uid_map maps every user id to itself. A rootless container's maps a range, so root
+/// in it shows the capabilities in CapEff that the kernel does not honour outside it. A
+/// kernel without user namespaces (no uid_map) has only the initial one.
+pub fn initial_user_namespace() -> Result<bool, String> {
+    match fs::read_to_string("/proc/self/uid_map") {
+        Ok(text) => Ok(is_identity_uid_map(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The initial namespace's uid_map: one line, `0 0 4294967295` (every id, to itself).
+fn is_identity_uid_map(text: &str) -> bool {
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .filter(|words: &Vec<&str>| !words.is_empty())
+        .collect();
+    lines == [["0", "0", "4294967295"]]
 }
 
 /// `VmSize:` of /proc/PID/status (`NNN kB`); `None` if missing or unreadable.
@@ -559,7 +592,11 @@ fn anon_vma_names_supported() -> Result<bool, ProbeError> {
     Ok(supported)
 }
 
-fn read_memlock(cap_eff: u64, vm_size: Option<Bytes>) -> Result<MemlockLimit, ProbeError> {
+fn read_memlock(
+    cap_eff: u64,
+    vm_size: Option<Bytes>,
+    user_namespace: bool,
+) -> Result<MemlockLimit, ProbeError> {
     use nix::sys::resource::{Resource, getrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_MEMLOCK)
         .map_err(|e| ProbeError::new("getrlimit(RLIMIT_MEMLOCK)", e))?;
@@ -567,7 +604,8 @@ fn read_memlock(cap_eff: u64, vm_size: Option<Bytes>) -> Result<MemlockLimit, Pr
     Ok(MemlockLimit {
         soft: limit(soft),
         hard: limit(hard),
-        can_exceed: cap_eff & (1 << CAP_IPC_LOCK) != 0,
+        can_exceed: cap_eff & (1 << CAP_IPC_LOCK) != 0 && !user_namespace,
+        user_namespace,
         vm_size,
     })
 }
@@ -575,6 +613,17 @@ fn read_memlock(cap_eff: u64, vm_size: Option<Bytes>) -> Result<MemlockLimit, Pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_identity_uid_map_is_the_initial_user_namespace() {
+        assert!(is_identity_uid_map("         0          0 4294967295\n"));
+        // Root of a rootless container: its ids map to a range of the host's.
+        assert!(!is_identity_uid_map(
+            "         0       1000          1\n         1     100000      65536\n"
+        ));
+        assert!(!is_identity_uid_map("         0     100000      65536\n"));
+        assert!(!is_identity_uid_map(""));
+    }
 
     #[test]
     fn selected_choice_is_the_bracketed_word() {

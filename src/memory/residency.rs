@@ -572,7 +572,7 @@ pub fn frames_visibility() -> Frames {
     match crate::kernel::probe::cap_sys_admin() {
         Ok(true) => Frames::Visible,
         Ok(false) => Frames::Hidden(
-            "/proc/PID/pagemap shows frame numbers only to a process with CAP_SYS_ADMIN, which this one lacks (CapEff)"
+            "/proc/PID/pagemap shows frame numbers only to a process with CAP_SYS_ADMIN in the initial user namespace, which this one lacks (CapEff, /proc/self/uid_map)"
                 .into(),
         ),
         Err(e) => Frames::Hidden(format!("no capability set to tell: {e}")),
