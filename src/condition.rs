@@ -330,14 +330,15 @@ impl Condition {
                 None => Branch::DoesNotApply("the kernel has no hugetlbfs".into()),
                 Some(pool) => decide(
                     match has {
-                        PoolHas::Free => pool.free > 0,
+                        // Pages promised to other mappings are not the lesson's to reserve.
+                        PoolHas::Free => pool.available() > 0,
                         // Surplus pages (vm.nr_overcommit_hugepages) may be allocated anyway.
-                        PoolHas::None => pool.free == 0 && pool.overcommit == 0,
-                        PoolHas::Surplus => pool.free == 0 && pool.overcommit > 0,
+                        PoolHas::None => pool.available() == 0 && pool.overcommit == 0,
+                        PoolHas::Surplus => pool.available() == 0 && pool.overcommit > 0,
                     },
                     format!(
-                        "HugePages_Free is {} of HugePages_Total {} ({} pages), vm.nr_overcommit_hugepages {}",
-                        pool.free, pool.total, pool.page_size, pool.overcommit
+                        "HugePages_Free is {} of HugePages_Total {} ({} pages), {} of them reserved (HugePages_Rsvd), vm.nr_overcommit_hugepages {}",
+                        pool.free, pool.total, pool.page_size, pool.reserved, pool.overcommit
                     ),
                 ),
             }),

@@ -425,6 +425,42 @@ fn memlock_conditions(
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
 }
 
+/// A reserving mmap needs a free huge page no other mapping has reserved: a pool whose free
+/// pages are all promised away (a database's, a VM's) is a pool with none free.
+#[rstest]
+#[case::one_free(1, 0, 0, "hugetlb-page-free")]
+#[case::all_reserved(2, 2, 0, "no-hugetlb-page-free")]
+#[case::all_reserved_surplus_allowed(2, 2, 1, "hugetlb-surplus")]
+#[case::one_unreserved(3, 2, 0, "hugetlb-page-free")]
+fn only_unreserved_free_pages_count(
+    #[case] free: u64,
+    #[case] reserved: u64,
+    #[case] overcommit: u64,
+    #[case] applies: &str,
+) {
+    use pagelab::condition::{Branch, Condition};
+    let mut kernel = probe(&MADVISE_6_18);
+    kernel.hugetlb = Some(pagelab::kernel::probe::HugetlbPool {
+        page_size: Bytes(2048 * KIB),
+        total: free,
+        free,
+        reserved,
+        overcommit,
+    });
+    for name in [
+        "hugetlb-page-free",
+        "no-hugetlb-page-free",
+        "hugetlb-surplus",
+    ] {
+        let condition: Condition = name.parse().unwrap();
+        match condition.evaluate(&kernel, None) {
+            Branch::Applies(why) => assert_eq!(name, applies, "{why}"),
+            Branch::DoesNotApply(why) => assert_ne!(name, applies, "{why}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
 /// Root of a rootless container shows CAP_IPC_LOCK in CapEff, but mlock asks for it in the
 /// initial user namespace: the limit applies, and the reason says why.
 #[test]

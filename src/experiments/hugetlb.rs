@@ -79,13 +79,13 @@ impl Experiment for Hugetlb {
             )
         };
         if let Err(errno) = mapped
-            && before.free == 0
+            && before.available() == 0
             && surplus_allowed > 0
         {
             // A surplus page comes from ordinary memory, where a free huge page's worth of
             // contiguous memory may be wanting: best effort, like THP.
             return lab.impossible_from_here(&format!(
-                "mmap(MAP_HUGETLB) gave {errno:?}: the pool is empty and the kernel found no memory for a surplus huge page (vm.nr_overcommit_hugepages {surplus_allowed}): allocating one is best effort"
+                "mmap(MAP_HUGETLB) gave {errno:?}: the pool has no unreserved free page and the kernel found no memory for a surplus huge page (vm.nr_overcommit_hugepages {surplus_allowed}): allocating one is best effort"
             ));
         }
         lab.step(
@@ -96,8 +96,8 @@ impl Experiment for Hugetlb {
             Ok(ptr) => ptr,
             Err(errno) => {
                 let why = format!(
-                    "mmap(MAP_HUGETLB) gave {errno:?}: the pool has no free huge page (HugePages_Free {})",
-                    before.free
+                    "mmap(MAP_HUGETLB) gave {errno:?}: the pool has no free huge page that is not reserved already (HugePages_Free {}, HugePages_Rsvd {})",
+                    before.free, before.reserved
                 );
                 return lab.impossible_from_here(&why);
             }

@@ -156,11 +156,21 @@ pub struct HugetlbPool {
     pub page_size: Bytes,
     pub total: u64,
     pub free: u64,
+    /// `HugePages_Rsvd`: free pages promised to mappings already, which a new mapping
+    /// cannot reserve. Absent from older result files.
+    #[serde(default)]
+    pub reserved: u64,
     /// `vm.nr_overcommit_hugepages`: surplus pages the kernel may allocate beyond the pool.
     pub overcommit: u64,
 }
 
 impl HugetlbPool {
+    /// Free pages a new reserving mapping can have: `HugePages_Free` less `HugePages_Rsvd`
+    /// (`hugetlb_acct_memory()`).
+    pub fn available(&self) -> u64 {
+        self.free.saturating_sub(self.reserved)
+    }
+
     /// The pool as /proc/meminfo and the sysctl say now; `None` without hugetlbfs. The part
     /// of [`KernelProbe::probe`] a hugetlb check needs, without the rest.
     pub fn probe() -> Result<Option<HugetlbPool>, ProbeError> {
@@ -182,6 +192,7 @@ impl HugetlbPool {
             page_size,
             total: count(MeminfoCount::HugePagesTotal),
             free: count(MeminfoCount::HugePagesFree),
+            reserved: count(MeminfoCount::HugePagesRsvd),
             overcommit,
         }))
     }
