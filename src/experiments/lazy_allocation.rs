@@ -5,6 +5,7 @@ use crate::Bytes;
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::{reading_faults, resident_count, writing_faults};
 use crate::kernel::meminfo::{MeminfoSize, read_meminfo};
+use crate::kernel::probe::OvercommitMode;
 use crate::memory::{Mapping, MappingError};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
@@ -25,7 +26,7 @@ crate::experiment::declare! {
     subjects {
         WRITTEN = "written",
         READ = "read",
-        QUARTER_OF_RAM = "quarter-of-ram",
+        FITTING = "fitting",
     }
     outcomes {
         RESIDENT = count "resident pages (mincore)",
@@ -33,7 +34,7 @@ crate::experiment::declare! {
         BYTES_READ = text "every byte read",
         TOO_LARGE = call "larger than RAM and swap",
         TOO_LARGE_NORESERVE = call "larger than RAM and swap, MAP_NORESERVE",
-        QUARTER = call "a quarter of RAM",
+        FITS = call "a mapping that fits",
     }
 }
 
@@ -104,27 +105,92 @@ fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     };
     let plain = try_map(MapFlags::MAP_PRIVATE);
     let noreserve = try_map(MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE);
-    let quarter_len = NonZeroUsize::new(round_to_page(Bytes(ram.get() / 4), page).as_usize())
-        .expect("RAM is not zero");
-    let (quarter, subjects) =
-        match Mapping::anonymous_isolated(quarter_len, rw, MapFlags::MAP_PRIVATE) {
-            Ok(mapping) => (
-                Ok(()),
-                vec![Subject::of(QUARTER_OF_RAM, getpid(), &mapping)?],
-            ),
-            Err(MappingError::Mmap { errno, .. }) => (Err(errno), vec![]),
-            Err(e) => return Err(e.into()),
+    let Some(fitting_len) = fitting(lab, &meminfo, ram, page)? else {
+        let left = |size| {
+            meminfo
+                .get(size)
+                .map_or("?".into(), |b: Bytes| b.to_string())
         };
+        let why = format!(
+            "strict overcommit (mode 2) leaves no page to commit: CommitLimit {}, Committed_AS {}",
+            left(MeminfoSize::CommitLimit),
+            left(MeminfoSize::CommittedAs)
+        );
+        return lab.impossible_through("overcommit", &why);
+    };
+    let (fits, subjects) = match Mapping::anonymous_isolated(fitting_len, rw, MapFlags::MAP_PRIVATE)
+    {
+        Ok(mapping) => (Ok(()), vec![Subject::of(FITTING, getpid(), &mapping)?]),
+        Err(MappingError::Mmap { errno, .. }) => (Err(errno), vec![]),
+        Err(e) => return Err(e.into()),
+    };
     lab.step(
         "overcommit",
         Observation::of(subjects).with([
             (TOO_LARGE, plain),
             (TOO_LARGE_NORESERVE, noreserve),
-            (QUARTER, quarter.into()),
+            (FITS, fits.into()),
         ]),
     )
 }
 
+/// The length of a mapping every mode grants: a quarter of RAM, or under strict overcommit
+/// (mode 2) at most half of what CommitLimit leaves beyond Committed_AS, which other
+/// processes may have taken most of (`overcommit-accounting.rst`); `None` where that leaves
+/// not one page.
+fn fitting(
+    lab: &Lab<'_>,
+    meminfo: &crate::kernel::meminfo::Meminfo,
+    ram: Bytes,
+    page: usize,
+) -> Result<Option<NonZeroUsize>, ExperimentError> {
+    let strict = if lab.probe.overcommit == OvercommitMode::Never {
+        let field = |size| meminfo.require(size).map_err(ExperimentError::Setup);
+        Some((
+            field(MeminfoSize::CommitLimit)?,
+            field(MeminfoSize::CommittedAs)?,
+        ))
+    } else {
+        None
+    };
+    Ok(fitting_len(ram, strict, page))
+}
+
+/// [`fitting`]'s length, from RAM and, under strict overcommit, (CommitLimit, Committed_AS).
+fn fitting_len(ram: Bytes, strict: Option<(Bytes, Bytes)>, page: usize) -> Option<NonZeroUsize> {
+    let quarter = ram.get() / 4;
+    let len = match strict {
+        Some((limit, committed)) => quarter.min(limit.get().saturating_sub(committed.get()) / 2),
+        None => quarter,
+    };
+    NonZeroUsize::new((len - len % page as u64) as usize)
+}
+
 fn round_to_page(size: Bytes, page: usize) -> Bytes {
     Bytes(size.get().div_ceil(page as u64) * page as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn the_mapping_that_fits_is_a_quarter_of_ram_or_half_the_commit_room() {
+        let page = 16384;
+        let ram = Bytes(8192 * MIB);
+        let len = |strict| fitting_len(ram, strict, page).map(NonZeroUsize::get);
+        assert_eq!(len(None), Some(2048 * MIB as usize));
+        // Mode 2 on an idle machine: room for more than a quarter.
+        assert_eq!(
+            len(Some((Bytes(6000 * MIB), Bytes(500 * MIB)))),
+            Some(2048 * MIB as usize)
+        );
+        // A busy one: half the room, in whole pages.
+        let busy = len(Some((Bytes(4096 * MIB), Bytes(4000 * MIB + 5)))).unwrap();
+        assert!(busy.is_multiple_of(page) && busy <= 48 * MIB as usize && busy > 47 * MIB as usize);
+        // Committed beyond the limit (root may commit past it): nothing fits.
+        assert_eq!(len(Some((Bytes(4096 * MIB), Bytes(5000 * MIB)))), None);
+    }
 }

@@ -196,7 +196,7 @@ fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
 /// MCL_CURRENT faults in everything the child inherited, writable private memory as private
 /// copies: a few megabytes for a test process. Where every experiment shares one process
 /// (`pagelab check`, tests/all_lessons.rs) they run one after the other, so no other
-/// lesson's large mapping (lazy-allocation maps a quarter of RAM) is alive at this point.
+/// lesson's large mapping (lazy-allocation maps up to a quarter of RAM) is alive at this point.
 fn mlockall_in_child(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let existing = pages(PAGES, page, MapFlags::empty())?;
     // The child maps its new range exactly here (MAP_FIXED over its copy), between this

@@ -13,6 +13,10 @@ crate::kernel::named::proc_keys! {
         SwapTotal = "SwapTotal",
         /// The default huge page size of hugetlbfs; printed only where the kernel has it.
         Hugepagesize = "Hugepagesize",
+        /// What strict overcommit (mode 2) lets all processes commit.
+        CommitLimit = "CommitLimit",
+        /// What all processes have committed: mappings that may need backing.
+        CommittedAs = "Committed_AS",
     }
 }
 
