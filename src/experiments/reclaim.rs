@@ -70,6 +70,15 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
     drop(file);
     reading_faults(&mapping)?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;
+    if lab.probe.temp_files.filesystem == "ramfs" {
+        // Unevictable: reclaim keeps them mapped too (shrink_folio_list() activates them
+        // before it unmaps anything), unlike tmpfs's without swap.
+        let why = format!(
+            "the temporary directory {} is on ramfs, whose pages reclaim never takes (unevictable): set TMPDIR to a directory on tmpfs or a disk",
+            lab.probe.temp_files.dir.display()
+        );
+        return lab.impossible_through("file-read-again", &why);
+    }
     page_out_and_read_again(
         lab,
         FILE,
