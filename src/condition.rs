@@ -93,7 +93,17 @@ pub enum MemlockCondition {
     /// No CAP_IPC_LOCK, and RLIMIT_MEMLOCK below all it has mapped (VmSize):
     /// `mlockall(MCL_CURRENT)` cannot be granted.
     BelowMapped,
+    /// `mlockall(MCL_CURRENT | MCL_FUTURE)` is granted, and what is mapped afterwards is
+    /// locked too: CAP_IPC_LOCK, or RLIMIT_MEMLOCK of at least [`MLOCKALL_ROOM`] times all
+    /// it has mapped (unlimited, as realtime setups give through limits.conf).
+    MlockallAllowed,
 }
+
+/// How many times what the process had mapped when probed its RLIMIT_MEMLOCK must be for
+/// `mlockall-allowed` without the capability: the experiment's child has that, the
+/// mappings made for the lesson and whatever the process allocated since. Between one and
+/// this many times, neither `mlockall-allowed` nor `memlock-below-mapped` applies.
+pub const MLOCKALL_ROOM: u64 = 2;
 
 /// Each condition's name in lessons, and what it means in plain words, for readers: the
 /// book and the terminal say "where ..." above a block with this condition.
@@ -219,6 +229,11 @@ const NAMES: &[(&str, Condition, &str)] = &[
         "the process lacks CAP_IPC_LOCK and its RLIMIT_MEMLOCK is below all it has mapped",
     ),
     (
+        "mlockall-allowed",
+        Condition::Memlock(MemlockCondition::MlockallAllowed),
+        "the process may lock all it has mapped and will map: it has CAP_IPC_LOCK, or an RLIMIT_MEMLOCK far above what it has mapped",
+    ),
+    (
         "frame-numbers-visible",
         Condition::FrameNumbers(true),
         "/proc/PID/pagemap shows which physical page frame backs each page (the process has CAP_SYS_ADMIN)",
@@ -290,7 +305,13 @@ impl Condition {
             (C::TempFiles(a), C::TempFiles(b)) => a != b,
             (C::HugetlbPool(a), C::HugetlbPool(b)) => a != b,
             (C::Memlock(a), C::Memlock(b)) => {
-                (a == MemlockCondition::Exempt) != (b == MemlockCondition::Exempt)
+                use MemlockCondition as M;
+                let one_way = |x, y| match (x, y) {
+                    (M::Exempt, M::Enforced | M::BelowMapped) => true,
+                    (M::MlockallAllowed, M::BelowMapped) => true,
+                    _ => false,
+                };
+                one_way(a, b) || one_way(b, a)
             }
             _ => false,
         }
@@ -466,7 +487,30 @@ fn memlock(probe: &KernelProbe, which: MemlockCondition) -> Branch {
             memlock_why(probe),
         ),
         MemlockCondition::BelowMapped => below_mapped(probe),
+        MemlockCondition::MlockallAllowed => mlockall_allowed(probe),
     }
+}
+
+/// [`MemlockCondition::MlockallAllowed`]: the capability, no limit, or a limit far above
+/// what the process has mapped.
+fn mlockall_allowed(probe: &KernelProbe) -> Branch {
+    let memlock = &probe.memlock;
+    let why = memlock_why(probe);
+    if memlock.can_exceed {
+        return Branch::Applies(why);
+    }
+    let Some(limit) = memlock.soft else {
+        return Branch::Applies(why);
+    };
+    let Some(mapped) = memlock.vm_size else {
+        return Branch::Undecided("VmSize missing from /proc/self/status".into());
+    };
+    decide(
+        limit.get() >= mapped.get().saturating_mul(MLOCKALL_ROOM),
+        format!(
+            "{why}; it has {mapped} mapped (VmSize), and the limit must be {MLOCKALL_ROOM} times that"
+        ),
+    )
 }
 
 /// Why the memlock limit binds this process or not: the capability and the limit itself.
@@ -549,12 +593,15 @@ mod tests {
             ("write-fault-base-page", "write-fault-pmd-thp"),
             ("overcommit-never", "overcommit-always"),
             ("memlock-exempt", "memlock-below-mapped"),
+            ("mlockall-allowed", "memlock-below-mapped"),
         ] {
             assert!(excludes(a, b) && excludes(b, a), "{a} and {b}");
         }
         for (a, b) in [
             ("thp-eligible", "huge-page-does-not-fit"),
             ("memlock-enforced", "memlock-below-mapped"),
+            ("memlock-exempt", "mlockall-allowed"),
+            ("memlock-enforced", "mlockall-allowed"),
             ("swap-on", "files-in-memory"),
         ] {
             assert!(!excludes(a, b) && !excludes(b, a), "{a} and {b}");
@@ -598,6 +645,7 @@ mod tests {
             MemlockCondition::Exempt,
             MemlockCondition::Enforced,
             MemlockCondition::BelowMapped,
+            MemlockCondition::MlockallAllowed,
         ] {
             all.push(Condition::Memlock(which));
         }

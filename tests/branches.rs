@@ -393,15 +393,17 @@ fn a_kernel_that_disagrees_fails_the_claim(#[case] config: &Config, #[case] mapp
 /// Who may lock what: the capability decides exempt/enforced; mlockall(MCL_CURRENT) is
 /// refused only without it and with a finite limit below what this process has mapped.
 #[rstest]
-#[case::root_default(true, Some(8192 * KIB), "exempt", false)]
-#[case::nobody_64k(false, Some(64 * KIB), "enforced", true)]
-#[case::nobody_unlimited(false, None, "enforced", false)]
-#[case::nobody_a_pebibyte(false, Some(1 << 50), "enforced", false)]
+#[case::root_default(true, Some(8192 * KIB), "exempt", false, true)]
+#[case::nobody_64k(false, Some(64 * KIB), "enforced", true, false)]
+#[case::nobody_unlimited(false, None, "enforced", false, true)]
+#[case::nobody_a_pebibyte(false, Some(1 << 50), "enforced", false, true)]
+#[case::nobody_just_above_mapped(false, Some(1300 * 1024 * KIB), "enforced", false, false)]
 fn memlock_conditions(
     #[case] can_exceed: bool,
     #[case] soft: Option<u64>,
     #[case] which: &str,
     #[case] below_mapped: bool,
+    #[case] mlockall_allowed: bool,
 ) {
     use pagelab::condition::{Branch, Condition};
     let mut kernel = probe(&MADVISE_6_18);
@@ -423,6 +425,7 @@ fn memlock_conditions(
     assert_eq!(applies("memlock-exempt"), which == "exempt");
     assert_eq!(applies("memlock-enforced"), which == "enforced");
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
+    assert_eq!(applies("mlockall-allowed"), mlockall_allowed);
 }
 
 /// A reserving mmap needs a free huge page no other mapping has reserved: a pool whose free

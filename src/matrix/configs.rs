@@ -73,6 +73,7 @@ const MTHP: &[&str] = &["PAGELAB_MTHP=all:never,16p:always"];
 const OVERCOMMIT_1: &[&str] = &["PAGELAB_OVERCOMMIT=1"];
 const OVERCOMMIT_2: &[&str] = &["PAGELAB_OVERCOMMIT=2"];
 const NOBODY: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=64"];
+const NOBODY_UNLIMITED: &[&str] = &["PAGELAB_USER=nobody", "PAGELAB_MEMLOCK_KB=unlimited"];
 /// An empty hugetlb pool that allows as many surplus pages as the lesson maps.
 const HUGETLB_SURPLUS: &[&str] = &["PAGELAB_HUGETLB_SURPLUS=1"];
 const _: () = assert!(
@@ -141,6 +142,12 @@ fn modes_and_settings(flavour: &'static str) -> Vec<Spec> {
     if flavour == X86 {
         // lesson 12's `hugetlb-surplus` branch: one configuration shows it.
         specs.push(setting(flavour, "hugetlb surplus 1", HUGETLB_SURPLUS));
+        // lesson 07's `mlockall-allowed` without CAP_IPC_LOCK (a realtime setup's limits).
+        specs.push(setting(
+            flavour,
+            "nobody, memlock unlimited",
+            NOBODY_UNLIMITED,
+        ));
     }
     specs.extend([
         spec(flavour, Pick::Newest, Glibc, Default, None, &[]),

@@ -83,10 +83,11 @@ for pair in $(echo "$PAGELAB_MTHP" | tr ',' ' '); do
 done
 export PAGELAB_LESSONS=/lessons NO_COLOR=1
 cd /
-# run COMMAND...: /pagelab COMMAND as this configuration's user, with its memlock limit.
+# run COMMAND...: /pagelab COMMAND as this configuration's user, with its memlock limit
+# (set as root, before su: the user could lower it but not raise it to unlimited).
 run() {
     if [ -n "$PAGELAB_USER" ]; then
-        su -s /bin/sh "$PAGELAB_USER" -c "ulimit -l $PAGELAB_MEMLOCK_KB && exec /pagelab $*"
+        (ulimit -l "$PAGELAB_MEMLOCK_KB" && exec su -s /bin/sh "$PAGELAB_USER" -c "exec /pagelab $*")
     else
         /pagelab "$@"
     fi
