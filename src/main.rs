@@ -1,6 +1,6 @@
 //! The `pagelab` command line: parse arguments, call the library, print.
 
-use anstream::{eprintln, println, stdout};
+use anstream::{eprintln, stdout};
 use clap::{Parser, Subcommand, ValueEnum};
 use pagelab::catalog::{Catalog, Source, lessons_dir};
 use pagelab::check::{Counts, LessonReport, check_lesson};
@@ -182,14 +182,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         None => overview(&catalog),
         Some(Command::List) => {
+            let mut out = stdout().lock();
             for lesson in &catalog.lessons {
-                println!(
+                writeln!(
+                    out,
                     "{:<24} {:<14} {:>3} claims  {}",
                     file_stem(lesson),
                     lesson.id(),
                     lesson.claim_count(),
                     lesson.front.title
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -565,3 +565,29 @@ fn a_lesson_named_twice_is_checked_once() {
     assert_eq!(lessons.len(), 1, "{lessons:?}");
     assert_eq!(lessons[0]["id"], "mmap-anon");
 }
+
+/// Standard output that fails for another reason than a closed pipe (a full disk) is an
+/// error that says so, with status 2, never a panic.
+#[rstest]
+#[case::list(&["list"])]
+#[case::hint(&["hint", "resident-pages"])]
+#[case::exercise(&["exercise"])]
+fn a_failing_stdout_is_an_error_not_a_panic(#[case] args: &[&str]) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(full)
+        .output()
+        .expect("pagelab runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("pagelab: writing output: No space left on device"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

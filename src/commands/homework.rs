@@ -2,7 +2,7 @@
 //! progress lines of the overview.
 
 use super::CliError;
-use anstream::{eprintln, println};
+use anstream::{eprintln, stdout};
 use pagelab::catalog::Catalog;
 use pagelab::homework::{self, Exercise, Outcome, authors, outcome};
 use std::io::Write;
@@ -38,24 +38,56 @@ pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
 pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
     let chosen = chosen(id)?;
     let total = homework::ALL.len();
+    let mut out = UntilClosed::new(stdout().lock());
     for (done, exercise) in chosen.into_iter().enumerate() {
         let outcome = outcome::run(exercise);
         if outcome.is_done() && id.is_none() {
-            println!("  {:<24} {}", exercise.id, outcome.word());
+            out.line(format_args!("  {:<24} {}", exercise.id, outcome.word()))?;
             continue;
         }
-        println!("{}", outcome::describe(exercise, catalog, &outcome));
+        out.line(format_args!(
+            "{}",
+            outcome::describe(exercise, catalog, &outcome)
+        ))?;
         if !outcome.is_done() {
             if id.is_none() {
-                println!("{done} of {total} exercises done");
+                out.line(format_args!("{done} of {total} exercises done"))?;
             }
             return Ok(ExitCode::FAILURE);
         }
     }
     if id.is_none() {
-        println!("\nall {total} exercises done");
+        out.line(format_args!("\nall {total} exercises done"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Standard output for a command that writes as it goes and ends with a verdict. Once the
+/// reader has closed it (`pagelab exercise | head -1`) the rest of the text is dropped but
+/// the checks go on, since the exit status is still theirs, as [`super::answer`] keeps it;
+/// any other write error ends the command.
+struct UntilClosed<W> {
+    out: W,
+    closed: bool,
+}
+
+impl<W: Write> UntilClosed<W> {
+    fn new(out: W) -> UntilClosed<W> {
+        UntilClosed { out, closed: false }
+    }
+
+    fn line(&mut self, text: std::fmt::Arguments) -> Result<(), CliError> {
+        if self.closed {
+            return Ok(());
+        }
+        match writeln!(self.out, "{text}").map_err(CliError::from) {
+            Err(CliError::ClosedOutput) => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 /// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome,
@@ -95,21 +127,28 @@ pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, CliError> {
     let (lesson, text) = exercise
         .text(catalog)
         .ok_or_else(|| format!("lesson `{}` does not set exercise `{id}`", exercise.lesson))?;
-    println!(
+    let mut out = stdout().lock();
+    writeln!(
+        out,
         "exercise `{id}` (lesson `{}`, {}:{})",
         exercise.lesson,
         pagelab::check::shown_path(&lesson.path),
         text.line
-    );
-    println!("  write:  {}() in {}", exercise.function, exercise.file);
-    println!("  task:   {}", text.task);
+    )?;
+    writeln!(
+        out,
+        "  write:  {}() in {}",
+        exercise.function, exercise.file
+    )?;
+    writeln!(out, "  task:   {}", text.task)?;
     for (i, hint) in text.hints.iter().enumerate() {
-        println!("  hint {}: {hint}", i + 1);
+        writeln!(out, "  hint {}: {hint}", i + 1)?;
     }
-    println!(
+    writeln!(
+        out,
         "  check:  `pagelab exercise {id}`, or `cargo test {}`",
         exercise.test_name()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,16 +160,19 @@ pub fn watch() -> Result<ExitCode, CliError> {
 
 pub fn handout(catalog: &Catalog, dir: &Path) -> Result<ExitCode, CliError> {
     let made = homework::handout::write(crate_dir(), dir, &authors::texts(catalog))?;
-    println!(
+    let mut out = stdout().lock();
+    writeln!(
+        out,
         "handout: {} files in {}, {} exercises stubbed",
         made.files,
         dir.display(),
         made.stubbed.len()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "next: cd {} && cargo run (progress) && cargo test (fails until the exercises are done)",
         dir.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -145,16 +187,17 @@ pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, CliError
         eprintln!("dev check: {} problems", problems.len());
         return Ok(ExitCode::FAILURE);
     }
-    println!(
+    writeln!(
+        stdout().lock(),
         "sources: {lessons} lessons with their tests, {exercises} exercises set in their lessons, with solutions, tests and stable ids"
-    );
+    )?;
     if no_build {
         return Ok(ExitCode::SUCCESS);
     }
     let mut progress = |step: &str| eprintln!("dev check: {step}");
     match authors::check_handout(crate_dir(), catalog, &mut progress) {
         Ok(summary) => {
-            println!("{summary}");
+            writeln!(stdout().lock(), "{summary}")?;
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -164,5 +207,47 @@ pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, CliError
             eprintln!("dev check: {} problems", problems.len());
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that fails every write with `kind`, counting the attempts.
+    struct Failing {
+        kind: std::io::ErrorKind,
+        attempts: usize,
+    }
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            self.attempts += 1;
+            Err(self.kind.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_drops_the_rest_of_the_text_and_other_errors_end_the_command() {
+        let closed = Failing {
+            kind: std::io::ErrorKind::BrokenPipe,
+            attempts: 0,
+        };
+        let mut out = UntilClosed::new(closed);
+        assert!(out.line(format_args!("one")).is_ok());
+        assert!(out.line(format_args!("two")).is_ok());
+        assert_eq!(out.out.attempts, 1, "written to after it was closed");
+        let full = Failing {
+            kind: std::io::ErrorKind::StorageFull,
+            attempts: 0,
+        };
+        let mut out = UntilClosed::new(full);
+        assert!(matches!(
+            out.line(format_args!("one")),
+            Err(CliError::Output(_))
+        ));
     }
 }
