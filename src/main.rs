@@ -183,10 +183,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         None => overview(&catalog),
         Some(Command::List) => {
             let mut out = stdout().lock();
+            let stems = widest(&catalog, |l| file_stem(l).chars().count());
+            let ids = widest(&catalog, |l| l.id().chars().count());
             for lesson in &catalog.lessons {
                 writeln!(
                     out,
-                    "{:<24} {:<14} {:>3} claims  {}",
+                    "{:<stems$} {:<ids$} {:>3} claims  {}",
                     file_stem(lesson),
                     lesson.id(),
                     lesson.claim_count(),
@@ -296,8 +298,15 @@ fn file_stem(lesson: &Lesson) -> String {
         .unwrap_or_default()
 }
 
+/// The width of the widest of `catalog`'s lessons as `width` measures them: a column
+/// that fits them all.
+fn widest(catalog: &Catalog, width: impl Fn(&Lesson) -> usize) -> usize {
+    catalog.lessons.iter().map(width).max().unwrap_or(0)
+}
+
 fn overview(catalog: &Catalog) -> Result<ExitCode, CliError> {
     let probe = probe()?;
+    let stems = widest(catalog, |l| file_stem(l).chars().count()).max(24);
     let mut out = stdout().lock();
     writeln!(
         out,
@@ -316,7 +325,7 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, CliError> {
         let done = own.iter().filter(|(_, o)| o.is_done()).count();
         writeln!(
             out,
-            "  {:<24} {:<8} {}\n  {:<24} {} · exercises {done}/{} done",
+            "  {:<stems$} {:<8} {}\n  {:<stems$} {} · exercises {done}/{} done",
             file_stem(lesson),
             status,
             lesson.front.title,

@@ -591,3 +591,34 @@ fn a_failing_stdout_is_an_error_not_a_panic(#[case] args: &[&str]) {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `list` is a table: whatever the length of the lessons' file names and ids (some ids are
+/// longer than 14 characters), every row's id and claim count start at the same column.
+#[rstest]
+fn list_aligns_its_columns_to_the_widest_id(catalog: Catalog) {
+    let output = pagelab(&["list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), catalog.lessons.len(), "{text}");
+    assert!(
+        catalog.lessons.iter().any(|l| l.id().len() > 14),
+        "no id is long enough to test the alignment"
+    );
+    let column = |row: &str, of: &str| row.find(of).map(|at| row[..at].chars().count());
+    let mut ids = Vec::new();
+    let mut counts = Vec::new();
+    for (row, lesson) in rows.iter().zip(&catalog.lessons) {
+        ids.push(column(row, &format!(" {} ", lesson.id())));
+        let count = format!("{:>3} claims", lesson.claim_count());
+        counts.push(column(row, &format!(" {count}  ")));
+    }
+    assert!(
+        ids.iter().all(|c| c.is_some() && *c == ids[0]),
+        "{ids:?}\n{text}"
+    );
+    assert!(
+        counts.iter().all(|c| c.is_some() && *c == counts[0]),
+        "{counts:?}\n{text}"
+    );
+}
