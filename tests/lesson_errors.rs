@@ -22,11 +22,20 @@ fn the_one_error(dir: &Path) -> String {
 }
 
 #[rstest]
-#[case::broken_front_matter("broken-front-matter", "01-x.md:3:", "")]
+#[case::broken_front_matter(
+    "broken-front-matter",
+    "01-x.md:3:",
+    "title: invalid type: sequence, expected a string"
+)]
 #[case::unknown_front_matter_key(
     "unknown-front-matter-key",
     "01-x.md:4:",
     "unknown field `author`"
+)]
+#[case::front_matter_unclosed_quote(
+    "front-matter-unclosed-quote",
+    "01-x.md:4:",
+    "while scanning a quoted scalar at line 3 column 8"
 )]
 #[case::no_front_matter("no-front-matter", "01-x.md:1:", "no front matter")]
 #[case::empty_file("empty-file", "01-x.md:1:", "no front matter")]
@@ -148,6 +157,30 @@ fn a_broken_lesson_names_file_line_and_problem(
     assert!(
         error.contains(problem),
         "`{error}` does not say {problem:?}"
+    );
+}
+
+/// YAML errors give one position, the lesson's line: not also the parser's own, counted
+/// from the front matter's first line ("… at line 3 column 1"). A second place the parser
+/// names, where the quoted text began, is the lesson's line too.
+#[rstest]
+#[case::broken_front_matter(
+    "broken-front-matter",
+    "01-x.md:3: title: invalid type: sequence, expected a string"
+)]
+#[case::unknown_front_matter_key(
+    "unknown-front-matter-key",
+    "01-x.md:4: unknown field `author`, expected one of `id`, `title`, `needs`"
+)]
+#[case::front_matter_unclosed_quote(
+    "front-matter-unclosed-quote",
+    "01-x.md:4: found unexpected end of stream, while scanning a quoted scalar at line 3 column 8"
+)]
+fn a_front_matter_error_names_the_lessons_line_once(#[case] case: &str, #[case] expected: &str) {
+    let error = the_one_error(&fixture(case));
+    assert!(
+        error.ends_with(expected),
+        "`{error}` does not end with `{expected}`"
     );
 }
 

@@ -214,8 +214,7 @@ impl Reader {
 
     fn end_front_matter(&mut self) -> Result<(), Problem> {
         if let Some(Open::FrontMatter { first, text }) = self.open.take() {
-            let front = front_matter::parse(&text)
-                .map_err(|(at, m)| (at.map_or(first, |l| first + l - 1), m))?;
+            let front = front_matter::parse(&text, first)?;
             self.front = Some(front);
         }
         Ok(())
