@@ -51,6 +51,11 @@ fn the_one_error(dir: &Path) -> String {
 #[case::unknown_field("unknown-field", "01-x.md:10:", "`Resident` is not a field smaps has")]
 #[case::bad_unit("bad-unit", "01-x.md:9:", "unknown unit `KB`")]
 #[case::bad_number("bad-number", "01-x.md:9:", "`yes` is not a number")]
+#[case::number_too_large(
+    "number-too-large",
+    "01-x.md:9:",
+    "`99999999999999999999999` in `99999999999999999999999 kB` is too large: a claim's numbers are at most 18446744073709551615 (u64)"
+)]
 #[case::unknown_step(
     "unknown-step",
     "01-x.md:8:",

@@ -200,8 +200,11 @@ pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
     if count == UNWRITTEN && cmp == Cmp::Eq {
         return Ok(FieldExpected::Unwritten(Some(unit)));
     }
-    let (count, divisor) = parse_count(count).ok_or_else(|| {
-        format!("`{count}` in `{text}` is not a whole number or a fraction like 1/2")
+    let (count, divisor) = parse_count(count).map_err(|bad| match bad {
+        BadCount::TooLarge(number) => format!("`{number}` in `{text}` is {TOO_LARGE}"),
+        BadCount::NotACount => {
+            format!("`{count}` in `{text}` is not a whole number or a fraction like 1/2")
+        }
     })?;
     Ok(FieldExpected::Size(
         cmp,
@@ -230,14 +233,38 @@ fn parse_unit(unit: &str, text: &str) -> Result<Unit, String> {
     })
 }
 
+/// Why a claim's number is refused: a number too large to hold is one, told apart so that
+/// its author is not told it is no number at all.
+#[derive(Debug, PartialEq, Eq)]
+enum BadCount {
+    /// The digits, which are more than a u64 holds.
+    TooLarge(String),
+    NotACount,
+}
+
+/// What a number too large for a claim is, in its error.
+const TOO_LARGE: &str = "too large: a claim's numbers are at most 18446744073709551615 (u64)";
+
+/// A whole number of a claim.
+fn parse_whole(digits: &str) -> Result<u64, BadCount> {
+    digits
+        .parse()
+        .map_err(|e: std::num::ParseIntError| match e.kind() {
+            std::num::IntErrorKind::PosOverflow => BadCount::TooLarge(digits.to_owned()),
+            _ => BadCount::NotACount,
+        })
+}
+
 /// `3` or `1/2`; the divisor is never 0.
-fn parse_count(text: &str) -> Option<(u64, u64)> {
+fn parse_count(text: &str) -> Result<(u64, u64), BadCount> {
     match text.split_once('/') {
-        None => Some((text.parse().ok()?, 1)),
+        None => Ok((parse_whole(text)?, 1)),
         Some((count, divisor)) => {
-            let divisor: u64 = divisor.parse().ok()?;
-            (divisor > 0).then_some(())?;
-            Some((count.parse().ok()?, divisor))
+            let count = parse_whole(count)?;
+            match parse_whole(divisor)? {
+                0 => Err(BadCount::NotACount),
+                divisor => Ok((count, divisor)),
+            }
         }
     }
 }
@@ -247,9 +274,12 @@ pub fn parse_number(text: &str) -> Result<FieldExpected, String> {
         return Ok(expected);
     }
     let (cmp, rest) = Cmp::split(text);
-    rest.parse()
+    parse_whole(rest)
         .map(|n| FieldExpected::Number(cmp, n))
-        .map_err(|_| format!("`{text}` is not a number (this field has no unit)"))
+        .map_err(|bad| match bad {
+            BadCount::TooLarge(number) => format!("`{number}` in `{text}` is {TOO_LARGE}"),
+            BadCount::NotACount => format!("`{text}` is not a number (this field has no unit)"),
+        })
 }
 
 pub fn parse_flags(text: &str) -> Result<FieldExpected, String> {
@@ -382,6 +412,28 @@ impl fmt::Display for Unit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_too_large_for_u64_is_called_too_large_not_no_number() {
+        assert!(TOO_LARGE.contains(&u64::MAX.to_string()));
+        let max = format!("{} kB", u64::MAX);
+        assert!(parse_size(&max).is_ok(), "the largest u64 is a count");
+        for (text, number) in [
+            ("99999999999999999999999 kB", "99999999999999999999999"),
+            (
+                "1/99999999999999999999999 huge page",
+                "99999999999999999999999",
+            ),
+            ("18446744073709551616 pages", "18446744073709551616"),
+        ] {
+            let error = parse_size(text).unwrap_err();
+            assert_eq!(error, format!("`{number}` in `{text}` is {TOO_LARGE}"));
+        }
+        let error = parse_number(">= 99999999999999999999999").unwrap_err();
+        assert!(error.contains("is too large"), "{error}");
+        let error = parse_size("1/0 kB").unwrap_err();
+        assert!(error.contains("not a whole number"), "{error}");
+    }
 
     #[test]
     fn every_unit_is_shown_as_a_lesson_writes_it() {
