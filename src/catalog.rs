@@ -29,9 +29,15 @@ mod embedded {
 /// The directory that holds the source tree's lessons: `$PAGELAB_LESSONS`, else this
 /// crate's `lessons/`. For the authors' tools (handout, dev check) and the tests.
 pub fn lessons_dir() -> PathBuf {
+    lessons_from_env().unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
+}
+
+/// `$PAGELAB_LESSONS`, unless it is unset or empty: `PAGELAB_LESSONS= pagelab` (a variable
+/// cleared the shell's way) names no directory, and would fail to read "".
+fn lessons_from_env() -> Option<PathBuf> {
     std::env::var_os("PAGELAB_LESSONS")
+        .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"))
 }
 
 /// Where the lessons a command checks come from.
@@ -44,10 +50,10 @@ pub enum Source {
 }
 
 impl Source {
-    /// `$PAGELAB_LESSONS` when it is set, else the built-in lessons.
+    /// `$PAGELAB_LESSONS` when it is set and not empty, else the built-in lessons.
     pub fn from_env() -> Source {
-        match std::env::var_os("PAGELAB_LESSONS") {
-            Some(dir) => Source::Dir(PathBuf::from(dir)),
+        match lessons_from_env() {
+            Some(dir) => Source::Dir(dir),
             None => Source::Embedded,
         }
     }

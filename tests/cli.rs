@@ -164,6 +164,40 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
     );
 }
 
+/// A lessons directory that cannot be read is named with the reason, and no line (there
+/// is none: not `:0`).
+#[test]
+fn a_missing_lessons_directory_is_named_without_a_line() {
+    let nowhere = tempfile::tempdir().unwrap().path().join("nowhere");
+    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .arg("list")
+        .env("PAGELAB_LESSONS", &nowhere)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "\n{}: cannot read the lessons directory: ",
+        nowhere.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains(":0"), "{stderr}");
+}
+
+/// `PAGELAB_LESSONS=` (empty) is as if it were unset: the lessons built into the binary.
+#[test]
+fn an_empty_lessons_variable_means_the_built_in_lessons() {
+    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .arg("list")
+        .env("PAGELAB_LESSONS", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let listed = stdout(&output).lines().count();
+    assert_eq!(listed, Catalog::embedded().unwrap().lessons.len());
+}
+
 /// The binary carries its lessons: from a directory with no lessons in reach and no
 /// PAGELAB_LESSONS, it checks the very lessons of the source tree.
 #[rstest]

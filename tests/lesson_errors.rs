@@ -74,7 +74,7 @@ fn the_one_error(dir: &Path) -> String {
     "no experiment performs lesson `no-such-lesson`"
 )]
 #[case::duplicate_id("duplicate-id", "02-b.md:2:", "duplicate id `mmap-anon`")]
-#[case::bad_file_name("bad-file-name", "lesson.md:0:", "NN-slug.md")]
+#[case::bad_file_name("bad-file-name", "lesson.md: ", "NN-slug.md")]
 #[case::binary_garbage("binary-garbage", "01-x.md:6:", "not UTF-8")]
 #[case::exercise_without_hint("exercise-without-hint", "01-x.md:8:", "has no `hint:` line")]
 #[case::exercise_unknown_key("exercise-unknown-key", "01-x.md:10:", "unknown key `tip:`")]

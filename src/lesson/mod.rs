@@ -28,13 +28,23 @@ pub struct Lesson {
     pub source: String,
 }
 
-/// Something wrong in a lesson file, at a line.
+/// Something wrong in a lesson file, at a line; line 0 where it is the file (or the
+/// lessons directory) as a whole: it cannot be read, is too large or is misnamed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
 pub struct LessonError {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
+}
+
+impl std::fmt::Display for LessonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No line is not line 0: `file:0:` would send an editor to a line that is not there.
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
 }
 
 /// Lessons larger than this are refused before parsing: no lesson is anywhere near it.
