@@ -89,7 +89,8 @@ enum Command {
     },
     /// The claim × configuration table of result files (`check --format json`, from any
     /// machines, and the kernel matrix's `<target dir>/kernel-matrix/results/`). Files that
-    /// checked different lessons are refused. Exit status 1 if any configuration failed.
+    /// checked different lessons are refused, and so is a file named twice. Exit status 1
+    /// if any configuration failed.
     Matrix {
         /// Result files, or directories of them (their *.json files, in name order).
         #[arg(required = true)]

@@ -183,6 +183,51 @@ fn files_that_checked_other_lessons_are_refused_naming_both() {
     }
 }
 
+/// JSON that is not an object (an array, which serde would read field by field) is not
+/// taken for a result file with a wrong field: the error names the file and what a result
+/// file is.
+#[test]
+fn a_json_array_is_refused_as_not_a_result_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let array = write(dir.path(), "array.json", &serde_json::json!([1, 2]));
+    let (out, output) = matrix_of(&[array.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    let error = text(&output.stderr);
+    let expected = format!(
+        "pagelab: {}: not a result file: expected a JSON object, the output of `pagelab check --format json`, and found an array\n",
+        array.display()
+    );
+    assert_eq!(error, expected);
+}
+
+/// A result file named twice, as itself or once more through its directory, is refused
+/// naming it: merged, its configuration would count twice.
+#[test]
+fn a_result_file_named_twice_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = write(dir.path(), "host.json", &host_result());
+    let host = host.to_str().unwrap();
+    let (out, output) = matrix_of(&[host, host]);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    assert!(out.is_empty(), "nothing rendered: {out}");
+    let error = text(&output.stderr);
+    assert!(error.contains(&format!("{host} is named twice")), "{error}");
+    let listed = dir.path().to_str().unwrap();
+    let spelled_otherwise = format!("{listed}/.");
+    let (out, output) = matrix_of(&[host, &spelled_otherwise]);
+    assert_eq!(output.status.code(), Some(2), "{out}");
+    let error = text(&output.stderr);
+    let again = format!("{host} is named twice (again as {spelled_otherwise}/host.json)");
+    assert!(error.contains(&again), "{error}");
+    let (_, once) = matrix_of(&[listed]);
+    assert_eq!(
+        once.status.code(),
+        expected_status(&host_result()),
+        "{}",
+        text(&once.stderr)
+    );
+}
+
 #[test]
 fn a_failed_configuration_makes_the_exit_status_non_zero_with_a_summary() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,6 +34,18 @@ impl Loaded {
 pub fn read(path: &Path) -> Result<ResultFile, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("reading the result file {}: {e}", path.display()))?;
+    // serde reads a struct from an array too, field by field, so `[1, 2]` would be refused
+    // for its second element's type, as if it were a result file with one wrong field.
+    if !text.trim_start().starts_with('{') {
+        let found = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) => json_kind(&value),
+            Err(_) => "no JSON",
+        };
+        return Err(format!(
+            "{}: not a result file: expected a JSON object, the output of `pagelab check --format json`, and found {found}",
+            path.display()
+        ));
+    }
     serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}: not readable as a result file (`pagelab check --format json`): {e}",
@@ -42,7 +54,21 @@ pub fn read(path: &Path) -> Result<ResultFile, String> {
     })
 }
 
+/// What a JSON value is, in a sentence: "found {}".
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// The files named: files as given, directories by their `*.json` files in name order.
+/// A file named twice (`a.json a.json`, or as itself and in its directory) is refused:
+/// merged, its configuration would count twice in the table and its summary.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in paths {
@@ -67,7 +93,32 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if files.is_empty() {
         return Err("no result files named".into());
     }
+    named_once(&files)?;
     Ok(files)
+}
+
+/// Refuses the first file of `files` that is also another of them: the same path, or the
+/// same file by another path (`./a.json`, a link). A file that cannot be resolved is
+/// compared as named; reading it will say what is wrong with it.
+fn named_once(files: &[PathBuf]) -> Result<(), String> {
+    let resolved: Vec<PathBuf> = files
+        .iter()
+        .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
+        .collect();
+    for (i, file) in resolved.iter().enumerate() {
+        if let Some(j) = resolved[..i].iter().position(|earlier| earlier == file) {
+            let (first, again) = (files[j].display(), files[i].display());
+            let named = if first.to_string() == again.to_string() {
+                format!("{first} is named twice")
+            } else {
+                format!("{first} is named twice (again as {again})")
+            };
+            return Err(format!(
+                "{named}: its configuration would count twice; name each result file once"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every result file named (see [`expand`]), all of the same lessons.
