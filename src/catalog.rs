@@ -160,13 +160,20 @@ impl Catalog {
         }
     }
 
-    /// Finds a lesson by id, by file stem (`01-mmap-anon`) or by number (`1`, `01`).
+    /// Finds a lesson by id, by file stem (`01-mmap-anon`), by number (`1`, `01`) or by
+    /// file name, alone or in a path (`lessons/01-mmap-anon.md`): a path names the lesson
+    /// of that file name, as its stem does, wherever the file is.
     pub fn find(&self, name: &str) -> Option<&Lesson> {
+        let file_name = name
+            .ends_with(".md")
+            .then(|| Path::new(name).file_name())
+            .flatten();
         self.lessons.iter().find(|l| {
             let stem = l.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             let number = stem.split('-').next().unwrap_or("");
             l.id() == name
                 || stem == name
+                || file_name.is_some_and(|f| l.path.file_name() == Some(f))
                 || (number.parse::<u32>().ok().is_some()
                     && number.parse::<u32>().ok() == name.parse().ok())
         })

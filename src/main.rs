@@ -44,7 +44,7 @@ enum Command {
     },
     /// Perform the experiments and check every claim; exit status 1 if any claim fails.
     Check {
-        /// Lessons to check (id, file stem or number); all when none is given.
+        /// Lessons to check (id, file stem, number or file name); all when none is given.
         lessons: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -61,14 +61,15 @@ enum Command {
         #[arg(long)]
         label: Option<String>,
     },
-    /// Check one exercise (by id), or the first one not done yet; exit status 1 unless done.
+    /// Check one exercise (by id or its function's name), or the first one not done yet; exit
+    /// status 1 unless done.
     Exercise {
         id: Option<String>,
         /// json: every exercise's outcome (or the one asked for), for machines.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Show every hint of an exercise.
+    /// Show every hint of an exercise (by id or its function's name).
     Hint { id: String },
     /// Rerun the current exercise every time a file in src/, tests/ or lessons/ changes.
     Watch,
@@ -283,12 +284,26 @@ fn probe() -> Result<KernelProbe, String> {
 }
 
 fn find<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Lesson, String> {
-    catalog.find(name).ok_or_else(|| {
+    let lesson = catalog.find(name).ok_or_else(|| {
         format!(
             "no lesson `{name}`; the lessons are: {}",
             catalog.ids().join(", ")
         )
-    })
+    })?;
+    // A path names a lesson by its file name, so an edited copy elsewhere would be checked
+    // as the lesson pagelab holds: said, rather than checking text the user did not mean.
+    if name.ends_with(".md")
+        && let Ok(text) = std::fs::read_to_string(name)
+        && text != lesson.source
+    {
+        return Err(format!(
+            "{name} is not lesson `{}` as pagelab checks it ({}, {}): its text differs; to check that file, set PAGELAB_LESSONS to its directory",
+            lesson.id(),
+            pagelab::check::shown_path(&lesson.path),
+            Source::from_env()
+        ));
+    }
+    Ok(lesson)
 }
 
 fn file_stem(lesson: &Lesson) -> String {

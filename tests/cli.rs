@@ -421,6 +421,62 @@ fn hint_shows_the_task_and_every_hint_with_the_lessons_line() {
     );
 }
 
+/// An exercise is named by its id or by the name of the function the student writes, which
+/// is what the handout shows them; either way the id is what pagelab answers with.
+#[test]
+fn an_exercise_is_named_by_its_id_or_its_functions_name() {
+    let output = pagelab(&["hint", "resident_pages"]);
+    let text = stdout(&output);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.starts_with("exercise `resident-pages` (lesson `pages`"),
+        "{text}"
+    );
+    assert!(text.contains("`pagelab exercise resident-pages`"), "{text}");
+    let by_id = pagelab(&["hint", "resident-pages"]);
+    assert_eq!(text, stdout(&by_id));
+    let one = pagelab(&["exercise", "give_back"]);
+    let text = stdout(&one);
+    assert!(
+        text.contains("exercise `give-back` (lesson `giving-memory-back`"),
+        "{text}"
+    );
+}
+
+/// A lesson is named by its file too, alone or as a path, as by its id; a file of that
+/// name whose text is not the lesson's is refused, not checked as the lesson.
+#[test]
+fn a_lesson_is_named_by_its_file_or_its_path() {
+    for name in [
+        "lessons/01-mmap-anon.md",
+        "01-mmap-anon.md",
+        "./lessons/01-mmap-anon.md",
+    ] {
+        let output = pagelab(&["check", name, "--format", "json"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&output))
+            .unwrap_or_else(|e| panic!("check {name}: {e}: {stderr}"));
+        let lessons = json["lessons"].as_array().expect("lessons");
+        assert_eq!(lessons.len(), 1, "check {name}");
+        assert_eq!(lessons[0]["id"], "mmap-anon", "check {name}");
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("01-mmap-anon.md");
+    std::fs::write(&copy, "---\nid: mmap-anon\ntitle: an edited copy\n---\n").unwrap();
+    let output = pagelab(&["show", copy.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not lesson `mmap-anon` as pagelab checks it")
+            && stderr.contains("PAGELAB_LESSONS"),
+        "{stderr}"
+    );
+}
+
 /// Here the reference solutions make every exercise done; in a handout every one is to do.
 /// Either way the text, the JSON and the exit status agree.
 #[test]

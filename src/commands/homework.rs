@@ -15,7 +15,7 @@ fn crate_dir() -> &'static Path {
 }
 
 fn find(id: &str) -> Result<&'static Exercise, String> {
-    homework::find(id).ok_or_else(|| {
+    homework::named(id).ok_or_else(|| {
         let ids: Vec<&str> = homework::ALL.iter().map(|e| e.id).collect();
         format!("no exercise `{id}`; the exercises are: {}", ids.join(", "))
     })
@@ -122,8 +122,10 @@ pub fn exercise_suites(
 }
 
 /// `pagelab hint <id>`: the task and every hint, with where the lesson sets it.
-pub fn hint(catalog: &Catalog, id: &str) -> Result<ExitCode, CliError> {
-    let exercise = find(id)?;
+pub fn hint(catalog: &Catalog, name: &str) -> Result<ExitCode, CliError> {
+    let exercise = find(name)?;
+    // The id, also where the student named the function: it is what the commands take.
+    let id = exercise.id;
     let (lesson, text) = exercise
         .text(catalog)
         .ok_or_else(|| format!("lesson `{}` does not set exercise `{id}`", exercise.lesson))?;

@@ -24,4 +24,4 @@ pub mod report;
 pub mod watch;
 
 pub use outcome::{Failure, Outcome, Passed};
-pub use registry::{ALL, Exercise, Fake, ForkLock, find};
+pub use registry::{ALL, Exercise, Fake, ForkLock, find, named};

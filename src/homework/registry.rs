@@ -91,6 +91,12 @@ pub fn find(id: &str) -> Option<&'static Exercise> {
     ALL.iter().find(|e| e.id == id)
 }
 
+/// The exercise a student names: by its id, or by its function's name (`resident_pages`),
+/// which the handout's stub shows them. Lessons set exercises by id only ([`find`]).
+pub fn named(name: &str) -> Option<&'static Exercise> {
+    ALL.iter().find(|e| e.id == name || e.function == name)
+}
+
 /// The exercises a lesson sets, in order.
 pub fn of_lesson(lesson: &str) -> impl Iterator<Item = &'static Exercise> {
     ALL.iter().filter(move |e| e.lesson == lesson)
