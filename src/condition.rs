@@ -306,10 +306,12 @@ impl Condition {
             (C::HugetlbPool(a), C::HugetlbPool(b)) => a != b,
             (C::Memlock(a), C::Memlock(b)) => {
                 use MemlockCondition as M;
-                let one_way = |x, y| match (x, y) {
-                    (M::Exempt, M::Enforced | M::BelowMapped) => true,
-                    (M::MlockallAllowed, M::BelowMapped) => true,
-                    _ => false,
+                let one_way = |x, y| {
+                    matches!(
+                        (x, y),
+                        (M::Exempt, M::Enforced | M::BelowMapped)
+                            | (M::MlockallAllowed, M::BelowMapped)
+                    )
                 };
                 one_way(a, b) || one_way(b, a)
             }

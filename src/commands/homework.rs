@@ -31,35 +31,49 @@ fn chosen(id: Option<&str>) -> Result<Vec<&'static Exercise>, String> {
 
 /// Every exercise's outcome, in order.
 pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
-    homework::ALL.iter().map(|e| (e, outcome::run(e))).collect()
+    homework::ALL
+        .iter()
+        .map(|e| (e, homework::isolated::run(e)))
+        .collect()
 }
 
-/// `pagelab exercise [id]`: one exercise, or the first not done (done ones are listed).
+/// `pagelab exercise [id]`: one exercise, or the first not done, after those done before it
+/// (every exercise is checked, for the count of those done).
 pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
-    let chosen = chosen(id)?;
-    let total = homework::ALL.len();
     let mut out = UntilClosed::new(stdout().lock());
-    for (done, exercise) in chosen.into_iter().enumerate() {
-        let outcome = outcome::run(exercise);
-        if outcome.is_done() && id.is_none() {
-            out.line(format_args!("  {:<24} {}", exercise.id, outcome.word()))?;
-            continue;
-        }
+    if let Some(id) = id {
+        let exercise = find(id)?;
+        let outcome = homework::isolated::run(exercise);
         out.line(format_args!(
             "{}",
             outcome::describe(exercise, catalog, &outcome)
         ))?;
+        return Ok(status(outcome.is_done()));
+    }
+    let outcomes = outcomes();
+    let total = outcomes.len();
+    let done = outcomes.iter().filter(|(_, o)| o.is_done()).count();
+    for (exercise, outcome) in &outcomes {
         if !outcome.is_done() {
-            if id.is_none() {
-                out.line(format_args!("{done} of {total} exercises done"))?;
-            }
-            return Ok(ExitCode::FAILURE);
+            out.line(format_args!(
+                "{}",
+                outcome::describe(exercise, catalog, outcome)
+            ))?;
+            out.line(format_args!("{done} of {total} exercises done"))?;
+            return Ok(status(false));
         }
+        out.line(format_args!("  {:<24} {}", exercise.id, outcome.word()))?;
     }
-    if id.is_none() {
-        out.line(format_args!("\nall {total} exercises done"))?;
+    out.line(format_args!("\nall {total} exercises done"))?;
+    Ok(status(true))
+}
+
+fn status(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Standard output for a command that writes as it goes and ends with a verdict. Once the
@@ -116,7 +130,7 @@ pub fn exercise_suites(
 ) -> Result<Vec<pagelab::report::suites::Suite>, String> {
     let outcomes: Vec<(&Exercise, Outcome)> = chosen(id)?
         .into_iter()
-        .map(|e| (e, outcome::run(e)))
+        .map(|e| (e, homework::isolated::run(e)))
         .collect();
     Ok(pagelab::report::suites::of_exercises(catalog, &outcomes))
 }

@@ -43,6 +43,11 @@ pub fn try_fake(fake: &Fake) -> Verdict {
             at,
         },
         Outcome::Panicked { message, at } => Verdict::Panicked { message, at },
+        // Fakes run in the checking process (run_check), which does not report crashes.
+        Outcome::Crashed { how } => Verdict::Panicked {
+            message: how,
+            at: String::new(),
+        },
     }
 }
 

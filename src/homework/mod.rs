@@ -7,6 +7,7 @@
 //! - [`registry`] holds [`ALL`], every exercise, built from those declarations.
 //! - [`checks`] holds the checks, one module per lesson.
 //! - [`outcome`] runs a check, catching a `todo!()` stub or a panic, and words the result;
+//!   [`isolated`] runs it in a process of its own, which a crash or a hang ends alone;
 //!   [`fakes`] runs a check on its fakes.
 //! - [`handout`] writes the student copy; [`authors`] is `pagelab dev check`, which holds
 //!   hints to [`hint_rule`] (the first two give no code away); [`watch`] reruns the
@@ -18,6 +19,7 @@ pub mod declare;
 pub mod fakes;
 pub mod handout;
 pub mod hint_rule;
+pub mod isolated;
 pub mod outcome;
 pub mod registry;
 pub mod report;

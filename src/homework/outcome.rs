@@ -20,7 +20,7 @@ pub enum Passed {
 }
 
 /// What the check expected and what the kernel showed instead.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     pub expected: String,
     pub showed: String,
@@ -52,7 +52,9 @@ impl Failure {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a check ended. (De)serialized as it crosses from the check's own process
+/// ([`super::isolated`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Done {
         showed: String,
@@ -70,6 +72,11 @@ pub enum Outcome {
         message: String,
         at: String,
     },
+    /// The check's process ended without an outcome (a signal, an exit of the student's
+    /// code) or was stopped after [`super::isolated::TIMEOUT`]: how, in words.
+    Crashed {
+        how: String,
+    },
 }
 
 impl Outcome {
@@ -80,7 +87,8 @@ impl Outcome {
             Outcome::Skipped { .. } => ExerciseOutcome::Skipped,
             Outcome::Todo { .. } => ExerciseOutcome::Todo,
             Outcome::Failed(_) => ExerciseOutcome::Failing,
-            Outcome::Panicked { .. } => ExerciseOutcome::Panics,
+            // An end as abrupt as a panic, which result files call so.
+            Outcome::Panicked { .. } | Outcome::Crashed { .. } => ExerciseOutcome::Panics,
         }
     }
 
@@ -126,8 +134,9 @@ fn install_hook() {
     });
 }
 
-/// Runs the exercise's check on this thread.
-pub fn run(exercise: &Exercise) -> Outcome {
+/// Runs the exercise's check on this thread, in this process; [`super::isolated::run`]
+/// runs it in a process of its own.
+pub fn run_here(exercise: &Exercise) -> Outcome {
     run_check(exercise.check)
 }
 
@@ -176,6 +185,7 @@ pub fn describe(exercise: &Exercise, catalog: &Catalog, outcome: &Outcome) -> St
         Outcome::Todo { .. } => "is not done yet",
         Outcome::Failed(_) => "does not hold on this kernel",
         Outcome::Panicked { .. } => "panicked",
+        Outcome::Crashed { .. } => "crashed",
     };
     let mut s = format!(
         "exercise `{}` (lesson `{}`, {path}:{line}) {state}\n",
@@ -200,6 +210,7 @@ pub fn describe(exercise: &Exercise, catalog: &Catalog, outcome: &Outcome) -> St
             row("kernel:", &f.showed);
         }
         Outcome::Panicked { message, at } => row("panic:", &format!("{at}: {message}")),
+        Outcome::Crashed { how } => row("crash:", how),
     }
     if !outcome.is_done() {
         if let Some(hint) = text.and_then(|t| t.hints.first()) {

@@ -1,7 +1,8 @@
 //! Exercise outcomes as result-file entries, for `pagelab exercise --format json` and
 //! `check --exercises`.
 
-use super::outcome::{self, Outcome};
+use super::isolated;
+use super::outcome::Outcome;
 use super::registry::Exercise;
 use crate::catalog::Catalog;
 use crate::check::shown_path;
@@ -12,7 +13,7 @@ use crate::results::ExerciseResult;
 pub fn results(catalog: &Catalog, exercises: &[&Exercise]) -> Vec<ExerciseResult> {
     exercises
         .iter()
-        .map(|exercise| result(catalog, exercise, &outcome::run(exercise)))
+        .map(|exercise| result(catalog, exercise, &isolated::run(exercise)))
         .collect()
 }
 
@@ -24,6 +25,7 @@ fn result(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> Exercise
         Outcome::Todo { at } => (format!("{at} still calls todo!()"), None),
         Outcome::Failed(f) => (f.showed.clone(), Some(f.expected.clone())),
         Outcome::Panicked { message, at } => (format!("{at}: {message}"), None),
+        Outcome::Crashed { how } => (how.clone(), None),
     };
     ExerciseResult {
         id: exercise.id.to_owned(),

@@ -123,6 +123,7 @@ fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> C
             VerdictKind::Failed,
             Some(format!("panicked at {at}: {message}")),
         ),
+        Outcome::Crashed { how } => (VerdictKind::Failed, Some(format!("crashed: {how}"))),
     };
     let mut details = vec![(
         "function",

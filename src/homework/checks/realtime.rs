@@ -5,7 +5,7 @@ use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
 use crate::kernel::{SmapsField, VmFlag};
-use crate::memory::Mapped;
+use crate::memory::{Mapped, counters};
 use nix::sys::mman::ProtFlags;
 use nix::sys::mman::munlock;
 use std::num::NonZeroUsize;
@@ -43,6 +43,15 @@ crate::homework::declare::exercises! {
                 let start = super::fake::plain_mmap(len)?;
                 // SAFETY: the mapping just made.
                 unsafe { nix::sys::mman::mlock(start.cast(), len.get()) }?;
+                Ok(start)
+            },
+            // Resident to mincore, but as the zero page: every write still faults.
+            "a plain mmap, every page read" => |len| {
+                let start = super::fake::plain_mmap(len)?;
+                for i in (0..len.get()).step_by(page()) {
+                    // SAFETY: inside the read-write mapping just made.
+                    unsafe { std::ptr::read_volatile(start.as_ptr().add(i)) };
+                }
                 Ok(start)
             },
         ],
@@ -116,8 +125,10 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
 }
 
 /// A random length: on return a new mapping (see [`super::new_anonymous_mapping`]: a heap
-/// allocation is refused, and left alone) with every page resident (mincore), and none
-/// locked (VmFlags without `lo`, Locked 0 kB): populated is not locked.
+/// allocation is refused, and left alone) with every page resident (mincore) and a page of
+/// its own (writing it takes no fault: a page that was only read is the shared zero page,
+/// which mincore counts too), and none locked (VmFlags without `lo`, Locked 0 kB):
+/// populated is not locked.
 pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
     let n = rng.between(3, 24);
@@ -151,7 +162,21 @@ pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<
             ),
         ));
     }
+    // SAFETY: the student's new private read-write mapping (found so above), which only this
+    // check uses now; its pages are written through volatile accesses.
+    let faults = unsafe { counters::faults_of(counters::write_first_bytes, addr, n * page()) }
+        .map_err(|e| Failure::setup("count this thread's page faults", e))?
+        .minor;
+    if faults != 0 {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "{n} of {n} pages resident, but writing them took {faults} minor faults: a \
+                 page only read is the shared zero page, which mincore counts as resident"
+            ),
+        ));
+    }
     Ok(Passed::Held(format!(
-        "{n} of {n} pages resident on return, Locked {locked}"
+        "{n} of {n} pages resident on return and writing them took no fault, Locked {locked}"
     )))
 }
