@@ -224,15 +224,32 @@ mod tests {
             matches!(&outcome, Outcome::Crashed { how } if how.starts_with("still running after 0 s")),
             "{outcome:?}"
         );
-        let pid = std::fs::read_to_string(&file).unwrap();
-        // Killed; its new parent may not have reaped it yet.
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
-        let state = stat
-            .as_deref()
-            .map(|s| s.rsplit(") ").next().unwrap_or("").chars().next());
-        assert!(
-            matches!(state, Err(_) | Ok(Some('Z'))),
-            "sleep {pid} is still running: {stat:?}"
+        let pid: i32 = std::fs::read_to_string(&file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Killed, it ends once it runs again: wait for that, on a pidfd (readable when the
+        // process has ended), not for a while.
+        // SAFETY: a system call that only makes a descriptor.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        if fd < 0 {
+            let errno = nix::errno::Errno::last();
+            assert_eq!(errno, nix::errno::Errno::ESRCH, "pidfd_open of sleep {pid}");
+            return;
+        }
+        let mut ended = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, ours; the descriptor is closed right after.
+        let ready = unsafe { libc::poll(&mut ended, 1, 10_000) };
+        // SAFETY: the descriptor made above, used no more.
+        unsafe { libc::close(fd) };
+        assert_eq!(
+            ready, 1,
+            "sleep {pid} still running 10 s after the check was stopped"
         );
     }
 }
