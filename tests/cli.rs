@@ -661,7 +661,7 @@ fn a_lesson_named_twice_is_checked_once() {
 #[rstest]
 #[case::list(&["list"])]
 #[case::hint(&["hint", "resident-pages"])]
-#[case::exercise(&["exercise"])]
+#[case::exercise(&["exercise", "give-back"])]
 fn a_failing_stdout_is_an_error_not_a_panic(#[case] args: &[&str]) {
     let full = std::fs::OpenOptions::new()
         .write(true)

@@ -31,10 +31,7 @@ fn chosen(id: Option<&str>) -> Result<Vec<&'static Exercise>, String> {
 
 /// Every exercise's outcome, in order.
 pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
-    homework::ALL
-        .iter()
-        .map(|e| (e, homework::isolated::run(e)))
-        .collect()
+    homework::isolated::run_all()
 }
 
 /// `pagelab exercise [id]`: one exercise, or the first not done, after those done before it
@@ -128,9 +125,11 @@ pub fn exercise_suites(
     catalog: &Catalog,
     id: Option<&str>,
 ) -> Result<Vec<pagelab::report::suites::Suite>, String> {
-    let outcomes: Vec<(&Exercise, Outcome)> = chosen(id)?
-        .into_iter()
-        .map(|e| (e, homework::isolated::run(e)))
+    let chosen = chosen(id)?;
+    let outcomes: Vec<(&Exercise, Outcome)> = chosen
+        .iter()
+        .copied()
+        .zip(homework::isolated::run_each(&chosen))
         .collect();
     Ok(pagelab::report::suites::of_exercises(catalog, &outcomes))
 }

@@ -1,50 +1,60 @@
-//! Each exercise's check in a process of its own: the program runs itself again, asked by
-//! [`CHILD`] to run one check and print its outcome. The student's code is memory code, and
-//! its commonest mistakes end a process: a write past a mapping (SIGSEGV), a read past a
-//! file's end (SIGBUS), a child's pipe waited on forever. In the process that runs all the
-//! exercises, one such answer ended or stalled every command and test, and named none of
-//! them; here it ends its own process, and its outcome says how and which exercise.
+//! Exercises' checks in processes of their own: the program runs itself again, asked by
+//! [`CHILD`] to run some checks one after another and print each outcome as it has it. The
+//! student's code is memory code, and its commonest mistakes end a process: a write past a
+//! mapping (SIGSEGV), a read past a file's end (SIGBUS), a child's pipe waited on forever.
+//! In the process that ran all the exercises, one such answer ended or stalled every command
+//! and test, and named none of them. Here it ends its own process: the exercise whose
+//! outcome did not come is told how it ended, and a new process runs the ones after it.
 
 use super::Failure;
 use super::outcome::{self, Outcome};
 use super::registry::{self, Exercise};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The environment variable that asks the program to run the check of the exercise it
-/// names, print the outcome and exit ([`serve_if_asked`]).
+/// The environment variable that asks the program to run the checks of the exercises it
+/// names (ids, comma-separated), print their outcomes and exit ([`serve_if_asked`]).
 pub const CHILD: &str = "PAGELAB_EXERCISE_CHILD";
 
-/// How long a check may take. The slowest take a second or two (huge pages, reclaim); a
+/// How long one check may take. The slowest take a second or two (huge pages, reclaim); a
 /// check still running after this waits for something that will not come.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What starts the line that carries the outcome, among whatever else the student's code
+/// What starts the line that carries an outcome, among whatever else the student's code
 /// printed: a control character no text of theirs is likely to begin a line with.
 const MARK: &str = "\u{1}pagelab-outcome ";
 
-/// In a program asked by [`CHILD`] to run one check: runs it, prints the outcome and exits.
-/// Elsewhere it returns at once. Every program that calls [`run`] calls this first.
+/// Set by [`serve_if_asked`] where it returns: this program serves checks, and [`run`] may
+/// start it again for some. A program that does not would run as a whole, its own checks
+/// (or tests) starting it again in turn.
+static SERVES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// In a program asked by [`CHILD`] to run checks: runs them in order, prints each outcome as
+/// it comes, and exits. Elsewhere it returns at once. Every program that calls [`run`] or
+/// [`run_each`] calls this first.
 pub fn serve_if_asked() {
-    let Some(id) = std::env::var_os(CHILD) else {
+    let Some(ids) = std::env::var_os(CHILD) else {
+        SERVES.store(true, std::sync::atomic::Ordering::Relaxed);
         return;
     };
-    let found = id.to_str().and_then(registry::find);
-    let outcome = match found {
-        Some(exercise) => outcome::run_here(exercise),
-        None => Outcome::Failed(Failure::setup(
-            "find the exercise it was asked to run",
-            format!("{CHILD}={} names none", id.to_string_lossy()),
-        )),
-    };
-    let text = serde_json::to_string(&outcome).expect("an outcome is plain data");
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "\n{MARK}{text}").and_then(|()| out.flush());
+    let ids = ids.to_string_lossy().into_owned();
+    for id in ids.split(',') {
+        let outcome = match registry::find(id) {
+            Some(exercise) => outcome::run_here(exercise),
+            None => Outcome::Failed(Failure::setup(
+                "find the exercise it was asked to run",
+                format!("{CHILD} names `{id}`, which is none"),
+            )),
+        };
+        let text = serde_json::to_string(&outcome).expect("an outcome is plain data");
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "\n{MARK}{text}").and_then(|()| out.flush());
+    }
     std::process::exit(0);
 }
 
@@ -52,75 +62,157 @@ pub fn serve_if_asked() {
 /// its outcome, or how the process ended without one. Whatever the student's code printed
 /// goes to this process's standard error.
 pub fn run(exercise: &Exercise) -> Outcome {
-    match spawn(exercise) {
-        Ok(outcome) => outcome,
-        Err(e) => Outcome::Failed(Failure::setup(
-            "run the exercise in a process of its own",
-            e,
-        )),
+    run_each(&[exercise])
+        .pop()
+        .expect("one outcome an exercise")
+}
+
+/// Every exercise's outcome, in the registry's order ([`run_each`]).
+pub fn run_all() -> Vec<(&'static Exercise, Outcome)> {
+    let all: Vec<&'static Exercise> = registry::ALL.iter().collect();
+    all.iter().copied().zip(run_each(&all)).collect()
+}
+
+/// The outcomes of `exercises`, in their order. As many processes as there are CPUs run them
+/// side by side, each its share one after another (a process a check costs more than most
+/// checks); their processes share nothing a check measures, and the hugetlb pool, which is
+/// the machine's, is locked with flock.
+pub fn run_each(exercises: &[&Exercise]) -> Vec<Outcome> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = exercises.len().div_ceil(workers.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = exercises
+            .chunks(share)
+            .map(|chunk| scope.spawn(move || batch(chunk, TIMEOUT)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .expect("a worker only starts processes and reads them")
+            })
+            .collect()
+    })
+}
+
+/// The outcomes of `exercises`, run one after another by processes of this program: one,
+/// and another from the exercise after where one ended without its outcome.
+fn batch(exercises: &[&Exercise], timeout: Duration) -> Vec<Outcome> {
+    let ids: Vec<&str> = exercises.iter().map(|e| e.id).collect();
+    batch_of(&ids, timeout, &|| this_program())
+}
+
+/// [`batch`] of the exercises `ids`, each process made by `program` and told the ids left.
+fn batch_of(
+    ids: &[&str],
+    timeout: Duration,
+    program: &dyn Fn() -> Result<Command, String>,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(ids.len());
+    while outcomes.len() < ids.len() {
+        let rest = &ids[outcomes.len()..];
+        let mut command = match program() {
+            Ok(command) => command,
+            Err(why) => {
+                let failed = Outcome::Failed(Failure::setup(
+                    "run the exercise in a process of its own",
+                    why,
+                ));
+                outcomes.resize(ids.len(), failed);
+                break;
+            }
+        };
+        command.env(CHILD, rest.join(","));
+        outcomes.extend(outcomes_of(command, rest.len(), timeout));
     }
+    outcomes
 }
 
-fn spawn(exercise: &Exercise) -> Result<Outcome, String> {
+fn this_program() -> Result<Command, String> {
+    if !SERVES.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err("this program does not serve checks: its main calls no \
+                    homework::isolated::serve_if_asked()"
+            .into());
+    }
     let program = std::env::current_exe().map_err(|e| format!("find this program: {e}"))?;
-    let mut command = Command::new(&program);
-    command.env(CHILD, exercise.id);
-    outcome_of(command, TIMEOUT)
+    Ok(Command::new(program))
 }
 
-/// Runs `command` (a program that prints its outcome as [`serve_if_asked`] does) in a
-/// process group of its own, for at most `timeout`.
-fn outcome_of(mut command: Command, timeout: Duration) -> Result<Outcome, String> {
-    let mut child = command
+/// Runs `command` (a program that prints up to `wanted` outcomes as [`serve_if_asked`]
+/// does) in a process group of its own, each outcome due within `timeout` of the one
+/// before: the outcomes it printed, and if it ended or stalled before the last, one more
+/// that says how.
+fn outcomes_of(mut command: Command, wanted: usize, timeout: Duration) -> Vec<Outcome> {
+    let started = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // Its own process group: what the student's code forked is ended with it.
         .process_group(0)
-        .spawn()
-        .map_err(|e| format!("start {:?}: {e}", command.get_program()))?;
-    let group = Pid::from_raw(child.id() as i32);
-    let mut stdout = child.stdout.take().expect("piped above");
-    let (sent, printed) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let read = stdout.read_to_end(&mut text).map(|_| text);
-        let _ = sent.send(read);
-    });
-    // The pipe closes when every process of the group has ended or closed it.
-    let (text, stalled) = match printed.recv_timeout(timeout) {
-        Ok(read) => (read, false),
-        Err(_) => {
-            let _ = killpg(group, Signal::SIGKILL);
-            (printed.recv().map_err(|e| e.to_string())?, true)
+        .spawn();
+    let mut child = match started {
+        Ok(child) => child,
+        Err(e) => {
+            let why = format!("start {:?}: {e}", command.get_program());
+            return vec![Outcome::Failed(Failure::setup(
+                "run the exercise in a process of its own",
+                why,
+            ))];
         }
     };
-    let status = child
-        .wait()
-        .map_err(|e| format!("wait for the check: {e}"))?;
-    // Nothing of the group may outlive the check, whatever it left running.
-    let _ = killpg(group, Signal::SIGKILL);
-    let text =
-        String::from_utf8_lossy(&text.map_err(|e| format!("read its output: {e}"))?).into_owned();
-    let (printed, verdict) = match text.rfind(MARK) {
-        Some(at) => (&text[..at], Some(text[at + MARK.len()..].trim_end())),
-        None => (text.as_str(), None),
+    let lines = read_lines(&mut child);
+    let mut outcomes = Vec::new();
+    let stalled = loop {
+        if outcomes.len() == wanted {
+            break false;
+        }
+        match lines.recv_timeout(timeout) {
+            Ok(line) => match line.strip_prefix(MARK) {
+                Some(json) => outcomes.push(serde_json::from_str(json).unwrap_or_else(|e| {
+                    Outcome::Failed(Failure::setup("read the check's outcome", e))
+                })),
+                // Theirs: shown where a student looks, out of the way of machine formats.
+                None if !line.is_empty() => eprintln!("{line}"),
+                None => {}
+            },
+            Err(mpsc::RecvTimeoutError::Disconnected) => break false,
+            Err(mpsc::RecvTimeoutError::Timeout) => break true,
+        }
     };
-    if !printed.trim().is_empty() {
-        let _ = std::io::stderr().write_all(printed.as_bytes());
-    }
+    let group = Pid::from_raw(child.id() as i32);
     if stalled {
-        return Ok(Outcome::Crashed {
-            how: format!(
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    let status = child.wait();
+    // Nothing of the group may outlive its checks, whatever they left running.
+    let _ = killpg(group, Signal::SIGKILL);
+    if outcomes.len() < wanted {
+        let how = match (stalled, status) {
+            (true, _) => format!(
                 "still running after {} s, and stopped: does it wait for something that never \
                  comes (a read on a pipe whose write end is still open, a child never ended)?",
                 timeout.as_secs()
             ),
-        });
+            (false, Ok(status)) => ended(status),
+            (false, Err(e)) => format!("its process could not be waited for: {e}"),
+        };
+        outcomes.push(Outcome::Crashed { how });
     }
-    if let Some(verdict) = verdict.filter(|_| status.success()) {
-        return serde_json::from_str(verdict).map_err(|e| format!("read its outcome: {e}"));
-    }
-    Ok(Outcome::Crashed { how: ended(status) })
+    outcomes
+}
+
+/// The lines `child` prints, as it prints them, until its output closes.
+fn read_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("piped");
+    let (sent, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sent.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// How a check's process ended without an outcome, in words a student can act on.
@@ -172,43 +264,64 @@ mod tests {
         }
     }
 
-    /// `sh -c SCRIPT` as the check's program.
+    /// A stand-in for the program: `sh -c SCRIPT`, which reads the ids left from [`CHILD`]
+    /// as the program does. `emit ID` prints ID's outcome, done, as the program would.
     fn sh(script: &str) -> Command {
+        let done = serde_json::to_string(&Outcome::Done {
+            showed: "ID".into(),
+        })
+        .unwrap()
+        .replace("ID", "$1");
         let mut command = Command::new("sh");
-        command.args(["-c", script]);
+        command.args([
+            "-c",
+            &format!(
+                "emit() {{ printf '\\n{MARK}%s\\n' \"{}\"; }}\n{script}",
+                done.replace('"', "\\\"")
+            ),
+        ]);
         command
     }
 
-    #[test]
-    fn the_outcome_line_is_read_among_what_else_was_printed() {
-        let done = serde_json::to_string(&Outcome::Done {
-            showed: "ok".into(),
-        })
-        .unwrap();
-        let script = format!("echo 'a line of theirs'; printf '\\n{MARK}%s\\n' '{done}'");
-        let outcome = outcome_of(sh(&script), Duration::from_secs(20)).unwrap();
-        assert_eq!(
-            outcome,
-            Outcome::Done {
-                showed: "ok".into()
-            }
-        );
+    fn done(id: &str) -> Outcome {
+        Outcome::Done { showed: id.into() }
     }
 
     #[test]
-    fn a_crash_is_told_by_its_signal_and_what_usually_causes_it() {
-        let outcome = outcome_of(sh("kill -SEGV $$"), Duration::from_secs(20)).unwrap();
-        let Outcome::Crashed { how } = outcome else {
-            panic!("{outcome:?}")
+    fn outcome_lines_are_read_among_what_else_was_printed() {
+        let outcomes = outcomes_of(
+            sh("echo 'a line of theirs'; emit a; emit b"),
+            2,
+            Duration::from_secs(20),
+        );
+        assert_eq!(outcomes, [done("a"), done("b")]);
+    }
+
+    /// The exercise whose process crashed is told how; a new process runs the ones after it.
+    #[test]
+    fn a_crash_ends_its_exercise_only_and_is_told_by_its_signal() {
+        let script = "for id in $(echo \"$PAGELAB_EXERCISE_CHILD\" | tr , ' '); do \
+                      if [ $id = b ]; then kill -SEGV $$; fi; emit $id; done";
+        let started = std::cell::Cell::new(0);
+        let program = || {
+            started.set(started.get() + 1);
+            Ok(sh(script))
+        };
+        let outcomes = batch_of(&["a", "b", "c"], Duration::from_secs(20), &program);
+        assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+        assert_eq!((&outcomes[0], &outcomes[2]), (&done("a"), &done("c")));
+        let Outcome::Crashed { how } = &outcomes[1] else {
+            panic!("{outcomes:?}")
         };
         assert!(
             how.starts_with("its process was killed by SIGSEGV: a read or write"),
             "{how}"
         );
-        let outcome = outcome_of(sh("exit 3"), Duration::from_secs(20)).unwrap();
+        assert_eq!(started.get(), 2, "one process, then one from `c`");
+        let exited = outcomes_of(sh("exit 3"), 1, Duration::from_secs(20));
         assert!(
-            matches!(&outcome, Outcome::Crashed { how } if how.contains("exited with status 3")),
-            "{outcome:?}"
+            matches!(&exited[..], [Outcome::Crashed { how }] if how.contains("exited with status 3")),
+            "{exited:?}"
         );
     }
 
@@ -218,11 +331,12 @@ mod tests {
     fn a_hang_is_stopped_with_everything_it_started() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("left");
-        let script = format!("sleep 60 & echo $! > '{}'; exit 0", file.display());
-        let outcome = outcome_of(sh(&script), Duration::from_millis(300)).unwrap();
+        let script = format!("emit a; sleep 60 & echo $! > '{}'; exit 0", file.display());
+        let outcomes = outcomes_of(sh(&script), 2, Duration::from_millis(100));
+        assert_eq!(outcomes[0], done("a"));
         assert!(
-            matches!(&outcome, Outcome::Crashed { how } if how.starts_with("still running after 0 s")),
-            "{outcome:?}"
+            matches!(&outcomes[1..], [Outcome::Crashed { how }] if how.starts_with("still running after 0 s")),
+            "{outcomes:?}"
         );
         let pid: i32 = std::fs::read_to_string(&file)
             .unwrap()
