@@ -260,6 +260,11 @@ impl fmt::Display for Condition {
 }
 
 impl Condition {
+    /// Every condition's name, as lessons write it after `when=`.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        NAMES.iter().map(|(name, _, _)| *name)
+    }
+
     /// What the condition means, in words a reader knows ("the write gets one base page").
     pub fn meaning(self) -> &'static str {
         self.entry().2

@@ -48,8 +48,9 @@ enum Command {
         lessons: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Write the kernel's values into the lessons' `?` claims (in lessons/, or in
-        /// $PAGELAB_LESSONS), for review; refused while a claim with a value fails.
+        /// Write the kernel's values into the lessons' `?` claims, for review; refused while a
+        /// claim with a value fails. The files are $PAGELAB_LESSONS's, else those of lessons/
+        /// in the tree this binary was built from (each file written is named).
         #[arg(long, conflicts_with = "format")]
         bless: bool,
         /// With --format json: check every exercise too (`exercise --format json`), so that
@@ -356,7 +357,7 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, CliError> {
     match outcomes.iter().find(|(_, o)| !o.is_done()) {
         Some((next, outcome)) => writeln!(
             out,
-            "\nExercises: {done} of {} done. Next: `{}` ({}), {}() in {}.\n  `pagelab hint {}` for hints, `pagelab watch` to check it on every save.",
+            "\nExercises: {done} of {} done. Next: `{}` ({}), {}() in {}.\n  `cargo run -- hint {}` for hints, `cargo run -- watch` to check it on every save.",
             outcomes.len(),
             next.id,
             outcome.word(),

@@ -436,7 +436,10 @@ fn an_exercise_is_named_by_its_id_or_its_functions_name() {
         text.starts_with("exercise `resident-pages` (lesson `pages`"),
         "{text}"
     );
-    assert!(text.contains("`pagelab exercise resident-pages`"), "{text}");
+    assert!(
+        text.contains("`cargo run -- exercise resident-pages`"),
+        "{text}"
+    );
     let by_id = pagelab(&["hint", "resident-pages"]);
     assert_eq!(text, stdout(&by_id));
     let one = pagelab(&["exercise", "give_back"]);

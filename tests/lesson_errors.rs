@@ -289,3 +289,26 @@ fn lesson_01_with_a_block_indented_under_a_list_item_keeps_every_claim() {
         );
     }
 }
+
+/// The README's list of conditions, units and needs is the loader's: each name the loader
+/// knows is there, so an author reading it knows them all.
+#[test]
+fn the_readme_names_every_condition_unit_and_need() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let missing: Vec<&str> = pagelab::condition::Condition::names()
+        .filter(|name| !readme.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md lacks the conditions {missing:?}"
+    );
+    for named in [
+        "`hugetlb page(s)`",
+        "`huge page(s)`",
+        "`folio(s)`",
+        "`hugetlb`)",
+    ] {
+        assert!(readme.contains(named), "README.md lacks {named}");
+    }
+}

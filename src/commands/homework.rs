@@ -9,7 +9,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The crate the binary was built from: where the student's sources and tests are.
+/// The crate the binary was built from: the one whose handout `handout` writes and whose
+/// sources `dev check` reads.
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -161,15 +162,17 @@ pub fn hint(catalog: &Catalog, name: &str) -> Result<ExitCode, CliError> {
     }
     writeln!(
         out,
-        "  check:  `pagelab exercise {id}`, or `cargo test {}`",
-        exercise.test_name()
+        "  check:  `cargo run -- exercise {id}`, or `{}`",
+        exercise.test_command()
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn watch() -> Result<ExitCode, CliError> {
     let mut out = anstream::stdout();
-    homework::watch::watch(crate_dir(), &mut out)?;
+    let here = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    let dir = homework::watch::crate_to_watch(&here, crate_dir())?;
+    homework::watch::watch(&dir, &mut out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,12 @@
 //! Your homework: one file per lesson, one function per exercise.
 //!
 //! Each function's documentation says what it must do; its lesson (`lessons/NN-*.md`, or
-//! `pagelab show <lesson>`) explains the memory behind it. The tests check your function by
+//! `cargo run -- show <lesson>`) explains the memory behind it. The tests check your function by
 //! what the kernel shows after it ran (Rss, smaps fields, maps lines, file contents, fault
 //! counts), so it must really make the system calls.
 //!
-//! `pagelab` shows your progress, `pagelab hint <exercise>` the hints, `pagelab watch`
-//! reruns the current exercise every time you save, `cargo test` checks everything.
+//! `cargo run` shows your progress, `cargo run -- hint <exercise>` the hints, `cargo run --
+//! watch` reruns the current exercise every time you save, `cargo test` checks everything.
 
 pub mod file_mappings;
 pub mod fork_cow;

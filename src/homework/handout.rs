@@ -374,9 +374,12 @@ pub fn stub(
         if let Some(hint) = exercise.hints.first() {
             lines.push_str(&format!("{indent}// Hint: {hint}\n"));
         }
-        let test = format!("exercise_{}", id.replace('-', "_"));
+        let test = crate::homework::find(id).map_or_else(
+            || format!("cargo test exercise_{}", id.replace('-', "_")),
+            |e| e.test_command(),
+        );
         lines.push_str(&format!(
-            "{indent}// More hints: `pagelab hint {id}`. Check it: `pagelab watch` or `cargo test {test}`.\n"
+            "{indent}// More hints: `cargo run -- hint {id}`. Check it: `cargo run -- watch` or `{test}`.\n"
         ));
         lines.push_str(&format!("{indent}todo!(\"exercise `{id}`\")\n"));
         Ok(lines)

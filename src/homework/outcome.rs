@@ -219,7 +219,7 @@ pub fn describe(exercise: &Exercise, catalog: &Catalog, outcome: &Outcome) -> St
         row(
             "more:",
             &format!(
-                "`pagelab hint {}` for every hint; `pagelab watch` reruns it on each save",
+                "`cargo run -- hint {}` for every hint; `cargo run -- watch` reruns it on each save",
                 exercise.id
             ),
         );

@@ -61,6 +61,21 @@ impl Exercise {
         format!("exercise_{}", self.id.replace('-', "_"))
     }
 
+    /// The command that runs its test and only its test: cargo's filter is a substring, so
+    /// where another exercise's test name begins with this one's (`exercise_give_back`,
+    /// `exercise_give_back_lazily`) it asks for the exact name.
+    pub fn test_command(&self) -> String {
+        let name = self.test_name();
+        let shared = ALL
+            .iter()
+            .any(|other| other.id != self.id && other.test_name().contains(&name));
+        if shared {
+            format!("cargo test {name} -- --exact")
+        } else {
+            format!("cargo test {name}")
+        }
+    }
+
     /// The lesson that sets it and its ```` ```exercise ```` block there, if the catalog
     /// has them (the catalog refuses exercise blocks without a registry entry, and dev check
     /// the other way round).
@@ -100,4 +115,28 @@ pub fn named(name: &str) -> Option<&'static Exercise> {
 /// The exercises a lesson sets, in order.
 pub fn of_lesson(lesson: &str) -> impl Iterator<Item = &'static Exercise> {
     ALL.iter().filter(move |e| e.lesson == lesson)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each exercise's test command runs its test alone: cargo's filter is a substring.
+    #[test]
+    fn a_test_command_matches_its_own_test_only() {
+        for exercise in ALL {
+            let command = exercise.test_command();
+            let exact = command.ends_with(" -- --exact");
+            let matched = ALL
+                .iter()
+                .filter(|other| other.test_name().contains(&exercise.test_name()))
+                .count();
+            assert_eq!(exact, matched > 1, "{command}");
+        }
+        let give_back = find("give-back").expect("an exercise");
+        assert_eq!(
+            give_back.test_command(),
+            "cargo test exercise_give_back -- --exact"
+        );
+    }
 }

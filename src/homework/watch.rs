@@ -37,12 +37,13 @@ pub fn watch(crate_dir: &Path, out: &mut dyn Write) -> Result<(), String> {
         run_current_exercise(crate_dir, out)?;
         writeln!(
             out,
-            "\nwatching {} for changes: Enter reruns, q quits",
+            "\nwatching {} in {} for changes: Enter reruns, q quits",
             watched
                 .iter()
                 .map(|d| d.strip_prefix(crate_dir).unwrap_or(d).display().to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            crate_dir.display()
         )
         .map_err(|e| e.to_string())?;
         match next_rerun(&rx) {
@@ -50,6 +51,29 @@ pub fn watch(crate_dir: &Path, out: &mut dyn Write) -> Result<(), String> {
             None => return Ok(()),
         }
     }
+}
+
+/// The crate `watch` works on: the pagelab crate around `here` (a handout, a clone), where
+/// `cargo run -- exercise` rebuilds what the student edits; else `built`, the one the binary
+/// was built from, if it is still there. An installed binary run elsewhere watched the tree
+/// it was built from, which may be stale or another student's.
+pub fn crate_to_watch(here: &Path, built: &Path) -> Result<PathBuf, String> {
+    let is_pagelab = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|toml| toml.lines().any(|l| l.trim() == r#"name = "pagelab""#))
+    };
+    if let Some(dir) = here.ancestors().find(|dir| is_pagelab(dir)) {
+        return Ok(dir.to_owned());
+    }
+    if is_pagelab(built) {
+        return Ok(built.to_owned());
+    }
+    Err(format!(
+        "watch reruns `cargo run -- exercise` in a pagelab crate: {} is in none, and {}, \
+         where this binary was built, is not one any more; run it in your handout",
+        here.display(),
+        built.display()
+    ))
 }
 
 /// Blocks until something asks for a rerun; `None` to quit. File events are collected until
@@ -157,4 +181,37 @@ fn run_current_exercise(crate_dir: &Path, out: &mut dyn Write) -> Result<(), Str
         .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a_crate(dir: &Path, name: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let toml = format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n");
+        std::fs::write(dir.join("Cargo.toml"), toml).unwrap();
+    }
+
+    #[test]
+    fn the_crate_watched_is_the_one_around_the_current_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let (handout, built) = (root.path().join("handout"), root.path().join("built"));
+        a_crate(&handout, "pagelab");
+        a_crate(&built, "pagelab");
+        let inside = handout.join("src/exercises");
+        std::fs::create_dir_all(&inside).unwrap();
+        assert_eq!(crate_to_watch(&inside, &built).unwrap(), handout);
+        // Elsewhere (another crate is not a pagelab one): the one the binary was built from.
+        let other = root.path().join("other");
+        a_crate(&other, "other");
+        assert_eq!(crate_to_watch(&other, &built).unwrap(), built);
+        // Gone: said, naming both.
+        let gone = root.path().join("gone");
+        let error = crate_to_watch(&other, &gone).unwrap_err();
+        assert!(
+            error.contains(&other.display().to_string()) && error.contains("gone"),
+            "{error}"
+        );
+    }
 }
