@@ -147,15 +147,20 @@ fn an_unknown_lesson_is_an_error_that_lists_the_lessons() {
     assert!(stderr.contains("mmap-anon"), "{stderr}");
 }
 
+/// `pagelab list` of the lessons in `dir` (`PAGELAB_LESSONS`).
+fn list_with_lessons(dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pagelab"))
+        .arg("list")
+        .env("PAGELAB_LESSONS", dir)
+        .output()
+        .expect("pagelab runs")
+}
+
 #[test]
 fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bad-lessons/bad-unit");
-    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
-        .arg("list")
-        .env("PAGELAB_LESSONS", &dir)
-        .output()
-        .unwrap();
+    let output = list_with_lessons(&dir);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -169,11 +174,7 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
 #[test]
 fn a_missing_lessons_directory_is_named_without_a_line() {
     let nowhere = tempfile::tempdir().unwrap().path().join("nowhere");
-    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
-        .arg("list")
-        .env("PAGELAB_LESSONS", &nowhere)
-        .output()
-        .unwrap();
+    let output = list_with_lessons(&nowhere);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(

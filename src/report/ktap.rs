@@ -96,12 +96,7 @@ mod tests {
 
     #[test]
     fn a_lesson_problem_is_a_failed_subtest_of_its_own() {
-        let text = crate::report::suites::written_sample(
-            write,
-            ["a:1 held", "a:2 failed", "a:3 skipped"],
-            ["differs", "no THP"],
-            &["core: no branch\napplies"],
-        );
+        let text = crate::report::suites::problem_sample(write, &["core: no branch\napplies"]);
         assert!(text.contains("    1..4\n"), "{text}");
         assert!(
             text.ends_with(

@@ -179,3 +179,18 @@ pub(crate) fn written_sample(
     write(&mut out, &[suite]).expect("writing to a Vec");
     String::from_utf8(out).expect("the writers write UTF-8")
 }
+
+/// [`written_sample`] of plain cases (`held`, `failed`, `skipped`), for a lesson with
+/// `problems`.
+#[cfg(test)]
+pub(crate) fn problem_sample(
+    write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
+    problems: &[&str],
+) -> String {
+    written_sample(
+        write,
+        ["held", "failed", "skipped"],
+        ["differs", "no THP"],
+        problems,
+    )
+}
