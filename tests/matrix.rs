@@ -311,7 +311,7 @@ fn the_runners_table_and_pagelab_matrix_are_the_same_table() {
     let (markdown, _) = matrix_of(&["--format", "markdown", dir_arg]);
     assert_eq!(markdown, matrix::table::markdown(&runner));
     assert!(
-        markdown.contains("experiment errors: configuration: no hugepages-64kB/enabled"),
+        markdown.contains("problems: configuration: no hugepages-64kB/enabled"),
         "{markdown}"
     );
     assert!(

@@ -219,7 +219,7 @@ impl Configuration {
         let errors = if self.errors.is_empty() {
             String::new()
         } else {
-            format!(", experiment errors: {}", self.errors.join("; "))
+            format!(", problems: {}", self.errors.join("; "))
         };
         format!(
             "{} held, {} failed, {} skipped{errors}",
