@@ -92,7 +92,12 @@ impl Quantity {
             .0
             .checked_mul(self.count)
             .map(|bytes| Bytes(bytes / self.divisor))
-            .ok_or_else(|| format!("{} {:?} overflows", self.count, self.unit))
+            .ok_or_else(|| {
+                format!(
+                    "{} {} is more bytes than a u64 holds on this kernel",
+                    self.count, self.unit
+                )
+            })
     }
 }
 
@@ -206,6 +211,13 @@ pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
             format!("`{count}` in `{text}` is not a whole number or a fraction like 1/2")
         }
     })?;
+    // A fixed unit's bytes are known now: too many for a u64 is the lesson's mistake, said
+    // where it is written rather than as a skip on every kernel.
+    if let Unit::Fixed(fixed) = unit
+        && count.checked_mul(fixed.bytes()).is_none()
+    {
+        return Err(format!("`{text}` is more bytes than a u64 holds: {TOO_LARGE}"));
+    }
     Ok(FieldExpected::Size(
         cmp,
         Quantity {
@@ -416,7 +428,7 @@ mod tests {
     #[test]
     fn a_number_too_large_for_u64_is_called_too_large_not_no_number() {
         assert!(TOO_LARGE.contains(&u64::MAX.to_string()));
-        let max = format!("{} kB", u64::MAX);
+        let max = format!("{} pages", u64::MAX);
         assert!(parse_size(&max).is_ok(), "the largest u64 is a count");
         for (text, number) in [
             ("99999999999999999999999 kB", "99999999999999999999999"),
@@ -431,6 +443,9 @@ mod tests {
         }
         let error = parse_number(">= 99999999999999999999999").unwrap_err();
         assert!(error.contains("is too large"), "{error}");
+        let error = parse_size("18446744073709551615 kB").unwrap_err();
+        assert!(error.contains("more bytes than a u64 holds"), "{error}");
+        assert!(parse_size("18446744073709551615 B").is_ok());
         let error = parse_size("1/0 kB").unwrap_err();
         assert!(error.contains("not a whole number"), "{error}");
     }
