@@ -138,7 +138,7 @@ impl Catalog {
                     if let Some(other) = lessons.iter().find(|l| l.id() == lesson.id()) {
                         errors.push(LessonError {
                             file: path.clone(),
-                            line: 2,
+                            line: lesson.id_line(),
                             message: format!(
                                 "duplicate id `{}`: {} has it too",
                                 lesson.id(),
@@ -210,7 +210,7 @@ pub fn validate(lesson: &Lesson) -> Vec<LessonError> {
     let Some(experiment) = experiments::find(lesson.id()) else {
         let known: Vec<&str> = experiments::ALL.iter().map(|e| e.id()).collect();
         return vec![error(
-            2,
+            lesson.id_line(),
             format!(
                 "no experiment performs lesson `{}`; experiments exist for: {}",
                 lesson.id(),

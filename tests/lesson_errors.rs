@@ -73,6 +73,11 @@ fn the_one_error(dir: &Path) -> String {
     "01-x.md:2:",
     "no experiment performs lesson `no-such-lesson`"
 )]
+#[case::no_experiment_id_below_title(
+    "no-experiment-id-below-title",
+    "01-x.md:3:",
+    "no experiment performs lesson `no-such-lesson`"
+)]
 #[case::duplicate_id("duplicate-id", "02-b.md:2:", "duplicate id `mmap-anon`")]
 #[case::bad_file_name("bad-file-name", "lesson.md: ", "NN-slug.md")]
 #[case::binary_garbage("binary-garbage", "01-x.md:6:", "not UTF-8")]

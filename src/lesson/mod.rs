@@ -51,6 +51,18 @@ impl std::fmt::Display for LessonError {
 const MAX_LESSON_BYTES: usize = 1 << 20;
 
 impl Lesson {
+    /// The line of its front matter's `id:`, where errors about the id point (the front
+    /// matter's first line, 2, where it is not found there).
+    pub fn id_line(&self) -> usize {
+        self.source
+            .lines()
+            .enumerate()
+            .skip(1)
+            .take_while(|(_, line)| *line != "---")
+            .find(|(_, line)| line.starts_with("id:"))
+            .map_or(2, |(i, _)| i + 1)
+    }
+
     pub fn load(path: &Path) -> Result<Lesson, LessonError> {
         let error = |line, message: String| LessonError {
             file: path.to_owned(),

@@ -216,7 +216,9 @@ pub fn parse_size(text: &str) -> Result<FieldExpected, String> {
     if let Unit::Fixed(fixed) = unit
         && count.checked_mul(fixed.bytes()).is_none()
     {
-        return Err(format!("`{text}` is more bytes than a u64 holds: {TOO_LARGE}"));
+        return Err(format!(
+            "`{text}` is more bytes than a u64 holds: {TOO_LARGE}"
+        ));
     }
     Ok(FieldExpected::Size(
         cmp,
