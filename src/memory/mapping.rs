@@ -27,7 +27,7 @@ pub enum MappingError {
     #[error("no VMA contains {addr:#x} in smaps of {proc:?}")]
     NoVma { addr: usize, proc: Proc },
     #[error(
-        "the VMA holding the mapping {start:#x}-{end:#x} is {vma_start:#x}-{vma_end:#x}: it merged with a neighbour, so its smaps counts are not the mapping's alone"
+        "the VMA holding the mapping {start:#x}-{end:#x} is {vma_start:#x}-{vma_end:#x}: its bounds changed (split by a call on part of it, or merged with a neighbour), so its smaps counts are not the whole mapping's alone"
     )]
     Merged {
         start: usize,
@@ -336,7 +336,8 @@ impl Mapping {
 }
 
 /// The smaps record of the VMA that starts at `start` in `proc`, checked to span exactly
-/// `len` bytes: a VMA that merged with a neighbour would count the neighbour's pages too.
+/// `len` bytes: a VMA that merged with a neighbour would count the neighbour's pages too,
+/// and one split by a call on part of it (mlock, mprotect of a page) only some of its own.
 pub fn record_at(proc: Proc, start: usize, len: usize) -> Result<SmapsRecord, MappingError> {
     let record =
         procfs::smaps_record(proc, start)?.ok_or(MappingError::NoVma { addr: start, proc })?;

@@ -423,8 +423,9 @@ pub(crate) fn new_anonymous_mapping(
         return not(
             format!(
                 "the call left {low:#x}-{high:#x} newly mapped (`{line}`), of which you returned \
-                 {addr:#x}-{end:#x}: part of a larger new mapping (an allocator's block?), \
-                 which the check leaves mapped"
+                 {addr:#x}-{end:#x}: part of a larger new mapping (an allocator's block? or \
+                 did you map more than asked, or leave part of it mapped?), which the check \
+                 leaves mapped"
             ),
             true,
         );
