@@ -40,6 +40,23 @@ crate::homework::declare::exercises! {
             },
             "0 and no writes" => |_| Ok(0),
             "a large count" => |_| Ok(1 << 20),
+            // Every page reads 0 at its start, so this counts them all.
+            "pages that read 0" => |r| {
+                let mut zeros = 0;
+                for i in (0..r.len()).step_by(page()) {
+                    zeros += u64::from(r[i] == 0);
+                    r[i] = 1;
+                }
+                Ok(zeros)
+            },
+            // The pages only read are the zero page: resident, and faulting on a write.
+            "pages mincore says are not resident" saying "only read" => |r| {
+                let absent = residency(r.as_ptr() as usize, r.len()).ok_or(nix::errno::Errno::ENOMEM)?;
+                for i in (0..r.len()).step_by(page()) {
+                    r[i] = 1;
+                }
+                Ok(absent.iter().filter(|&&resident| !resident).count() as u64)
+            },
         ],
         // END FAKES
     }
@@ -100,31 +117,76 @@ pub fn reserve_without_commit(
     )))
 }
 
-/// A region of random size with a random set of its pages written beforehand: the count must
-/// be at least the pages that were not resident (one fault each, THP off) and at most what
-/// the check counted around the call, and afterwards every page is resident.
+/// What the check did to a page of the region before the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// Nothing: the first write allocates it, one fault.
+    Untouched,
+    /// Read: mapped to the shared zero page, which mincore counts resident, and which the
+    /// first write copies, one fault.
+    Read,
+    /// Written with a 0: resident, the write takes no fault.
+    Written,
+}
+
+/// Faults a right answer may count besides the region's: its own code's first run (a page
+/// of text faulted in), a new stack page. Fewer than the pages written before (at least 4),
+/// so that counting every page is wrong by more than these.
+const STRAY_FAULTS: u64 = 3;
+
+/// A region of random size, its pages in random order untouched, only read (the zero page)
+/// or written with a 0 (so that every page reads as zeros, and only the fault count tells a
+/// resident page from another: a page written with a 1 let "count the pages reading 0"
+/// pass): the count must be the pages whose first write faults, give or take
+/// [`STRAY_FAULTS`] more, and at most what the check counted around the call; afterwards
+/// every page is resident.
 pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
     let n = rng.between(8, 32);
     let mut region = region(n)?;
-    let bytes = bytes_of(&mut region);
-    // Never none and never all, and at least three: then "one fault per page" and "no
-    // fault" are wrong by more than a stray fault of the call itself.
-    let written: Vec<usize> = (0..n - 1)
-        .filter(|&i| i < 3 || rng.next().is_multiple_of(3))
+    // At least 4 written, one read and one untouched: then "every page", "the pages
+    // mincore shows absent" and "no fault" are all wrong by more than a stray fault.
+    let mut before: Vec<Before> = (0..n)
+        .map(|i| match i {
+            0..4 => Before::Written,
+            4 => Before::Read,
+            5 => Before::Untouched,
+            _ => [Before::Untouched, Before::Read, Before::Written][rng.between(0, 2)],
+        })
         .collect();
-    for &i in &written {
-        bytes[i * page()] = 1;
+    for i in (1..n).rev() {
+        before.swap(i, rng.between(0, i));
     }
-    let fresh = (n - written.len()) as u64;
-    let before = minor_faults(UsageWho::RUSAGE_THREAD)?;
+    let base = region.as_ptr();
+    for (i, kind) in before.iter().enumerate() {
+        // Anywhere in the page: the student cannot know where to look.
+        let at = i * page() + rng.between(0, page() - 1);
+        // SAFETY: inside the region, which is ours and read-write; volatile so that the
+        // access happens (a write of 0 to memory the compiler may think holds 0 already).
+        unsafe {
+            match kind {
+                Before::Untouched => {}
+                Before::Read => {
+                    let _ = std::ptr::read_volatile(base.add(at));
+                }
+                Before::Written => std::ptr::write_volatile(base.add(at), 0),
+            }
+        }
+    }
+    let count = |kind| before.iter().filter(|&&k| k == kind).count() as u64;
+    let (read, written) = (count(Before::Read), count(Before::Written));
+    let faulting = n as u64 - written;
+    let start = minor_faults(UsageWho::RUSAGE_THREAD)?;
     let answer = f(bytes_of(&mut region))
         .map_err(|e| Failure::returned_error("count_first_touch_faults(region)", e))?;
-    let around = (minor_faults(UsageWho::RUSAGE_THREAD)? - before) as u64;
+    let around = (minor_faults(UsageWho::RUSAGE_THREAD)? - start) as u64;
     let rss = size(&record_of(&region)?, SmapsField::Rss);
+    let most = around.min(faulting + STRAY_FAULTS);
     let expected = format!(
-        "{fresh} faults for the {fresh} pages of {n} not yet resident (between {fresh} and the \
-         {around} the check counted around the call), then Rss {}",
+        "{faulting} faults, one for each of the {n} pages but the {written} written before \
+         (their first write takes none), {read} of them only read before (the shared zero \
+         page, copied on the first write); at most {most} (the check counted {around} around \
+         the call); then Rss {}",
         pages(n)
     );
     if rss.as_usize() != n * page() {
@@ -133,11 +195,23 @@ pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<
             format!("Rss {rss}: not every page was written"),
         ));
     }
-    if answer < fresh || answer > around {
-        return Err(Failure::new(expected, format!("you returned {answer}")));
+    if answer < faulting || answer > most {
+        let why = if answer == faulting - read {
+            ": the pages only read before are resident to mincore, yet their first write \
+             faults (count the faults, not the pages)"
+        } else if answer == n as u64 {
+            ": every page, but those written before were resident and took no fault (every \
+             page reads 0: only the fault count tells)"
+        } else {
+            ""
+        };
+        return Err(Failure::new(
+            expected,
+            format!("you returned {answer}{why}"),
+        ));
     }
     Ok(Passed::Held(format!(
-        "{answer} faults for {fresh} new pages ({} were resident already), Rss {rss}",
-        written.len()
+        "{answer} faults for {faulting} pages whose first write faults ({read} only read \
+         before, {written} written before), Rss {rss}"
     )))
 }
