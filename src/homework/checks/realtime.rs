@@ -5,9 +5,8 @@ use super::{record_at, record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
 use crate::kernel::{SmapsField, VmFlag};
-use crate::memory::{Mapped, counters};
+use crate::memory::{Mapped, Mapping, counters};
 use nix::sys::mman::ProtFlags;
-use nix::sys::mman::munlock;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
@@ -26,6 +25,22 @@ crate::homework::declare::exercises! {
                     unsafe { std::ptr::read_volatile(region.as_ptr().add(i)) };
                 }
                 Ok(())
+            },
+            // Granted as root (then the other region is locked too); refused (ENOMEM)
+            // without CAP_IPC_LOCK where the process maps more than RLIMIT_MEMLOCK.
+            "mlockall(MCL_CURRENT)" => |_| {
+                nix::sys::mman::mlockall(nix::sys::mman::MlockAllFlags::MCL_CURRENT)
+            },
+            "mlock, then mlockall(MCL_FUTURE)" saying "after your call" => |region| {
+                let start = std::ptr::NonNull::from(region).cast();
+                // SAFETY: mlock changes no contents of the check's region.
+                unsafe { nix::sys::mman::mlock(start, region.len()) }?;
+                nix::sys::mman::mlockall(nix::sys::mman::MlockAllFlags::MCL_FUTURE)
+            },
+            "mlock of the first page" saying "split by a call on part of it" => |region| {
+                let start = std::ptr::NonNull::from(region).cast();
+                // SAFETY: as above, on the region's first page.
+                unsafe { nix::sys::mman::mlock(start, page()) }
             },
         ],
         // END FAKES
@@ -61,6 +76,9 @@ crate::homework::declare::exercises! {
 
 /// An untouched region of up to 4 pages (as many as RLIMIT_MEMLOCK allows): afterwards all
 /// of it is Locked and resident, VmFlags has `lo`, and writing every page takes no fault.
+/// Nothing else is locked: not another region of the check's, mapped before the call
+/// (mlockall(MCL_CURRENT) locked it too, and passed as root), nor one mapped after it
+/// (mlockall(MCL_FUTURE)).
 pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
     let probe = KernelProbe::probe().map_err(|e| Failure::setup("probe the kernel", e))?;
     let limit = probe.memlock.soft.map(|b| b.as_usize());
@@ -75,53 +93,80 @@ pub fn lock_in_ram(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
         )));
     }
     let mut region = region(n)?;
-    f(bytes_of(&mut region)).map_err(|e| Failure::returned_error("lock_in_ram(region)", e))?;
-    let record = record_of(&region)?;
+    let other = super::region(1)?;
+    let result = f(bytes_of(&mut region))
+        .map_err(|e| Failure::returned_error("lock_in_ram(region)", e))
+        .and_then(|()| locked_alone(&mut region, &other, n));
+    // Every lock the call left undone, mlockall's future mappings too, so that the lock
+    // budget is back for the next check at once. The process is the check's own (or the
+    // fakes' test, which runs alone: its fork lock is exclusive).
+    let _ = nix::sys::mman::munlockall();
+    result
+}
+
+/// After the student's call: `region` (`n` pages) locked and resident, writing it takes no
+/// fault, and neither `other` nor a region mapped now is locked.
+fn locked_alone(region: &mut Mapping, other: &Mapping, n: usize) -> Result<Passed, Failure> {
+    let record = record_of(region)?;
     let (locked, rss) = (
         size(&record, SmapsField::Locked),
         size(&record, SmapsField::Rss),
     );
     let expected = format!(
-        "Locked and Rss: {}, VmFlags with `lo`, no fault on writing",
+        "Locked and Rss: {}, VmFlags with `lo`, no fault on writing; nothing else locked",
         pages(n)
     );
     let want = n * page();
-    let result = if locked.as_usize() != want
-        || rss.as_usize() != want
-        || !record.has_flag(VmFlag::Locked)
-    {
-        Err(Failure::new(
+    if locked.as_usize() != want || rss.as_usize() != want || !record.has_flag(VmFlag::Locked) {
+        return Err(Failure::new(
             expected,
             format!(
                 "Locked {locked}, Rss {rss}, VmFlags {}",
                 record.flags_text()
             ),
-        ))
-    } else {
-        let faults = region
-            .faults_writing_every_page()
-            .map_err(|e| Failure::setup("count this thread's page faults", e))?
-            .minor;
-        if faults == 0 {
-            Ok(Passed::Held(format!(
-                "Locked {locked} = Rss, VmFlags `lo`, writing {n} pages took no fault"
-            )))
-        } else {
-            Err(Failure::new(
-                expected,
-                format!("writing the {n} pages took {faults} minor faults"),
-            ))
-        }
-    };
-    // Unlocked before it is unmapped, so the lock budget is back for the next check at once.
-    // SAFETY: the region is ours; munlock changes no contents.
-    let _ = unsafe {
-        munlock(
-            NonNull::new(region.as_ptr().cast()).expect("mapped"),
-            region.mapped_len(),
+        ));
+    }
+    let later = super::region(1).map_err(|failure| {
+        Failure::new(
+            expected.clone(),
+            format!(
+                "a region mapped after your call could not be: {} (are mappings made after \
+                 it locked too, beyond RLIMIT_MEMLOCK?)",
+                failure.showed
+            ),
         )
-    };
-    result
+    })?;
+    for (which, there) in [
+        ("a region of the check's you were not given", other),
+        ("a region the check mapped after your call", &later),
+    ] {
+        let record = record_of(there)?;
+        let locked = size(&record, SmapsField::Locked);
+        if record.has_flag(VmFlag::Locked) || locked.0 != 0 {
+            return Err(Failure::new(
+                expected,
+                format!(
+                    "{which} is locked too: Locked {locked}, VmFlags {} (lock `region` only, \
+                     not the whole process)",
+                    record.flags_text()
+                ),
+            ));
+        }
+    }
+    let faults = region
+        .faults_writing_every_page()
+        .map_err(|e| Failure::setup("count this thread's page faults", e))?
+        .minor;
+    if faults != 0 {
+        return Err(Failure::new(
+            expected,
+            format!("writing the {n} pages took {faults} minor faults"),
+        ));
+    }
+    Ok(Passed::Held(format!(
+        "Locked {locked} = Rss, VmFlags `lo`, writing {n} pages took no fault; no other \
+         region locked"
+    )))
 }
 
 /// A random length: on return a new mapping (see [`super::new_anonymous_mapping`]: a heap
