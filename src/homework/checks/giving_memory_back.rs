@@ -19,9 +19,15 @@ crate::homework::declare::exercises! {
             "MADV_FREE" => |r| super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_FREE),
             "munmap" saying "no longer mapped" => |r| super::fake::unmap(r),
             "munmap of a page" saying "no longer mapped" => |r| super::fake::unmap_a_page(r),
-            // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
-            // Same bounds, nothing resident, zeros: only the VMA's flags tell a new mapping.
-            "mmap(MAP_FIXED) over the region" saying "VmFlags" => super::fake::map_over,
+            "mmap(MAP_FIXED) over the region" saying "no longer the mapping" =>
+                super::fake::map_over,
+            // The new mapping with the region's flags again: it still cannot merge with the
+            // page after it, which the check moved there (another page offset).
+            "MAP_FIXED over it, its advice again" saying "no longer the mapping" => |r| {
+                super::fake::map_over(r)?;
+                let _ = super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE);
+                super::fake::advise(r, nix::sys::mman::MmapAdvise::MADV_DONTDUMP)
+            },
         ],
         // END FAKES
     }
@@ -41,63 +47,133 @@ crate::homework::declare::exercises! {
 }
 
 /// A fenced region of random size, every page written with a non-zero byte, after the
-/// student's function was called on it: what both checks read, once the function kept
-/// the region mapped, returned Ok and left the kernel showing exactly its bounds and flags.
+/// student's function was called on it (on all of it, or on all but its last page): what
+/// both checks read, once the function kept the region mapped, returned Ok and left the
+/// kernel showing exactly its bounds and flags.
 struct GivenBack {
     region: Mapping,
+    /// How many of its pages the student's function was given, from the first.
+    given: usize,
     /// Each page's first byte before the call (one a page).
     before: Vec<u8>,
     record: SmapsRecord,
 }
 
 /// Calls `f` (named `call` in failures) on a written region; `expected` words what the
-/// check wants of a region of so many pages.
+/// check wants of a region of so many pages. With `keep_one`, the region has a page more,
+/// after those the function is given, and is moved where it is from elsewhere (see
+/// [`written_elsewhere`]), so that a new mapping put over the pages given cannot become one
+/// VMA with it again, whatever its flags.
 fn give_back_with(
     f: fn(&mut [u8]) -> nix::Result<()>,
     call: &str,
     expected: impl FnOnce(usize) -> String,
+    keep_one: bool,
 ) -> Result<(GivenBack, String), Failure> {
     let mut rng = Rng::new();
-    let n = rng.between(3, 24);
+    let given = rng.between(3, 24);
+    let n = given + usize::from(keep_one);
     let mut region = region(n)?;
-    let bytes = bytes_of(&mut region);
-    for i in 0..n {
-        bytes[i * page()] = rng.byte_except(0);
+    if keep_one {
+        written_elsewhere(&region, &mut rng)?;
+    } else {
+        let bytes = bytes_of(&mut region);
+        for i in 0..n {
+            bytes[i * page()] = rng.byte_except(0);
+        }
     }
+    let bytes = bytes_of(&mut region);
     let before: Vec<u8> = (0..n).map(|i| bytes[i * page()]).collect();
     let flags = marked_flags(&region)?;
-    let result = f(bytes_of(&mut region));
-    let expected = expected(n);
+    let result = f(&mut bytes_of(&mut region)[..given * page()]);
+    let expected = expected(given);
     reclaim_if_unmapped(region.addr(), region.mapped_len(), &expected)?;
     result.map_err(|e| Failure::returned_error(call, e))?;
     // Only a record with exactly the region's bounds says its pages may be read.
-    let whole = |r: &SmapsRecord| {
-        r.vma.start == region.addr() && r.vma.end == region.addr() + region.mapped_len()
-    };
-    let Some(record) = record_at(region.addr())?.filter(whole) else {
-        return Err(Failure::new(
-            expected,
-            "the region is not mapped as it was: part of it was unmapped or remapped",
-        ));
-    };
-    let now = sorted(&record);
-    if now != flags {
+    let (start, end) = (region.addr(), region.addr() + region.mapped_len());
+    let record = record_at(start)?;
+    let Some(record) = record.filter(|r| (r.vma.start, r.vma.end) == (start, end)) else {
+        let beyond = if keep_one {
+            ", with the page after yours, which you were not given"
+        } else {
+            ""
+        };
         return Err(Failure::new(
             expected,
             format!(
-                "VmFlags `{}` before the call, `{}` after: a new mapping took the region's \
-                 place (mmap over it?), where advice keeps the mapping and gives its pages",
-                flags.join(" "),
-                now.join(" ")
+                "the region is no longer the mapping the check made ({start:#x}-{end:#x}{beyond}): \
+                 part of it was unmapped, or a new mapping put over it (mmap?), where advice \
+                 keeps the mapping and gives its pages"
             ),
+        ));
+    };
+    if sorted(&record) != flags {
+        return Err(Failure::new(
+            expected,
+            "the region's VmFlags changed across your call: a new mapping took the region's \
+             place (mmap over it?), or other advice changed it, where the advice asked for \
+             keeps the mapping as it is and gives its pages",
         ));
     }
     let given = GivenBack {
         region,
+        given,
         before,
         record,
     };
     Ok((given, expected))
+}
+
+/// Puts in `region`'s place a mapping of as many pages, each written with a non-zero byte,
+/// made elsewhere and moved there with mremap(2). An anonymous VMA's page offset is its
+/// address when it is mapped (in pages) and stays so when it moves: this one's is not its
+/// address. A mapping put over part of it with MAP_FIXED gets its address as offset, and the
+/// kernel merges two VMAs only where the offsets follow on, so it stays a VMA apart from the
+/// rest of the region, whatever flags it is given: the region's bounds tell it. (Its flags
+/// alone could be copied: advice sets them.) Written before it moves: a VMA that never had
+/// a page takes its new address as offset (copy_vma in mm/vma.c).
+fn written_elsewhere(region: &Mapping, rng: &mut Rng) -> Result<(), Failure> {
+    let len = region.mapped_len();
+    // SAFETY: without MAP_FIXED the kernel picks a free range: nothing is replaced.
+    let elsewhere = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if elsewhere == libc::MAP_FAILED {
+        return Err(Failure::setup("map a region", nix::errno::Errno::last()));
+    }
+    for offset in (0..len).step_by(page()) {
+        // SAFETY: inside the read-write mapping just made, which nothing else knows of.
+        unsafe {
+            elsewhere
+                .cast::<u8>()
+                .add(offset)
+                .write_volatile(rng.byte_except(0))
+        };
+    }
+    let flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+    let target = region.addr() as *mut libc::c_void;
+    // SAFETY: moves the mapping just made onto the check's own region, which it replaces
+    // (the same length; `region` unmaps it with its guards when dropped).
+    let moved = unsafe { libc::mremap(elsewhere, len, len, flags, target) };
+    if moved != target {
+        let errno = nix::errno::Errno::last();
+        // SAFETY: the mapping made above, still where it was: nobody else's.
+        unsafe { libc::munmap(elsewhere, len) };
+        return Err(Failure::setup(
+            "move a written region in place (mremap)",
+            errno,
+        ));
+    }
+    // EINVAL only means the kernel has no THP, as in `region`.
+    let _ = region.advise(MmapAdvise::MADV_NOHUGEPAGE);
+    Ok(())
 }
 
 /// The VmFlags of the check's region, marked first with MADV_DONTDUMP (`dd`, since Linux
@@ -128,18 +204,29 @@ fn sorted(record: &SmapsRecord) -> Vec<String> {
     flags
 }
 
-/// The region must still be mapped (same bounds, same VmFlags), hold nothing (Rss 0 kB), and
-/// read zeros.
+/// The pages given must still be mapped as they were (the same VMA as the page after them,
+/// which they are not given: same bounds, same VmFlags), hold nothing, and read zeros; the
+/// page after them stays resident and keeps its byte.
 pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let (mut given, expected) = give_back_with(f, "give_back(region)", |n| {
-        format!("the {n}-page region still mapped, Rss 0 kB, reading zeros")
-    })?;
-    let n = given.before.len();
+    let (mut given, expected) = give_back_with(
+        f,
+        "give_back(region)",
+        |n| {
+            format!(
+                "the {n}-page region still mapped as it was, none of it resident (Rss {}: only \
+                 the page after it, which you were not given), reading zeros",
+                pages(1)
+            )
+        },
+        true,
+    )?;
+    let n = given.given;
     let rss = size(&given.record, SmapsField::Rss);
-    if rss.0 != 0 {
+    if rss.as_usize() != page() {
+        let resident = (rss.as_usize() / page()).saturating_sub(1);
         return Err(Failure::new(
             expected,
-            format!("Rss {rss} ({} resident)", pages(rss.as_usize() / page())),
+            format!("Rss {rss}: {} of yours resident", pages(resident)),
         ));
     }
     let bytes = bytes_of(&mut given.region);
@@ -149,8 +236,18 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
             format!("page {i} still reads {}", bytes[i * page()]),
         ));
     }
+    let (kept, was) = (bytes[n * page()], given.before[n]);
+    if kept != was {
+        return Err(Failure::new(
+            expected,
+            format!(
+                "the page after yours, which you were not given, reads {kept}, not the {was} \
+                 the check wrote"
+            ),
+        ));
+    }
     Ok(Passed::Held(format!(
-        "`{}` still mapped, Rss {rss}, every page reads 0",
+        "`{}` still mapped, Rss {rss} (the page after yours), your {n} pages read 0",
         given.record.vma
     )))
 }
@@ -158,13 +255,18 @@ pub fn give_back(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure>
 /// The region must stay resident with its contents but turn clean: Rss all of it,
 /// Private_Dirty 0 kB, Private_Clean all of it (LazyFree follows, with a lag).
 pub fn give_back_lazily(f: fn(&mut [u8]) -> nix::Result<()>) -> Result<Passed, Failure> {
-    let (mut given, expected) = give_back_with(f, "give_back_lazily(region)", |n| {
-        format!(
-            "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents kept \
-             (unless memory ran short at this very moment)",
-            pages(n)
-        )
-    })?;
+    let (mut given, expected) = give_back_with(
+        f,
+        "give_back_lazily(region)",
+        |n| {
+            format!(
+                "the {n}-page region: Rss and Private_Clean {}, Private_Dirty 0 kB, contents \
+                 kept (unless memory ran short at this very moment)",
+                pages(n)
+            )
+        },
+        false,
+    )?;
     let all = given.before.len() * page();
     let (held, sizes) = sizes_are(
         &given.record,
