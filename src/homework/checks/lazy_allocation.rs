@@ -51,11 +51,12 @@ crate::homework::declare::exercises! {
             },
             // The pages only read are the zero page: resident, and faulting on a write.
             "pages mincore says are not resident" saying "only read" => |r| {
-                let absent = residency(r.as_ptr() as usize, r.len()).ok_or(nix::errno::Errno::ENOMEM)?;
+                let resident = residency(r.as_ptr() as usize, r.len())
+                    .ok_or(nix::errno::Errno::ENOMEM)?;
                 for i in (0..r.len()).step_by(page()) {
                     r[i] = 1;
                 }
-                Ok(absent.iter().filter(|&&resident| !resident).count() as u64)
+                Ok(resident.iter().filter(|&&page| !page).count() as u64)
             },
         ],
         // END FAKES
