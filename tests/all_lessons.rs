@@ -1,6 +1,6 @@
-//! The suite's own promises over every lesson: changing any expected value in a lesson's
-//! markdown makes that claim fail, blessing fills a lesson's values back, and `core` blocks
-//! are enforced. (tests/lessons.rs checks each lesson's claims.)
+//! The suite's own promises over every lesson: each claim block is evaluated (held, failed
+//! or skipped with a reason), each lesson has its test file, and changing any expected value
+//! in a lesson's markdown makes that claim fail.
 
 mod common;
 
@@ -13,10 +13,27 @@ use pagelab::kernel::{KernelProbe, SmapsField};
 use pagelab::lesson::Lesson;
 use pagelab::report;
 use rstest::rstest;
+use std::path::Path;
+
+#[rstest]
+fn every_lesson_has_its_test_file(catalog: Catalog) {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for lesson in &catalog.lessons {
+        let stem = lesson.path.file_stem().unwrap().to_string_lossy();
+        let slug = stem.split_once('-').map_or(&*stem, |(_, slug)| slug);
+        let file = tests.join(format!("{}.rs", slug.replace('-', "_")));
+        assert!(
+            file.exists(),
+            "lesson {} has no test {}",
+            lesson.path.display(),
+            file.display()
+        );
+    }
+}
 
 /// Changes each held claim's expected value in the markdown, one at a time, and checks that
 /// the very same observations now fail that claim at that line: the markdown, not Rust
-/// code, holds the expected values. (Each lesson's test, in tests/lessons.rs, checks that every claim gets a
+/// code, holds the expected values. (Each lesson's own test checks that every claim gets a
 /// verdict; this one also holds each experiment to what it says of forking, which decides
 /// the lock its test takes.)
 #[rstest]

@@ -1,9 +1,11 @@
-//! Lesson 07, `realtime`: what a memlock limit too low for a step does to it. (Its claims
-//! are checked on this kernel in tests/lessons.rs, as every lesson's are.)
+//! Lesson 07, `realtime`: every claim of lessons/07-realtime.md, checked on this kernel, and
+//! what a memlock limit too low for a step does to it.
 
 mod common;
 
 use pagelab::check::VerdictKind;
+
+lesson_test!("realtime");
 
 /// A limit below what a step locks makes that step impossible, not the experiment: its
 /// claims skip naming the limit and the size the step needs, and the other steps still run.

@@ -60,6 +60,14 @@ pub fn check_sources(crate_dir: &Path, catalog: &Catalog) -> Vec<String> {
     problems.extend(check_lesson_order(catalog));
     for lesson in &catalog.lessons {
         problems.extend(check_blocks_declared(lesson));
+        let test = crate_dir.join(format!("tests/{}.rs", lesson.id().replace('-', "_")));
+        if !test.exists() {
+            problems.push(format!(
+                "{}: lesson `{}` has no test file",
+                test.display(),
+                lesson.id()
+            ));
+        }
     }
     problems.extend(check_fake_markers(crate_dir));
     problems.extend(check_ids_file(crate_dir));

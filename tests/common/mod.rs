@@ -83,6 +83,19 @@ pub fn assert_holds(report: &LessonReport, probe: &KernelProbe) {
     );
 }
 
+/// A lesson's test file is this one line: a test that performs its experiment once, with
+/// the fork lock the experiment needs, and holds it to everything [`lesson_holds`] checks.
+#[macro_export]
+macro_rules! lesson_test {
+    ($id:literal) => {
+        #[test]
+        fn every_claim_of_the_lesson_holds_on_this_kernel() {
+            let _fork = common::fork_lock($id);
+            common::lesson_holds($id);
+        }
+    };
+}
+
 /// The fork lock an experiment needs: exclusive when it forks (its child shares every
 /// private page of this process), shared otherwise (it reads its own pages' Pss).
 pub fn fork_lock(id: &str) -> locks::Held {
