@@ -133,21 +133,13 @@ fn give_back_with(
 /// alone could be copied: advice sets them.) Written before it moves: a VMA that never had
 /// a page takes its new address as offset (copy_vma in mm/vma.c).
 fn written_elsewhere(region: &Mapping, rng: &mut Rng) -> Result<(), Failure> {
+    use nix::sys::mman::{MRemapFlags, MapFlags, ProtFlags, mmap_anonymous, mremap, munmap};
     let len = region.mapped_len();
+    let rw = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let nonzero = std::num::NonZeroUsize::new(len).expect("a region is not empty");
     // SAFETY: without MAP_FIXED the kernel picks a free range: nothing is replaced.
-    let elsewhere = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if elsewhere == libc::MAP_FAILED {
-        return Err(Failure::setup("map a region", nix::errno::Errno::last()));
-    }
+    let elsewhere = unsafe { mmap_anonymous(None, nonzero, rw, MapFlags::MAP_PRIVATE) }
+        .map_err(|e| Failure::setup("map a region", e))?;
     for offset in (0..len).step_by(page()) {
         // SAFETY: inside the read-write mapping just made, which nothing else knows of.
         unsafe {
@@ -157,19 +149,15 @@ fn written_elsewhere(region: &Mapping, rng: &mut Rng) -> Result<(), Failure> {
                 .write_volatile(rng.byte_except(0))
         };
     }
-    let flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
-    let target = region.addr() as *mut libc::c_void;
+    let flags = MRemapFlags::MREMAP_MAYMOVE | MRemapFlags::MREMAP_FIXED;
+    let target = std::ptr::NonNull::new(region.addr() as *mut libc::c_void).expect("mapped");
+    // With MREMAP_FIXED a move that succeeds is to `target`.
     // SAFETY: moves the mapping just made onto the check's own region, which it replaces
     // (the same length; `region` unmaps it with its guards when dropped).
-    let moved = unsafe { libc::mremap(elsewhere, len, len, flags, target) };
-    if moved != target {
-        let errno = nix::errno::Errno::last();
+    if let Err(e) = unsafe { mremap(elsewhere, len, len, flags, Some(target)) } {
         // SAFETY: the mapping made above, still where it was: nobody else's.
-        unsafe { libc::munmap(elsewhere, len) };
-        return Err(Failure::setup(
-            "move a written region in place (mremap)",
-            errno,
-        ));
+        let _ = unsafe { munmap(elsewhere, len) };
+        return Err(Failure::setup("move a written region in place (mremap)", e));
     }
     // EINVAL only means the kernel has no THP, as in `region`.
     let _ = region.advise(MmapAdvise::MADV_NOHUGEPAGE);
