@@ -70,7 +70,7 @@ fn file_pages(lab: &mut Lab<'_>, dir: &TempDir, page: usize) -> Result<(), Exper
     drop(file);
     reading_faults(&mapping)?;
     lab.step("file-read", observed(FILE, &mapping, [])?)?;
-    if lab.probe.temp_files.filesystem == "ramfs" {
+    if lab.probe.temp_files.unevictable() {
         // Unevictable: reclaim keeps them mapped too (shrink_folio_list() activates them
         // before it unmaps anything), unlike tmpfs's without swap.
         let why = format!(

@@ -211,11 +211,14 @@ pub struct TempFiles {
     pub in_memory: bool,
 }
 
+const TMPFS: &str = "tmpfs";
+const RAMFS: &str = "ramfs";
+
 /// Filesystem magic numbers by name (include/uapi/linux/magic.h): nix names only some of
 /// them, and not the same ones for every libc.
 const FILESYSTEMS: &[(u64, &str)] = &[
-    (0x0102_1994, "tmpfs"),
-    (0x8584_58f6, "ramfs"),
+    (0x0102_1994, TMPFS),
+    (0x8584_58f6, RAMFS),
     (0xef53, "ext4"),
     (0x9123_683e, "btrfs"),
     (0x5846_5342, "xfs"),
@@ -252,9 +255,15 @@ impl TempFiles {
             dir,
             // ramfs keeps files in memory too (an initramfs root is ramfs on kernels
             // without tmpfs; the matrix's guests have tmpfs there and at /tmp).
-            in_memory: filesystem == "tmpfs" || filesystem == "ramfs",
+            in_memory: filesystem == TMPFS || filesystem == RAMFS,
             filesystem,
         })
+    }
+
+    /// On ramfs, whose pages are unevictable: reclaim takes none of them, not even out of
+    /// the page tables, where tmpfs's stay in memory only for want of swap.
+    pub fn unevictable(&self) -> bool {
+        self.filesystem == RAMFS
     }
 }
 
