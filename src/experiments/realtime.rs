@@ -2,8 +2,10 @@
 //! MAP_POPULATE, RLIMIT_MEMLOCK with and without CAP_IPC_LOCK, and a thread's stack used
 //! fresh and prefaulted.
 
+use crate::Bytes;
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
 use crate::experiments::support::writing_faults;
+use crate::kernel::probe::MemlockLimit;
 use crate::kernel::vmstat;
 use crate::memory::child::{commands, reply};
 use crate::memory::counters::{Faults, minor_faults_during, resident_pages};
@@ -140,14 +142,22 @@ impl Experiment for Realtime {
     }
 }
 
+/// Why this process's RLIMIT_MEMLOCK rules out `what` `count` pages, as `asks` (a question
+/// of [`MemlockLimit`]) answers it of their size, or `None`: the steps that need them are
+/// then impossible here, not failed.
+fn memlock_bars(
+    lab: &Lab<'_>,
+    what: &str,
+    count: usize,
+    asks: fn(&MemlockLimit, Bytes) -> Option<String>,
+) -> Option<String> {
+    let why = asks(&lab.probe.memlock, lab.probe.page_size * count as u64)?;
+    Some(format!("{what} {count} pages: {why}"))
+}
+
 /// mlock in this process: only its own range is locked, and unlocked before the step ends.
 fn locked(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
-    if let Some(why) = lab
-        .probe
-        .memlock
-        .refuses(lab.probe.page_size * PAGES as u64)
-    {
-        let why = format!("mlock() of {PAGES} pages: {why}");
+    if let Some(why) = memlock_bars(lab, "mlock() of", PAGES, MemlockLimit::refuses) {
         return lab.impossible_through("unlocked", &why);
     }
     let mapping = pages(PAGES, page, MapFlags::empty())?;
@@ -275,12 +285,12 @@ fn populated(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
 /// limit and drops CAP_IPC_LOCK, so this process keeps both.
 fn memlock_limit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     let limit = LIMIT_PAGES * page;
-    if let Some(why) = lab
-        .probe
-        .memlock
-        .cannot_lower_to(lab.probe.page_size * LIMIT_PAGES as u64)
-    {
-        let why = format!("a limit of {LIMIT_PAGES} pages: {why}");
+    if let Some(why) = memlock_bars(
+        lab,
+        "a limit of",
+        LIMIT_PAGES,
+        MemlockLimit::cannot_lower_to,
+    ) {
         return lab.impossible_through("capability-dropped", &why);
     }
     let within = pages(LIMIT_PAGES, page, MapFlags::empty())?;
