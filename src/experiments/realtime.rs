@@ -446,22 +446,22 @@ fn stack(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     // code (a guest once counted 65 faults for 64 new stack pages).
     reach_deep_into_stack(page);
     let (faults, resident) = run_on_own_stack(page, false)?.counts()?;
+    let per_page = (FAULTS_PER_PAGE, OutcomeValue::Ratio(faults, resident));
     lab.step(
         "fresh-stack",
-        Observation::outcomes([
-            (STACK_FAULTS, OutcomeValue::count(faults)),
-            (STACK_RESIDENT, OutcomeValue::count(resident)),
-            (FAULTS_PER_PAGE, OutcomeValue::Ratio(faults, resident)),
-        ]),
+        stack_outcomes(faults, resident).with([per_page]),
     )?;
     let (faults, resident) = run_on_own_stack(page, true)?.counts()?;
-    lab.step(
-        "prefaulted-stack",
-        Observation::outcomes([
-            (STACK_FAULTS, OutcomeValue::count(faults)),
-            (STACK_RESIDENT, OutcomeValue::count(resident)),
-        ]),
-    )
+    lab.step("prefaulted-stack", stack_outcomes(faults, resident))
+}
+
+/// What both stack steps report: the faults the thread took and the stack pages it made
+/// resident.
+fn stack_outcomes(faults: u64, resident: u64) -> Observation {
+    Observation::outcomes([
+        (STACK_FAULTS, OutcomeValue::count(faults)),
+        (STACK_RESIDENT, OutcomeValue::count(resident)),
+    ])
 }
 
 impl StackRun {
