@@ -12,9 +12,9 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 use pagelab::Bytes;
-use pagelab::kernel::SmapsField;
 use pagelab::kernel::probe::page_size;
 use pagelab::kernel::procfs::Proc;
+use pagelab::kernel::{SmapsField, SmapsRecord};
 use pagelab::memory::child::{Command, PANIC_STATUS, commands};
 use pagelab::memory::{Child, ChildError, Mapped, Mapping};
 use rstest::rstest;
@@ -55,6 +55,14 @@ fn no_core_dump() {
     unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
 }
 
+/// A private page the parent wrote 1 into, and its address for a child to reach it by.
+fn written_page() -> (Mapping, usize) {
+    let page = one_page(rw());
+    page.write_byte(0, 1);
+    let addr = page.as_ptr() as usize;
+    (page, addr)
+}
+
 commands! {
     enum CowCommand {
         /// Write 2 into the child's copy of the page.
@@ -67,9 +75,7 @@ commands! {
 #[test]
 fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
     let _fork = common::FORK.exclusive();
-    let page = one_page(rw());
-    page.write_byte(0, 1);
-    let addr = page.as_ptr() as usize;
+    let (page, addr) = written_page();
     let mut child = Child::spawn(move |command| {
         let byte = addr as *mut u8;
         match command {
@@ -91,12 +97,23 @@ fn a_child_writes_its_copy_of_a_private_page_and_the_parent_keeps_its_own() {
     child.finish().unwrap();
 }
 
+/// The record's dirty pages are `shared` Shared_Dirty and `private` Private_Dirty.
+fn assert_dirty(record: &SmapsRecord, shared: Bytes, private: Bytes) {
+    let dirty = |field| record.size(field);
+    assert_eq!(
+        (
+            dirty(SmapsField::SharedDirty),
+            dirty(SmapsField::PrivateDirty)
+        ),
+        (Some(shared), Some(private)),
+        "(Shared_Dirty, Private_Dirty) of {record:?}"
+    );
+}
+
 #[test]
 fn after_the_childs_write_its_smaps_shows_a_private_copy() {
     let _fork = common::FORK.exclusive();
-    let page = one_page(rw());
-    page.write_byte(0, 1);
-    let addr = page.as_ptr() as usize;
+    let (page, addr) = written_page();
     let size = page_size();
     let mut child = Child::spawn(move |command| {
         match command {
@@ -109,29 +126,9 @@ fn after_the_childs_write_its_smaps_shows_a_private_copy() {
     })
     .unwrap();
     let proc = Proc::Pid(child.pid().as_raw());
-    let shared = page.smaps(proc).unwrap();
-    assert_eq!(
-        shared.size(SmapsField::SharedDirty),
-        Some(size),
-        "{shared:?}"
-    );
-    assert_eq!(
-        shared.size(SmapsField::PrivateDirty),
-        Some(Bytes::ZERO),
-        "{shared:?}"
-    );
+    assert_dirty(&page.smaps(proc).unwrap(), size, Bytes::ZERO);
     child.command(CowCommand::Write).unwrap();
-    let copied = page.smaps(proc).unwrap();
-    assert_eq!(
-        copied.size(SmapsField::PrivateDirty),
-        Some(size),
-        "{copied:?}"
-    );
-    assert_eq!(
-        copied.size(SmapsField::SharedDirty),
-        Some(Bytes::ZERO),
-        "{copied:?}"
-    );
+    assert_dirty(&page.smaps(proc).unwrap(), Bytes::ZERO, size);
     child.finish().unwrap();
 }
 
