@@ -3,6 +3,7 @@
 mod common;
 
 use common::catalog;
+use common::run::exited_saying;
 use pagelab::catalog::Catalog;
 use rstest::rstest;
 use std::process::{Command, Output, Stdio};
@@ -141,10 +142,7 @@ fn output_without_a_terminal_has_no_colour(catalog: Catalog) {
 #[test]
 fn an_unknown_lesson_is_an_error_that_lists_the_lessons() {
     let output = pagelab(&["show", "no-such-lesson"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no lesson `no-such-lesson`"), "{stderr}");
-    assert!(stderr.contains("mmap-anon"), "{stderr}");
+    exited_saying(&output, 2, &["no lesson `no-such-lesson`", "mmap-anon"]);
 }
 
 /// `pagelab list` of the lessons in `dir` (`PAGELAB_LESSONS`).
@@ -161,12 +159,7 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bad-lessons/bad-unit");
     let output = list_with_lessons(&dir);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("01-x.md:9: Rss: unknown unit `KB`"),
-        "{stderr}"
-    );
+    exited_saying(&output, 2, &["01-x.md:9: Rss: unknown unit `KB`"]);
 }
 
 /// A lessons directory that cannot be read is named with the reason, and no line (there
@@ -175,13 +168,11 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
 fn a_missing_lessons_directory_is_named_without_a_line() {
     let nowhere = tempfile::tempdir().unwrap().path().join("nowhere");
     let output = list_with_lessons(&nowhere);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(
         "\n{}: cannot read the lessons directory: ",
         nowhere.display()
     );
-    assert!(stderr.contains(&expected), "{stderr}");
+    let stderr = exited_saying(&output, 2, &[&expected]);
     assert!(!stderr.contains(":0"), "{stderr}");
 }
 
@@ -414,12 +405,7 @@ fn hint_shows_the_task_and_every_hint_with_the_lessons_line() {
     assert!(text.contains("lessons/02-pages.md:"), "{text}");
     assert!(text.contains("task:") && text.contains("hint 2:"), "{text}");
     let unknown = pagelab(&["hint", "no-such-exercise"]);
-    assert_eq!(unknown.status.code(), Some(2));
-    let error = String::from_utf8_lossy(&unknown.stderr);
-    assert!(
-        error.contains("the exercises are: map-anonymous"),
-        "{error}"
-    );
+    exited_saying(&unknown, 2, &["the exercises are: map-anonymous"]);
 }
 
 /// An exercise is named by its id or by the name of the function the student writes, which
@@ -472,13 +458,11 @@ fn a_lesson_is_named_by_its_file_or_its_path() {
     let copy = elsewhere.path().join("01-mmap-anon.md");
     std::fs::write(&copy, "---\nid: mmap-anon\ntitle: an edited copy\n---\n").unwrap();
     let output = pagelab(&["show", copy.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("is not lesson `mmap-anon` as pagelab checks it")
-            && stderr.contains("PAGELAB_LESSONS"),
-        "{stderr}"
-    );
+    let needles = [
+        "is not lesson `mmap-anon` as pagelab checks it",
+        "PAGELAB_LESSONS",
+    ];
+    exited_saying(&output, 2, &needles);
 }
 
 /// Here the reference solutions make every exercise done; in a handout every one is to do.
@@ -553,8 +537,7 @@ fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     assert!(exercises.join("mod.rs").exists() && dest.join("Cargo.lock").exists());
     handout_recipes_have_their_files(&dest);
     let again = pagelab(&["handout", dest.to_str().unwrap()]);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    exited_saying(&again, 2, &["not empty"]);
 }
 
 /// The handout's justfile keeps the students' recipes, and each finds the files it names in
@@ -677,8 +660,7 @@ fn a_failing_stdout_is_an_error_not_a_panic(#[case] args: &[&str]) {
         .stdout(full)
         .output()
         .expect("pagelab runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = exited_saying(&output, 2, &[]);
     assert!(
         stderr.starts_with("pagelab: writing output: No space left on device"),
         "{stderr}"

@@ -1,6 +1,9 @@
 //! `pagelab matrix`: result files from several machines merged into one claim ×
 //! configuration table, and the kernel matrix's own table made the same way.
 
+mod common;
+
+use common::run::exited_saying;
 use pagelab::matrix::{self, Column, Configured, build};
 use pagelab::results::{LessonsDigest, ResultFile};
 use std::path::{Path, PathBuf};
@@ -169,18 +172,15 @@ fn files_that_checked_other_lessons_are_refused_naming_both() {
     let here = write(dir.path(), "here.json", &host);
     let elsewhere = write(dir.path(), "older-lessons.json", &other);
     let (out, output) = matrix_of(&[here.to_str().unwrap(), elsewhere.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2), "{out}");
-    assert!(out.is_empty(), "nothing rendered: {out}");
-    let error = text(&output.stderr);
-    for needle in [
+    let needles = [
         "here.json",
         "older-lessons.json",
         host["lessons_digest"].as_str().unwrap(),
         &older.to_string(),
         "not merged",
-    ] {
-        assert!(error.contains(needle), "{needle} missing from: {error}");
-    }
+    ];
+    exited_saying(&output, 2, &needles);
+    assert!(out.is_empty(), "nothing rendered: {out}");
 }
 
 /// JSON that is not an object (an array, which serde would read field by field) is not
@@ -190,9 +190,8 @@ fn files_that_checked_other_lessons_are_refused_naming_both() {
 fn a_json_array_is_refused_as_not_a_result_file() {
     let dir = tempfile::tempdir().unwrap();
     let array = write(dir.path(), "array.json", &serde_json::json!([1, 2]));
-    let (out, output) = matrix_of(&[array.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2), "{out}");
-    let error = text(&output.stderr);
+    let (_, output) = matrix_of(&[array.to_str().unwrap()]);
+    let error = exited_saying(&output, 2, &[]);
     let expected = format!(
         "pagelab: {}: not a result file: expected a JSON object, the output of `pagelab check --format json`, and found an array\n",
         array.display()
@@ -208,17 +207,13 @@ fn a_result_file_named_twice_is_refused_naming_it() {
     let host = write(dir.path(), "host.json", &host_result());
     let host = host.to_str().unwrap();
     let (out, output) = matrix_of(&[host, host]);
-    assert_eq!(output.status.code(), Some(2), "{out}");
+    exited_saying(&output, 2, &[&format!("{host} is named twice")]);
     assert!(out.is_empty(), "nothing rendered: {out}");
-    let error = text(&output.stderr);
-    assert!(error.contains(&format!("{host} is named twice")), "{error}");
     let listed = dir.path().to_str().unwrap();
     let spelled_otherwise = format!("{listed}/.");
-    let (out, output) = matrix_of(&[host, &spelled_otherwise]);
-    assert_eq!(output.status.code(), Some(2), "{out}");
-    let error = text(&output.stderr);
+    let (_, output) = matrix_of(&[host, &spelled_otherwise]);
     let again = format!("{host} is named twice (again as {spelled_otherwise}/host.json)");
-    assert!(error.contains(&again), "{error}");
+    exited_saying(&output, 2, &[&again]);
     let (_, once) = matrix_of(&[listed]);
     assert_eq!(
         once.status.code(),
@@ -240,14 +235,12 @@ fn a_failed_configuration_makes_the_exit_status_non_zero_with_a_summary() {
     failing["lessons"][0]["claims"][0]["reason"] = "faked for the test".into();
     write(dir.path(), "1-here.json", &host);
     write(dir.path(), "2-failing.json", &failing);
-    let (table, output) = matrix_of(&[dir.path().to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1), "{table}");
-    let summary = text(&output.stderr);
-    assert!(
-        summary.contains("2 configuration(s), 1 failed: 2 faked arm64 board (")
-            && summary.contains(" 1 failed,"),
-        "{summary}"
-    );
+    let (_, output) = matrix_of(&[dir.path().to_str().unwrap()]);
+    let summary = [
+        "2 configuration(s), 1 failed: 2 faked arm64 board (",
+        " 1 failed,",
+    ];
+    exited_saying(&output, 1, &summary);
 }
 
 /// The kernel matrix writes a result file per configuration and renders its table from
@@ -339,11 +332,6 @@ fn exercises_and_label_belong_to_a_result_file() {
             args.push("x");
         }
         let output = pagelab(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&output.stderr).contains("go with --format json"),
-            "{}",
-            text(&output.stderr)
-        );
+        exited_saying(&output, 2, &["go with --format json"]);
     }
 }

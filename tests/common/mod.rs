@@ -1,8 +1,10 @@
-//! What every lesson test shares: the kernel probe, a lesson by id, and the verdict.
+//! What every lesson test shares: the kernel probe, a lesson by id, and the verdict; and
+//! ([`run`]) what the tests that run the binary share.
 
 #![allow(dead_code)] // each test crate uses a different part
 
 pub mod locks;
+pub mod run;
 
 #[allow(unused_imports)] // not every test crate forks
 pub use locks::FORK;
