@@ -80,29 +80,25 @@ pub trait Mapped {
     }
 }
 
-impl Mapped for Mapping {
-    fn addr(&self) -> usize {
-        Mapping::addr(self)
-    }
-    fn mapped_len(&self) -> usize {
-        Mapping::mapped_len(self)
-    }
-    fn prot(&self) -> ProtFlags {
-        Mapping::prot(self)
-    }
+/// [`Mapped`] for owned mappings that answer its three questions with inherent methods of
+/// the same names (which callers reach without the trait in scope).
+macro_rules! mapped_by_inherent_methods {
+    ($($owner:ty),+) => {$(
+        impl Mapped for $owner {
+            fn addr(&self) -> usize {
+                <$owner>::addr(self)
+            }
+            fn mapped_len(&self) -> usize {
+                <$owner>::mapped_len(self)
+            }
+            fn prot(&self) -> ProtFlags {
+                <$owner>::prot(self)
+            }
+        }
+    )+};
 }
 
-impl Mapped for FileMapping {
-    fn addr(&self) -> usize {
-        FileMapping::addr(self)
-    }
-    fn mapped_len(&self) -> usize {
-        FileMapping::mapped_len(self)
-    }
-    fn prot(&self) -> ProtFlags {
-        FileMapping::prot(self)
-    }
-}
+mapped_by_inherent_methods!(Mapping, FileMapping);
 
 /// Panics unless `prot` (of the mapping at `addr`) has `needed`: an access through a raw
 /// pointer to a page without it is SIGSEGV, which safe code must never reach. `access` words
