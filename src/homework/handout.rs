@@ -429,37 +429,35 @@ mod tests {
         let (out, regions) = strip_fakes(src).unwrap();
         assert_eq!(out, "a! {\n    f {\n        lock,\n    }\n}\n");
         assert_eq!(regions, 2);
-        assert_eq!(
-            fake_regions("x\n// BEGIN FAKES\n").unwrap_err(),
-            "2: `// BEGIN FAKES` is not closed"
-        );
-        assert_eq!(
-            fake_regions("// END FAKES\n").unwrap_err(),
-            "1: `// END FAKES` without a BEGIN"
-        );
-        assert!(
-            fake_regions("// BEGIN FAKES\n// BEGIN FAKES\n")
-                .unwrap_err()
-                .starts_with("2:")
-        );
+    }
+
+    /// Every kind of region balances alike: a BEGIN left open, an END without a BEGIN and a
+    /// BEGIN inside an open region are errors that name their line.
+    #[test]
+    fn markers_of_every_kind_must_balance() {
+        for markers in [&SOLUTION_MARKERS, &FAKE_MARKERS, &AUTHORS_MARKERS] {
+            let begin = if markers.named {
+                format!("{}a", markers.begin)
+            } else {
+                markers.begin.to_owned()
+            };
+            let end = markers.end;
+            let error = |text: String| match markers.regions(&text) {
+                Ok(_) => panic!("{text:?} balances"),
+                Err(error) => error,
+            };
+            let unclosed = format!("2: {} is not closed", markers.region("a"));
+            assert_eq!(error(format!("x\n{begin}\n")), unclosed);
+            assert_eq!(
+                error(format!("{end}\n")),
+                format!("1: `{end}` without a BEGIN")
+            );
+            assert!(error(format!("{begin}\n{begin}\n")).starts_with("2:"));
+        }
     }
 
     #[test]
-    fn markers_must_balance_and_name_a_set_exercise() {
-        assert_eq!(
-            solutions("// END SOLUTION\n").unwrap_err(),
-            "1: `// END SOLUTION` without a BEGIN"
-        );
-        assert!(
-            solutions("// BEGIN SOLUTION a\n// BEGIN SOLUTION b\n")
-                .unwrap_err()
-                .starts_with("2:")
-        );
-        assert!(
-            solutions("x\n// BEGIN SOLUTION a\n")
-                .unwrap_err()
-                .starts_with("2:")
-        );
+    fn a_solution_is_found_by_the_exercise_it_names_which_must_be_set() {
         assert_eq!(
             solution_body("a\n// BEGIN SOLUTION x\nb\n  c\n// END SOLUTION\n", "x").as_deref(),
             Some("b\n  c\n")
