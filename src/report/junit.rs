@@ -93,14 +93,14 @@ fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::suites::{problem_sample, written_sample};
 
     #[test]
     fn counts_and_one_element_per_end() {
-        let xml = crate::report::suites::written_sample(
+        let xml = written_sample(
             write,
             ["held", "failed", "skipped"],
             ["differs", "no <THP>"],
-            &[],
         );
         assert!(
             xml.contains(r#"tests="3" failures="1" skipped="1" errors="0""#),
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn a_lesson_problem_is_a_case_with_an_error() {
         let problems = ["core: no branch <applies>", "the experiment stopped: EPERM"];
-        let xml = crate::report::suites::problem_sample(write, &problems);
+        let xml = problem_sample(write, &problems);
         assert!(
             xml.contains(
                 r#"<testsuites name="pagelab" tests="4" failures="1" skipped="1" errors="1">"#
@@ -145,11 +145,10 @@ mod tests {
     /// Braces are written as character references, which XML 1.0 reads back as `{`.
     #[test]
     fn braces_are_character_references() {
-        let xml = crate::report::suites::written_sample(
+        let xml = written_sample(
             write,
             ["{held}", "failed", "skipped"],
             ["{{#include x}}", "no {THP}"],
-            &[],
         );
         assert!(xml.contains(r#"name="&#123;held}""#), "{xml}");
         assert!(

@@ -76,14 +76,14 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::suites::{problem_sample, written_sample};
 
     #[test]
     fn suites_nest_with_their_plans_and_skips_are_directives() {
-        let text = crate::report::suites::written_sample(
+        let text = written_sample(
             write,
             ["a:1 held", "a:2 #2 failed", "a:3 skipped"],
             ["differs\nhere", "no THP"],
-            &[],
         );
         assert_eq!(
             text,
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn a_lesson_problem_is_a_failed_subtest_of_its_own() {
-        let text = crate::report::suites::problem_sample(write, &["core: no branch\napplies"]);
+        let text = problem_sample(write, &["core: no branch\napplies"]);
         assert!(text.contains("    1..4\n"), "{text}");
         assert!(
             text.ends_with(

@@ -148,10 +148,19 @@ fn exercise_case(catalog: &Catalog, exercise: &Exercise, outcome: &Outcome) -> C
 }
 
 /// What `write` makes of one suite `x` of a held, a failed and a skipped case, named as
-/// given, each at `lessons/01-x.md:3`, and the lesson's `problems`: what the writers' tests
-/// put through each format.
+/// given, each at `lessons/01-x.md:3`: what the writers' tests put through each format.
 #[cfg(test)]
 pub(crate) fn written_sample(
+    write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
+    names: [&str; 3],
+    whys: [&str; 2],
+) -> String {
+    sample_with_problems(write, names, whys, &[])
+}
+
+/// [`written_sample`] of a lesson with `problems`.
+#[cfg(test)]
+fn sample_with_problems(
     write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
     names: [&str; 3],
     [failed_why, skipped_why]: [&str; 2],
@@ -187,7 +196,7 @@ pub(crate) fn problem_sample(
     write: fn(&mut dyn std::io::Write, &[Suite]) -> std::io::Result<()>,
     problems: &[&str],
 ) -> String {
-    written_sample(
+    sample_with_problems(
         write,
         ["held", "failed", "skipped"],
         ["differs", "no THP"],
