@@ -75,12 +75,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
 /// The unitless lines of meminfo text, counts such as `HugePages_Free:  4`; other lines are
 /// left out (parse_meminfo reports garbage).
 pub fn parse_counts(text: &str) -> Counts {
-    text.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            Some((key.trim().to_owned(), value.trim().parse().ok()?))
-        })
-        .collect()
+    Counts::of_lines(text, |value| value.parse().ok())
 }
 
 /// The counts of `/proc/meminfo` (HugePages_Total, _Free, _Rsvd, _Surp).

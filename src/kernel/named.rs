@@ -84,6 +84,17 @@ impl<K, V> Named<K, V> {
     pub fn insert(&mut self, name: &str, value: V) {
         self.values.insert(name.to_owned(), value);
     }
+
+    /// The `Key: value` lines of `text` whose value (trimmed) `read` makes a `V` of; the
+    /// other lines are left out.
+    pub fn of_lines(text: &str, read: impl Fn(&str) -> Option<V>) -> Named<K, V> {
+        text.lines()
+            .filter_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                Some((key.trim().to_owned(), read(value.trim())?))
+            })
+            .collect()
+    }
 }
 
 impl<K, V> FromIterator<(String, V)> for Named<K, V> {

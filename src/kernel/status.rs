@@ -24,13 +24,10 @@ pub type Sizes = Named<StatusSize, Bytes>;
 
 /// The `Key:  N kB` lines of status text, as bytes.
 pub fn parse_sizes(text: &str) -> Sizes {
-    text.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            let kib: u64 = value.trim().strip_suffix(" kB")?.trim().parse().ok()?;
-            Some((key.trim().to_owned(), Bytes(kib.checked_mul(1024)?)))
-        })
-        .collect()
+    Sizes::of_lines(text, |value| {
+        let kib: u64 = value.strip_suffix(" kB")?.trim().parse().ok()?;
+        Some(Bytes(kib.checked_mul(1024)?))
+    })
 }
 
 /// The sizes in a process's status file.
