@@ -3,6 +3,7 @@
 
 use crate::Bytes;
 use crate::kernel::meminfo::{MeminfoCount, MeminfoSize};
+use crate::kernel::status::{self, StatusSize};
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fs;
@@ -308,6 +309,7 @@ impl KernelProbe {
         let process_thp_enabled =
             status_thp_enabled(&status).map_err(|e| ProbeError::reading(status_path, e))?;
         let cap_eff = status_cap_eff(&status).map_err(|e| ProbeError::reading(status_path, e))?;
+        let vm_size = status::parse_sizes(&status).get(StatusSize::VmSize);
         let uid_map = Path::new("/proc/self/uid_map");
         let initial = initial_user_namespace().map_err(|e| ProbeError::reading(uid_map, e))?;
         // One reading of /proc/meminfo for the pool and the swap.
@@ -320,7 +322,7 @@ impl KernelProbe {
             process_thp_enabled,
             overcommit: read_overcommit()?,
             anon_vma_names: anon_vma_names_supported()?,
-            memlock: read_memlock(cap_eff, status_vm_size(&status), !initial)?,
+            memlock: read_memlock(cap_eff, vm_size, !initial)?,
             temp_files: TempFiles::probe()?,
             hugetlb: HugetlbPool::of_meminfo(&meminfo)?,
             swap: swap_total(&meminfo)?,
@@ -447,12 +449,6 @@ fn is_identity_uid_map(text: &str) -> bool {
         .filter(|words: &Vec<&str>| !words.is_empty())
         .collect();
     lines == [["0", "0", "4294967295"]]
-}
-
-/// `VmSize:` of /proc/PID/status (`NNN kB`); `None` if missing or unreadable.
-pub fn status_vm_size(status: &str) -> Option<Bytes> {
-    let kb = status_value(status, "VmSize")?.strip_suffix("kB")?.trim();
-    kb.parse::<u64>().ok().map(|kb| Bytes(kb * 1024))
 }
 
 fn status_value<'a>(status: &'a str, key: &str) -> Option<&'a str> {
@@ -697,11 +693,6 @@ mod tests {
         );
         assert!(status_cap_eff("Name:\tcat\n").is_err());
         assert!(status_cap_eff("CapEff:\tzz\n").is_err());
-        assert_eq!(
-            status_vm_size("VmSize:\t  123456 kB\n"),
-            Some(Bytes(123456 * 1024))
-        );
-        assert_eq!(status_vm_size(STATUS), None);
     }
 
     #[test]

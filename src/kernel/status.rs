@@ -8,6 +8,8 @@ use crate::kernel::procfs::Proc;
 crate::kernel::named::proc_keys! {
     /// The status sizes pagelab reads (proc_pid_status(5) lists them all).
     pub enum StatusSize in "/proc/PID/status" {
+        /// All the process has mapped (the probe compares it with RLIMIT_MEMLOCK).
+        VmSize = "VmSize",
         /// All the process's resident memory.
         VmRss = "VmRSS",
         /// Its resident anonymous memory (since 4.5, as the two below).
@@ -45,9 +47,10 @@ mod tests {
     #[test]
     fn sizes_only() {
         let sizes = parse_sizes(
-            "Name:\tpagelab\nVmRSS:\t    1234 kB\nRssShmem:\t       4 kB\nThreads:\t3\nUid:\t0\t0\t0\t0\n",
+            "Name:\tpagelab\nVmSize:\t  123456 kB\nVmRSS:\t    1234 kB\nRssShmem:\t       4 kB\nThreads:\t3\nUid:\t0\t0\t0\t0\n",
         );
-        assert_eq!(sizes.len(), 2);
+        assert_eq!(sizes.len(), 3);
+        assert_eq!(sizes.get(StatusSize::VmSize), Some(Bytes::from_kib(123456)));
         assert_eq!(sizes.get(StatusSize::VmRss), Some(Bytes::from_kib(1234)));
         assert_eq!(sizes.get(StatusSize::RssShmem), Some(Bytes::from_kib(4)));
         assert_eq!(sizes.get(StatusSize::RssAnon), None);
