@@ -184,16 +184,15 @@ const DEBIAN_6_12_ALWAYS: Config = Config {
         (PMD, PerSizeMode::Inherit),
     ],
 };
+/// The same kernel with THP only for 64 kB folios (mTHP).
 const DEBIAN_6_12_MTHP_64K: Config = Config {
-    release: "6.12.117+deb12-cloud-amd64",
-    page: PAGE,
-    pmd: PMD,
     enabled: ThpMode::Never,
     per_size: &[
         (16 * KIB, PerSizeMode::Never),
         (64 * KIB, PerSizeMode::Always),
         (PMD, PerSizeMode::Never),
     ],
+    ..DEBIAN_6_12_ALWAYS
 };
 const MADVISE_6_18: Config = Config {
     release: "6.18.44",
