@@ -104,8 +104,10 @@ impl Lesson {
         fences::check(&source, &lines, &events).map_err(error)?;
         let mut reader = Reader::default();
         for (event, range) in events {
+            // Most events are prose, which needs no line number: it is looked up (a binary
+            // search of every line start) only for what asks.
             reader
-                .event(event, lines.line_of(range.start))
+                .event(event, || lines.line_of(range.start))
                 .map_err(error)?;
         }
         let Reader {
@@ -151,10 +153,11 @@ struct Reader {
 }
 
 impl Reader {
-    /// Takes one event that starts at `line`.
-    fn event(&mut self, event: Event, line: usize) -> Result<(), Problem> {
+    /// Takes one event that starts at line `line()`.
+    fn event(&mut self, event: Event, line: impl Fn() -> usize) -> Result<(), Problem> {
         match event {
             Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => {
+                let line = line();
                 // Markdown takes a `---` block anywhere for metadata; read past the top, it
                 // would replace the lesson's front matter without a word.
                 if line != 1 || self.front.is_some() {
@@ -172,7 +175,7 @@ impl Reader {
                 });
             }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                self.open_fence(&info, line)?;
+                self.open_fence(&info, line())?;
             }
             Event::Text(text) => self.text(&text, line)?,
             Event::End(TagEnd::MetadataBlock(_)) => self.end_front_matter()?,
@@ -210,11 +213,12 @@ impl Reader {
         Ok(())
     }
 
-    /// Text whose first line is `first`, inside whatever is open.
-    fn text(&mut self, text: &str, first: usize) -> Result<(), Problem> {
+    /// Text whose first line is `first()`, inside whatever is open.
+    fn text(&mut self, text: &str, first: impl Fn() -> usize) -> Result<(), Problem> {
         match &mut self.open {
             Some(Open::FrontMatter { text: yaml, .. }) => yaml.push_str(text),
             Some(Open::Claims { kind, claims, .. }) => {
+                let first = first();
                 for (i, text_line) in text.lines().enumerate() {
                     if let Some(c) = claim::parse_line(*kind, text_line, first + i)
                         .map_err(|m| (first + i, m))?
@@ -224,6 +228,7 @@ impl Reader {
                 }
             }
             Some(Open::Exercise(exercise)) => {
+                let first = first();
                 for (i, text_line) in text.lines().enumerate() {
                     exercise::add_line(exercise, text_line, first + i)
                         .map_err(|m| (first + i, m))?;
@@ -343,8 +348,10 @@ pub(crate) struct LineIndex {
 
 impl LineIndex {
     pub(crate) fn new(text: &str) -> LineIndex {
+        // memchr: `match_indices` goes through the generic pattern searcher, which is slow
+        // where `cargo test` leaves it unoptimised, and every start of the program runs this.
         let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         LineIndex { starts }
     }
