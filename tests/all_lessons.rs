@@ -7,7 +7,7 @@ mod common;
 use common::{catalog, probe};
 use pagelab::catalog::Catalog;
 use pagelab::check::{self, VerdictKind};
-use pagelab::experiment::StepReport;
+use pagelab::experiment::{Step, StepReport};
 use pagelab::kernel::smaps_fields::FieldName;
 use pagelab::kernel::{KernelProbe, SmapsField};
 use pagelab::lesson::Lesson;
@@ -41,56 +41,82 @@ fn changing_an_expected_value_in_the_markdown_fails_that_claim(
     catalog: Catalog,
     probe: KernelProbe,
 ) {
-    let _fork = common::FORK.exclusive();
-    for lesson in &catalog.lessons {
-        let forked_before = pagelab::memory::child::spawned();
-        let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
-        let forked = pagelab::memory::child::spawned() > forked_before;
-        let says = pagelab::experiments::find(lesson.id()).unwrap().forks();
-        assert_eq!(
-            forked,
-            says,
-            "experiment `{}` says forks() is {says}",
-            lesson.id()
-        );
-        let report = check::evaluate(lesson, &probe, &steps);
-        let mut mutated = 0;
-        for claim in report
+    let observed: Vec<(&Lesson, Vec<(Step, StepReport)>)> = {
+        let _fork = common::FORK.exclusive();
+        catalog
+            .lessons
+            .iter()
+            .map(|lesson| {
+                let forked_before = pagelab::memory::child::spawned();
+                let steps = check::observe(lesson, &probe).unwrap_or_else(|e| panic!("{e}"));
+                let forked = pagelab::memory::child::spawned() > forked_before;
+                let says = pagelab::experiments::find(lesson.id()).unwrap().forks();
+                assert_eq!(
+                    forked,
+                    says,
+                    "experiment `{}` says forks() is {says}",
+                    lesson.id()
+                );
+                (lesson, steps)
+            })
+            .collect()
+    };
+    // Parsing each mutated lesson is most of this test's time and touches no memory that
+    // another test measures: it is shared among threads, one lesson at a time each.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some((lesson, steps)) =
+                    observed.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    every_mutation_fails(lesson, &probe, steps);
+                }
+            });
+        }
+    });
+}
+
+/// Each held claim of `lesson`, its expected value mutated, fails on the same `steps`.
+fn every_mutation_fails(lesson: &Lesson, probe: &KernelProbe, steps: &[(Step, StepReport)]) {
+    let report = check::evaluate(lesson, probe, steps);
+    let mut mutated = 0;
+    for claim in report
+        .claims
+        .iter()
+        .filter(|c| c.verdict.kind() == VerdictKind::Held)
+    {
+        let Some(source) = mutate_line(&lesson.source, claim.place.line) else {
+            continue;
+        };
+        let changed = Lesson::parse(&lesson.path, source).unwrap_or_else(|e| {
+            panic!(
+                "mutating {}:{} broke the lesson: {e}",
+                claim.place.file, claim.place.line
+            )
+        });
+        let after = check::evaluate(&changed, probe, steps);
+        let verdict = after
             .claims
             .iter()
-            .filter(|c| c.verdict.kind() == VerdictKind::Held)
-        {
-            let Some(source) = mutate_line(&lesson.source, claim.place.line) else {
-                continue;
-            };
-            let changed = Lesson::parse(&lesson.path, source).unwrap_or_else(|e| {
-                panic!(
-                    "mutating {}:{} broke the lesson: {e}",
-                    claim.place.file, claim.place.line
-                )
-            });
-            let after = check::evaluate(&changed, &probe, &steps);
-            let verdict = after
-                .claims
-                .iter()
-                .find(|c| c.place.line == claim.place.line)
-                .map(|c| c.verdict.kind());
-            assert_eq!(
-                verdict,
-                Some(VerdictKind::Failed),
-                "{}:{}: changing `{}` did not fail the claim",
-                claim.place.file,
-                claim.place.line,
-                claim.place.expected
-            );
-            mutated += 1;
-        }
-        assert!(
-            mutated > 0,
-            "lesson `{}`: no claim could be mutated",
-            lesson.id()
+            .find(|c| c.place.line == claim.place.line)
+            .map(|c| c.verdict.kind());
+        assert_eq!(
+            verdict,
+            Some(VerdictKind::Failed),
+            "{}:{}: changing `{}` did not fail the claim",
+            claim.place.file,
+            claim.place.line,
+            claim.place.expected
         );
+        mutated += 1;
     }
+    assert!(
+        mutated > 0,
+        "lesson `{}`: no claim could be mutated",
+        lesson.id()
+    );
 }
 
 /// The lesson source with the value on `line` (1-based) changed so that it cannot hold:
