@@ -23,6 +23,7 @@ pub mod markup;
 pub mod matrix;
 pub mod memory;
 pub mod names;
+pub mod panics;
 pub mod proof;
 pub mod render;
 pub mod report;

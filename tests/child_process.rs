@@ -19,7 +19,6 @@ use pagelab::memory::child::{Command, PANIC_STATUS, commands};
 use pagelab::memory::{Child, ChildError, Mapped, Mapping};
 use rstest::rstest;
 use std::num::NonZeroUsize;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -154,13 +153,16 @@ fn a_panic_in_the_child_is_reported_not_passed() {
 fn a_parent_that_panics_leaves_no_child_behind() {
     let _fork = common::FORK.exclusive();
     let mut pid = None;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = pagelab::panics::caught(|| {
         let mut child = Child::spawn(|_| 0).unwrap();
         pid = Some(child.pid());
         child.command(0).unwrap();
         panic!("the parent fails while holding the child");
-    }));
-    assert!(outcome.is_err());
+    });
+    assert_eq!(
+        outcome.unwrap_err().message,
+        "the parent fails while holding the child"
+    );
     assert_gone(pid.expect("the child was spawned"));
 }
 

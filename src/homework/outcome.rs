@@ -4,11 +4,9 @@
 use super::registry::Exercise;
 use crate::catalog::Catalog;
 use crate::check::shown_path;
+use crate::panics::Caught;
 use crate::results::ExerciseOutcome;
-use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 
 /// A check that found nothing wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,38 +100,6 @@ impl Outcome {
     }
 }
 
-thread_local! {
-    /// Set while this thread runs a student's function: its panics are caught and reported
-    /// in our words, not printed by the default hook as well.
-    static CAPTURING: Cell<bool> = const { Cell::new(false) };
-    static CAUGHT: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
-}
-
-static HOOK: Once = Once::new();
-
-fn install_hook() {
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if CAPTURING.with(Cell::get) {
-                let payload = info.payload();
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "(a panic without a message)".into());
-                let at = info
-                    .location()
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
-                    .unwrap_or_default();
-                CAUGHT.with(|c| *c.borrow_mut() = Some((message, at)));
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
-
 /// Runs the exercise's check on this thread, in this process; [`super::isolated::run`]
 /// runs it in a process of its own.
 pub fn run_here(exercise: &Exercise) -> Outcome {
@@ -143,11 +109,9 @@ pub fn run_here(exercise: &Exercise) -> Outcome {
 /// Runs a check (an exercise's, or the same check fed a fake) on this thread, catching a
 /// `todo!()` stub or another panic.
 pub fn run_check(check: fn() -> Result<Passed, Failure>) -> Outcome {
-    install_hook();
     let pid = std::process::id();
-    CAPTURING.with(|c| c.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(check));
-    CAPTURING.with(|c| c.set(false));
+    // Caught, and worded in our terms: not printed by the default hook as well.
+    let result = crate::panics::caught(check);
     if std::process::id() != pid {
         // A forked child of the student's code came back here (it returned or panicked
         // instead of calling _exit): it must not go on to run the rest of the tests.
@@ -158,10 +122,7 @@ pub fn run_check(check: fn() -> Result<Passed, Failure>) -> Outcome {
         Ok(Ok(Passed::Held(showed))) => Outcome::Done { showed },
         Ok(Ok(Passed::Skipped(reason))) => Outcome::Skipped { reason },
         Ok(Err(failure)) => Outcome::Failed(failure),
-        Err(_) => {
-            let (message, at) = CAUGHT
-                .with(|c| c.borrow_mut().take())
-                .unwrap_or_else(|| ("(unknown panic)".into(), String::new()));
+        Err(Caught { message, at }) => {
             if message.starts_with("not yet implemented") {
                 Outcome::Todo { at }
             } else {

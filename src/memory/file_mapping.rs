@@ -122,6 +122,7 @@ impl Drop for FileMapping {
 mod tests {
     use super::*;
     use crate::memory::Mapped;
+    use crate::panics::assert_panics;
 
     /// A one-page file of its own, mapped shared with `prot`.
     fn mapped(prot: ProtFlags) -> (tempfile::NamedTempFile, FileMapping) {
@@ -134,24 +135,27 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "PROT_WRITE), it has ProtFlags(PROT_READ)")]
     fn writing_a_read_only_file_mapping_panics() {
         let (_file, mapping) = mapped(ProtFlags::PROT_READ);
-        mapping.write_byte(0, 1);
+        assert_panics(
+            || mapping.write_byte(0, 1),
+            "PROT_WRITE), it has ProtFlags(PROT_READ)",
+        );
     }
 
     #[test]
-    #[should_panic(expected = "PROT_READ), it has ProtFlags(0x0)")]
     fn reading_an_inaccessible_file_mapping_panics() {
         let (_file, mapping) = mapped(ProtFlags::PROT_NONE);
-        mapping.read_byte(0);
+        assert_panics(|| mapping.read_byte(0), "PROT_READ), it has ProtFlags(0x0)");
     }
 
     #[test]
-    #[should_panic(expected = "PROT_WRITE), it has ProtFlags(PROT_READ)")]
     fn counting_write_faults_on_a_read_only_file_mapping_panics() {
         let (_file, mapping) = mapped(ProtFlags::PROT_READ);
-        let _ = mapping.faults_writing_every_page();
+        assert_panics(
+            || mapping.faults_writing_every_page(),
+            "PROT_WRITE), it has ProtFlags(PROT_READ)",
+        );
     }
 
     #[test]

@@ -485,6 +485,7 @@ impl Drop for Spacers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::panics::assert_panics;
 
     fn rw() -> ProtFlags {
         ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
@@ -506,45 +507,45 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "is outside the mapping")]
     fn writing_past_the_last_page_panics() {
         let m = Mapping::anonymous(NonZeroUsize::MIN, rw(), MapFlags::MAP_PRIVATE).unwrap();
-        m.write_byte(page(), 1);
+        assert_panics(|| m.write_byte(page(), 1), "is outside the mapping");
     }
 
     #[test]
-    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn writing_an_inaccessible_mapping_panics() {
         let m = one_page(ProtFlags::PROT_NONE);
-        m.write_byte(0, 1);
+        assert_panics(|| m.write_byte(0, 1), "needs ProtFlags(PROT_WRITE)");
     }
 
     #[test]
-    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn writing_a_read_only_mapping_panics() {
         let m = one_page(ProtFlags::PROT_READ);
-        m.write_byte(0, 1);
+        assert_panics(|| m.write_byte(0, 1), "needs ProtFlags(PROT_WRITE)");
     }
 
     #[test]
-    #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
     fn reading_an_inaccessible_mapping_panics() {
         let m = one_page(ProtFlags::PROT_NONE);
-        m.read_byte(0);
+        assert_panics(|| m.read_byte(0), "needs ProtFlags(PROT_READ)");
     }
 
     #[test]
-    #[should_panic(expected = "needs ProtFlags(PROT_WRITE)")]
     fn counting_write_faults_on_a_read_only_mapping_panics() {
         let m = one_page(ProtFlags::PROT_READ);
-        let _ = Mapped::faults_writing_every_page(&m);
+        assert_panics(
+            || Mapped::faults_writing_every_page(&m),
+            "needs ProtFlags(PROT_WRITE)",
+        );
     }
 
     #[test]
-    #[should_panic(expected = "needs ProtFlags(PROT_READ)")]
     fn counting_read_faults_on_an_inaccessible_mapping_panics() {
         let m = one_page(ProtFlags::PROT_NONE);
-        let _ = Mapped::faults_reading_every_page(&m);
+        assert_panics(
+            || Mapped::faults_reading_every_page(&m),
+            "needs ProtFlags(PROT_READ)",
+        );
     }
 
     #[test]
