@@ -64,15 +64,14 @@ pub fn caught<T>(f: impl FnOnce() -> T) -> Result<T, Caught> {
     })
 }
 
-/// For the tests that expect a panic: the message of the panic `f` must raise, which must
-/// contain `expected`.
+/// For the tests that expect a panic: `f` (doing `what`) must panic, saying `expected`.
 #[cfg(test)]
-pub(crate) fn assert_panics<T>(f: impl FnOnce() -> T, expected: &str) {
+pub(crate) fn assert_panics<T>(what: &str, f: impl FnOnce() -> T, expected: &str) {
     match caught(f) {
-        Ok(_) => panic!("no panic; expected one saying `{expected}`"),
+        Ok(_) => panic!("{what}: no panic; expected one saying `{expected}`"),
         Err(caught) => assert!(
             caught.message.contains(expected),
-            "the panic says `{}` ({}), not `{expected}`",
+            "{what}: the panic says `{}` ({}), not `{expected}`",
             caught.message,
             caught.at
         ),

@@ -509,43 +509,16 @@ mod tests {
     #[test]
     fn writing_past_the_last_page_panics() {
         let m = Mapping::anonymous(NonZeroUsize::MIN, rw(), MapFlags::MAP_PRIVATE).unwrap();
-        assert_panics(|| m.write_byte(page(), 1), "is outside the mapping");
+        let write = || m.write_byte(page(), 1);
+        assert_panics("writing past the page", write, "is outside the mapping");
     }
 
     #[test]
-    fn writing_an_inaccessible_mapping_panics() {
-        let m = one_page(ProtFlags::PROT_NONE);
-        assert_panics(|| m.write_byte(0, 1), "needs ProtFlags(PROT_WRITE)");
-    }
-
-    #[test]
-    fn writing_a_read_only_mapping_panics() {
-        let m = one_page(ProtFlags::PROT_READ);
-        assert_panics(|| m.write_byte(0, 1), "needs ProtFlags(PROT_WRITE)");
-    }
-
-    #[test]
-    fn reading_an_inaccessible_mapping_panics() {
-        let m = one_page(ProtFlags::PROT_NONE);
-        assert_panics(|| m.read_byte(0), "needs ProtFlags(PROT_READ)");
-    }
-
-    #[test]
-    fn counting_write_faults_on_a_read_only_mapping_panics() {
-        let m = one_page(ProtFlags::PROT_READ);
-        assert_panics(
-            || Mapped::faults_writing_every_page(&m),
-            "needs ProtFlags(PROT_WRITE)",
-        );
-    }
-
-    #[test]
-    fn counting_read_faults_on_an_inaccessible_mapping_panics() {
-        let m = one_page(ProtFlags::PROT_NONE);
-        assert_panics(
-            || Mapped::faults_reading_every_page(&m),
-            "needs ProtFlags(PROT_READ)",
-        );
+    fn accessing_what_the_protection_forbids_panics() {
+        let read = |m: &Mapping| {
+            m.read_byte(0);
+        };
+        crate::memory::assert_forbidden_accesses_panic(one_page, read, |m| m.write_byte(0, 1));
     }
 
     #[test]

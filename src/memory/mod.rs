@@ -100,6 +100,49 @@ macro_rules! mapped_by_inherent_methods {
 
 mapped_by_inherent_methods!(Mapping, FileMapping);
 
+/// For each owner's tests: every access that `prot` forbids panics, naming what it needs,
+/// before it touches the page. `map` makes a one-page mapping with a protection; `read` and
+/// `write` access its first byte.
+#[cfg(test)]
+pub(crate) fn assert_forbidden_accesses_panic<M: Mapped>(
+    map: impl Fn(ProtFlags) -> M,
+    read: fn(&M),
+    write: fn(&M),
+) {
+    use crate::panics::assert_panics;
+    let count_write_faults = |m: &M| {
+        let _ = m.faults_writing_every_page();
+    };
+    let count_read_faults = |m: &M| {
+        let _ = m.faults_reading_every_page();
+    };
+    let (none, read_only) = (ProtFlags::PROT_NONE, ProtFlags::PROT_READ);
+    // What is done, to a page of which protection, and the protection it needs.
+    type Case<'a, M> = (&'a str, ProtFlags, &'a dyn Fn(&M), &'a str);
+    let cases: [Case<'_, M>; 5] = [
+        ("writing", none, &write, "PROT_WRITE"),
+        ("writing", read_only, &write, "PROT_WRITE"),
+        ("reading", none, &read, "PROT_READ"),
+        (
+            "counting write faults of",
+            read_only,
+            &count_write_faults,
+            "PROT_WRITE",
+        ),
+        (
+            "counting read faults of",
+            none,
+            &count_read_faults,
+            "PROT_READ",
+        ),
+    ];
+    for (what, prot, access, needed) in cases {
+        let expected = format!("needs ProtFlags({needed}), it has {prot:?}");
+        let what = format!("{what} a page of {prot:?}");
+        assert_panics(&what, || access(&map(prot)), &expected);
+    }
+}
+
 /// Panics unless `prot` (of the mapping at `addr`) has `needed`: an access through a raw
 /// pointer to a page without it is SIGSEGV, which safe code must never reach. `access` words
 /// it: "a read", "a write".
