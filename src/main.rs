@@ -182,7 +182,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let source = Source::from_env();
-    let catalog = Catalog::open(&source).map_err(|e| format!("{source}:\n{e}"))?;
+    // A directory's errors name its files (or itself), so they say where they are; the
+    // built-in lessons are named `lessons/NN-slug.md`, which needs saying where from.
+    let catalog = Catalog::open(&source).map_err(|e| match source {
+        Source::Dir(_) => e.to_string(),
+        Source::Embedded => format!("{source}:\n{e}"),
+    })?;
     let dir = lessons_dir();
     match cli.command {
         None => overview(&catalog),

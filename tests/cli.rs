@@ -162,18 +162,20 @@ fn a_broken_lessons_directory_is_an_error_with_file_and_line() {
     exited_saying(&output, 2, &["01-x.md:9: Rss: unknown unit `KB`"]);
 }
 
-/// A lessons directory that cannot be read is named with the reason, and no line (there
-/// is none: not `:0`).
+/// A lessons directory that cannot be read is named with the reason, once, and no line
+/// (there is none: not `:0`).
 #[test]
 fn a_missing_lessons_directory_is_named_without_a_line() {
     let nowhere = tempfile::tempdir().unwrap().path().join("nowhere");
     let output = list_with_lessons(&nowhere);
     let expected = format!(
-        "\n{}: cannot read the lessons directory: ",
+        "pagelab: {}: cannot read the lessons directory: ",
         nowhere.display()
     );
     let stderr = exited_saying(&output, 2, &[&expected]);
     assert!(!stderr.contains(":0"), "{stderr}");
+    let named = stderr.matches(&*nowhere.to_string_lossy()).count();
+    assert_eq!(named, 1, "the directory named once: {stderr}");
 }
 
 /// `PAGELAB_LESSONS=` (empty) is as if it were unset: the lessons built into the binary.
