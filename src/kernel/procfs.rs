@@ -45,10 +45,17 @@ pub enum ProcError {
     Parse { path: PathBuf, source: ParseError },
 }
 
-/// How much to ask the kernel for per read() of a whole file. Room, not speed: a seq_file
-/// read returns at most what the kernel's buffer holds (a page, unless one record is
-/// larger), so asking for more does not save system calls.
-const CHUNK: usize = 64 * 1024;
+/// How much to ask for per read() of a seq_file such as smaps or maps: three quarters of a
+/// page, not all the room there is. fs/seq_file.c `seq_read_iter` makes records into its
+/// buffer (a page) until that holds what the read asked for, and a record that no longer
+/// fits is made, thrown away, and made again by the next read: asked for a page or more,
+/// every read ends that way. Asked for a quarter page less, the buffer stops filling before
+/// a record of up to a quarter page (an smaps record is some 700 bytes) can overflow it.
+/// Measured on an smaps of 2035 VMAs: read whole in 9% less time, in 476 reads instead of
+/// 409 (`benches/versus_procfs.rs` times both ways).
+pub fn seq_read_len(page: usize) -> usize {
+    page - page / 4
+}
 
 /// A search's buffer, mapped once per thread and kept (see [`SPARE`]): room for the text of
 /// some 1400 VMAs, so that a typical process is read whole without dropping any of it. (Less
@@ -194,7 +201,7 @@ fn read_whole(path: &PathBuf) -> Result<String, ProcError> {
         if len == buf.cap {
             buf = buf.grown(len).map_err(io_err)?;
         }
-        let end = len.saturating_add(CHUNK).min(buf.cap);
+        let end = len.saturating_add(seq_read_len(buf.page)).min(buf.cap);
         let n = read_some(&mut file, &mut buf.bytes()[len..end]).map_err(io_err)?;
         if n == 0 {
             break;
@@ -237,9 +244,8 @@ fn search<R: Read>(src: &mut R, buf: &mut FencedBuf, addr: usize) -> Result<Sear
     let mut read_total = 0usize;
     let mut overflowed = false;
     let step = loop {
-        // A read never returns more than the kernel's seq_file buffer holds, one page
-        // unless a single record is larger (fs/seq_file.c `seq_read_iter` fills that
-        // buffer once per call): with less room than that, make room.
+        // A read asks for [`seq_read_len`], less than a page: with less room than a page,
+        // make room.
         if buf.cap - len < buf.page {
             let keep = scan.keep_from();
             scan.drop_front(&buf.slice()[..keep]);
@@ -255,7 +261,8 @@ fn search<R: Read>(src: &mut R, buf: &mut FencedBuf, addr: usize) -> Result<Sear
                 overflowed = true;
             }
         }
-        let n = read_some(src, &mut buf.bytes()[len..]).map_err(SearchError::Io)?;
+        let end = len.saturating_add(seq_read_len(buf.page)).min(buf.cap);
+        let n = read_some(src, &mut buf.bytes()[len..end]).map_err(SearchError::Io)?;
         if n == 0 {
             if read_total == 0 {
                 return Err(SearchError::Parse(parse_error(1, "empty smaps text", "")));
