@@ -9,6 +9,7 @@ mod common;
 
 use pagelab::Bytes;
 use pagelab::check::{self, LessonReport, VerdictKind};
+use pagelab::condition::{Branch, Condition};
 use pagelab::experiment::{Observation, OutcomeValue, Step, StepReport, Subject};
 use pagelab::experiments;
 use pagelab::kernel::probe::{
@@ -34,6 +35,17 @@ struct Config {
     enabled: ThpMode,
     /// (size, mode) per-size controls; empty before 6.8.
     per_size: &'static [(u64, PerSizeMode)],
+}
+
+/// Whether the condition `name` applies to `kernel`: `Ok` with the reason it does, `Err`
+/// with the reason it does not. One these tests cannot decide fails the test.
+fn decided(kernel: &KernelProbe, name: &str) -> Result<String, String> {
+    let condition: Condition = name.parse().unwrap();
+    match condition.evaluate(kernel, None) {
+        Branch::Applies(why) => Ok(why),
+        Branch::DoesNotApply(why) => Err(why),
+        other => panic!("{name}: {other:?}"),
+    }
 }
 
 fn probe(config: &Config) -> KernelProbe {
@@ -404,7 +416,6 @@ fn memlock_conditions(
     #[case] below_mapped: bool,
     #[case] mlockall_allowed: bool,
 ) {
-    use pagelab::condition::{Branch, Condition};
     let mut kernel = probe(&MADVISE_6_18);
     kernel.memlock = MemlockLimit {
         soft: soft.map(Bytes),
@@ -413,14 +424,7 @@ fn memlock_conditions(
         user_namespace: false,
         vm_size: Some(Bytes(1200 * 1024 * KIB)),
     };
-    let applies = |name: &str| {
-        let condition: Condition = name.parse().unwrap();
-        match condition.evaluate(&kernel, None) {
-            Branch::Applies(_) => true,
-            Branch::DoesNotApply(_) => false,
-            other => panic!("{name}: {other:?}"),
-        }
-    };
+    let applies = |name: &str| decided(&kernel, name).is_ok();
     assert_eq!(applies("memlock-exempt"), which == "exempt");
     assert_eq!(applies("memlock-enforced"), which == "enforced");
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
@@ -440,7 +444,6 @@ fn only_unreserved_free_pages_count(
     #[case] overcommit: u64,
     #[case] applies: &str,
 ) {
-    use pagelab::condition::{Branch, Condition};
     let mut kernel = probe(&MADVISE_6_18);
     kernel.hugetlb = Some(pagelab::kernel::probe::HugetlbPool {
         page_size: Bytes(2048 * KIB),
@@ -454,11 +457,9 @@ fn only_unreserved_free_pages_count(
         "no-hugetlb-page-free",
         "hugetlb-surplus",
     ] {
-        let condition: Condition = name.parse().unwrap();
-        match condition.evaluate(&kernel, None) {
-            Branch::Applies(why) => assert_eq!(name, applies, "{why}"),
-            Branch::DoesNotApply(why) => assert_ne!(name, applies, "{why}"),
-            other => panic!("{name}: {other:?}"),
+        match decided(&kernel, name) {
+            Ok(why) => assert_eq!(name, applies, "{why}"),
+            Err(why) => assert_ne!(name, applies, "{why}"),
         }
     }
 }
@@ -467,14 +468,12 @@ fn only_unreserved_free_pages_count(
 /// initial user namespace: the limit applies, and the reason says why.
 #[test]
 fn root_in_a_user_namespace_of_its_own_is_enforced() {
-    use pagelab::condition::{Branch, Condition};
     let mut kernel = probe(&MADVISE_6_18);
     kernel.memlock.can_exceed = false;
     kernel.memlock.user_namespace = true;
-    let condition: Condition = "memlock-enforced".parse().unwrap();
-    match condition.evaluate(&kernel, None) {
-        Branch::Applies(why) => assert!(why.contains("user namespace of its own"), "{why}"),
-        other => panic!("{other:?}"),
+    match decided(&kernel, "memlock-enforced") {
+        Ok(why) => assert!(why.contains("user namespace of its own"), "{why}"),
+        Err(why) => panic!("does not apply: {why}"),
     }
 }
 

@@ -181,11 +181,7 @@ fn a_missing_lessons_directory_is_named_without_a_line() {
 /// `PAGELAB_LESSONS=` (empty) is as if it were unset: the lessons built into the binary.
 #[test]
 fn an_empty_lessons_variable_means_the_built_in_lessons() {
-    let output = Command::new(env!("CARGO_BIN_EXE_pagelab"))
-        .arg("list")
-        .env("PAGELAB_LESSONS", "")
-        .output()
-        .unwrap();
+    let output = list_with_lessons(std::path::Path::new(""));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let listed = stdout(&output).lines().count();
