@@ -121,8 +121,9 @@ fn write_wrapped(
     );
     for (n, line) in lines.iter().enumerate() {
         let text: Vec<String> = line.iter().map(word_text).collect();
+        // The prefix in the text's style: a claim header's `┌` and `│` are the claim's colour.
         let prefix = if n == 0 { first } else { rest };
-        writeln!(out, "{prefix}{style}{}{style:#}", text.join(" "))?;
+        writeln!(out, "{style}{prefix}{}{style:#}", text.join(" "))?;
     }
     Ok(())
 }
@@ -505,18 +506,31 @@ impl<'a> Renderer<'a> {
             match (claimed, result) {
                 (true, Some(claim)) => self.claim_line(line, claim)?,
                 (true, None) => {
-                    for (n, piece) in fold(line, self.width.saturating_sub(6)).iter().enumerate() {
-                        let hang = if n == 0 { "" } else { FOLD };
-                        writeln!(self.out, "{CLAIM}  │{CLAIM:#}   {DIM}{hang}{piece}{DIM:#}")?;
-                    }
+                    self.write_folded(line, "  │   ", |out, hang, piece| {
+                        writeln!(out, "{CLAIM}  │{CLAIM:#}   {DIM}{hang}{piece}{DIM:#}")
+                    })?;
                 }
                 (false, _) => {
-                    for (n, piece) in fold(line, self.width.saturating_sub(6)).iter().enumerate() {
-                        let hang = if n == 0 { "" } else { FOLD };
-                        writeln!(self.out, "  {CODE}│ {hang}{piece}{CODE:#}")?;
-                    }
+                    self.write_folded(line, "  │ ", |out, hang, piece| {
+                        writeln!(out, "  {CODE}│ {hang}{piece}{CODE:#}")
+                    })?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `line` folded to the width after `prefix` (as plain text: the columns it takes), each
+    /// piece written by `write` after its hang: none for the first, [`FOLD`] for the rest.
+    fn write_folded(
+        &mut self,
+        line: &str,
+        prefix: &str,
+        mut write: impl FnMut(&mut dyn Write, &str, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let room = self.width.saturating_sub(prefix.chars().count());
+        for (n, piece) in fold(line, room).iter().enumerate() {
+            write(&mut *self.out, if n == 0 { "" } else { FOLD }, piece)?;
         }
         Ok(())
     }
@@ -553,19 +567,19 @@ impl<'a> Renderer<'a> {
 
     fn claim_line(&mut self, line: &str, claim: &ClaimResult) -> io::Result<()> {
         let (style, mark) = verdict_mark(&claim.verdict);
-        for (n, piece) in fold(line, self.width.saturating_sub(8)).iter().enumerate() {
-            if n == 0 {
-                writeln!(
-                    self.out,
-                    "{CLAIM}  │{CLAIM:#} {style}{mark}{style:#} {CODE}{piece}{CODE:#}"
-                )?;
+        let mut first = true;
+        self.write_folded(line, "  │ ✓ ", |out, hang, piece| {
+            // The first piece after the claim's mark, the others under it, folded.
+            let lead = if std::mem::take(&mut first) {
+                format!("{style}{mark}{style:#}")
             } else {
-                writeln!(
-                    self.out,
-                    "{CLAIM}  │{CLAIM:#}   {CODE}{FOLD}{piece}{CODE:#}"
-                )?;
-            }
-        }
+                " ".to_owned()
+            };
+            writeln!(
+                out,
+                "{CLAIM}  │{CLAIM:#} {lead} {CODE}{hang}{piece}{CODE:#}"
+            )
+        })?;
         let block = self.code.as_ref().and_then(|c| c.block);
         let common = match (self.proof, block) {
             (Some(proof), Some(block)) => proof::common_skip(proof, block).is_some(),
