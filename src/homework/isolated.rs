@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The environment variable that asks the program to run the checks of the exercises it
 /// names (ids, comma-separated), print their outcomes and exit ([`serve_if_asked`]).
@@ -42,6 +42,9 @@ pub fn serve_if_asked() {
         SERVES.store(true, std::sync::atomic::Ordering::Relaxed);
         return;
     };
+    // Ended with the thread that started it (a Ctrl-C, a killed test run), so that no check
+    // goes on unwatched. SAFETY: prctl with these arguments only sets this process's signal.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let ids = ids.to_string_lossy().into_owned();
     for id in ids.split(',') {
         let outcome = match registry::find(id) {
@@ -53,7 +56,13 @@ pub fn serve_if_asked() {
         };
         let text = serde_json::to_string(&outcome).expect("an outcome is plain data");
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "\n{MARK}{text}").and_then(|()| out.flush());
+        if writeln!(out, "\n{MARK}{text}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            // No one reads the outcomes any more: the rest of the checks would run unwatched.
+            std::process::exit(1);
+        }
     }
     std::process::exit(0);
 }
@@ -140,8 +149,8 @@ fn this_program() -> Result<Command, String> {
 
 /// Runs `command` (a program that prints up to `wanted` outcomes as [`serve_if_asked`]
 /// does) in a process group of its own, each outcome due within `timeout` of the one
-/// before: the outcomes it printed, and if it ended or stalled before the last, one more
-/// that says how.
+/// before (whatever else it prints meanwhile): the outcomes it printed, and if it ended or
+/// stalled before the last, one more that says how.
 fn outcomes_of(mut command: Command, wanted: usize, timeout: Duration) -> Vec<Outcome> {
     let started = command
         .stdin(Stdio::null())
@@ -161,15 +170,20 @@ fn outcomes_of(mut command: Command, wanted: usize, timeout: Duration) -> Vec<Ou
     };
     let lines = read_lines(&mut child);
     let mut outcomes = Vec::new();
+    // Only an outcome moves the deadline: a check stuck in a loop that prints is stuck too.
+    let mut deadline = Instant::now() + timeout;
     let stalled = loop {
         if outcomes.len() == wanted {
             break false;
         }
-        match lines.recv_timeout(timeout) {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => match line.strip_prefix(MARK) {
-                Some(json) => outcomes.push(serde_json::from_str(json).unwrap_or_else(|e| {
-                    Outcome::Failed(Failure::setup("read the check's outcome", e))
-                })),
+                Some(json) => {
+                    outcomes.push(serde_json::from_str(json).unwrap_or_else(|e| {
+                        Outcome::Failed(Failure::setup("read the check's outcome", e))
+                    }));
+                    deadline = Instant::now() + timeout;
+                }
                 // Theirs: shown where a student looks, out of the way of machine formats.
                 None if !line.is_empty() => eprintln!("{line}"),
                 None => {}
@@ -322,6 +336,19 @@ mod tests {
         assert!(
             matches!(&exited[..], [Outcome::Crashed { how }] if how.contains("exited with status 3")),
             "{exited:?}"
+        );
+    }
+
+    /// A check stuck in a loop that prints is stuck all the same: its lines do not put the
+    /// deadline off, only outcomes do.
+    #[test]
+    fn a_check_that_prints_while_stuck_is_stopped() {
+        let script = "emit a; while :; do echo still here; sleep 0.05; done";
+        let outcomes = outcomes_of(sh(script), 2, Duration::from_millis(200));
+        assert_eq!(outcomes[0], done("a"));
+        assert!(
+            matches!(&outcomes[1..], [Outcome::Crashed { how }] if how.starts_with("still running after 0 s")),
+            "{outcomes:?}"
         );
     }
 
