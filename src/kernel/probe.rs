@@ -432,13 +432,17 @@ pub fn cap_sys_admin() -> Result<bool, String> {
 /// mlock and pagemap ask for count (`capable()`, `file_ns_capable(…, &init_user_ns, …)`):
 /// its uid_map maps every user id to itself. A rootless container's maps a range, so root
 /// in it shows the capabilities in CapEff that the kernel does not honour outside it. A
-/// kernel without user namespaces (no uid_map) has only the initial one.
+/// kernel without user namespaces (no uid_map) has only the initial one. Read once: every
+/// probe and [`cap_sys_admin`] ask, and the process never changes namespace.
 pub fn initial_user_namespace() -> Result<bool, String> {
-    match fs::read_to_string("/proc/self/uid_map") {
-        Ok(text) => Ok(is_identity_uid_map(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e.to_string()),
-    }
+    static INITIAL: std::sync::OnceLock<Result<bool, String>> = std::sync::OnceLock::new();
+    INITIAL
+        .get_or_init(|| match fs::read_to_string("/proc/self/uid_map") {
+            Ok(text) => Ok(is_identity_uid_map(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(e.to_string()),
+        })
+        .clone()
 }
 
 /// The initial namespace's uid_map: one line, `0 0 4294967295` (every id, to itself).
