@@ -155,9 +155,7 @@ pub fn count_first_touch_faults(f: fn(&mut [u8]) -> nix::Result<u64>) -> Result<
             _ => [Before::Untouched, Before::Read, Before::Written][rng.between(0, 2)],
         })
         .collect();
-    for i in (1..n).rev() {
-        before.swap(i, rng.between(0, i));
-    }
+    rng.shuffle(&mut before);
     let base = region.as_ptr();
     for (i, kind) in before.iter().enumerate() {
         // Anywhere in the page: the student cannot know where to look.

@@ -70,6 +70,13 @@ impl Rng {
         low + (self.next() % (high - low + 1) as u64) as usize
     }
 
+    /// `items` in a random order (Fisher-Yates).
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.between(0, i));
+        }
+    }
+
     /// A byte other than `not`.
     pub(crate) fn byte_except(&mut self, not: u8) -> u8 {
         let b = self.next() as u8;

@@ -57,9 +57,7 @@ pub fn resident_pages(f: fn(&[u8]) -> nix::Result<usize>) -> Result<Passed, Fail
         counts.push(k);
         let mut touched: Vec<usize> = (0..n).collect();
         // A random k of the n pages: shuffle, keep k, sort for the report.
-        for i in (1..n).rev() {
-            touched.swap(i, rng.between(0, i));
-        }
+        rng.shuffle(&mut touched);
         touched.truncate(k);
         touched.sort_unstable();
         for &i in &touched {
