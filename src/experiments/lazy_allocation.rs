@@ -105,17 +105,20 @@ fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
     };
     let plain = try_map(MapFlags::MAP_PRIVATE);
     let noreserve = try_map(MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE);
-    let Some(fitting_len) = fitting(lab, &meminfo, ram, page)? else {
-        let left = |size| {
-            meminfo
-                .get(size)
-                .map_or("?".into(), |b: Bytes| b.to_string())
+    let strict = match lab.probe.overcommit {
+        OvercommitMode::Never => Some((
+            field(MeminfoSize::CommitLimit)?,
+            field(MeminfoSize::CommittedAs)?,
+        )),
+        _ => None,
+    };
+    let Some(fitting_len) = fitting_len(ram, strict, page) else {
+        let why = match strict {
+            Some((limit, committed)) => format!(
+                "strict overcommit (mode 2) leaves no page to commit: CommitLimit {limit}, Committed_AS {committed}"
+            ),
+            None => format!("a quarter of RAM ({ram}) is less than a page"),
         };
-        let why = format!(
-            "strict overcommit (mode 2) leaves no page to commit: CommitLimit {}, Committed_AS {}",
-            left(MeminfoSize::CommitLimit),
-            left(MeminfoSize::CommittedAs)
-        );
         return lab.impossible_through("overcommit", &why);
     };
     let (fits, subjects) = match Mapping::anonymous_isolated(fitting_len, rw, MapFlags::MAP_PRIVATE)
@@ -135,28 +138,9 @@ fn overcommit(lab: &mut Lab<'_>, page: usize) -> Result<(), ExperimentError> {
 }
 
 /// The length of a mapping every mode grants: a quarter of RAM, or under strict overcommit
-/// (mode 2) at most half of what CommitLimit leaves beyond Committed_AS, which other
-/// processes may have taken most of (`overcommit-accounting.rst`); `None` where that leaves
-/// not one page.
-fn fitting(
-    lab: &Lab<'_>,
-    meminfo: &crate::kernel::meminfo::Meminfo,
-    ram: Bytes,
-    page: usize,
-) -> Result<Option<NonZeroUsize>, ExperimentError> {
-    let strict = if lab.probe.overcommit == OvercommitMode::Never {
-        let field = |size| meminfo.require(size).map_err(ExperimentError::Setup);
-        Some((
-            field(MeminfoSize::CommitLimit)?,
-            field(MeminfoSize::CommittedAs)?,
-        ))
-    } else {
-        None
-    };
-    Ok(fitting_len(ram, strict, page))
-}
-
-/// [`fitting`]'s length, from RAM and, under strict overcommit, (CommitLimit, Committed_AS).
+/// (mode 2, `strict` holding CommitLimit and Committed_AS) at most half of what CommitLimit
+/// leaves beyond Committed_AS, which other processes may have taken most of
+/// (`overcommit-accounting.rst`); `None` where that leaves not one page.
 fn fitting_len(ram: Bytes, strict: Option<(Bytes, Bytes)>, page: usize) -> Option<NonZeroUsize> {
     let quarter = ram.get() / 4;
     let len = match strict {
