@@ -38,68 +38,36 @@ pub fn outcomes() -> Vec<(&'static Exercise, Outcome)> {
 /// `pagelab exercise [id]`: one exercise, or the first not done, after those done before it
 /// (every exercise is checked, for the count of those done).
 pub fn exercise(catalog: &Catalog, id: Option<&str>) -> Result<ExitCode, CliError> {
-    let mut out = UntilClosed::new(stdout().lock());
+    let mut out = stdout().lock();
     if let Some(id) = id {
         let exercise = find(id)?;
         let outcome = homework::isolated::run(exercise);
-        out.line(format_args!(
-            "{}",
-            outcome::describe(exercise, catalog, &outcome)
-        ))?;
-        return Ok(status(outcome.is_done()));
+        let written = writeln!(out, "{}", outcome::describe(exercise, catalog, &outcome));
+        return super::answer(outcome.is_done(), written.map_err(CliError::from));
     }
     let outcomes = outcomes();
+    let all_done = outcomes.iter().all(|(_, o)| o.is_done());
+    let written = write_progress(&mut out, catalog, &outcomes);
+    super::answer(all_done, written.map_err(CliError::from))
+}
+
+/// The exercises done, in order, up to the first not done, which is told in full with the
+/// count of those done; or that all are done.
+fn write_progress(
+    out: &mut impl Write,
+    catalog: &Catalog,
+    outcomes: &[(&Exercise, Outcome)],
+) -> std::io::Result<()> {
     let total = outcomes.len();
     let done = outcomes.iter().filter(|(_, o)| o.is_done()).count();
-    for (exercise, outcome) in &outcomes {
+    for (exercise, outcome) in outcomes {
         if !outcome.is_done() {
-            out.line(format_args!(
-                "{}",
-                outcome::describe(exercise, catalog, outcome)
-            ))?;
-            out.line(format_args!("{done} of {total} exercises done"))?;
-            return Ok(status(false));
+            writeln!(out, "{}", outcome::describe(exercise, catalog, outcome))?;
+            return writeln!(out, "{done} of {total} exercises done");
         }
-        out.line(format_args!("  {:<24} {}", exercise.id, outcome.word()))?;
+        writeln!(out, "  {:<24} {}", exercise.id, outcome.word())?;
     }
-    out.line(format_args!("\nall {total} exercises done"))?;
-    Ok(status(true))
-}
-
-fn status(passed: bool) -> ExitCode {
-    if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// Standard output for a command that writes as it goes and ends with a verdict. Once the
-/// reader has closed it (`pagelab exercise | head -1`) the rest of the text is dropped but
-/// the checks go on, since the exit status is still theirs, as [`super::answer`] keeps it;
-/// any other write error ends the command.
-struct UntilClosed<W> {
-    out: W,
-    closed: bool,
-}
-
-impl<W: Write> UntilClosed<W> {
-    fn new(out: W) -> UntilClosed<W> {
-        UntilClosed { out, closed: false }
-    }
-
-    fn line(&mut self, text: std::fmt::Arguments) -> Result<(), CliError> {
-        if self.closed {
-            return Ok(());
-        }
-        match writeln!(self.out, "{text}").map_err(CliError::from) {
-            Err(CliError::ClosedOutput) => {
-                self.closed = true;
-                Ok(())
-            }
-            other => other,
-        }
-    }
+    writeln!(out, "\nall {total} exercises done")
 }
 
 /// `pagelab exercise --format json`: each exercise (or the one asked for) with its outcome,
@@ -225,47 +193,5 @@ pub fn dev_check(catalog: &Catalog, no_build: bool) -> Result<ExitCode, CliError
             eprintln!("dev check: {} problems", problems.len());
             Ok(ExitCode::FAILURE)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A writer that fails every write with `kind`, counting the attempts.
-    struct Failing {
-        kind: std::io::ErrorKind,
-        attempts: usize,
-    }
-
-    impl Write for Failing {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            self.attempts += 1;
-            Err(self.kind.into())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_closed_output_drops_the_rest_of_the_text_and_other_errors_end_the_command() {
-        let closed = Failing {
-            kind: std::io::ErrorKind::BrokenPipe,
-            attempts: 0,
-        };
-        let mut out = UntilClosed::new(closed);
-        assert!(out.line(format_args!("one")).is_ok());
-        assert!(out.line(format_args!("two")).is_ok());
-        assert_eq!(out.out.attempts, 1, "written to after it was closed");
-        let full = Failing {
-            kind: std::io::ErrorKind::StorageFull,
-            attempts: 0,
-        };
-        let mut out = UntilClosed::new(full);
-        assert!(matches!(
-            out.line(format_args!("one")),
-            Err(CliError::Output(_))
-        ));
     }
 }
