@@ -300,16 +300,20 @@ fn find<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Lesson, String> {
     })?;
     // A path names a lesson by its file name, so an edited copy elsewhere would be checked
     // as the lesson pagelab holds: said, rather than checking text the user did not mean.
-    if name.ends_with(".md")
-        && let Ok(text) = std::fs::read_to_string(name)
-        && text != lesson.source
-    {
-        return Err(format!(
-            "{name} is not lesson `{}` as pagelab checks it ({}, {}): its text differs; to check that file, set PAGELAB_LESSONS to its directory",
-            lesson.id(),
-            pagelab::check::shown_path(&lesson.path),
-            Source::from_env()
-        ));
+    if name.ends_with(".md") {
+        match std::fs::read_to_string(name) {
+            Ok(text) if text != lesson.source => {
+                return Err(format!(
+                    "{name} is not lesson `{}` as pagelab checks it ({}, {}): its text differs; to check that file, set PAGELAB_LESSONS to its directory",
+                    lesson.id(),
+                    pagelab::check::shown_path(&lesson.path),
+                    Source::from_env()
+                ));
+            }
+            // A bare file name names the lesson wherever it is; a path, a file that is there.
+            Err(e) if name.contains('/') => return Err(format!("{name}: {e}")),
+            _ => {}
+        }
     }
     Ok(lesson)
 }

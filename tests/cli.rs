@@ -436,7 +436,8 @@ fn an_exercise_is_named_by_its_id_or_its_functions_name() {
 }
 
 /// A lesson is named by its file too, alone or as a path, as by its id; a file of that
-/// name whose text is not the lesson's is refused, not checked as the lesson.
+/// name whose text is not the lesson's, or a path where no file is, is refused, not checked
+/// as the lesson.
 #[test]
 fn a_lesson_is_named_by_its_file_or_its_path() {
     for name in [
@@ -461,6 +462,13 @@ fn a_lesson_is_named_by_its_file_or_its_path() {
         "PAGELAB_LESSONS",
     ];
     exited_saying(&output, 2, &needles);
+    let nowhere = elsewhere.path().join("no-such-dir/01-mmap-anon.md");
+    let output = pagelab(&["show", nowhere.to_str().unwrap()]);
+    exited_saying(
+        &output,
+        2,
+        &[&format!("{}: No such file", nowhere.display())],
+    );
 }
 
 /// Here the reference solutions make every exercise done; in a handout every one is to do.
