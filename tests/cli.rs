@@ -510,6 +510,31 @@ fn exercise_reports_each_outcome_in_text_and_json() {
     assert!(stdout(&one).contains("exercise `give-back` (lesson `giving-memory-back`"));
 }
 
+/// A check process runs its checks for the process that asked for them, and none once that
+/// process is gone: the kernel's death signal only covers a parent that dies after it is set.
+#[test]
+fn a_check_process_runs_nothing_for_an_asker_that_is_gone() {
+    use pagelab::homework::isolated::{CHILD, PARENT};
+    let serve = |asker: u32| {
+        Command::new(env!("CARGO_BIN_EXE_pagelab"))
+            .env(CHILD, "map-anonymous")
+            .env(PARENT, asker.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .expect("pagelab runs")
+    };
+    let asked = serve(std::process::id());
+    assert!(asked.status.success(), "{asked:?}");
+    assert_eq!(
+        stdout(&asked).matches("pagelab-outcome").count(),
+        1,
+        "{asked:?}"
+    );
+    let orphaned = serve(std::process::id() ^ 1);
+    assert_eq!(orphaned.status.code(), Some(1), "{orphaned:?}");
+    assert!(orphaned.stdout.is_empty(), "{orphaned:?}");
+}
+
 #[test]
 fn a_handout_has_stubs_instead_of_solutions_and_refuses_a_used_directory() {
     let dir = tempfile::tempdir().expect("a private temporary directory");

@@ -95,11 +95,7 @@ pub fn exercise_suites(
     id: Option<&str>,
 ) -> Result<Vec<pagelab::report::suites::Suite>, String> {
     let chosen = chosen(id)?;
-    let outcomes: Vec<(&Exercise, Outcome)> = chosen
-        .iter()
-        .copied()
-        .zip(homework::isolated::run_each(&chosen))
-        .collect();
+    let outcomes = homework::isolated::run_each(&chosen);
     Ok(pagelab::report::suites::of_exercises(catalog, &outcomes))
 }
 

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 /// names (ids, comma-separated), print their outcomes and exit ([`serve_if_asked`]).
 pub const CHILD: &str = "PAGELAB_EXERCISE_CHILD";
 
+/// The environment variable that tells a program asked by [`CHILD`] which process asked it:
+/// one that is gone by the time it looks is not there to read its outcomes.
+pub const PARENT: &str = "PAGELAB_EXERCISE_PARENT";
+
 /// How long one check may take. The slowest take a second or two (huge pages, reclaim); a
 /// check still running after this waits for something that will not come.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,6 +49,13 @@ pub fn serve_if_asked() {
     // Ended with the thread that started it (a Ctrl-C, a killed test run), so that no check
     // goes on unwatched. SAFETY: prctl with these arguments only sets this process's signal.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // The signal is only sent for a death after the call: one before it is seen here.
+    let asker = std::env::var(PARENT)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok());
+    if asker.is_some_and(|pid| nix::unistd::getppid().as_raw() != pid) {
+        std::process::exit(1);
+    }
     let ids = ids.to_string_lossy().into_owned();
     for id in ids.split(',') {
         let outcome = match registry::find(id) {
@@ -71,34 +82,37 @@ pub fn serve_if_asked() {
 /// its outcome, or how the process ended without one. Whatever the student's code printed
 /// goes to this process's standard error.
 pub fn run(exercise: &Exercise) -> Outcome {
-    run_each(&[exercise])
+    let (_, outcome) = run_each(&[exercise])
         .pop()
-        .expect("one outcome an exercise")
+        .expect("one outcome an exercise");
+    outcome
 }
 
 /// Every exercise's outcome, in the registry's order ([`run_each`]).
 pub fn run_all() -> Vec<(&'static Exercise, Outcome)> {
     let all: Vec<&'static Exercise> = registry::ALL.iter().collect();
-    all.iter().copied().zip(run_each(&all)).collect()
+    run_each(&all)
 }
 
-/// The outcomes of `exercises`, in their order. As many processes as there are CPUs run them
-/// side by side, each its share one after another (a process a check costs more than most
-/// checks); their processes share nothing a check measures, and the hugetlb pool, which is
-/// the machine's, is locked with flock.
-pub fn run_each(exercises: &[&Exercise]) -> Vec<Outcome> {
+/// Each of `exercises` with its outcome, in their order. As many processes as there are
+/// CPUs run them side by side, each its share one after another (a process a check costs
+/// more than most checks); their processes share nothing a check measures, and the hugetlb
+/// pool, which is the machine's, is locked with flock.
+pub fn run_each<'e>(exercises: &[&'e Exercise]) -> Vec<(&'e Exercise, Outcome)> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let share = exercises.len().div_ceil(workers.max(1)).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = exercises
             .chunks(share)
-            .map(|chunk| scope.spawn(move || batch(chunk, TIMEOUT)))
+            .map(|chunk| (chunk, scope.spawn(move || batch(chunk, TIMEOUT))))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .expect("a worker only starts processes and reads them")
+            .flat_map(|(chunk, h)| {
+                let outcomes = h
+                    .join()
+                    .expect("a worker only starts processes and reads them");
+                chunk.iter().copied().zip(outcomes)
             })
             .collect()
     })
@@ -131,7 +145,9 @@ fn batch_of(
                 break;
             }
         };
-        command.env(CHILD, rest.join(","));
+        command
+            .env(CHILD, rest.join(","))
+            .env(PARENT, std::process::id().to_string());
         outcomes.extend(outcomes_of(command, rest.len(), timeout));
     }
     outcomes

@@ -11,10 +11,8 @@ use crate::results::ExerciseResult;
 /// Runs each exercise's check and reports it: where the lesson sets it, where it is written,
 /// its outcome (`done`, `skipped`, `to do`, `failing`, `panics`) and what the kernel showed.
 pub fn results(catalog: &Catalog, exercises: &[&Exercise]) -> Vec<ExerciseResult> {
-    let outcomes = isolated::run_each(exercises);
-    exercises
+    isolated::run_each(exercises)
         .iter()
-        .zip(&outcomes)
         .map(|(exercise, outcome)| result(catalog, exercise, outcome))
         .collect()
 }
