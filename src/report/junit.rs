@@ -10,14 +10,14 @@ use std::io::{self, Write};
 
 pub fn write(out: &mut dyn Write, suites: &[Suite]) -> io::Result<()> {
     let total = |end| suites.iter().map(|s| s.count(end)).sum::<usize>();
-    let cases: usize = suites.iter().map(cases).sum();
+    let cases: usize = suites.iter().map(Suite::reported_cases).sum();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
         r#"<testsuites name="pagelab" tests="{cases}" failures="{}" skipped="{}" errors="{}">"#,
         total(VerdictKind::Failed),
         total(VerdictKind::Skipped),
-        suites.iter().filter(|s| !s.problems.is_empty()).count(),
+        suites.iter().filter(|s| s.has_problems()).count(),
     )?;
     for suite in suites {
         write_suite(out, suite)?;
@@ -30,15 +30,15 @@ fn write_suite(out: &mut dyn Write, suite: &Suite) -> io::Result<()> {
         out,
         r#"  <testsuite name="{}" tests="{}" failures="{}" skipped="{}" errors="{}">"#,
         escape(&suite.name),
-        cases(suite),
+        suite.reported_cases(),
         suite.count(VerdictKind::Failed),
         suite.count(VerdictKind::Skipped),
-        usize::from(!suite.problems.is_empty()),
+        usize::from(suite.has_problems()),
     )?;
     for case in &suite.cases {
         write_case(out, &suite.name, case)?;
     }
-    if !suite.problems.is_empty() {
+    if suite.has_problems() {
         let problems: Vec<String> = suite.problems.iter().map(|p| escape(p)).collect();
         writeln!(
             out,
@@ -50,11 +50,6 @@ fn write_suite(out: &mut dyn Write, suite: &Suite) -> io::Result<()> {
         )?;
     }
     writeln!(out, "  </testsuite>")
-}
-
-/// A suite's `<testcase>` elements: its cases, and one for its problems if it has any.
-fn cases(suite: &Suite) -> usize {
-    suite.cases.len() + usize::from(!suite.problems.is_empty())
 }
 
 fn write_case(out: &mut dyn Write, suite: &str, case: &Case) -> io::Result<()> {

@@ -40,9 +40,19 @@ impl Suite {
         self.cases.iter().filter(|c| c.end == end).count()
     }
 
+    /// Whether the reports add the failed case [`AS_A_WHOLE`] for the suite's problems.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// The cases a report holds: the suite's own, and [`AS_A_WHOLE`] if it has problems.
+    pub fn reported_cases(&self) -> usize {
+        self.cases.len() + usize::from(self.has_problems())
+    }
+
     /// Failed when a case failed or the lesson has a problem.
     pub fn failed(&self) -> bool {
-        !self.problems.is_empty() || self.count(VerdictKind::Failed) > 0
+        self.has_problems() || self.count(VerdictKind::Failed) > 0
     }
 }
 
