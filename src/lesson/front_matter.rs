@@ -70,13 +70,8 @@ pub fn parse(text: &str, first: usize) -> Result<FrontMatter, (usize, String)> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        // The line of the `id:` key, where the YAML has one at the start of a line.
-        let id_line = text
-            .lines()
-            .position(|line| line.starts_with("id:"))
-            .map_or(first, |i| first + i);
         return Err((
-            id_line,
+            id_line(text.lines(), first),
             format!(
                 "id `{}` must be lowercase letters, digits and dashes",
                 front.id
@@ -84,6 +79,15 @@ pub fn parse(text: &str, first: usize) -> Result<FrontMatter, (usize, String)> {
         ));
     }
     Ok(front)
+}
+
+/// The lesson's line of the `id:` key in front matter `lines` that start at its line
+/// `first`: where errors about the id point. YAML can write the key other than at the start
+/// of a line; then it is `first`.
+pub fn id_line<'a>(mut lines: impl Iterator<Item = &'a str>, first: usize) -> usize {
+    lines
+        .position(|line| line.starts_with("id:"))
+        .map_or(first, |i| first + i)
 }
 
 /// serde_yaml_ng's message for `error` in the lesson's lines. It counts lines from the

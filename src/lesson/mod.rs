@@ -54,13 +54,12 @@ impl Lesson {
     /// The line of its front matter's `id:`, where errors about the id point (the front
     /// matter's first line, 2, where it is not found there).
     pub fn id_line(&self) -> usize {
-        self.source
+        let front = self
+            .source
             .lines()
-            .enumerate()
             .skip(1)
-            .take_while(|(_, line)| *line != "---")
-            .find(|(_, line)| line.starts_with("id:"))
-            .map_or(2, |(i, _)| i + 1)
+            .take_while(|line| *line != "---");
+        front_matter::id_line(front, 2)
     }
 
     pub fn load(path: &Path) -> Result<Lesson, LessonError> {
