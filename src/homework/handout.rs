@@ -364,20 +364,17 @@ pub fn stub(
     let regions = SOLUTION_MARKERS.regions(text)?;
     let body = replace_regions(text, &regions, |region, indent| {
         let id = &region.name;
-        let exercise = texts.get(id).ok_or_else(|| {
-            format!(
-                "{}: solution `{id}` is not an exercise any lesson sets",
-                region.begin
-            )
-        })?;
+        let not_set = |what| format!("{}: solution `{id}` is not {what}", region.begin);
+        let exercise = texts
+            .get(id)
+            .ok_or_else(|| not_set("an exercise any lesson sets"))?;
+        let test = crate::homework::find(id)
+            .ok_or_else(|| not_set("in the exercise registry"))?
+            .test_command();
         let mut lines = format!("{indent}// Exercise `{id}`: {}\n", exercise.task);
         if let Some(hint) = exercise.hints.first() {
             lines.push_str(&format!("{indent}// Hint: {hint}\n"));
         }
-        let test = crate::homework::find(id).map_or_else(
-            || format!("cargo test exercise_{}", id.replace('-', "_")),
-            |e| e.test_command(),
-        );
         lines.push_str(&format!(
             "{indent}// More hints: `cargo run -- hint {id}`. Check it: `cargo run -- watch` or `{test}`.\n"
         ));
@@ -396,7 +393,7 @@ mod tests {
 
     fn texts() -> BTreeMap<String, ExerciseText> {
         let e = ExerciseText {
-            id: "a-b".into(),
+            id: "map-anonymous".into(),
             line: 3,
             task: "do a".into(),
             hints: vec!["try b".into(), "then c".into()],
@@ -407,15 +404,22 @@ mod tests {
 
     #[test]
     fn stubs_replace_solutions_and_keep_the_rest() {
-        let src = "use x;\n\npub fn f(n: u8) -> u8 {\n    // BEGIN SOLUTION a-b\n    n + 1\n    // END SOLUTION\n}\n";
+        let src = "use x;\n\npub fn f(n: u8) -> u8 {\n    // BEGIN SOLUTION map-anonymous\n    n + 1\n    // END SOLUTION\n}\n";
         let (out, ids) = stub(src, &texts()).unwrap();
-        assert_eq!(ids, ["a-b"]);
+        assert_eq!(ids, ["map-anonymous"]);
         assert!(!out.contains("n + 1"), "{out}");
         assert!(
-            out.contains("    // Exercise `a-b`: do a\n    // Hint: try b\n"),
+            out.contains("    // Exercise `map-anonymous`: do a\n    // Hint: try b\n"),
             "{out}"
         );
-        assert!(out.contains("    todo!(\"exercise `a-b`\")\n}\n"), "{out}");
+        assert!(
+            out.contains("`cargo test exercise_map_anonymous`"),
+            "the registry's test command: {out}"
+        );
+        assert!(
+            out.contains("    todo!(\"exercise `map-anonymous`\")\n}\n"),
+            "{out}"
+        );
         assert!(out.contains("use x;\n\npub fn f(n: u8) -> u8 {\n"), "{out}");
         assert!(
             !out.contains("then c"),
@@ -470,7 +474,16 @@ mod tests {
         assert!(
             stub("// BEGIN SOLUTION zz\n// END SOLUTION\n", &texts())
                 .unwrap_err()
-                .contains("`zz`")
+                .contains("`zz` is not an exercise any lesson sets")
+        );
+        let mut unregistered = texts();
+        let mut text = unregistered["map-anonymous"].clone();
+        text.id = "zz".into();
+        unregistered.insert("zz".into(), text);
+        assert!(
+            stub("// BEGIN SOLUTION zz\n// END SOLUTION\n", &unregistered)
+                .unwrap_err()
+                .contains("`zz` is not in the exercise registry")
         );
     }
 
