@@ -2,10 +2,11 @@
 //! kernel configuration names the condition; the checker evaluates it on the running kernel
 //! and says which branch applied and why.
 
+use crate::Bytes;
 use crate::experiment::Subject;
 use crate::kernel::KernelProbe;
 use crate::kernel::SmapsField;
-use crate::kernel::probe::OvercommitMode;
+use crate::kernel::probe::{MemlockLimit, OvercommitMode};
 use crate::kernel::thp::{self, Access, Folio, Prediction};
 use crate::memory::residency::{Frames, Residency};
 use crate::names;
@@ -501,23 +502,29 @@ fn memlock(probe: &KernelProbe, which: MemlockCondition) -> Branch {
 /// [`MemlockCondition::MlockallAllowed`]: the capability, no limit, or a limit far above
 /// what the process has mapped.
 fn mlockall_allowed(probe: &KernelProbe) -> Branch {
-    let memlock = &probe.memlock;
     let why = memlock_why(probe);
-    if memlock.can_exceed {
-        return Branch::Applies(why);
-    }
-    let Some(limit) = memlock.soft else {
-        return Branch::Applies(why);
-    };
-    let Some(mapped) = memlock.vm_size else {
-        return Branch::Undecided("VmSize missing from /proc/self/status".into());
-    };
-    decide(
-        limit.get() >= mapped.get().saturating_mul(MLOCKALL_ROOM),
-        format!(
-            "{why}; it has {mapped} mapped (VmSize), and the limit must be {MLOCKALL_ROOM} times that"
+    match binding_limit(&probe.memlock) {
+        Err(undecided) => undecided,
+        Ok(None) => Branch::Applies(why),
+        Ok(Some((limit, mapped))) => decide(
+            limit.get() >= mapped.get().saturating_mul(MLOCKALL_ROOM),
+            format!(
+                "{why}; it has {mapped} mapped (VmSize), and the limit must be {MLOCKALL_ROOM} times that"
+            ),
         ),
-    )
+    }
+}
+
+/// RLIMIT_MEMLOCK where it binds the process, with what the process has mapped (VmSize):
+/// `None` where nothing binds it (the capability, or no limit), undecided without VmSize.
+fn binding_limit(memlock: &MemlockLimit) -> Result<Option<(Bytes, Bytes)>, Branch> {
+    let Some(limit) = memlock.soft.filter(|_| !memlock.can_exceed) else {
+        return Ok(None);
+    };
+    let mapped = memlock
+        .vm_size
+        .ok_or_else(|| Branch::Undecided("VmSize missing from /proc/self/status".into()))?;
+    Ok(Some((limit, mapped)))
 }
 
 /// Why the memlock limit binds this process or not: the capability and the limit itself.
@@ -541,17 +548,15 @@ fn memlock_why(probe: &KernelProbe) -> String {
 /// more mapped (its total_vm, VmSize when probed) than RLIMIT_MEMLOCK allows. A child forked
 /// for the experiment has what this process had mapped at the time.
 fn below_mapped(probe: &KernelProbe) -> Branch {
-    let memlock = &probe.memlock;
-    let Some(limit) = memlock.soft.filter(|_| !memlock.can_exceed) else {
-        return Branch::DoesNotApply(memlock_why(probe));
-    };
-    let Some(mapped) = memlock.vm_size else {
-        return Branch::Undecided("VmSize missing from /proc/self/status".into());
-    };
-    decide(
-        limit < mapped,
-        format!("{}; it has {mapped} mapped (VmSize)", memlock_why(probe)),
-    )
+    let why = memlock_why(probe);
+    match binding_limit(&probe.memlock) {
+        Err(undecided) => undecided,
+        Ok(None) => Branch::DoesNotApply(why),
+        Ok(Some((limit, mapped))) => decide(
+            limit < mapped,
+            format!("{why}; it has {mapped} mapped (VmSize)"),
+        ),
+    }
 }
 
 fn decide(holds: bool, why: String) -> Branch {

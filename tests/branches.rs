@@ -401,6 +401,20 @@ fn a_kernel_that_disagrees_fails_the_claim(#[case] config: &Config, #[case] mapp
     );
 }
 
+/// A 6.18 kernel whose process has the soft and hard memlock limit `soft` and `vm_size`
+/// mapped, and CAP_IPC_LOCK where `can_exceed`.
+fn with_memlock(can_exceed: bool, soft: Option<u64>, vm_size: Option<Bytes>) -> KernelProbe {
+    let mut kernel = probe(&MADVISE_6_18);
+    kernel.memlock = MemlockLimit {
+        soft: soft.map(Bytes),
+        hard: soft.map(Bytes),
+        can_exceed,
+        user_namespace: false,
+        vm_size,
+    };
+    kernel
+}
+
 /// Who may lock what: the capability decides exempt/enforced; mlockall(MCL_CURRENT) is
 /// refused only without it and with a finite limit below what this process has mapped.
 #[rstest]
@@ -416,19 +430,35 @@ fn memlock_conditions(
     #[case] below_mapped: bool,
     #[case] mlockall_allowed: bool,
 ) {
-    let mut kernel = probe(&MADVISE_6_18);
-    kernel.memlock = MemlockLimit {
-        soft: soft.map(Bytes),
-        hard: soft.map(Bytes),
-        can_exceed,
-        user_namespace: false,
-        vm_size: Some(Bytes(1200 * 1024 * KIB)),
-    };
+    let kernel = with_memlock(can_exceed, soft, Some(Bytes(1200 * 1024 * KIB)));
     let applies = |name: &str| decided(&kernel, name).is_ok();
     assert_eq!(applies("memlock-exempt"), which == "exempt");
     assert_eq!(applies("memlock-enforced"), which == "enforced");
     assert_eq!(applies("memlock-below-mapped"), below_mapped);
     assert_eq!(applies("mlockall-allowed"), mlockall_allowed);
+}
+
+/// Without VmSize a limit that binds decides neither memlock branch that compares with what
+/// is mapped; where the limit does not bind, VmSize is not needed.
+#[rstest]
+#[case::exempt(true, Some(64 * KIB), false)]
+#[case::unlimited(false, None, false)]
+#[case::binding(false, Some(64 * KIB), true)]
+fn a_missing_vm_size_leaves_only_a_binding_limit_undecided(
+    #[case] can_exceed: bool,
+    #[case] soft: Option<u64>,
+    #[case] undecided: bool,
+) {
+    let kernel = with_memlock(can_exceed, soft, None);
+    for name in ["memlock-below-mapped", "mlockall-allowed"] {
+        let condition: Condition = name.parse().unwrap();
+        let branch = condition.evaluate(&kernel, None);
+        assert_eq!(
+            matches!(branch, Branch::Undecided(ref why) if why.contains("VmSize")),
+            undecided,
+            "{name}: {branch:?}"
+        );
+    }
 }
 
 /// A reserving mmap needs a free huge page no other mapping has reserved: a pool whose free
