@@ -27,9 +27,9 @@ impl HugePageCounters {
         })
     }
 
-    /// What a new mapping could reserve from the pool itself: free, and not promised.
+    /// What a new mapping could reserve from the pool itself ([`unreserved`]).
     pub fn available(&self) -> u64 {
-        self.free.saturating_sub(self.reserved)
+        unreserved(self.free, self.reserved)
     }
 
     /// Pages promised to mappings since `before` (0 where promises were released).
@@ -46,6 +46,12 @@ impl HugePageCounters {
     pub fn taken_since(&self, before: &HugePageCounters) -> u64 {
         before.free.saturating_sub(self.free)
     }
+}
+
+/// Free pages a new reserving mapping can have: `HugePages_Free` less `HugePages_Rsvd`,
+/// those promised to mappings already (`hugetlb_acct_memory()`).
+pub fn unreserved(free: u64, reserved: u64) -> u64 {
+    free.saturating_sub(reserved)
 }
 
 /// The sysctl file of the pool: its lock is the pool's.

@@ -166,10 +166,9 @@ pub struct HugetlbPool {
 }
 
 impl HugetlbPool {
-    /// Free pages a new reserving mapping can have: `HugePages_Free` less `HugePages_Rsvd`
-    /// (`hugetlb_acct_memory()`).
+    /// Free pages a new reserving mapping can have ([`unreserved`](crate::kernel::hugetlb::unreserved)).
     pub fn available(&self) -> u64 {
-        self.free.saturating_sub(self.reserved)
+        crate::kernel::hugetlb::unreserved(self.free, self.reserved)
     }
 
     /// The pool as /proc/meminfo and the sysctl say now; `None` without hugetlbfs. The part
