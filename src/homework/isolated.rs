@@ -29,6 +29,26 @@ pub const PARENT: &str = "PAGELAB_EXERCISE_PARENT";
 /// check still running after this waits for something that will not come.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a check may run before standard error says it is still running: longer than
+/// the slowest check that ends, so that only one that may never end is told.
+const STILL_RUNNING: Duration = Duration::from_secs(5);
+
+/// How a batch waits for each outcome: it tells `tell` once `notice` has passed without
+/// one, so that a student waiting on a hang is not left with nothing for a minute, and
+/// stops the check after `timeout`.
+struct Waiting<'a> {
+    notice: Duration,
+    timeout: Duration,
+    tell: &'a (dyn Fn(&str) + Sync),
+}
+
+/// How every batch of this program waits: told on standard error, stopped at [`TIMEOUT`].
+const WAITING: Waiting<'static> = Waiting {
+    notice: STILL_RUNNING,
+    timeout: TIMEOUT,
+    tell: &|line| eprintln!("{line}"),
+};
+
 /// What starts the line that carries an outcome, among whatever else the student's code
 /// printed: a control character no text of theirs is likely to begin a line with.
 const MARK: &str = "\u{1}pagelab-outcome ";
@@ -104,7 +124,7 @@ pub fn run_each<'e>(exercises: &[&'e Exercise]) -> Vec<(&'e Exercise, Outcome)> 
     std::thread::scope(|scope| {
         let handles: Vec<_> = exercises
             .chunks(share)
-            .map(|chunk| (chunk, scope.spawn(move || batch(chunk, TIMEOUT))))
+            .map(|chunk| (chunk, scope.spawn(move || batch(chunk))))
             .collect();
         handles
             .into_iter()
@@ -120,15 +140,15 @@ pub fn run_each<'e>(exercises: &[&'e Exercise]) -> Vec<(&'e Exercise, Outcome)> 
 
 /// The outcomes of `exercises`, run one after another by processes of this program: one,
 /// and another from the exercise after where one ended without its outcome.
-fn batch(exercises: &[&Exercise], timeout: Duration) -> Vec<Outcome> {
+fn batch(exercises: &[&Exercise]) -> Vec<Outcome> {
     let ids: Vec<&str> = exercises.iter().map(|e| e.id).collect();
-    batch_of(&ids, timeout, &|| this_program())
+    batch_of(&ids, &WAITING, &|| this_program())
 }
 
 /// [`batch`] of the exercises `ids`, each process made by `program` and told the ids left.
 fn batch_of(
     ids: &[&str],
-    timeout: Duration,
+    waiting: &Waiting<'_>,
     program: &dyn Fn() -> Result<Command, String>,
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(ids.len());
@@ -148,7 +168,7 @@ fn batch_of(
         command
             .env(CHILD, rest.join(","))
             .env(PARENT, std::process::id().to_string());
-        outcomes.extend(outcomes_of(command, rest.len(), timeout));
+        outcomes.extend(outcomes_of(command, rest, waiting));
     }
     outcomes
 }
@@ -163,11 +183,12 @@ fn this_program() -> Result<Command, String> {
     Ok(Command::new(program))
 }
 
-/// Runs `command` (a program that prints up to `wanted` outcomes as [`serve_if_asked`]
-/// does) in a process group of its own, each outcome due within `timeout` of the one
-/// before (whatever else it prints meanwhile): the outcomes it printed, and if it ended or
-/// stalled before the last, one more that says how.
-fn outcomes_of(mut command: Command, wanted: usize, timeout: Duration) -> Vec<Outcome> {
+/// Runs `command` (a program that prints the outcomes of the exercises `ids` as
+/// [`serve_if_asked`] does) in a process group of its own, each outcome due as `waiting`
+/// says after the one before (whatever else it prints meanwhile): the outcomes it printed,
+/// and if it ended or stalled before the last, one more that says how.
+fn outcomes_of(mut command: Command, ids: &[&str], waiting: &Waiting<'_>) -> Vec<Outcome> {
+    let (wanted, timeout) = (ids.len(), waiting.timeout);
     let started = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -188,23 +209,37 @@ fn outcomes_of(mut command: Command, wanted: usize, timeout: Duration) -> Vec<Ou
     let mut outcomes = Vec::new();
     // Only an outcome moves the deadline: a check stuck in a loop that prints is stuck too.
     let mut deadline = Instant::now() + timeout;
+    let mut notice = Some(Instant::now() + waiting.notice);
     let stalled = loop {
         if outcomes.len() == wanted {
             break false;
         }
-        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let until = notice.map_or(deadline, |notice| notice.min(deadline));
+        match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(line) => match line.strip_prefix(MARK) {
                 Some(json) => {
                     outcomes.push(serde_json::from_str(json).unwrap_or_else(|e| {
                         Outcome::Failed(Failure::setup("read the check's outcome", e))
                     }));
                     deadline = Instant::now() + timeout;
+                    notice = Some(Instant::now() + waiting.notice);
                 }
                 // Theirs: shown where a student looks, out of the way of machine formats.
                 None if !line.is_empty() => eprintln!("{line}"),
                 None => {}
             },
             Err(mpsc::RecvTimeoutError::Disconnected) => break false,
+            Err(mpsc::RecvTimeoutError::Timeout)
+                if Instant::now() < deadline && notice.take().is_some() =>
+            {
+                (waiting.tell)(&format!(
+                    "pagelab: exercise `{}`: its check has run for {} s and is still running; \
+                     it is stopped at {} s",
+                    ids[outcomes.len()],
+                    waiting.notice.as_secs(),
+                    timeout.as_secs()
+                ));
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => break true,
         }
     };
@@ -317,12 +352,21 @@ mod tests {
         Outcome::Done { showed: id.into() }
     }
 
+    /// Waiting that stops a check after `timeout`, before anything is told.
+    fn stop_after(timeout: Duration) -> Waiting<'static> {
+        Waiting {
+            notice: timeout,
+            timeout,
+            tell: &|line| panic!("told before the deadline: {line}"),
+        }
+    }
+
     #[test]
     fn outcome_lines_are_read_among_what_else_was_printed() {
         let outcomes = outcomes_of(
             sh("echo 'a line of theirs'; emit a; emit b"),
-            2,
-            Duration::from_secs(20),
+            &["a", "b"],
+            &stop_after(Duration::from_secs(20)),
         );
         assert_eq!(outcomes, [done("a"), done("b")]);
     }
@@ -337,7 +381,11 @@ mod tests {
             started.set(started.get() + 1);
             Ok(sh(script))
         };
-        let outcomes = batch_of(&["a", "b", "c"], Duration::from_secs(20), &program);
+        let outcomes = batch_of(
+            &["a", "b", "c"],
+            &stop_after(Duration::from_secs(20)),
+            &program,
+        );
         assert_eq!(outcomes.len(), 3, "{outcomes:?}");
         assert_eq!((&outcomes[0], &outcomes[2]), (&done("a"), &done("c")));
         let Outcome::Crashed { how } = &outcomes[1] else {
@@ -348,10 +396,40 @@ mod tests {
             "{how}"
         );
         assert_eq!(started.get(), 2, "one process, then one from `c`");
-        let exited = outcomes_of(sh("exit 3"), 1, Duration::from_secs(20));
+        let exited = outcomes_of(sh("exit 3"), &["a"], &stop_after(Duration::from_secs(20)));
         assert!(
             matches!(&exited[..], [Outcome::Crashed { how }] if how.contains("exited with status 3")),
             "{exited:?}"
+        );
+    }
+
+    /// A check that goes on without an outcome is told once, with its exercise, and may still
+    /// end with one: here `b`'s, once the test has been told (through a FIFO, so that
+    /// nothing waits for a while).
+    #[test]
+    fn a_slow_check_is_told_still_running_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("go");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let told = std::sync::Mutex::new(Vec::new());
+        let tell = |line: &str| {
+            told.lock().unwrap().push(line.to_owned());
+            std::fs::write(&fifo, "go\n").unwrap();
+        };
+        let waiting = Waiting {
+            notice: Duration::from_millis(10),
+            timeout: Duration::from_secs(20),
+            tell: &tell,
+        };
+        let script = format!("emit a; read go < '{}'; emit b", fifo.display());
+        let outcomes = outcomes_of(sh(&script), &["a", "b"], &waiting);
+        assert_eq!(outcomes, [done("a"), done("b")]);
+        let told = told.into_inner().unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(
+            told[0].starts_with("pagelab: exercise `b`: its check has run for 0 s")
+                && told[0].ends_with("it is stopped at 20 s"),
+            "{told:?}"
         );
     }
 
@@ -360,7 +438,11 @@ mod tests {
     #[test]
     fn a_check_that_prints_while_stuck_is_stopped() {
         let script = "emit a; while :; do echo still here; sleep 0.05; done";
-        let outcomes = outcomes_of(sh(script), 2, Duration::from_millis(200));
+        let outcomes = outcomes_of(
+            sh(script),
+            &["a", "b"],
+            &stop_after(Duration::from_millis(200)),
+        );
         assert_eq!(outcomes[0], done("a"));
         assert!(
             matches!(&outcomes[1..], [Outcome::Crashed { how }] if how.starts_with("still running after 0 s")),
@@ -375,7 +457,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("left");
         let script = format!("emit a; sleep 60 & echo $! > '{}'; exit 0", file.display());
-        let outcomes = outcomes_of(sh(&script), 2, Duration::from_millis(100));
+        let outcomes = outcomes_of(
+            sh(&script),
+            &["a", "b"],
+            &stop_after(Duration::from_millis(100)),
+        );
         assert_eq!(outcomes[0], done("a"));
         assert!(
             matches!(&outcomes[1..], [Outcome::Crashed { how }] if how.starts_with("still running after 0 s")),
