@@ -174,8 +174,9 @@ impl Catalog {
             l.id() == name
                 || stem == name
                 || file_name.is_some_and(|f| l.path.file_name() == Some(f))
-                || (number.parse::<u32>().ok().is_some()
-                    && number.parse::<u32>().ok() == name.parse().ok())
+                || number
+                    .parse::<u32>()
+                    .is_ok_and(|n| name.parse::<u32>() == Ok(n))
         })
     }
 
@@ -330,4 +331,31 @@ fn validate_against(lesson: &Lesson, experiment: &dyn Experiment) -> Vec<LessonE
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a lesson is named finds it, and a number finds it however it is written;
+    /// nothing else finds one.
+    #[test]
+    fn a_lesson_is_found_by_id_stem_number_or_file_name() {
+        let catalog = Catalog::embedded().expect("the built-in lessons load");
+        let id = |name: &str| catalog.find(name).map(Lesson::id);
+        for name in [
+            "file-mappings",
+            "05-file-mappings",
+            "5",
+            "05",
+            "005",
+            "05-file-mappings.md",
+            "/elsewhere/05-file-mappings.md",
+        ] {
+            assert_eq!(id(name), Some("file-mappings"), "{name}");
+        }
+        for name in ["0", "99", "-5", "file", "05-file-mappings.txt", ""] {
+            assert_eq!(id(name), None, "{name}");
+        }
+    }
 }
