@@ -5,7 +5,8 @@
 //! crate::homework::declare::exercises! {
 //!     lesson: mmap_anon;
 //!
-//!     /// Why the fork lock is needed as it is (for the reader; the macro drops it).
+//!     /// Why the fork lock is needed as it is, where the reason is not its kind's own
+//!     /// (for the reader; the macro drops it).
 //!     map_anonymous {
 //!         fork_lock: shared,
 //!         // BEGIN FAKES

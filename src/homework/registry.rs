@@ -27,14 +27,16 @@ pub struct Exercise {
     pub fakes: &'static [Fake],
 }
 
-/// How an exercise's test shares its process with the other exercise tests, which
-/// `cargo test` runs as threads of one process. While a forked child lives, every private
+/// How the test of an exercise's fakes, which run in the test process, shares that process
+/// with the other exercise tests, which `cargo test` runs as its threads (the exercise's
+/// own check runs in a process of its own, [`super::isolated`]). While a forked child lives, every private
 /// page of the process is shared copy-on-write, which changes Pss and Private_*/Shared_* in
 /// every other test's mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForkLock {
     /// The check reads its own pages' smaps fields, which another test's fork would turn
-    /// shared: it runs beside other shared holders, never beside an exclusive one.
+    /// shared: it runs beside other shared holders, never beside an exclusive one. The
+    /// reason of every `shared` declaration that gives none.
     Shared,
     /// The check forks, or uses process-wide state (the RLIMIT_MEMLOCK budget): it runs alone.
     Exclusive,

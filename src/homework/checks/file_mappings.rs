@@ -7,7 +7,6 @@ use std::path::Path;
 crate::homework::declare::exercises! {
     lesson: file_mappings;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     read_through_mapping {
         fork_lock: shared,
         // BEGIN FAKES
@@ -25,7 +24,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     write_through_mapping {
         fork_lock: shared,
         // BEGIN FAKES

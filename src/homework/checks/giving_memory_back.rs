@@ -10,7 +10,6 @@ use nix::sys::mman::MmapAdvise;
 crate::homework::declare::exercises! {
     lesson: giving_memory_back;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     give_back {
         fork_lock: shared,
         // BEGIN FAKES
@@ -32,7 +31,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     give_back_lazily {
         fork_lock: shared,
         // BEGIN FAKES

@@ -17,7 +17,6 @@ use std::ptr::NonNull;
 crate::homework::declare::exercises! {
     lesson: lazy_allocation;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     reserve_without_commit {
         fork_lock: shared,
         // BEGIN FAKES

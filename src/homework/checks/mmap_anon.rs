@@ -11,7 +11,6 @@ use std::ptr::NonNull;
 crate::homework::declare::exercises! {
     lesson: mmap_anon;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     map_anonymous {
         fork_lock: shared,
         // BEGIN FAKES
@@ -29,7 +28,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     touch_every_page {
         fork_lock: shared,
         // BEGIN FAKES

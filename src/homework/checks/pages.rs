@@ -8,7 +8,6 @@ use crate::kernel::smaps::parse_smaps;
 crate::homework::declare::exercises! {
     lesson: pages;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     resident_pages {
         fork_lock: shared,
         // BEGIN FAKES
@@ -20,7 +19,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     smaps_record {
         fork_lock: shared,
         // BEGIN FAKES

@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 crate::homework::declare::exercises! {
     lesson: posix_shm;
 
-    /// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
     create_shm_object {
         fork_lock: shared,
         // BEGIN FAKES
@@ -51,7 +50,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
     read_only_consumer {
         fork_lock: shared,
         // BEGIN FAKES

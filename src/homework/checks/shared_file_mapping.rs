@@ -29,7 +29,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Does not fork: holds the fork lock shared, as every exercise test that does not fork.
     create_shared_file {
         fork_lock: shared,
         // BEGIN FAKES

@@ -13,7 +13,6 @@ use std::ptr::NonNull;
 crate::homework::declare::exercises! {
     lesson: thp;
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     advise_huge_pages {
         fork_lock: shared,
         // BEGIN FAKES
@@ -26,7 +25,6 @@ crate::homework::declare::exercises! {
         // END FAKES
     }
 
-    /// Reads its own pages' smaps fields, which a concurrent fork would turn shared.
     map_aligned {
         fork_lock: shared,
         // BEGIN FAKES
