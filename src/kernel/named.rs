@@ -6,6 +6,12 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
+/// A `Key: value` line as its key and value, trimmed; `None` for a line without a colon.
+pub fn key_value(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.split_once(':')?;
+    Some((key.trim(), value.trim()))
+}
+
 /// A set of keys of one `/proc` file, each with the name the kernel prints.
 pub trait ProcKey: Copy {
     /// The file, for errors: `/proc/meminfo`.
@@ -90,8 +96,8 @@ impl<K, V> Named<K, V> {
     pub fn of_lines(text: &str, read: impl Fn(&str) -> Option<V>) -> Named<K, V> {
         text.lines()
             .filter_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                Some((key.trim().to_owned(), read(value.trim())?))
+                let (key, value) = key_value(line)?;
+                Some((key.to_owned(), read(value)?))
             })
             .collect()
     }

@@ -456,8 +456,8 @@ fn is_identity_uid_map(text: &str) -> bool {
 
 fn status_value<'a>(status: &'a str, key: &str) -> Option<&'a str> {
     status.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        (name == key).then(|| value.trim())
+        let (name, value) = crate::kernel::named::key_value(line)?;
+        (name == key).then_some(value)
     })
 }
 
