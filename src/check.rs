@@ -830,9 +830,7 @@ fn matches_maps(pattern: &MapsPattern, line: &MapsLine) -> bool {
         .as_ref()
         .is_none_or(|p| *p == line.perms.to_string());
     let offset_ok = pattern.offset.is_none_or(|o| o == line.offset);
-    let device_ok = pattern
-        .device
-        .is_none_or(|(major, minor)| major == line.device.major && minor == line.device.minor);
+    let device_ok = pattern.device.is_none_or(|device| device == line.device);
     let inode_ok = pattern.inode.is_none_or(|i| i == line.inode);
     let path_ok = match &pattern.pathname {
         PathPattern::Any => true,

@@ -185,7 +185,8 @@ fn parse_perms(s: &str) -> Option<Perms> {
     })
 }
 
-fn parse_device(s: &str) -> Option<Device> {
+/// `major:minor` in hex, as the maps column and a claim's pattern write a device.
+pub(crate) fn parse_device(s: &str) -> Option<Device> {
     let (major, minor) = s.split_once(':')?;
     let major = u32::try_from(parse_hex(major.as_bytes())?).ok()?;
     let minor = u32::try_from(parse_hex(minor.as_bytes())?).ok()?;

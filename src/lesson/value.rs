@@ -2,6 +2,7 @@
 //! tokens, maps-line patterns, and `*` for values that differ from run to run.
 
 use crate::Bytes;
+use crate::kernel::maps::{Device, parse_dec, parse_device, parse_hex};
 use std::fmt;
 
 /// A size unit. Pages and huge pages are resolved on the running kernel, so a claim such as
@@ -326,7 +327,7 @@ pub fn parse_flags(text: &str) -> Result<FieldExpected, String> {
 pub struct MapsPattern {
     pub perms: Option<String>,
     pub offset: Option<u64>,
-    pub device: Option<(u32, u32)>,
+    pub device: Option<Device>,
     pub inode: Option<u64>,
     pub pathname: PathPattern,
 }
@@ -373,19 +374,13 @@ pub fn parse_maps_pattern(line: &str) -> Result<MapsPattern, String> {
         ));
     };
     let offset = cols.next().ok_or_else(|| missing("offset"))?;
-    let offset = wildcard_or(offset, |s| u64::from_str_radix(s, 16).ok())
+    let offset = wildcard_or(offset, |s| parse_hex(s.as_bytes()))
         .ok_or_else(|| format!("`{offset}` is not a hexadecimal offset"))?;
     let device = cols.next().ok_or_else(|| missing("device"))?;
-    let device = wildcard_or(device, |s| {
-        let (major, minor) = s.split_once(':')?;
-        Some((
-            u32::from_str_radix(major, 16).ok()?,
-            u32::from_str_radix(minor, 16).ok()?,
-        ))
-    })
-    .ok_or_else(|| format!("`{device}` is not a device like `00:00`"))?;
+    let device = wildcard_or(device, parse_device)
+        .ok_or_else(|| format!("`{device}` is not a device like `00:00`"))?;
     let inode = cols.next().ok_or_else(|| missing("inode"))?;
-    let inode = wildcard_or(inode, |s| s.parse().ok())
+    let inode = wildcard_or(inode, |s| parse_dec(s.as_bytes()))
         .ok_or_else(|| format!("`{inode}` is not a decimal inode number"))?;
     let rest: Vec<&str> = cols.collect();
     let pathname = match rest.as_slice() {
@@ -543,10 +538,18 @@ mod tests {
     fn maps_patterns() {
         let p = parse_maps_pattern("*-* rw-p 00000000 00:00 0").unwrap();
         assert_eq!(p.perms.as_deref(), Some("rw-p"));
-        assert_eq!(p.device, Some((0, 0)));
+        assert_eq!(p.device, Some(Device { major: 0, minor: 0 }));
         assert_eq!(p.pathname, PathPattern::None);
         assert!(parse_maps_pattern("7f00-7f10 rw-p 0 00:00 0").is_err());
         assert!(parse_maps_pattern("*-* rwxq 0 00:00 0").is_err());
+        // Columns read as the kernel's maps parser reads them: no sign the kernel never prints.
+        for signed in [
+            "*-* rw-p +0 00:00 0",
+            "*-* rw-p 0 +0:00 0",
+            "*-* rw-p 0 00:00 +0",
+        ] {
+            assert!(parse_maps_pattern(signed).is_err(), "{signed}");
+        }
         assert!(looks_like_maps_line("*-* rw-p 00000000 00:00 0"));
         assert!(!looks_like_maps_line("Rss: 4 kB"));
     }
