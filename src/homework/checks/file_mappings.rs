@@ -1,6 +1,6 @@
 //! Checks of lesson `file-mappings`' exercises.
 
-use super::{Rng, page};
+use super::{Rng, page, temp_dir};
 use crate::homework::{Failure, Passed};
 use std::path::Path;
 
@@ -91,10 +91,6 @@ fn io_gone() -> Failure {
         "read /proc/thread-self/io after your call",
         "it was readable before it and is not now",
     )
-}
-
-fn temp_dir() -> Result<tempfile::TempDir, Failure> {
-    tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {

@@ -1,7 +1,7 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
 use super::{
-    Rng, bytes_of, call_for_new_mapping, minor_faults, page, page_round, pages, record_at,
+    Rng, bytes_of, call_for_new_mapping, minor_faults, page, page_round, pages, record_found_at,
 };
 use super::{record_of, region, residency, size};
 use crate::Bytes;
@@ -94,8 +94,7 @@ pub fn reserve_without_commit(
         Err(shown) => return Err(Failure::new(expected, shown)),
     };
     let addr = mapping.start.as_ptr() as usize;
-    let record =
-        record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
+    let record = record_found_at(addr)?;
     let flags = record.flags_text();
     if !record.has_flag(VmFlag::NoReserve) {
         return Err(Failure::new(expected, format!("VmFlags: {flags}")));

@@ -118,6 +118,17 @@ pub(crate) fn record_at(addr: usize) -> Result<Option<SmapsRecord>, Failure> {
     procfs::smaps_record(Proc::SelfProcess, addr).map_err(|e| Failure::setup("read smaps", e))
 }
 
+/// The smaps record at `addr`, where the check has just found the student's mapping: its
+/// absence is the check's failure to read, not the student's.
+pub(crate) fn record_found_at(addr: usize) -> Result<SmapsRecord, Failure> {
+    record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))
+}
+
+/// A private temporary directory for a check's files, removed when dropped.
+pub(crate) fn temp_dir() -> Result<tempfile::TempDir, Failure> {
+    tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))
+}
+
 /// The smaps record of a region the check owns (it exists: the check mapped it).
 pub(crate) fn record_of(region: &Mapping) -> Result<SmapsRecord, Failure> {
     region.smaps(Proc::SelfProcess).map_err(|e| {

@@ -1,6 +1,6 @@
 //! Checks of lesson `posix-shm`'s exercises.
 
-use super::{Rng, StudentMapping, maps_line_at, page, page_round, record_at};
+use super::{Rng, StudentMapping, maps_line_at, page, page_round, record_found_at};
 use crate::homework::{Failure, Passed};
 use crate::kernel::{MapsLine, VmFlag};
 use nix::fcntl::OFlag;
@@ -293,8 +293,7 @@ pub fn read_only_consumer(
     if !(perms.read && !perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));
     }
-    let record =
-        record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
+    let record = record_found_at(addr)?;
     if record.has_flag(VmFlag::MayWrite) {
         return Err(Failure::new(
             expected,

@@ -1,7 +1,7 @@
 //! Checks of lesson `realtime`'s exercise.
 
-use super::{Rng, bytes_of, call_for_new_mapping, page, pages};
-use super::{record_at, record_of, region, residency, size};
+use super::{Rng, bytes_of, call_for_new_mapping, page, pages, record_found_at};
+use super::{record_of, region, residency, size};
 use crate::homework::{Failure, Passed};
 use crate::kernel::probe::KernelProbe;
 use crate::kernel::{SmapsField, VmFlag};
@@ -195,8 +195,7 @@ pub fn map_populated(f: fn(NonZeroUsize) -> nix::Result<NonNull<u8>>) -> Result<
         .iter()
         .filter(|&&r| r)
         .count();
-    let record =
-        record_at(addr)?.ok_or_else(|| Failure::setup("find the mapping in smaps", "gone"))?;
+    let record = record_found_at(addr)?;
     let locked = size(&record, SmapsField::Locked);
     if resident != n || record.has_flag(VmFlag::Locked) || locked.0 != 0 {
         return Err(Failure::new(

@@ -1,6 +1,8 @@
 //! Checks of lesson `reclaim`'s exercises.
 
-use super::{Rng, bytes_of, page, pages, pin_to_this_cpu, reclaim_if_unmapped, record_of};
+use super::{
+    Rng, bytes_of, page, pages, pin_to_this_cpu, reclaim_if_unmapped, record_of, temp_dir,
+};
 use super::{changed_page, region, size, sizes_are};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
@@ -181,7 +183,7 @@ pub fn page_out_file(f: fn(&[u8]) -> nix::Result<()>) -> Result<Passed, Failure>
     let mut rng = Rng::new();
     let n = rng.between(4, 24);
     let contents = rng.bytes(n * page());
-    let dir = tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))?;
+    let dir = temp_dir()?;
     let expected = format!(
         "the {n}-page file mapping still mapped, Rss 0 kB, none of its pages in the page cache \
          (mincore), major faults to read them again"

@@ -1,6 +1,6 @@
 //! Checks of lesson `shared-file-mapping`'s exercise.
 
-use super::{Rng, StudentMapping, maps_line_at, page, page_round};
+use super::{Rng, StudentMapping, maps_line_at, page, page_round, temp_dir};
 use crate::homework::{Failure, Passed};
 use crate::memory::Child;
 use crate::memory::child::commands;
@@ -64,7 +64,7 @@ commands! {
 /// and in the file.
 pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
-    let dir = tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))?;
+    let dir = temp_dir()?;
     let path = dir.path().join("shared");
     let len = rng.between(page() + 1, 4 * page());
     let contents = rng.bytes(len);
@@ -142,7 +142,7 @@ pub fn create_shared_file(
     f: fn(&Path, NonZeroUsize) -> std::io::Result<NonNull<u8>>,
 ) -> Result<Passed, Failure> {
     let mut rng = Rng::new();
-    let dir = tempfile::tempdir().map_err(|e| Failure::setup("make a temporary directory", e))?;
+    let dir = temp_dir()?;
     let path = dir.path().join("created");
     let len = rng.between(page() + 1, 4 * page());
     let asked = format!("create_shared_file(path, {len})");
