@@ -208,16 +208,9 @@ pub fn validate(lesson: &Lesson) -> Vec<LessonError> {
         line,
         message,
     };
-    let Some(experiment) = experiments::find(lesson.id()) else {
-        let known: Vec<&str> = experiments::ALL.iter().map(|e| e.id()).collect();
-        return vec![error(
-            lesson.id_line(),
-            format!(
-                "no experiment performs lesson `{}`; experiments exist for: {}",
-                lesson.id(),
-                known.join(", ")
-            ),
-        )];
+    let experiment = match experiments::performing(lesson.id()) {
+        Ok(experiment) => experiment,
+        Err(none) => return vec![error(lesson.id_line(), none)],
     };
     let mut errors = validate_against(lesson, experiment);
     errors.extend(validate_exercises(lesson));

@@ -359,8 +359,7 @@ pub fn core_problems(lesson: &Lesson, report: &LessonReport) -> Vec<String> {
 
 /// Runs the lesson's experiment and returns what each step observed.
 pub fn observe(lesson: &Lesson, probe: &KernelProbe) -> Result<Vec<(Step, StepReport)>, String> {
-    let experiment = experiments::find(lesson.id())
-        .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
+    let experiment = experiments::performing(lesson.id())?;
     let mut recorder = Recorder::default();
     run(experiment, probe, &mut recorder)?;
     Ok(recorder.steps)
@@ -381,9 +380,9 @@ pub fn check_observing(
         return (skip_all(lesson, &reason), Vec::new());
     }
     let mut recorder = Recorder::default();
-    let error = match experiments::find(lesson.id()) {
-        Some(experiment) => run(experiment, probe, &mut recorder).err(),
-        None => Some(format!("no experiment performs lesson `{}`", lesson.id())),
+    let error = match experiments::performing(lesson.id()) {
+        Ok(experiment) => run(experiment, probe, &mut recorder).err(),
+        Err(none) => Some(none),
     };
     let mut report = judge_all(lesson, probe, &recorder.steps, error.as_deref());
     report.error = error;

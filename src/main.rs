@@ -385,8 +385,7 @@ fn overview(catalog: &Catalog) -> Result<ExitCode, CliError> {
 
 fn walk(lesson: &Lesson, no_pause: bool) -> Result<ExitCode, CliError> {
     let probe = probe()?;
-    let experiment = experiments::find(lesson.id())
-        .ok_or_else(|| format!("no experiment performs lesson `{}`", lesson.id()))?;
+    let experiment = experiments::performing(lesson.id())?;
     let pause = !no_pause && std::io::stdin().is_terminal();
     let pid = std::process::id();
     let mut out = stdout().lock();

@@ -37,3 +37,15 @@ pub static ALL: &[&dyn Experiment] = &[
 pub fn find(id: &str) -> Option<&'static dyn Experiment> {
     ALL.iter().copied().find(|e| e.id() == id)
 }
+
+/// The experiment that performs lesson `id`, or why there is none, with the lessons that
+/// have one.
+pub fn performing(id: &str) -> Result<&'static dyn Experiment, String> {
+    find(id).ok_or_else(|| {
+        let known: Vec<&str> = ALL.iter().map(|e| e.id()).collect();
+        format!(
+            "no experiment performs lesson `{id}`; experiments exist for: {}",
+            known.join(", ")
+        )
+    })
+}
