@@ -219,6 +219,31 @@ impl Drop for StudentMapping {
     }
 }
 
+/// The maps line at `start` if it maps the file with inode `inode` from offset 0 starting
+/// there: then it is the student's mapping of the file, unmapped when the guard returned
+/// with it is dropped.
+pub(crate) fn file_mapping_at(
+    start: NonNull<u8>,
+    inode: u64,
+    expected: &str,
+) -> Result<(MapsLine, StudentMapping), Failure> {
+    let addr = start.as_ptr() as usize;
+    let Some(line) = maps_line_at(addr)? else {
+        return Err(Failure::new(
+            expected,
+            format!("nothing is mapped at {addr:#x}"),
+        ));
+    };
+    if line.inode != inode || line.start != addr || line.offset != 0 {
+        return Err(Failure::new(
+            expected,
+            format!("the mapping at {addr:#x} is `{line}`, not the file's (inode {inode})"),
+        ));
+    }
+    let len = line.end - line.start;
+    Ok((line, StudentMapping { start, len }))
+}
+
 /// /proc/self/maps as the check read it right before it called the student's function:
 /// memory the process had then is not a new mapping of the student's, whatever it looks like
 /// afterwards (glibc's thread arenas are nameless read-write private mappings too).

@@ -1,8 +1,8 @@
 //! Checks of lesson `posix-shm`'s exercises.
 
-use super::{Rng, StudentMapping, maps_line_at, page, page_round, record_found_at};
+use super::{Rng, file_mapping_at, page, page_round, record_found_at};
 use crate::homework::{Failure, Passed};
-use crate::kernel::{MapsLine, VmFlag};
+use crate::kernel::VmFlag;
 use nix::fcntl::OFlag;
 use nix::sys::mman::{shm_open, shm_unlink};
 use nix::sys::stat::Mode;
@@ -133,24 +133,6 @@ impl Drop for ShmName {
     }
 }
 
-/// The maps line at `addr` if it maps the file with inode `inode` from offset 0 starting at
-/// `addr`: then it is the student's mapping of the object, and safe to unmap.
-fn mapping_of(addr: usize, inode: u64, expected: &str) -> Result<MapsLine, Failure> {
-    let Some(line) = maps_line_at(addr)? else {
-        return Err(Failure::new(
-            expected,
-            format!("nothing is mapped at {addr:#x}"),
-        ));
-    };
-    if line.inode != inode || line.start != addr || line.offset != 0 {
-        return Err(Failure::new(
-            expected,
-            format!("the mapping at {addr:#x} is `{line}`, not the object's (inode {inode})"),
-        ));
-    }
-    Ok(line)
-}
-
 /// A fresh name and a random length: /dev/shm must hold the object with that length
 /// (checked before anything touches the mapping: a page past the object's end is SIGBUS),
 /// mapped `rw-s` from offset 0 at the address returned, and a byte written through the
@@ -183,11 +165,7 @@ pub fn create_shm_object(
             format!("the object holds {} bytes", meta.len()),
         ));
     }
-    let line = mapping_of(addr, meta.ino(), &expected)?;
-    let _unmap = StudentMapping {
-        start,
-        len: line.end - line.start,
-    };
+    let (line, _unmap) = file_mapping_at(start, meta.ino(), &expected)?;
     let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
     let mut seen = [0u8];
     File::open(&path)
@@ -230,12 +208,8 @@ fn exists_already(
             let addr = start.as_ptr() as usize;
             // Unmapped where it is a mapping of the object from its start, as the first
             // call's was: the student's own; anything else is left as it is.
-            let shown = match mapping_of(addr, inode, &expected) {
-                Ok(line) => {
-                    let _unmap = StudentMapping {
-                        start,
-                        len: line.end - line.start,
-                    };
+            let shown = match file_mapping_at(start, inode, &expected) {
+                Ok((line, _unmap)) => {
                     format!(
                         "no EEXIST: it opened the existing object and mapped it again, `{line}`"
                     )
@@ -284,11 +258,7 @@ pub fn read_only_consumer(
     let expected = format!(
         "{asked}: the object mapped r--s from offset 0, without `mw` (may write) in VmFlags"
     );
-    let line = mapping_of(addr, inode, &expected)?;
-    let _unmap = StudentMapping {
-        start,
-        len: line.end - line.start,
-    };
+    let (line, _unmap) = file_mapping_at(start, inode, &expected)?;
     let perms = line.perms;
     if !(perms.read && !perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));

@@ -1,6 +1,6 @@
 //! Checks of lesson `shared-file-mapping`'s exercise.
 
-use super::{Rng, StudentMapping, maps_line_at, page, page_round, temp_dir};
+use super::{Rng, file_mapping_at, page, page_round, temp_dir};
 use crate::homework::{Failure, Passed};
 use crate::memory::Child;
 use crate::memory::child::commands;
@@ -84,20 +84,8 @@ pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passe
         "a rw-s mapping of inode {inode} from offset 0, {} long, at the address returned",
         page_round(len)
     );
-    let Some(line) = maps_line_at(addr)? else {
-        return Err(Failure::new(
-            expected,
-            format!("nothing is mapped at {addr:#x}"),
-        ));
-    };
+    let (line, _unmap) = file_mapping_at(start, inode, &expected)?;
     let perms = line.perms;
-    if line.inode != inode || line.start != addr || line.offset != 0 {
-        return Err(Failure::new(expected, format!("`{line}`")));
-    }
-    let _unmap = StudentMapping {
-        start,
-        len: line.end - line.start,
-    };
     if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));
     }
@@ -159,19 +147,7 @@ pub fn create_shared_file(
             format!("the file holds {} bytes", meta.len()),
         ));
     }
-    let Some(line) = maps_line_at(addr)? else {
-        return Err(Failure::new(
-            expected,
-            format!("nothing is mapped at {addr:#x}"),
-        ));
-    };
-    if line.inode != meta.ino() || line.start != addr || line.offset != 0 {
-        return Err(Failure::new(expected, format!("`{line}`")));
-    }
-    let _unmap = StudentMapping {
-        start,
-        len: line.end - line.start,
-    };
+    let (line, _unmap) = file_mapping_at(start, meta.ino(), &expected)?;
     let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
     let contents = std::fs::read(&path).map_err(|e| Failure::setup("read the file", e))?;
     if contents.get(at) != Some(&value) || contents.iter().filter(|&&b| b != 0).count() != 1 {
