@@ -1,9 +1,7 @@
 //! Checks of lesson `lazy-allocation`'s exercise.
 
-use super::{
-    Rng, bytes_of, call_for_new_mapping, minor_faults, page, page_round, pages, record_found_at,
-};
-use super::{record_of, region, residency, size};
+use super::{Rng, bytes_of, call_for_new_mapping, minor_faults, page, page_round, pages};
+use super::{record_found_at, record_of, region, residency, size};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::meminfo::{MeminfoSize, read_meminfo};

@@ -588,26 +588,60 @@ pub(crate) fn pin_to_this_cpu() -> Result<crate::experiments::support::PinnedToT
         .map_err(|e| Failure::setup("keep this thread on one CPU", e))
 }
 
-/// Through the student's shared mapping `line` (at `addr`, of a file or object `len` bytes
-/// long), after checking it is `rw-s` and covers them: one random byte other than 0, at a
-/// random offset. Returns (offset, byte) for the caller to find in the file.
+/// The student's new shared mapping at `start` of the file at `path` (a `what`: "file",
+/// "object"), with one byte written through it. The file must hold `len` bytes, checked
+/// before anything touches the mapping (a page past the end of a file is SIGBUS), and the
+/// mapping must be `rw-s`, from offset 0, and cover them; the byte is random but for 0, at
+/// a random offset, for the caller to find in the file.
 pub(crate) fn write_through_shared(
-    line: &MapsLine,
-    addr: usize,
+    path: &std::path::Path,
+    what: &str,
+    start: NonNull<u8>,
     len: usize,
     expected: &str,
     rng: &mut Rng,
-) -> Result<(usize, u8), Failure> {
+) -> Result<WrittenThrough, Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Failure::new(
+            expected,
+            format!("{}: {e} (no {what} of that name)", path.display()),
+        )
+    })?;
+    if meta.len() != len as u64 {
+        return Err(Failure::new(
+            expected,
+            format!("the {what} holds {} bytes", meta.len()),
+        ));
+    }
+    let (line, unmap) = file_mapping_at(start, meta.ino(), expected)?;
     let perms = line.perms;
     if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));
     }
     let at = rng.between(0, len - 1);
     let value = rng.byte_except(0);
-    // SAFETY: inside the mapping and inside the file, both checked above and by the caller
-    // (the line is the mapping at `addr`).
-    unsafe { std::ptr::write_volatile((addr + at) as *mut u8, value) };
-    Ok((at, value))
+    // SAFETY: inside the mapping and inside the file, both checked above.
+    unsafe { std::ptr::write_volatile(start.as_ptr().add(at), value) };
+    Ok(WrittenThrough {
+        line,
+        _unmap: unmap,
+        inode: meta.ino(),
+        at,
+        value,
+    })
+}
+
+/// What [`write_through_shared`] found and wrote; the mapping is unmapped when it is
+/// dropped.
+pub(crate) struct WrittenThrough {
+    pub line: MapsLine,
+    _unmap: StudentMapping,
+    /// The file's inode.
+    pub inode: u64,
+    /// Where the byte was written, from the start of the file, and the byte.
+    pub at: usize,
+    pub value: u8,
 }
 
 /// Rounds up to whole pages.

@@ -147,26 +147,13 @@ pub fn create_shm_object(
     let asked = format!("create_shm_object({:?}, {len})", name.name);
     let start = f(&name.name, NonZeroUsize::new(len).expect("len >= 1"))
         .map_err(|e| Failure::returned_error(&asked, e))?;
-    let addr = start.as_ptr() as usize;
     let path = name.path();
     let expected = format!(
         "{asked}: {} holding {len} bytes, mapped rw-s from offset 0 at the address returned",
         path.display()
     );
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        Failure::new(
-            expected.clone(),
-            format!("{}: {e} (no object of that name)", path.display()),
-        )
-    })?;
-    if meta.len() != len as u64 {
-        return Err(Failure::new(
-            expected,
-            format!("the object holds {} bytes", meta.len()),
-        ));
-    }
-    let (line, _unmap) = file_mapping_at(start, meta.ino(), &expected)?;
-    let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
+    let written = super::write_through_shared(&path, "object", start, len, &expected, &mut rng)?;
+    let (at, value) = (written.at, written.value);
     let mut seen = [0u8];
     File::open(&path)
         .and_then(|object| object.read_exact_at(&mut seen, at as u64))
@@ -179,9 +166,10 @@ pub fn create_shm_object(
             format!("the object holds {} there", seen[0]),
         ));
     }
-    let again = exists_already(f, &name, len, meta.ino())?;
+    let again = exists_already(f, &name, len, written.inode)?;
     Ok(Passed::Held(format!(
-        "`{line}`; {value} written at offset {at} is in the object; {again}"
+        "`{}`; {value} written at offset {at} is in the object; {again}",
+        written.line
     )))
 }
 

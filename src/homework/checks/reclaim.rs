@@ -1,9 +1,7 @@
 //! Checks of lesson `reclaim`'s exercises.
 
-use super::{
-    Rng, bytes_of, page, pages, pin_to_this_cpu, reclaim_if_unmapped, record_of, temp_dir,
-};
-use super::{changed_page, region, size, sizes_are};
+use super::{Rng, bytes_of, page, pages, pin_to_this_cpu, reclaim_if_unmapped, record_of};
+use super::{changed_page, region, size, sizes_are, temp_dir};
 use crate::Bytes;
 use crate::homework::{Failure, Passed};
 use crate::kernel::SmapsField;

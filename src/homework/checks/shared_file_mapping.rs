@@ -136,19 +136,10 @@ pub fn create_shared_file(
     let asked = format!("create_shared_file(path, {len})");
     let start = f(&path, NonZeroUsize::new(len).expect("len >= 1"))
         .map_err(|e| Failure::returned_error(&asked, e))?;
-    let addr = start.as_ptr() as usize;
     let expected =
         format!("{asked}: a {len}-byte file, mapped rw-s from offset 0 at the address returned");
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| Failure::new(expected.clone(), format!("the file: {e}")))?;
-    if meta.len() != len as u64 {
-        return Err(Failure::new(
-            expected,
-            format!("the file holds {} bytes", meta.len()),
-        ));
-    }
-    let (line, _unmap) = file_mapping_at(start, meta.ino(), &expected)?;
-    let (at, value) = super::write_through_shared(&line, addr, len, &expected, &mut rng)?;
+    let written = super::write_through_shared(&path, "file", start, len, &expected, &mut rng)?;
+    let (at, value) = (written.at, written.value);
     let contents = std::fs::read(&path).map_err(|e| Failure::setup("read the file", e))?;
     if contents.get(at) != Some(&value) || contents.iter().filter(|&&b| b != 0).count() != 1 {
         return Err(Failure::new(
@@ -159,6 +150,7 @@ pub fn create_shared_file(
         ));
     }
     Ok(Passed::Held(format!(
-        "`{line}`; {value} written at offset {at} is in the file"
+        "`{}`; {value} written at offset {at} is in the file",
+        written.line
     )))
 }
