@@ -571,24 +571,29 @@ mod tests {
 
     #[test]
     fn names_split_into_version_and_flavour() {
-        let k = parse_package("linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned").unwrap();
-        assert_eq!(
-            (k.version.as_str(), k.flavour.as_str()),
-            ("6.1.0-0.deb11.52", "cloud-amd64")
-        );
-        assert_eq!(k.packaging, Packaging::Unsigned);
-        let k = parse_package("linux-image-6.12.117+deb12-arm64-16k-unsigned").unwrap();
-        assert_eq!(
-            (k.version.as_str(), k.flavour.as_str()),
-            ("6.12.117+deb12", "arm64-16k")
-        );
-        assert_eq!(k.debian_arch(), "arm64");
+        let cases = [
+            (
+                "linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned",
+                ("6.1.0-0.deb11.52", "cloud-amd64", "amd64"),
+                Packaging::Unsigned,
+            ),
+            (
+                "linux-image-6.12.117+deb12-arm64-16k-unsigned",
+                ("6.12.117+deb12", "arm64-16k", "arm64"),
+                Packaging::Unsigned,
+            ),
+            (
+                "linux-binary-7.2.13+deb14-cloud-amd64",
+                ("7.2.13+deb14", "cloud-amd64", "amd64"),
+                Packaging::Binary,
+            ),
+        ];
+        for (name, split, packaging) in cases {
+            let k = parse_package(name).unwrap();
+            let got = (k.version.as_str(), k.flavour.as_str(), k.debian_arch());
+            assert_eq!((got, k.packaging), (split, packaging), "{name}");
+        }
         let k = parse_package("linux-binary-7.2.13+deb14-cloud-amd64").unwrap();
-        assert_eq!(
-            (k.version.as_str(), k.flavour.as_str()),
-            ("7.2.13+deb14", "cloud-amd64")
-        );
-        assert_eq!(k.packaging, Packaging::Binary);
         assert_eq!(
             k.packages(),
             [
