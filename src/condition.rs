@@ -399,11 +399,7 @@ fn thp_condition(probe: &KernelProbe, subject: &Subject, which: ThpCondition) ->
             let why = match eligible {
                 Ok(sizes) => format!(
                     "THP sizes this VMA is eligible for (allowed, and an aligned range fits): {}",
-                    sizes
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    thp::list(&sizes)
                 ),
                 Err(why) => why,
             };

@@ -7,9 +7,9 @@ use crate::experiment::{
     Experiment, ExperimentError, Lab, Observation, OutcomeKey, OutcomeValue, Subject,
 };
 use crate::experiments::support::{
-    Access, TempDir, end_of_child_touching, nonzero, open, pread_text, write_file,
+    TempDir, end_of_child_touching, nonzero, open, pread_text, write_file,
 };
-use crate::kernel::{Pathname, SmapsRecord};
+use crate::kernel::{Access, Pathname, SmapsRecord};
 use crate::memory::FileMapping;
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};

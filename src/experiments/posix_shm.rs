@@ -5,7 +5,8 @@
 //! memfd_create, the same memory without a name.
 
 use crate::experiment::{Experiment, ExperimentError, Lab, Observation, OutcomeValue, Subject};
-use crate::experiments::support::{Access, end_of_child_touching, nonzero, pages_word, yes_no};
+use crate::experiments::support::{end_of_child_touching, nonzero, pages_word, yes_no};
+use crate::kernel::Access;
 use crate::kernel::Pathname;
 use crate::kernel::procfs::Proc;
 use crate::kernel::status::{self, StatusSize};

@@ -3,6 +3,7 @@
 //! may not touch.
 
 use crate::experiment::{ExperimentError, OutcomeValue};
+use crate::kernel::Access;
 use crate::memory::child::{End, commands};
 use crate::memory::counters::Faults;
 use crate::memory::{Child, ChildError, Mapped};
@@ -100,12 +101,6 @@ pub fn yes_no(yes: bool) -> OutcomeValue {
 pub fn nonzero(len: usize) -> Result<NonZeroUsize, ExperimentError> {
     NonZeroUsize::new(len)
         .ok_or_else(|| ExperimentError::Setup("a mapping of 0 bytes was asked for".into()))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
 }
 
 commands! {

@@ -18,6 +18,7 @@ pub use maps::{Device, MapsLine, Pathname, Perms};
 pub use probe::KernelProbe;
 pub use smaps::{FieldValue, SmapsRecord};
 pub use smaps_fields::{Absence, SmapsField};
+pub use thp::Access;
 pub use vm_flags::VmFlag;
 
 /// A line of `/proc` text that could not be parsed, with its 1-based line number.

@@ -41,6 +41,8 @@ pub struct Prediction {
     pub why: String,
 }
 
+/// What touches a page: a read or a write. The kernel handles their faults apart
+/// (`FAULT_FLAG_WRITE`): a read of anonymous memory can map the zero page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -209,7 +211,8 @@ pub fn predict_fault(
     }
 }
 
-fn list(sizes: &[Bytes]) -> String {
+/// Sizes as a list for reports: `64 kB, 2048 kB`.
+pub fn list(sizes: &[Bytes]) -> String {
     sizes
         .iter()
         .map(|s| s.to_string())
