@@ -225,8 +225,10 @@ fn validate_exercises(lesson: &Lesson) -> Vec<LessonError> {
         .filter_map(|text| {
             let message = match homework::find(&text.id) {
                 None => format!(
-                    "exercise `{}` has no check: no `exercises!` declaration in src/homework/checks/ names it; declared are {}",
+                    "exercise `{}` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `{} {{ fork_lock: … }}` to the one of src/homework/checks/{}.rs); declared are {}",
                     text.id,
+                    text.id.replace('-', "_"),
+                    lesson.id().replace('-', "_"),
                     homework::ALL
                         .iter()
                         .map(|e| e.id)
@@ -234,10 +236,11 @@ fn validate_exercises(lesson: &Lesson) -> Vec<LessonError> {
                         .join(", ")
                 ),
                 Some(e) if e.lesson != lesson.id() => format!(
-                    "exercise `{}` belongs to lesson `{}`, not `{}`",
+                    "exercise `{}` belongs to lesson `{}`, not `{}`: it is declared in {}",
                     text.id,
                     e.lesson,
-                    lesson.id()
+                    lesson.id(),
+                    e.declared_in()
                 ),
                 Some(_) => return None,
             };

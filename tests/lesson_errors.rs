@@ -86,12 +86,12 @@ fn the_one_error(dir: &Path) -> String {
 #[case::exercise_not_in_registry(
     "exercise-not-in-registry",
     "01-x.md:8:",
-    "exercise `map-everything` has no check"
+    "exercise `map-everything` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `map_everything { fork_lock: … }` to the one of src/homework/checks/mmap_anon.rs)"
 )]
 #[case::exercise_of_another_lesson(
     "exercise-of-another-lesson",
     "01-x.md:8:",
-    "belongs to lesson `giving-memory-back`"
+    "belongs to lesson `giving-memory-back`, not `mmap-anon`: it is declared in src/homework/checks/giving_memory_back.rs"
 )]
 #[case::exercise_twice("exercise-twice", "01-x.md:13:", "already set at line 8")]
 #[case::claim_in_list_item_indented_code(

@@ -13,7 +13,7 @@ use super::handout::{self, BEGIN_FAKES, CHECKS_DIR, END_FAKES, EXERCISES_DIR};
 use super::hint_rule;
 use super::registry::{ALL, Exercise};
 use crate::catalog::Catalog;
-use crate::lesson::{ExerciseText, Lesson};
+use crate::lesson::ExerciseText;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -59,7 +59,6 @@ pub fn check_sources(crate_dir: &Path, catalog: &Catalog) -> Vec<String> {
     }
     problems.extend(check_lesson_order(catalog));
     for lesson in &catalog.lessons {
-        problems.extend(check_blocks_declared(lesson));
         let test = crate_dir.join(format!("tests/{}.rs", lesson.id().replace('-', "_")));
         if !test.exists() {
             problems.push(format!(
@@ -91,33 +90,6 @@ fn check_lesson_sets(catalog: &Catalog, exercise: &Exercise) -> Option<String> {
         )),
         Some(_) => None,
     }
-}
-
-/// Every ```` ```exercise ```` block of the lesson is declared, by the lesson's own module.
-fn check_blocks_declared(lesson: &Lesson) -> Vec<String> {
-    let module = lesson.id().replace('-', "_");
-    lesson
-        .exercises
-        .iter()
-        .filter_map(|text| {
-            let at = format!("{}:{}", lesson.path.display(), text.line);
-            match super::find(&text.id) {
-                None => Some(format!(
-                    "{at}: exercise `{}` is not declared: add `{} {{ fork_lock: … }}` to the \
-                     exercises! of src/homework/checks/{module}.rs",
-                    text.id,
-                    text.id.replace('-', "_")
-                )),
-                Some(e) if e.lesson != lesson.id() => Some(format!(
-                    "{at}: exercise `{}` is declared for lesson `{}`, in {}",
-                    text.id,
-                    e.lesson,
-                    e.declared_in()
-                )),
-                Some(_) => None,
-            }
-        })
-        .collect()
 }
 
 /// `ALL` follows the lessons' order (students get "the next exercise" from it): the lesson
