@@ -5,8 +5,6 @@
 //! crate::homework::declare::exercises! {
 //!     lesson: mmap_anon;
 //!
-//!     /// Why the fork lock is needed as it is, where the reason is not its kind's own
-//!     /// (for the reader; the macro drops it).
 //!     map_anonymous {
 //!         fork_lock: shared,
 //!         // BEGIN FAKES
@@ -28,7 +26,9 @@
 //!   words after `saying`, where given), except where the function after `unless` says why
 //!   this kernel cannot tell that fake from a solution (reported not tried, with the
 //!   reason). The handout strips the lines between the markers, so students never get
-//!   them: they are often other exercises' solutions.
+//!   them: they are often other exercises' solutions;
+//! - the fork lock of the fakes' test ([`ForkLock`]); a doc comment on the entry says why,
+//!   where the reason is not its kind's own (for the reader: the macro drops it).
 //!
 //! A macro rather than a manifest file: the compiler then checks what a manifest would leave
 //! to `dev check` (the function and its check exist, the fakes have the solution's type),

@@ -19,7 +19,8 @@ pub struct Exercise {
     /// Where the student writes it, relative to the crate.
     pub file: &'static str,
     pub function: &'static str,
-    /// How its test (and the test of its fakes) holds the tests' fork lock.
+    /// How the test of its fakes holds the tests' fork lock (the exercise's own check runs
+    /// in a process of its own).
     pub fork_lock: ForkLock,
     /// Calls the student's function and checks what the kernel shows.
     pub check: fn() -> Result<Passed, Failure>,
@@ -29,14 +30,14 @@ pub struct Exercise {
 
 /// How the test of an exercise's fakes, which run in the test process, shares that process
 /// with the other exercise tests, which `cargo test` runs as its threads (the exercise's
-/// own check runs in a process of its own, [`super::isolated`]). While a forked child lives, every private
-/// page of the process is shared copy-on-write, which changes Pss and Private_*/Shared_* in
-/// every other test's mapping.
+/// own check runs in a process of its own, [`super::isolated`]). While a forked child
+/// lives, every private page of the process is shared copy-on-write, which changes Pss and
+/// Private_*/Shared_* in every other test's mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForkLock {
-    /// The check reads its own pages' smaps fields, which another test's fork would turn
-    /// shared: it runs beside other shared holders, never beside an exclusive one. The
-    /// reason of every `shared` declaration that gives none.
+    /// The check does not fork, and may read its own pages' smaps fields, which another
+    /// test's fork would turn shared: it runs beside other shared holders, never beside an
+    /// exclusive one. The reason of every `shared` declaration that gives none.
     Shared,
     /// The check forks, or uses process-wide state (the RLIMIT_MEMLOCK budget): it runs alone.
     Exclusive,
