@@ -219,12 +219,13 @@ impl Drop for StudentMapping {
     }
 }
 
-/// The maps line at `start` if it maps the file with inode `inode` from offset 0 starting
-/// there: then it is the student's mapping of the file, unmapped when the guard returned
-/// with it is dropped.
+/// The maps line at `start` if it maps the file (a `what`: "file", "object") with inode
+/// `inode` from offset 0 starting there: then it is the student's mapping of the file,
+/// unmapped when the guard returned with it is dropped.
 pub(crate) fn file_mapping_at(
     start: NonNull<u8>,
     inode: u64,
+    what: &str,
     expected: &str,
 ) -> Result<(MapsLine, StudentMapping), Failure> {
     let addr = start.as_ptr() as usize;
@@ -237,7 +238,7 @@ pub(crate) fn file_mapping_at(
     if line.inode != inode || line.start != addr || line.offset != 0 {
         return Err(Failure::new(
             expected,
-            format!("the mapping at {addr:#x} is `{line}`, not the file's (inode {inode})"),
+            format!("the mapping at {addr:#x} is `{line}`, not the {what}'s (inode {inode})"),
         ));
     }
     let len = line.end - line.start;
@@ -614,7 +615,7 @@ pub(crate) fn write_through_shared(
             format!("the {what} holds {} bytes", meta.len()),
         ));
     }
-    let (line, unmap) = file_mapping_at(start, meta.ino(), expected)?;
+    let (line, unmap) = file_mapping_at(start, meta.ino(), what, expected)?;
     let perms = line.perms;
     if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));

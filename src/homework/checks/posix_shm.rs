@@ -196,7 +196,7 @@ fn exists_already(
             let addr = start.as_ptr() as usize;
             // Unmapped where it is a mapping of the object from its start, as the first
             // call's was: the student's own; anything else is left as it is.
-            let shown = match file_mapping_at(start, inode, &expected) {
+            let shown = match file_mapping_at(start, inode, "object", &expected) {
                 Ok((line, _unmap)) => {
                     format!(
                         "no EEXIST: it opened the existing object and mapped it again, `{line}`"
@@ -246,7 +246,7 @@ pub fn read_only_consumer(
     let expected = format!(
         "{asked}: the object mapped r--s from offset 0, without `mw` (may write) in VmFlags"
     );
-    let (line, _unmap) = file_mapping_at(start, inode, &expected)?;
+    let (line, _unmap) = file_mapping_at(start, inode, "object", &expected)?;
     let perms = line.perms;
     if !(perms.read && !perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));

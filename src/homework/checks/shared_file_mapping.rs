@@ -84,7 +84,7 @@ pub fn map_file_shared(f: fn(&File) -> nix::Result<NonNull<u8>>) -> Result<Passe
         "a rw-s mapping of inode {inode} from offset 0, {} long, at the address returned",
         page_round(len)
     );
-    let (line, _unmap) = file_mapping_at(start, inode, &expected)?;
+    let (line, _unmap) = file_mapping_at(start, inode, "file", &expected)?;
     let perms = line.perms;
     if !(perms.read && perms.write && perms.shared) || line.end - line.start < page_round(len) {
         return Err(Failure::new(expected, format!("`{line}`")));
