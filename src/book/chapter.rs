@@ -447,6 +447,28 @@ mod tests {
     use crate::check::{ClaimPlace, LessonReport, SkipCause};
     use std::path::Path;
 
+    /// An exercise's box names the command that runs its test alone: `--exact` where
+    /// another test's name begins with its own (`exercise_give_back_lazily`).
+    #[test]
+    fn an_exercise_is_checked_by_its_registry_test_command() {
+        let catalog = crate::catalog::Catalog::embedded().expect("the built-in lessons load");
+        let lesson = catalog.find("giving-memory-back").expect("the lesson");
+        let shown = |id: &str| {
+            let text = lesson.exercises.iter().find(|t| t.id == id).expect(id);
+            exercise_html(lesson, text)
+        };
+        assert!(
+            shown("give-back").contains("<code>cargo test exercise_give_back -- --exact</code>"),
+            "{}",
+            shown("give-back")
+        );
+        assert!(
+            shown("give-back-lazily").contains("<code>cargo test exercise_give_back_lazily</code>"),
+            "{}",
+            shown("give-back-lazily")
+        );
+    }
+
     /// A lesson of `body` (its first line is line 6), with no experiment run: each claim's
     /// verdict is `verdict(line)`.
     fn written(body: &str, verdict: impl Fn(usize) -> Verdict) -> (Lesson, LessonProof) {
