@@ -37,11 +37,16 @@ struct Config {
     per_size: &'static [(u64, PerSizeMode)],
 }
 
+/// The branch the condition `name` takes on `kernel`, with no subject.
+fn branch(kernel: &KernelProbe, name: &str) -> Branch {
+    let condition: Condition = name.parse().unwrap();
+    condition.evaluate(kernel, None)
+}
+
 /// Whether the condition `name` applies to `kernel`: `Ok` with the reason it does, `Err`
 /// with the reason it does not. One these tests cannot decide fails the test.
 fn decided(kernel: &KernelProbe, name: &str) -> Result<String, String> {
-    let condition: Condition = name.parse().unwrap();
-    match condition.evaluate(kernel, None) {
+    match branch(kernel, name) {
         Branch::Applies(why) => Ok(why),
         Branch::DoesNotApply(why) => Err(why),
         other => panic!("{name}: {other:?}"),
@@ -451,8 +456,7 @@ fn a_missing_vm_size_leaves_only_a_binding_limit_undecided(
 ) {
     let kernel = with_memlock(can_exceed, soft, None);
     for name in ["memlock-below-mapped", "mlockall-allowed"] {
-        let condition: Condition = name.parse().unwrap();
-        let branch = condition.evaluate(&kernel, None);
+        let branch = branch(&kernel, name);
         assert_eq!(
             matches!(branch, Branch::Undecided(ref why) if why.contains("VmSize")),
             undecided,

@@ -576,31 +576,30 @@ mod tests {
                 "linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned",
                 ("6.1.0-0.deb11.52", "cloud-amd64", "amd64"),
                 Packaging::Unsigned,
+                &["linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned"][..],
             ),
             (
                 "linux-image-6.12.117+deb12-arm64-16k-unsigned",
                 ("6.12.117+deb12", "arm64-16k", "arm64"),
                 Packaging::Unsigned,
+                &["linux-image-6.12.117+deb12-arm64-16k-unsigned"],
             ),
             (
                 "linux-binary-7.2.13+deb14-cloud-amd64",
                 ("7.2.13+deb14", "cloud-amd64", "amd64"),
                 Packaging::Binary,
+                &[
+                    "linux-binary-7.2.13+deb14-cloud-amd64",
+                    "linux-base-7.2.13+deb14-cloud-amd64",
+                ],
             ),
         ];
-        for (name, split, packaging) in cases {
+        for (name, split, packaging, packages) in cases {
             let k = parse_package(name).unwrap();
             let got = (k.version.as_str(), k.flavour.as_str(), k.debian_arch());
             assert_eq!((got, k.packaging), (split, packaging), "{name}");
+            assert_eq!(k.packages(), packages, "{name}");
         }
-        let k = parse_package("linux-binary-7.2.13+deb14-cloud-amd64").unwrap();
-        assert_eq!(
-            k.packages(),
-            [
-                "linux-binary-7.2.13+deb14-cloud-amd64",
-                "linux-base-7.2.13+deb14-cloud-amd64"
-            ]
-        );
     }
 
     #[test]
