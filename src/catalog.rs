@@ -168,15 +168,19 @@ impl Catalog {
             .ends_with(".md")
             .then(|| Path::new(name).file_name())
             .flatten();
+        // Digits only: `u32::from_str` would take `+5` too.
+        let number = |text: &str| {
+            (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| text.parse::<u32>().ok())
+                .flatten()
+        };
+        let asked = number(name);
         self.lessons.iter().find(|l| {
             let stem = l.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let number = stem.split('-').next().unwrap_or("");
             l.id() == name
                 || stem == name
                 || file_name.is_some_and(|f| l.path.file_name() == Some(f))
-                || number
-                    .parse::<u32>()
-                    .is_ok_and(|n| name.parse::<u32>() == Ok(n))
+                || asked.is_some_and(|n| number(stem.split('-').next().unwrap_or("")) == Some(n))
         })
     }
 
@@ -225,7 +229,7 @@ fn validate_exercises(lesson: &Lesson) -> Vec<LessonError> {
         .filter_map(|text| {
             let message = match homework::find(&text.id) {
                 None => format!(
-                    "exercise `{}` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `{} {{ fork_lock: … }}` to the one of src/homework/checks/{}.rs); declared are {}",
+                    "exercise `{}` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `{} {{ fork_lock: … }}` to the `exercises!` of src/homework/checks/{}.rs, a module that checks/mod.rs lists); declared are {}",
                     text.id,
                     text.id.replace('-', "_"),
                     lesson.id().replace('-', "_"),
@@ -350,7 +354,7 @@ mod tests {
         ] {
             assert_eq!(id(name), Some("file-mappings"), "{name}");
         }
-        for name in ["0", "99", "-5", "file", "05-file-mappings.txt", ""] {
+        for name in ["0", "99", "-5", "+5", "file", "05-file-mappings.txt", ""] {
             assert_eq!(id(name), None, "{name}");
         }
     }

@@ -86,7 +86,7 @@ fn the_one_error(dir: &Path) -> String {
 #[case::exercise_not_in_registry(
     "exercise-not-in-registry",
     "01-x.md:8:",
-    "exercise `map-everything` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `map_everything { fork_lock: … }` to the one of src/homework/checks/mmap_anon.rs)"
+    "exercise `map-everything` has no check: no `exercises!` declaration in src/homework/checks/ names it (add `map_everything { fork_lock: … }` to the `exercises!` of src/homework/checks/mmap_anon.rs, a module that checks/mod.rs lists)"
 )]
 #[case::exercise_of_another_lesson(
     "exercise-of-another-lesson",
