@@ -2,7 +2,7 @@
 
 use crate::Bytes;
 use crate::kernel::ParseError;
-use crate::kernel::named::Named;
+use crate::kernel::named::{Named, key_value};
 
 crate::kernel::named::proc_keys! {
     /// The meminfo sizes (`Key: N kB`) pagelab reads.
@@ -54,7 +54,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let (key, value) = line.split_once(':').ok_or_else(|| error("no `:`"))?;
+        let (key, value) = key_value(line).ok_or_else(|| error("no `:`"))?;
         let mut words = value.split_whitespace();
         let number = words.next().ok_or_else(|| error("no value"))?;
         let number: u64 = number.parse().map_err(|_| error("value is not a number"))?;
@@ -63,7 +63,7 @@ pub fn parse_meminfo(text: &str) -> Result<Meminfo, ParseError> {
                 let bytes = number
                     .checked_mul(1024)
                     .ok_or_else(|| error("value overflows"))?;
-                fields.insert(key.trim(), Bytes(bytes));
+                fields.insert(key, Bytes(bytes));
             }
             Some(_) => return Err(error("unknown unit")),
             None => {}
