@@ -567,10 +567,10 @@ impl<'a> Renderer<'a> {
 
     fn claim_line(&mut self, line: &str, claim: &ClaimResult) -> io::Result<()> {
         let (style, mark) = verdict_mark(&claim.verdict);
-        let mut first = true;
         self.write_folded(line, "  │ ✓ ", |out, hang, piece| {
-            // The first piece after the claim's mark, the others under it, folded.
-            let lead = if std::mem::take(&mut first) {
+            // The first piece (the one without a hang) after the claim's mark, the others
+            // under it, folded.
+            let lead = if hang.is_empty() {
                 format!("{style}{mark}{style:#}")
             } else {
                 " ".to_owned()
